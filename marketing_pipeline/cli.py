@@ -1,0 +1,109 @@
+"""``marketing-pipeline``: demo | ui | sandbox | web | migrate | bench (and more from later parts)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+from marketing_pipeline import vendor_env
+from marketing_pipeline.settings import PROJECT_ROOT
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    def register(fn: Callable[[argparse.Namespace], int]):
+        COMMANDS[name] = (help_text, configure, fn)
+        return fn
+
+    return register
+
+
+@command("migrate", "apply pending SQL migrations to the warehouse")
+def _migrate(args: argparse.Namespace) -> int:
+    from marketing_pipeline.warehouse import database_url, migrate
+
+    applied = migrate(database_url())
+    print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+    return 0
+
+
+def _sandbox_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=vendor_env.DEFAULT_SANDBOX_PORT)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--faults", default=None, help="e.g. 'tiktok-shop:429=0.2,drop=0.05;*:latency=0.1'")
+
+
+@command("sandbox", "serve every vendor emulator on one port", _sandbox_args)
+def _sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from marketing_pipeline.sandbox.app import build
+
+    box = build(seed=args.seed, scale=args.scale, faults=args.faults)
+    print(f"sandbox for {box.world.brand} on http://{args.host}:{args.port}/ ({', '.join(box.emulators)})")
+    uvicorn.run(box.app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--days", type=int, default=14, help="how many recent daily partitions to materialize")
+
+
+@command("demo", "run the pipeline against the sandbox and print a summary", _demo_args)
+def _demo(args: argparse.Namespace) -> int:
+    from marketing_pipeline import demo
+
+    return demo.run(days=args.days)
+
+
+def _ui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=3000)
+
+
+@command("ui", "start the Dagster UI and daemon against the sandbox and the warehouse", _ui_args)
+def _ui(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from marketing_pipeline import runtime
+    from marketing_pipeline.pools import apply_pool_limits
+
+    rt = runtime.start()
+    with dg.DagsterInstance.get() as instance:
+        apply_pool_limits(instance)
+    if rt.sandbox:
+        print(f"sandbox: {rt.sandbox.url} ({', '.join(rt.sandbox_vendors)})")
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    try:
+        return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
+
+
+@command("bench", "run the benchmarks in bench/ and print their ratios")
+def _bench(args: argparse.Namespace) -> int:
+    status = 0
+    for script in sorted((PROJECT_ROOT / "bench").glob("*.py")):
+        print(f"== {script.name}")
+        status |= subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="marketing-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, configure, _) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][2](args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

