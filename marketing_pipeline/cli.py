@@ -52,6 +52,24 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1")
+
+
+@command("web", "serve intake endpoints, recovery links and the dashboard", _web_args)
+def _web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from marketing_pipeline.warehouse import database_url, migrate
+    from marketing_pipeline.web.app import create_app
+
+    migrate(database_url())
+    print(f"web app on http://{args.host}:{args.port}/")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=int, default=14, help="how many recent daily partitions to materialize")
 

@@ -1,0 +1,1 @@
+"""The web app: intake endpoints, recovery links and the marketers' dashboard."""

@@ -1,0 +1,65 @@
+"""The Starlette app behind ``marketing-pipeline web``.
+
+Each part of the project contributes routes from its own module (listed in ``ROUTE_MODULES``,
+each exposing ``routes: list``). Shared limits live here: request bodies over
+``MAX_BODY_BYTES`` are refused with 413 before they are read whole.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_BODY_BYTES = 256 * 1024
+
+ROUTE_MODULES: list[str] = []
+
+
+class BodySizeLimit:
+    """413 for bodies over the limit, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length and length.isdigit() and int(length) > self.limit:
+            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def health(request):
+    return PlainTextResponse("ok")
+
+
+def create_app() -> Starlette:
+    routes = [Route("/healthz", health)]
+    for name in ROUTE_MODULES:
+        routes.extend(importlib.import_module(name).routes)
+    return Starlette(routes=routes, middleware=[Middleware(BodySizeLimit)])
