@@ -1,0 +1,91 @@
+"""Loader vs bare COPY: 1,000,000 generated TikTok Shop order lines, same rows, same run.
+
+    .venv/bin/python bench/load.py [--rows N]
+
+Both targets have the real table's structure (primary key and partition index). "bare COPY"
+streams the rows into an empty table with psycopg's COPY and nothing else. "loader" is
+the project's path: one transaction that locks and deletes the partitions, then COPYs the rows
+(first load, and a re-run that replaces the same partitions). Prints rates and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch import scratch_database  # noqa: E402
+from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TABLE  # noqa: E402
+from marketing_pipeline.warehouse import connect, copy_rows, database_url, migrate, replace_partitions  # noqa: E402
+
+SCHEMA = "bench_load"
+DAYS = 30
+
+
+def rows(n: int) -> list[tuple]:
+    start = date(2026, 1, 1)
+    out = []
+    for i in range(n):
+        order = f"57{i // 2:014d}"
+        price = Decimal(1000 + i % 5000) / 100
+        raw = {"id": f"{order}{i % 2}", "sku_id": f"1729{i % 40:08d}", "sale_price": str(price),
+               "original_price": str(price), "currency": "USD", "display_status": "COMPLETED"}
+        out.append((order, f"{order}{i % 2}", raw["sku_id"], f"1729{i % 12:05d}", "Glow Serum", "30 ml",
+                    f"LL-{i % 40:06d}", "https://shop.example/i.jpg", price, price, Decimal("0.00"),
+                    Decimal("0.00"), "USD", "COMPLETED", json.dumps(raw), start + timedelta(days=i % DAYS), "bench"))
+    return out
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    data = rows(args.rows)
+    with scratch_database(database_url()) as url:
+        migrate(url)
+        run(url, data, args.rows)
+
+
+def run(url: str, data: list[tuple], n_rows: int) -> None:
+    days = sorted({r[-2] for r in data})
+    with connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {SCHEMA}")
+        for name in ("bare", "loader"):
+            conn.execute(f"CREATE TABLE {SCHEMA}.{name} (LIKE {LINES_TABLE} INCLUDING ALL)")
+
+    def bare():
+        with connect(url) as conn:
+            copy_rows(conn, f"{SCHEMA}.bare", LINE_COLUMNS, data)
+
+    def loader():
+        with connect(url) as conn:
+            replace_partitions(conn, f"{SCHEMA}.loader", LINE_COLUMNS, iter(data), days)
+
+    t_bare = timed(bare)
+    t_first = timed(loader)
+    t_rerun = timed(loader)
+    with connect(url, autocommit=True) as conn:
+        counts = [conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0] for t in ("bare", "loader")]
+    assert counts == [n_rows, n_rows], counts
+    n = n_rows
+    print(f"rows: {n:,} over {len(days)} daily partitions; server: {'MARKETING_DATABASE_URL' if os.environ.get('MARKETING_DATABASE_URL') else 'embedded'}")
+    print(f"bare COPY                 {t_bare:7.2f}s  {n / t_bare:>10,.0f} rows/s")
+    print(f"loader, first load        {t_first:7.2f}s  {n / t_first:>10,.0f} rows/s  ratio {t_bare / t_first:.2f}")
+    print(f"loader, partition replace {t_rerun:7.2f}s  {n / t_rerun:>10,.0f} rows/s  ratio {t_bare / t_rerun:.2f}")
+
+
+if __name__ == "__main__":
+    main()
