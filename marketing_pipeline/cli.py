@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -113,7 +114,26 @@ def _bench(args: argparse.Namespace) -> int:
     return status
 
 
+def _import_orders_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="CSV of website orders, one row per order line (layout in the README)")
+    p.add_argument("--skip-bad", action="store_true", help="write the good orders and list the bad rows")
+
+
+@command("import-orders", "import website order history from a CSV file (idempotent on order id)",
+         _import_orders_args)
+def _import_orders(args: argparse.Namespace) -> int:
+    from marketing_pipeline.sources.website.cli import import_orders
+
+    return import_orders(args.path, skip_bad=args.skip_bad)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    # SystemExit runs atexit handlers: the embedded PostgreSQL is stopped cleanly.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="marketing-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

