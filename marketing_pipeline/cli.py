@@ -127,6 +127,34 @@ def _import_orders(args: argparse.Namespace) -> int:
     return import_orders(args.path, skip_bad=args.skip_bad)
 
 
+def _customerio_person_args(p: argparse.ArgumentParser) -> None:
+    from marketing_pipeline.sources.customerio.commands import person_args
+
+    person_args(p)
+
+
+@command("customerio-person", "suppress, unsuppress or delete (GDPR) one person in Customer.io",
+         _customerio_person_args)
+def _customerio_person(args: argparse.Namespace) -> int:
+    from marketing_pipeline.sources.customerio.commands import person
+
+    return person(args)
+
+
+def _customerio_webhooks_args(p: argparse.ArgumentParser) -> None:
+    from marketing_pipeline.sources.customerio.commands import webhooks_args
+
+    webhooks_args(p)
+
+
+@command("customerio-webhooks", "post signed Customer.io reporting events from the sandbox to a URL",
+         _customerio_webhooks_args)
+def _customerio_webhooks(args: argparse.Namespace) -> int:
+    from marketing_pipeline.sources.customerio.commands import webhooks
+
+    return webhooks(args)
+
+
 def _exit_on_sigterm(signum, frame) -> None:
     # SystemExit runs atexit handlers: the embedded PostgreSQL is stopped cleanly.
     raise SystemExit(128 + signum)

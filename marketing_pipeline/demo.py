@@ -19,6 +19,9 @@ from marketing_pipeline.warehouse import connect
 
 STEPS = [
     "marketing_pipeline.sources.demo_ingest",
+    "marketing_pipeline.sources.website.demo",
+    "marketing_pipeline.sources.customerio.demo",
+    "marketing_pipeline.marts.demo",
 ]
 
 

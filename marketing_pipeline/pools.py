@@ -7,7 +7,11 @@ from each vendor's published rate limits (one line per vendor package).
 import dagster as dg
 
 POOL_LIMITS = {
+    "ga4_api": 2,  # GA4: 10 concurrent requests per property; token quotas per hour/day
     "tiktok_shop_api": 2,
+    "sendgrid_api": 4,  # mail sends in parallel; no published rate limit for mail send
+    "customerio_api": 1,  # App API 10 requests/s for the whole workspace
+    "klaviyo_api": 1,
 }
 
 

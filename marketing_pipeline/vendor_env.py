@@ -17,7 +17,11 @@ DEFAULT_SANDBOX_URL = f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"
 
 # Each module defines ``ENV = VendorEnv(...)``; one line per vendor package.
 VENDOR_ENV_MODULES = [
+    "marketing_pipeline.sources.ga4.resource",
     "marketing_pipeline.sources.tiktok_shop.resource",
+    "marketing_pipeline.sources.sendgrid.resource",
+    "marketing_pipeline.sources.customerio.resource",
+    "marketing_pipeline.sources.klaviyo.resource",
 ]
 
 

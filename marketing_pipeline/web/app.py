@@ -17,7 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 MAX_BODY_BYTES = 256 * 1024
 
-ROUTE_MODULES: list[str] = []
+ROUTE_MODULES: list[str] = [
+    "marketing_pipeline.web.intake",
+    "marketing_pipeline.web.recovery_links",
+    "marketing_pipeline.sources.customerio.webhooks",
+    "marketing_pipeline.web.dashboard",
+]
 
 
 class BodySizeLimit:

@@ -1,0 +1,137 @@
+"""Every core table and mart rebuilt for a large sandbox, beside RFM computed in pandas.
+
+    .venv/bin/python bench/marts.py [--orders 1000000] [--customers 200000]
+
+Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with
+generate_series inside PostgreSQL in a scratch database. Then the whole model is rebuilt in one
+transaction (bench timing per step) and the PostgreSQL backend's peak memory is read from /proc.
+The baseline, measured in the same run: the latest RFM snapshot computed in pandas from the
+orders read into a child process (time including the read, and that process's peak memory); the
+SQL snapshot is timed alone too, and both answers are compared row by row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch import scratch_database  # noqa: E402
+from marketing_pipeline.marts import config, sqlfiles  # noqa: E402
+from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
+from marketing_pipeline.warehouse import connect, database_url, migrate  # noqa: E402
+
+DATA_SQL = Path(__file__).with_name("marts_data.sql")
+
+
+def generate(conn, orders: int, customers: int, days: int = 730) -> None:
+    """Raw rows for ``orders`` orders of ``customers`` customers over ``days`` days (one transaction)."""
+    with conn.transaction():
+        for key, value in {"orders": orders, "customers": customers, "days": days}.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (f"bench.{key}", str(value)))
+        conn.execute(DATA_SQL.read_text())
+    conn.execute("ANALYZE")
+
+
+def backend_peak_mb(conn) -> float | None:
+    pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _pandas_rfm(url: str, as_of: date, out: mp.Queue) -> None:
+    import pandas as pd
+
+    started = time.monotonic()
+    with connect(url) as conn:
+        cur = conn.execute("SELECT customer_id, order_date, net_revenue::float8 FROM core.orders"
+                           " WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded"
+                           " AND order_date <= %s", (as_of,))
+        df = pd.DataFrame(cur.fetchall(), columns=["customer_id", "order_date", "net"])
+    read = time.monotonic() - started
+    g = df.groupby("customer_id").agg(last=("order_date", "max"), frequency=("order_date", "size"),
+                                      monetary=("net", "sum"))
+    g["recency"] = (pd.Timestamp(as_of) - pd.to_datetime(g["last"])).dt.days
+    n = len(g)
+
+    def score(values, ascending: bool):
+        rank = values.rank(method="min", ascending=ascending)
+        return (1 + 5 * (rank.astype("int64") - 1) // max(n - 1, 1)).clip(upper=5)
+
+    g["r"], g["f"], g["m"] = score(g["recency"], False), score(g["frequency"], True), score(g["monetary"].round(2), True)
+    total = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put((total, read, peak, {c: (int(r.r), int(r.f), int(r.m)) for c, r in g.iterrows()}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=1_000_000)
+    ap.add_argument("--customers", type=int, default=200_000)
+    args = ap.parse_args()
+    server = database_url()
+    with scratch_database(server) as url:
+        migrate(url)
+        with connect(url, autocommit=True) as conn:
+            t = time.monotonic()
+            generate(conn, args.orders, args.customers)
+            print(f"generated {args.orders:,} orders / {args.customers:,} customers in {time.monotonic() - t:.1f}s")
+            last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
+            steps: list[tuple[str, float]] = []
+            mark = [time.monotonic()]
+
+            def on_step(name: str) -> None:
+                now = time.monotonic()
+                steps.append((name, now - mark[0]))
+                mark[0] = now
+
+            t = time.monotonic()
+            with conn.transaction():
+                rebuild(conn, last - timedelta(days=729), last, on_step=on_step)
+            full = time.monotonic() - t
+            peak_pg = backend_peak_mb(conn)
+            counts = conn.execute("SELECT (SELECT count(*) FROM core.orders), (SELECT count(*) FROM core.customers),"
+                                  " (SELECT count(*) FROM marts.rfm), (SELECT count(*) FROM core.email_events)").fetchone()
+        print(f"full rebuild of every mart: {full:.1f}s (backend peak {peak_pg or float('nan'):.0f} MB);"
+              f" core.orders {counts[0]:,}, core.customers {counts[1]:,}, rfm rows {counts[2]:,},"
+              f" email events {counts[3]:,}")
+        for name, seconds in steps:
+            print(f"  {name:<20}{seconds:>8.2f}s")
+
+        # One RFM snapshot: SQL (fresh connection, so its peak is its own) vs pandas (child process).
+        with connect(url) as conn:
+            sqlfiles.apply_settings(conn, {**config.gucs(), "rfm_months": "1"})
+            t = time.monotonic()
+            sqlfiles.run(conn, "rfm")
+            sql_seconds = time.monotonic() - t
+            sql_peak = backend_peak_mb(conn)
+            as_of = conn.execute("SELECT max(as_of) FROM marts.rfm").fetchone()[0]
+            sql_scores = {c: (r, f, m) for c, r, f, m in conn.execute("SELECT customer_id, r, f, m FROM marts.rfm")}
+        queue: mp.Queue = mp.get_context("spawn").Queue()
+        child = mp.get_context("spawn").Process(target=_pandas_rfm, args=(url, as_of, queue))
+        child.start()
+        pd_seconds, pd_read, pd_peak, pd_scores = queue.get()
+        child.join()
+        same = sum(1 for c, s in pd_scores.items() if sql_scores.get(c) == s)
+        print(f"RFM snapshot as of {as_of} for {len(sql_scores):,} customers:")
+        print(f"  SQL    {sql_seconds:6.2f}s  backend peak {sql_peak or float('nan'):6.0f} MB")
+        print(f"  pandas {pd_seconds:6.2f}s  (of which reading {pd_read:.2f}s)  process peak {pd_peak:6.0f} MB")
+        print(f"  ratio pandas/SQL: time {pd_seconds / sql_seconds:.2f}x"
+              + (f", memory {pd_peak / sql_peak:.2f}x" if sql_peak else ""))
+        print(f"  identical scores: {same:,} of {len(pd_scores):,} customers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Syncs from the warehouse back to the email platforms: profiles, events, lists, subscriptions."""

@@ -1,0 +1,1 @@
+"""Klaviyo activation: profiles by bulk import, Placed Order events, default lists, subscriptions."""

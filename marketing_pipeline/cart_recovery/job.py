@@ -1,0 +1,41 @@
+"""``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``)."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
+from marketing_pipeline.cart_recovery.send import process_step
+from marketing_pipeline.sources.sendgrid.resource import SendGridResource
+from marketing_pipeline.warehouse import WarehouseResource
+
+RECOVERY_OP = "send_recovery_step"
+
+
+class RecoveryStepConfig(dg.Config):
+    cart_id: str
+    step: int
+    as_of: str = ""  # ISO time to act at; empty = now (a controllable clock for the demo and tests)
+
+
+@dg.op(name=RECOVERY_OP, pool="sendgrid_api",
+       description="Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
+       "SendGrid. A claimed step is never sent again, whatever happens to this run.")
+def send_recovery_step(context: dg.OpExecutionContext, config: RecoveryStepConfig, warehouse: WarehouseResource,
+                       sendgrid: SendGridResource) -> dg.Output:
+    now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise dg.Failure(f"as_of {config.as_of!r} needs a time zone offset", allow_retries=False)
+    with sendgrid.client() as client:
+        outcome = process_step(warehouse.url(), client, RecoveryPolicy.from_env(), config.cart_id, config.step, now,
+                               context.run_id)
+    context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
+    if outcome.status in ("unknown", "failed", "already_unknown"):
+        raise dg.Failure(f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
+                         metadata={"status": outcome.status}, allow_retries=False)
+    return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
+
+
+@dg.job(tags={"cart_recovery": "true"}, description="One abandoned-cart email step for one cart.")
+def cart_recovery_job():
+    send_recovery_step()

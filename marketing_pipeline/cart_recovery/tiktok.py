@@ -1,0 +1,64 @@
+"""TikTok Shop ORDER_STATUS_CHANGE webhooks as cart events.
+
+An UNPAID order is an abandoned checkout: a cart ``tts:<order_id>`` holding the order's items
+and the buyer's email. A paid status completes the cart, which ends its recovery. The webhook
+carries only the order id and status, so the items and buyer email come from the order
+detail (``GET /order/202309/orders``), fetched with the TikTok Shop client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from marketing_pipeline.cart_recovery.events import CartEvent, CartItem
+from marketing_pipeline.sources.tiktok_shop.models import Order
+
+ORDER_STATUS_CHANGE = 1
+PAID_STATUSES = {"ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT",
+                 "DELIVERED", "COMPLETED"}
+PRODUCT_URL = "https://shop.tiktok.com/view/product/{product_id}"
+
+
+def cart_id_for(order_id: str) -> str:
+    return f"tts:{order_id}"
+
+
+def notification_id(envelope: dict, raw_body: bytes) -> str:
+    return str(envelope.get("tts_notification_id") or hashlib.sha256(raw_body).hexdigest()[:32])
+
+
+def items_of(order: Order) -> list[CartItem]:
+    """TikTok lists one line item per unit: group them back into quantities per SKU."""
+    grouped: dict[str, list] = defaultdict(list)
+    for li in order.line_items:
+        grouped[li.sku_id].append(li)
+    return [CartItem(sku_id=sku, product_id=lines[0].product_id, name=lines[0].product_name or sku,
+                     variant=lines[0].sku_name, image_url=lines[0].sku_image,
+                     product_url=PRODUCT_URL.format(product_id=lines[0].product_id), quantity=len(lines),
+                     unit_price=lines[0].sale_price)
+            for sku, lines in grouped.items()]
+
+
+def events_for(envelope: dict, raw_body: bytes, order: Order) -> list[CartEvent]:
+    """Cart events for one ORDER_STATUS_CHANGE notification and the order it names."""
+    data = envelope.get("data") or {}
+    status = str(data.get("order_status") or order.status)
+    at_raw = data.get("update_time") or envelope.get("timestamp") or order.update_time
+    at = datetime.fromtimestamp(int(at_raw), timezone.utc)
+    base = f"tts:{notification_id(envelope, raw_body)}"
+    cart_id = cart_id_for(order.id)
+    if status == "UNPAID":
+        return [CartEvent(event_id=f"{base}:cart", type="cart_updated", cart_id=cart_id, occurred_at=at,
+                          items=items_of(order), email=order.buyer_email or None, customer_id=order.user_id,
+                          currency=order.payment.currency),
+                CartEvent(event_id=f"{base}:checkout", type="checkout_started", cart_id=cart_id, occurred_at=at)]
+    if status in PAID_STATUSES:
+        paid = order.paid_at or at
+        return [CartEvent(event_id=f"{base}:order", type="order_completed", cart_id=cart_id, occurred_at=paid,
+                          order_id=order.id, order_total=Decimal(order.payment.total_amount),
+                          email=order.buyer_email or None, customer_id=order.user_id, currency=order.payment.currency,
+                          items=items_of(order))]
+    return []  # CANCELLED and others change nothing: recovery follows the unpaid cart's own rules

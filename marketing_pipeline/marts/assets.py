@@ -1,0 +1,135 @@
+"""Assets that run ``sql/marts``: the core model, the marts, and source coverage.
+
+Everything is a full rebuild in one transaction (readers see the old rows until it commits),
+except ``customer_segments``, which is partitioned by day: it is a snapshot *as of* each day,
+so past days are kept and only the refreshed days are rewritten. Full rebuilds are right for
+the rest: identity, RFM quintiles and cohorts need the whole history anyway, and the bench
+rebuilds all of them for a million orders in well under a minute (see bench/marts.py).
+"""
+
+import time
+from datetime import date, datetime
+
+import dagster as dg
+
+from marketing_pipeline import settings
+from marketing_pipeline.marts import config, coverage, sqlfiles
+from marketing_pipeline.marts import sources as src
+from marketing_pipeline.partitions import daily_partitions, partition_days
+from marketing_pipeline.warehouse import WarehouseResource
+
+COMMON = dict(group_name="marts", kinds={"postgres"}, tags={"layer": "marts"})
+
+
+def _build(context: dg.AssetExecutionContext, warehouse: WarehouseResource, target: str,
+           table: str) -> dg.MaterializeResult:
+    started = time.monotonic()
+    with warehouse.transaction() as conn:
+        sqlfiles.apply_settings(conn, config.gucs())
+        used = sqlfiles.build(conn, target)
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    absent = sorted(k for k, v in used.items() if v == "absent")
+    if absent:
+        context.log.warning(f"{table}: sources absent, built without them: {', '.join(absent)}")
+    return dg.MaterializeResult(metadata={
+        "rows": dg.MetadataValue.int(rows),
+        "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+        "sources_used": dg.MetadataValue.text(", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"),
+        "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+    })
+
+
+@dg.asset(**COMMON, deps=src.raw_asset_keys(),
+          description="Which source covered which brand-local day (marts.source_coverage): loaded, missing or "
+          "source_absent, from the raw tables and Dagster's materialized partitions.")
+def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    materialized = {}
+    for source in src.SOURCES:
+        keys = [set(context.instance.get_materialized_partitions(dg.AssetKey(k))) for k in source.asset_keys]
+        if keys:
+            materialized[source.name] = set.intersection(*keys)
+    first = settings.load().history_start
+    last = datetime.now(settings.load().tz).date()
+    with warehouse.transaction() as conn:
+        sqlfiles.apply_settings(conn, config.gucs())
+        summary = coverage.refresh(conn, first, last, materialized)
+    return dg.MaterializeResult(metadata={
+        name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        for name, counts in summary.items()
+    })
+
+
+@dg.asset(**COMMON, deps=src.raw_asset_keys(),
+          description="core.customers and the append-only identity map core.customer_keys: one stable id per "
+          "person across TikTok Shop, the website, Klaviyo and Customer.io (email, then phone, then platform id).")
+def core_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_customers", "core.customers")
+
+
+@dg.asset(**COMMON, deps=[core_customers],
+          description="core.orders and core.order_lines for every sales channel, with cancellations and refunds.")
+def core_orders(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_orders", "core.orders")
+
+
+@dg.asset(**COMMON, deps=[core_customers],
+          description="core.email_events: Klaviyo and Customer.io sends, deliveries, opens, clicks, "
+          "unsubscribes and bounces in one shape.")
+def core_email_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_email_events", "core.email_events")
+
+
+@dg.asset(**COMMON, deps=src.raw_asset_keys(), description="core.sessions: GA4 sessions per day and source/medium.")
+def core_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_sessions", "core.sessions")
+
+
+@dg.asset(**COMMON, deps=src.raw_asset_keys(),
+          description="core.content_daily: TikTok video views, engagements and shop clicks per day.")
+def core_content_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_content_daily", "core.content_daily")
+
+
+def _mart(name: str, deps: list, description: str):
+    @dg.asset(name=name, **COMMON, deps=deps, description=description)
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return _build(context, warehouse, name, f"marts.{name}")
+
+    return _asset
+
+
+attribution = _mart("attribution", [core_orders, core_email_events],
+                    "First and last touch of every order (UTM, TikTok Shop, email clicks within the window).")
+channel_daily = _mart("channel_daily", [core_orders],
+                      "Revenue, orders, AOV, new and returning customers per day and sales channel.")
+email_daily = _mart("email_daily", [core_email_events, attribution],
+                    "Email performance per day and platform, with attributed conversions and revenue.")
+funnel_daily = _mart("funnel_daily", [core_orders, core_sessions, core_content_daily, source_coverage],
+                     "Views to repeat orders per day and channel; NULL where a source did not cover the day.")
+rfm = _mart("rfm", [core_orders], "Monthly RFM snapshots: quintile scores and segment names per customer.")
+cohorts = _mart("cohorts", [core_orders], "Monthly acquisition cohorts: retention and revenue by months since.")
+
+
+@dg.asset(**COMMON, deps=[core_orders, core_customers], partitions_def=daily_partitions,
+          backfill_policy=dg.BackfillPolicy.single_run(),
+          description="Every known person's segment and lifecycle as of the partition's day.")
+def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    days = partition_days(context)
+    started = time.monotonic()
+    with warehouse.transaction() as conn:
+        build_segments(conn, days[0], days[-1])
+        counts = dict(conn.execute(
+            "SELECT segment, count(*) FROM marts.customer_segments WHERE as_of = %s GROUP BY 1", (days[-1],)))
+    return dg.MaterializeResult(metadata={
+        "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+        **{f"segment_{k}": dg.MetadataValue.int(v) for k, v in sorted(counts.items())},
+    })
+
+
+def build_segments(conn, first: date, last: date) -> None:
+    sqlfiles.apply_settings(conn, {**config.gucs(), "first_day": first.isoformat(), "last_day": last.isoformat()})
+    sqlfiles.run(conn, "customer_segments")
+
+
+UNPARTITIONED = [source_coverage, core_customers, core_orders, core_email_events, core_sessions, core_content_daily,
+                 attribution, channel_daily, email_daily, funnel_daily, rfm, cohorts]

@@ -1,0 +1,46 @@
+"""Run the files of ``sql/marts`` inside one transaction, with the marts settings applied."""
+
+from pathlib import Path
+
+import psycopg
+
+from marketing_pipeline.marts import sources as src
+from marketing_pipeline.settings import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql" / "marts"
+
+
+def path(name: str) -> Path:
+    return SQL_DIR / f"{name}.sql"
+
+
+def apply_settings(conn: psycopg.Connection, gucs: dict[str, str]) -> None:
+    """Transaction-local: they vanish at commit, so nothing leaks to the next user of the connection."""
+    for key, value in gucs.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (f"marts.{key}", value))
+
+
+def run(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(path(name).read_text())
+
+
+def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
+    """``<target>_stage`` (if any), then each present source's part, then ``<target>`` (if any).
+
+    Returns the status of every source that has a part for this target: used or absent.
+    """
+    used: dict[str, str] = {}
+    if path(f"{target}_stage").exists():
+        run(conn, f"{target}_stage")
+    for source in src.SOURCES:
+        part = f"{target}_from_{source.name}"
+        if not path(part).exists():
+            continue
+        if src.present(conn, source):
+            run(conn, part)
+            used[source.name] = "used"
+        else:
+            used[source.name] = "absent"
+    if path(target).exists():
+        run(conn, target)
+    return used

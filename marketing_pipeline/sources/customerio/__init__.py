@@ -1,0 +1,1 @@
+"""Customer.io: App API reporting (campaigns, newsletters, broadcasts, deliveries) and reporting webhooks."""

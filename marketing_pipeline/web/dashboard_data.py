@@ -1,0 +1,151 @@
+"""The dashboard's numbers: one SQL query per panel over the marts, for a date range and the
+period of the same length before it."""
+
+from datetime import date, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return [{k: _plain(v) for k, v in r.items()} for r in cur.execute(sql, params)]
+
+
+def _plain(v):
+    if isinstance(v, date):
+        return v.isoformat()
+    if v is None or isinstance(v, (int, float, str, bool)):
+        return v
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return float(v)
+
+
+def default_range(conn: psycopg.Connection, days: int = 28) -> tuple[date, date]:
+    last = conn.execute("SELECT max(day) FROM marts.channel_daily WHERE day < current_date").fetchone()[0]
+    last = last or conn.execute("SELECT current_date - 1").fetchone()[0]
+    return last - timedelta(days=days - 1), last
+
+
+KPI_SQL = """
+WITH p(name, s, e) AS (VALUES ('current', %(start)s::date, %(end)s::date), ('previous', %(pstart)s::date, %(pend)s::date))
+SELECT p.name,
+  (SELECT coalesce(sum(revenue), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS revenue,
+  (SELECT coalesce(sum(orders), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS orders,
+  (SELECT coalesce(sum(new_customers), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS new_customers,
+  (SELECT coalesce(sum(returning_customers), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS returning_customers,
+  (SELECT coalesce(sum(refunds), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS refunds,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'sessions' AND day BETWEEN p.s AND p.e) AS sessions,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'video views' AND day BETWEEN p.s AND p.e) AS video_views,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'engagements' AND day BETWEEN p.s AND p.e) AS engagements,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'shop clicks' AND day BETWEEN p.s AND p.e) AS shop_clicks,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'add to cart' AND day BETWEEN p.s AND p.e) AS add_to_carts,
+  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'checkout started' AND day BETWEEN p.s AND p.e) AS checkouts,
+  (SELECT sum(sent) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_sent,
+  (SELECT sum(delivered) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_delivered,
+  (SELECT sum(opens) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_opens,
+  (SELECT sum(clicks) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_clicks,
+  (SELECT sum(unsubscribes) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_unsubscribes,
+  (SELECT sum(bounces) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_bounces,
+  (SELECT sum(recipients) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_recipients,
+  (SELECT sum(conversions) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_conversions,
+  (SELECT sum(revenue) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_revenue
+FROM p
+"""
+
+CHANNEL_SQL = """
+SELECT day, channel, revenue, orders FROM marts.channel_daily
+WHERE day BETWEEN %(start)s AND %(end)s ORDER BY day, channel
+"""
+
+FUNNEL_SQL = """
+SELECT channel, stage_no, stage, sum(value) AS value, count(*) FILTER (WHERE value IS NULL) AS days_missing
+FROM marts.funnel_daily WHERE day BETWEEN %(start)s AND %(end)s
+GROUP BY channel, stage_no, stage ORDER BY channel, stage_no
+"""
+
+SEGMENTS_SQL = """
+WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segments WHERE as_of <= %(end)s),
+     b AS (SELECT max(as_of) AS day FROM marts.customer_segments WHERE as_of <= %(start)s)
+SELECT s.segment, count(*) FILTER (WHERE s.as_of = d.day) AS customers,
+       count(*) FILTER (WHERE s.as_of = b.day) AS before, d.day AS as_of, b.day AS before_as_of
+FROM marts.customer_segments s, d, b
+WHERE s.as_of IN (d.day, b.day)
+GROUP BY s.segment, d.day, b.day ORDER BY customers DESC
+"""
+
+RFM_MOVES_SQL = """
+WITH snaps AS (SELECT DISTINCT as_of FROM marts.rfm WHERE as_of <= %(end)s ORDER BY as_of DESC LIMIT 2),
+     a AS (SELECT min(as_of) AS d FROM snaps), b AS (SELECT max(as_of) AS d FROM snaps)
+SELECT coalesce(x.segment, 'Not yet a customer') AS source, y.segment AS target, count(*) AS customers,
+       (SELECT d FROM a) AS from_as_of, (SELECT d FROM b) AS to_as_of
+FROM marts.rfm y
+LEFT JOIN marts.rfm x ON x.customer_id = y.customer_id AND x.as_of = (SELECT d FROM a) AND (SELECT d FROM a) < (SELECT d FROM b)
+WHERE y.as_of = (SELECT d FROM b)
+GROUP BY 1, 2 ORDER BY 3 DESC
+"""
+
+COHORTS_SQL = """
+SELECT cohort_month, months_since, retention, cohort_size, cumulative_revenue_per_customer
+FROM marts.cohorts
+WHERE cohort_month > date_trunc('month', %(end)s::date) - interval '12 months' AND cohort_month <= %(end)s
+ORDER BY cohort_month, months_since
+"""
+
+CAMPAIGNS_SQL = """
+SELECT last_touch_platform AS platform,
+       CASE WHEN last_touch_flow IS NOT NULL THEN 'flow' ELSE 'campaign' END AS kind,
+       coalesce(last_touch_flow, last_touch_campaign, '(none)') AS name,
+       count(*) AS orders, sum(net_revenue) AS revenue
+FROM marts.attribution
+WHERE order_date BETWEEN %(start)s AND %(end)s AND last_touch_channel = 'email'
+GROUP BY 1, 2, 3 ORDER BY revenue DESC LIMIT 10
+"""
+
+UTM_CAMPAIGNS_SQL = """
+SELECT last_touch_channel AS channel, coalesce(last_touch_campaign, '(none)') AS campaign,
+       count(*) AS orders, sum(net_revenue) AS revenue
+FROM marts.attribution WHERE order_date BETWEEN %(start)s AND %(end)s
+GROUP BY 1, 2 ORDER BY revenue DESC LIMIT 10
+"""
+
+CART_SQL = """
+SELECT step, sum(carts_abandoned) AS carts, sum(emails_sent) AS emails_sent, sum(carts_clicked) AS clicked,
+       sum(recovered_carts) AS recovered, sum(recovered_revenue) AS revenue,
+       round(sum(recovered_carts)::numeric / nullif(sum(CASE WHEN step = 0 THEN carts_abandoned ELSE carts_emailable END), 0), 4) AS rate
+FROM marts.cart_recovery_daily WHERE day BETWEEN %(start)s AND %(end)s GROUP BY step ORDER BY step
+"""
+
+FRESHNESS_SQL = """
+SELECT f.source, f.last_loaded_day, f.source_absent,
+       (SELECT count(*) FROM marts.source_coverage c
+         WHERE c.source = f.source AND c.status <> 'loaded' AND c.day BETWEEN %(start)s AND %(end)s) AS missing_in_range,
+       (SELECT array_agg(c.day ORDER BY c.day) FROM marts.source_coverage c
+         WHERE c.source = f.source AND c.status = 'missing' AND c.day BETWEEN %(start)s AND %(end)s) AS missing_days
+FROM marts.source_freshness f ORDER BY f.source
+"""
+
+
+def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
+    length = (end - start).days + 1
+    params = {"start": start, "end": end, "pend": start - timedelta(days=1), "pstart": start - timedelta(days=length)}
+    kpis = {r.pop("name"): r for r in _rows(conn, KPI_SQL, params)}
+    cart_present = conn.execute("SELECT to_regclass('marts.cart_recovery_daily') IS NOT NULL").fetchone()[0]
+    freshness = _rows(conn, FRESHNESS_SQL, params)
+    for f in freshness:
+        f["missing_days"] = (f["missing_days"] or [])[:31]
+    return {
+        "range": {"start": start.isoformat(), "end": end.isoformat(),
+                  "previous_start": params["pstart"].isoformat(), "previous_end": params["pend"].isoformat()},
+        "kpis": kpis,
+        "channels": _rows(conn, CHANNEL_SQL, params),
+        "funnel": _rows(conn, FUNNEL_SQL, params),
+        "segments": _rows(conn, SEGMENTS_SQL, params),
+        "rfm_moves": _rows(conn, RFM_MOVES_SQL, params),
+        "cohorts": _rows(conn, COHORTS_SQL, params),
+        "email_campaigns": _rows(conn, CAMPAIGNS_SQL, params),
+        "campaigns": _rows(conn, UTM_CAMPAIGNS_SQL, params),
+        "cart_recovery": _rows(conn, CART_SQL, params) if cart_present else None,
+        "freshness": freshness,
+    }

@@ -1,0 +1,234 @@
+"""Klaviyo activation end to end: PostgreSQL -> sync assets -> client -> the sandbox's Klaviyo over HTTP."""
+
+import json
+
+import pytest
+
+from marketing_pipeline.activation.klaviyo.assets import (
+    klaviyo_list_sync, klaviyo_order_event_sync, klaviyo_profile_sync, klaviyo_subscription_sync,
+)
+from marketing_pipeline.activation.klaviyo.config import DEFAULT_LISTS, ListConfig
+from marketing_pipeline.activation.klaviyo.lists import members_sql, membership_params
+from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.consent import suppress
+from marketing_pipeline_tests.test_klaviyo_activation_support import (
+    consent, history, materialize, tiktok_order, website_order,
+)
+
+
+@pytest.fixture
+def klaviyo(sandbox, warehouse_url):
+    """(writes state, sandbox URL) with a clean Klaviyo account for this test."""
+    box, url = sandbox
+    writes = box.emulators["klaviyo"].writes
+    writes.reset()
+    return writes, url
+
+
+def no_nulls(value) -> bool:
+    if isinstance(value, dict):
+        return all(v is not None and no_nulls(v) for v in value.values())
+    if isinstance(value, list):
+        return all(no_nulls(v) for v in value)
+    return True
+
+
+def sent_profiles(writes) -> list[dict]:
+    return [p for method, name, body in writes.requests if name == "bulk_import_profiles"
+            for p in body["data"]["attributes"]["profiles"]["data"]]
+
+
+def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "ava.smith@example.com", "40.00", first="Ava", last="Smith", user_id="7001")
+    tiktok_order(conn, "T2", "ava.smith@example.com", "60.00", first="Ava", last="Smith", user_id="7001", days_ago=3)
+    tiktok_order(conn, "T3", "leo.chen@example.com", "25.00", first="Leo", last="", user_id="7002")
+    website_order(conn, "W1", "mia.lee@example.com", "80.00")
+    assert materialize(url, [klaviyo_profile_sync]).success
+
+    first = sent_profiles(writes)
+    assert sorted(p["attributes"]["email"] for p in first) == [
+        "ava.smith@example.com", "leo.chen@example.com", "mia.lee@example.com"]
+    assert all(no_nulls(p) for p in first)  # a bulk import cannot set null: missing values are omitted
+    leo = next(p for p in first if p["attributes"]["email"] == "leo.chen@example.com")
+    assert "last_name" not in leo["attributes"]
+    ava = writes.profiles[writes.by_email["ava.smith@example.com"]]
+    assert ava["first_name"] == "Ava" and ava["properties"]["order_count"] == 2
+    assert ava["properties"]["lifetime_revenue"] == 100.0 and ava["properties"]["tiktok_user_id"] == "7001"
+    mapped = dict(conn.execute("SELECT email, profile_id FROM ops.klaviyo_profiles").fetchall())
+    assert mapped == {e: writes.by_email[e] for e in mapped} and len(mapped) == 3
+    assert history(conn)["profiles"][:6] == ("succeeded", 3, 3, 0, 0, 0)
+
+    conn.execute("DELETE FROM ops.sync_history")
+    assert materialize(url, [klaviyo_profile_sync]).success
+    assert len(sent_profiles(writes)) == 3  # nothing changed: nothing sent
+    assert history(conn)["profiles"][:6] == ("succeeded", 0, 0, 0, 3, 0)
+
+    conn.execute("DELETE FROM ops.sync_history")
+    tiktok_order(conn, "T4", "leo.chen@example.com", "30.00", first="Leo", last="Chen", user_id="7002")
+    assert materialize(url, [klaviyo_profile_sync]).success
+    assert [p["attributes"]["email"] for p in sent_profiles(writes)[3:]] == ["leo.chen@example.com"]
+    assert writes.profiles[writes.by_email["leo.chen@example.com"]]["last_name"] == "Chen"
+    assert history(conn)["profiles"][:6] == ("succeeded", 1, 0, 1, 2, 0)
+
+
+def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "good@example.com", "40.00")
+    tiktok_order(conn, "T2", "broken@example", "20.00")  # no top-level domain: Klaviyo refuses it
+    assert materialize(url, [klaviyo_profile_sync]).success
+
+    rejects = conn.execute("SELECT email, code, detail, pointer, original_payload FROM ops.klaviyo_import_rejects").fetchall()
+    assert len(rejects) == 1
+    email, code, detail, pointer, payload = rejects[0]
+    assert email == "broken@example" and code == "invalid" and "Invalid email" in detail
+    assert pointer.startswith("/data/attributes/profiles/data/") and payload["attributes"]["email"] == email
+    status, sent, created, updated, skipped, failed, errors, finished = history(conn)["profiles"]
+    assert (status, sent, created, failed, finished) == ("succeeded", 2, 1, 1, True)
+    assert errors[0]["email"] == "broken@example" and "Invalid email" in errors[0]["detail"]
+    assert "broken@example" not in writes.by_email
+    jobs = len(writes.jobs)
+
+    conn.execute("DELETE FROM ops.sync_history")
+    assert materialize(url, [klaviyo_profile_sync]).success
+    assert len(writes.jobs) == jobs  # the same rejected profile is not sent again
+    assert history(conn)["profiles"][:6] == ("succeeded", 0, 0, 0, 2, 0)
+
+
+def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "ava@example.com", "40.00", lines=2)
+    tiktok_order(conn, "T2", "ava@example.com", "15.00", days_ago=10)
+    tiktok_order(conn, "T3", "leo@example.com", "25.00", status="CANCELLED")  # not a placed order
+    tiktok_order(conn, "T4", None, "25.00")  # no email: nobody to attach the event to
+    website_order(conn, "W1", "mia@example.com", "80.00")
+    assert materialize(url, [klaviyo_order_event_sync]).success
+    assert sorted(e["unique_id"] for e in writes.events) == ["T1", "T2", "W1"]
+    t1 = next(e for e in writes.events if e["unique_id"] == "T1")
+    assert t1["metric"] == "Placed Order" and t1["value"] == 40.0 and t1["properties"]["ItemCount"] == 2
+    assert t1["backfill"] is False
+    assert next(e for e in writes.events if e["unique_id"] == "T2")["backfill"] is True  # old order: no flows
+    assert history(conn)["order_events"][:6] == ("succeeded", 3, 3, 0, 0, 0)
+
+    conn.execute("DELETE FROM ops.sync_history")
+    assert materialize(url, [klaviyo_order_event_sync]).success  # a plain re-run sends nothing
+    posts = sum(1 for _, name, _ in writes.requests if name == "create_event")
+    assert posts == 3 and history(conn)["order_events"][:6] == ("succeeded", 0, 0, 0, 3, 0)
+
+    conn.execute("DELETE FROM ops.klaviyo_sent_events")  # memory lost: every order is sent again...
+    assert materialize(url, [klaviyo_order_event_sync]).success
+    assert sum(1 for _, name, _ in writes.requests if name == "create_event") == 6
+    assert len(writes.events) == 3 and writes.duplicate_events == 3  # ...and Klaviyo drops the repeats
+
+
+def sql_members(conn, name: str, config: ListConfig) -> set[str]:
+    create_views(conn)
+    return {r[0] for r in conn.execute(members_sql(name), membership_params(config))}
+
+
+def test_lists_match_sql_membership_and_follow_changes(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "vip@example.com", "300.00", days_ago=200)
+    tiktok_order(conn, "T2", "active@example.com", "40.00", days_ago=5)
+    tiktok_order(conn, "T3", "lapsed@example.com", "40.00", days_ago=150)
+    website_order(conn, "W1", "new@example.com", "30.00", days_ago=2)
+    consent(conn, "new@example.com", True, days_ago=2)
+    consent(conn, "old@example.com", True, days_ago=60)  # consented long ago and never bought
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync]).success
+
+    config = ListConfig()
+    expected = {
+        "All Customers": {"vip@example.com", "active@example.com", "lapsed@example.com", "new@example.com"},
+        "VIP": {"vip@example.com"},
+        "Active": {"active@example.com", "new@example.com"},
+        "New Subscribers": {"new@example.com"},
+    }
+    for name in DEFAULT_LISTS:
+        assert sql_members(conn, name, config) == expected[name]
+        assert writes.members(name) == expected[name], name
+    assert sorted(lst["name"] for lst in writes.lists.values()) == sorted(DEFAULT_LISTS)
+    status, sent, created, updated, *_ = history(conn)["lists"]
+    assert (status, sent, created, updated) == ("succeeded", 8, 8, 0)
+
+    # Membership changes: a refund drops VIP below the threshold, a new subscriber unsubscribes,
+    # and "active" is narrowed to 3 days. The lists follow, by removals.
+    conn.execute("UPDATE raw.tiktok_shop_orders SET status = 'CANCELLED' WHERE order_id = 'T1'")
+    suppress(conn, "new@example.com", "klaviyo", "unsubscribed")
+    conn.execute("DELETE FROM ops.sync_history")
+    narrowed = {"ops": {"klaviyo_list_sync": {"config": {"active_within_days": 3}}}}
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=narrowed).success
+    narrowed_config = ListConfig(active_within_days=3)
+    for name in DEFAULT_LISTS:
+        assert writes.members(name) == sql_members(conn, name, narrowed_config), name
+    assert writes.members("VIP") == set() and writes.members("New Subscribers") == set()
+    assert writes.members("Active") == {"new@example.com"}
+    assert writes.members("All Customers") == {"active@example.com", "lapsed@example.com", "new@example.com"}
+    status, sent, created, updated, *_ = history(conn)["lists"]
+    assert (status, created, updated) == ("succeeded", 0, 4)  # VIP, New Subscribers, Active, All Customers
+    assert len(writes.lists) == 4  # found by name, never created twice
+
+
+def test_suppressed_profile_is_never_subscribed(klaviyo, conn):
+    writes, url = klaviyo
+    for n, email in enumerate(["yes@example.com", "unsub@example.com", "tiktok@example.com", "no@example.com"]):
+        tiktok_order(conn, f"T{n}", email, "20.00")
+    consent(conn, "yes@example.com", True)
+    consent(conn, "unsub@example.com", True, days_ago=20)
+    consent(conn, "no@example.com", True, days_ago=5)
+    consent(conn, "no@example.com", False, days_ago=1)  # the latest answer wins
+    suppress(conn, "unsub@example.com", "klaviyo", "unsubscribed")  # read from Klaviyo by the ingestion
+    writes.suppress("unsub@example.com", "UNSUBSCRIBE")
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_subscription_sync]).success
+
+    asked = {p["attributes"]["email"] for body in writes.subscription_jobs
+             for p in body["data"]["attributes"]["profiles"]["data"]}
+    assert asked == {"yes@example.com"}  # TikTok buyers without consent and the suppressed are never asked
+    assert set(writes.subscribed) == {"yes@example.com"}
+    assert writes.resubscribed == [] and writes.suppressed == {"unsub@example.com": "UNSUBSCRIBE"}
+    body = writes.subscription_jobs[0]["data"]["attributes"]
+    assert body["historical_import"] is True
+    assert body["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]["marketing"]["consent"] == "SUBSCRIBED"
+    assert history(conn)["subscriptions"][:6] == ("succeeded", 1, 1, 0, 3, 0)
+
+    # Later the subscribed person unsubscribes in Klaviyo: re-runs never subscribe them again.
+    suppress(conn, "yes@example.com", "klaviyo", "unsubscribed")
+    writes.suppress("yes@example.com", "UNSUBSCRIBE")
+    conn.execute("DELETE FROM ops.klaviyo_subscriptions")  # even with our own record gone
+    assert materialize(url, [klaviyo_subscription_sync]).success
+    assert len(writes.subscription_jobs) == 1 and writes.resubscribed == []
+
+
+def test_whole_activation_through_dagster_writes_one_history_row_per_sync(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "ava@example.com", "300.00")
+    tiktok_order(conn, "T2", "bad@@example.com", "20.00")
+    website_order(conn, "W1", "mia@example.com", "30.00")
+    consent(conn, "mia@example.com", True)
+    result = materialize(url)
+    assert result.success
+    rows = history(conn)
+    assert set(rows) == {"profiles", "order_events", "lists", "subscriptions"}
+    assert all(r[0] == "succeeded" and r[-1] for r in rows.values())
+    assert rows["profiles"][:6] == ("succeeded", 3, 2, 0, 0, 1)
+    # The rejected address has no profile; its event is refused by Klaviyo and kept with the reason.
+    assert rows["order_events"][:6] == ("succeeded", 2, 2, 0, 0, 1)
+    assert "Invalid email" in rows["order_events"][6][0]["detail"]
+    dead = conn.execute("SELECT reason, payload FROM ops.dead_letters WHERE source = 'klaviyo.events'").fetchall()
+    assert len(dead) == 1 and json.loads(dead[0][1])["data"]["attributes"]["unique_id"] == "T2"
+    assert rows["subscriptions"][:6] == ("succeeded", 1, 1, 0, 1, 0)
+    mat = result.asset_materializations_for_node("klaviyo_profile_sync")[0]
+    assert mat.metadata["failed"].value == 1 and mat.metadata["api_calls"].value >= 3
+    run_ids = {r[0] for r in conn.execute("SELECT run_id FROM ops.sync_history")}
+    assert run_ids == {result.run_id}
+
+
+def test_a_failed_sync_is_recorded_as_failed(sandbox, warehouse_url, conn):
+    _, url = sandbox
+    tiktok_order(conn, "T1", "ava@example.com", "30.00")
+    result = materialize(url, [klaviyo_order_event_sync], raise_on_error=False, api_key="pk_wrong_key",
+                         max_attempts=1)
+    assert not result.success
+    status, sent, *_, errors, finished = history(conn)["order_events"]
+    assert status == "failed" and sent == 0 and finished
+    assert "authentication" in errors[0]["detail"].lower()
+    assert conn.execute("SELECT count(*) FROM ops.klaviyo_sent_events").fetchone()[0] == 0

@@ -1,0 +1,42 @@
+-- marts.attribution: one model for every channel. An order's touches are
+--   * the order's own traffic source (its UTM source/medium/campaign; TikTok Shop for TikTok
+--     orders), at the moment of the order;
+--   * the customer's email clicks (and opens when marts.attribution_opens is on) on any platform,
+--     at most marts.attribution_window_seconds (default 5 days) before the order, inclusive.
+-- First touch = the earliest touch, last touch = the latest; at the same instant the order's own
+-- source wins. An order without touches is 'direct'. GA4 reports only daily aggregates (no user
+-- or order ids), so it feeds sessions and the funnel, not order-level touches.
+TRUNCATE marts.attribution;
+
+WITH touches AS (
+    SELECT o.order_key, o.ordered_at AS touch_at, 1 AS tie,
+           core.channel_group(o.channel, o.utm_source, o.utm_medium) AS channel,
+           coalesce(o.utm_source, CASE WHEN o.channel = 'tiktok_shop' THEN 'tiktok' END) AS source,
+           coalesce(o.utm_medium, CASE WHEN o.channel = 'tiktok_shop' THEN 'shop' END) AS medium,
+           o.utm_campaign AS campaign,
+           CASE WHEN core.channel_group(o.channel, o.utm_source, o.utm_medium) = 'email'
+                THEN lower(o.utm_source) END AS platform,
+           NULL::text AS flow
+    FROM core.orders o
+    WHERE o.channel = 'tiktok_shop' OR (o.utm_source IS NOT NULL AND o.utm_source NOT IN ('', '(direct)'))
+    UNION ALL
+    SELECT o.order_key, e.occurred_at, 2, 'email', e.platform, 'email',
+           coalesce(e.campaign_name, e.campaign_id), e.platform, coalesce(e.flow_name, e.flow_id)
+    FROM core.orders o
+    JOIN core.email_events e
+      ON e.customer_id = o.customer_id
+     AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
+     AND e.occurred_at >= o.ordered_at - make_interval(secs => current_setting('marts.attribution_window_seconds')::int)
+     AND e.occurred_at <= o.ordered_at
+), firsts AS (
+    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at, tie
+), lasts AS (
+    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at DESC, tie
+)
+INSERT INTO marts.attribution
+SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
+       f.touch_at, coalesce(f.channel, 'direct'), f.source, f.medium, f.campaign, f.platform, f.flow,
+       l.touch_at, coalesce(l.channel, 'direct'), l.source, l.medium, l.campaign, l.platform, l.flow
+FROM core.orders o
+LEFT JOIN firsts f USING (order_key)
+LEFT JOIN lasts l USING (order_key);

@@ -1,0 +1,120 @@
+-- core.customers: one stable id per person across TikTok Shop, the website, Klaviyo and Customer.io.
+--
+-- Match rule, in order of precedence:
+--   1. normalized email (lower(trim)), the strongest key: two different emails are never merged;
+--   2. phone in E.164 (core.e164, default country from MARTS_DEFAULT_COUNTRY_CODE): links a record
+--      without an email to the customer that phone already belongs to;
+--   3. the platform's own id (TikTok user, website customer, Klaviyo profile, Customer.io person):
+--      links a record with neither email nor a known phone.
+-- A new email on a record whose phone or platform id belongs to a customer that has no email yet
+-- joins that customer (a TikTok buyer first seen without email keeps one id once the email appears).
+--
+-- Stability: core.customer_keys is only ever appended to. A key, once mapped, keeps its customer;
+-- a new customer's id is 'cus_' + the first 16 hex digits of md5('<key type>:<key value>') of the
+-- highest-precedence key that created it, so a rebuild from scratch gives the same ids too.
+
+-- 1. New emails.
+WITH new_email AS (
+    SELECT s.email, min(s.seen_at) AS first_seen
+    FROM stg_identities s
+    WHERE s.email IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM core.customer_keys k WHERE k.key_type = 'email' AND k.key_value = s.email)
+    GROUP BY s.email
+), known AS (   -- customers this email's records already point to by phone (1) or platform id (2)
+    SELECT s.email, k.customer_id, 1 AS prio, s.seen_at
+    FROM stg_identities s JOIN new_email n USING (email)
+    JOIN core.customer_keys k ON k.key_type = 'phone' AND k.key_value = s.phone
+    UNION ALL
+    SELECT s.email, k.customer_id, 2, s.seen_at
+    FROM stg_identities s JOIN new_email n USING (email)
+    JOIN core.customer_keys k ON k.key_type = s.platform_type AND k.key_value = s.platform_id
+), adopt AS (
+    SELECT DISTINCT ON (email) email, customer_id
+    FROM known
+    WHERE NOT EXISTS (SELECT 1 FROM core.customer_keys e WHERE e.key_type = 'email' AND e.customer_id = known.customer_id)
+    ORDER BY email, prio, seen_at, customer_id
+)
+INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
+SELECT 'email', n.email, coalesce(a.customer_id, 'cus_' || left(md5('email:' || n.email), 16)), n.first_seen
+FROM new_email n LEFT JOIN adopt a USING (email);
+
+-- 2. New phones: the customer of the earliest record's email, else of its platform id, else new.
+WITH new_phone AS (
+    SELECT s.phone, min(s.seen_at) AS first_seen
+    FROM stg_identities s
+    WHERE s.phone IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = s.phone)
+    GROUP BY s.phone
+), known AS (
+    SELECT s.phone, k.customer_id, 1 AS prio, s.seen_at
+    FROM stg_identities s JOIN new_phone USING (phone)
+    JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = s.email
+    UNION ALL
+    SELECT s.phone, k.customer_id, 2, s.seen_at
+    FROM stg_identities s JOIN new_phone USING (phone)
+    JOIN core.customer_keys k ON k.key_type = s.platform_type AND k.key_value = s.platform_id
+), pick AS (
+    SELECT DISTINCT ON (phone) phone, customer_id FROM known ORDER BY phone, prio, seen_at, customer_id
+)
+INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
+SELECT 'phone', n.phone, coalesce(p.customer_id, 'cus_' || left(md5('phone:' || n.phone), 16)), n.first_seen
+FROM new_phone n LEFT JOIN pick p USING (phone);
+
+-- 3. New platform ids: the customer of the record's email, else of its phone, else new.
+WITH new_pid AS (
+    SELECT s.platform_type, s.platform_id, min(s.seen_at) AS first_seen
+    FROM stg_identities s
+    WHERE s.platform_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM core.customer_keys k
+                      WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)
+    GROUP BY s.platform_type, s.platform_id
+), known AS (
+    SELECT s.platform_type, s.platform_id, k.customer_id, 1 AS prio, s.seen_at
+    FROM stg_identities s JOIN new_pid USING (platform_type, platform_id)
+    JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = s.email
+    UNION ALL
+    SELECT s.platform_type, s.platform_id, k.customer_id, 2, s.seen_at
+    FROM stg_identities s JOIN new_pid USING (platform_type, platform_id)
+    JOIN core.customer_keys k ON k.key_type = 'phone' AND k.key_value = s.phone
+), pick AS (
+    SELECT DISTINCT ON (platform_type, platform_id) platform_type, platform_id, customer_id
+    FROM known ORDER BY platform_type, platform_id, prio, seen_at, customer_id
+)
+INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
+SELECT n.platform_type, n.platform_id,
+       coalesce(p.customer_id, 'cus_' || left(md5(n.platform_type || ':' || n.platform_id), 16)), n.first_seen
+FROM new_pid n LEFT JOIN pick p USING (platform_type, platform_id);
+
+-- Every record resolved by precedence (used for sources, consent and subscription dates).
+CREATE TEMP TABLE resolved_identities ON COMMIT DROP AS
+SELECT s.*, coalesce(ke.customer_id, kp.customer_id, ki.customer_id) AS customer_id
+FROM stg_identities s
+LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email
+LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.phone
+LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
+
+TRUNCATE core.customers;
+WITH keyed AS (
+    SELECT customer_id,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'email'))[1] AS email,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'phone'))[1] AS phone,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'tiktok_user'))[1] AS tiktok_user_id,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'website_customer'))[1] AS website_customer_id,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'klaviyo_profile'))[1] AS klaviyo_profile_id,
+           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
+           min(first_seen_at) AS first_seen_at
+    FROM core.customer_keys
+    GROUP BY customer_id
+), seen AS (
+    SELECT customer_id,
+           (array_agg(accepts_marketing ORDER BY seen_at DESC) FILTER (WHERE accepts_marketing IS NOT NULL))[1] AS accepts_marketing,
+           min(subscribed_at) AS subscribed_at,
+           array_agg(DISTINCT source ORDER BY source) AS sources
+    FROM resolved_identities
+    GROUP BY customer_id
+)
+INSERT INTO core.customers
+SELECT k.customer_id, k.email, k.phone, k.tiktok_user_id, k.website_customer_id, k.klaviyo_profile_id,
+       k.customerio_person_id, s.accepts_marketing, s.subscribed_at, k.first_seen_at,
+       coalesce(s.sources, '{}')
+FROM keyed k LEFT JOIN seen s USING (customer_id);

@@ -1,0 +1,6 @@
+-- Customer.io people, as the deliveries name them (their id and email).
+INSERT INTO stg_identities
+SELECT 'customerio', d.delivery_id, core.norm_email(coalesce(d.email, d.recipient)), NULL,
+       'customerio_person', d.customer_id, d.created_at, NULL, NULL
+FROM raw.customerio_deliveries d
+WHERE d.customer_id IS NOT NULL OR d.email IS NOT NULL;

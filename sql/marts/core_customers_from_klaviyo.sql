@@ -1,0 +1,9 @@
+-- Klaviyo profiles: email, phone, profile id; a SUBSCRIBED email consent dates the subscription.
+INSERT INTO stg_identities
+SELECT 'klaviyo', p.profile_id, core.norm_email(p.email),
+       core.e164(p.phone_number, current_setting('marts.default_cc')),
+       'klaviyo_profile', p.profile_id,
+       coalesce(p.created_at, p.updated_at),
+       CASE p.email_consent WHEN 'SUBSCRIBED' THEN true WHEN 'UNSUBSCRIBED' THEN false END,
+       CASE WHEN p.email_consent = 'SUBSCRIBED' THEN coalesce(p.email_consent_at, p.created_at, p.updated_at) END
+FROM raw.klaviyo_profiles p;

@@ -1,0 +1,10 @@
+-- Website buyers: the checkout email, and a phone or storefront customer id when the payload has one.
+INSERT INTO stg_identities
+SELECT 'website', o.order_id,
+       core.norm_email(o.email),
+       core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
+                 current_setting('marts.default_cc')),
+       'website_customer', coalesce(o.payload ->> 'customer_id', o.payload #>> '{customer,id}'),
+       o.created_at, o.accepts_marketing,
+       CASE WHEN o.accepts_marketing THEN o.created_at END
+FROM raw.website_orders o;

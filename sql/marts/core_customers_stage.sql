@@ -1,0 +1,13 @@
+-- Staging for core.customers: one row per source record that names a person.
+-- Each present source adds its rows (core_customers_from_<source>.sql); absent sources add none.
+CREATE TEMP TABLE stg_identities (
+    source            text        NOT NULL,
+    record_id         text        NOT NULL,
+    email             text,                 -- core.norm_email
+    phone             text,                 -- core.e164
+    platform_type     text,                 -- tiktok_user | website_customer | klaviyo_profile | customerio_person
+    platform_id       text,
+    seen_at           timestamptz NOT NULL,
+    accepts_marketing boolean,
+    subscribed_at     timestamptz
+) ON COMMIT DROP;

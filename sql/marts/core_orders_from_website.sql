@@ -1,0 +1,23 @@
+-- Website orders. The storefront row has no status column: a payload status of cancelled/voided
+-- (or a cancelled_at) cancels the order, a payload refunded_amount / total_refunded is a refund.
+INSERT INTO stg_orders
+SELECT 'website', o.order_id,
+       core.norm_email(o.email),
+       core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
+                 current_setting('marts.default_cc')),
+       'website_customer', coalesce(o.payload ->> 'customer_id', o.payload #>> '{customer,id}'),
+       o.created_at, o.partition_date,
+       coalesce(o.payload ->> 'status', o.payload ->> 'financial_status', 'placed'),
+       lower(coalesce(o.payload ->> 'status', o.payload ->> 'financial_status', '')) IN ('cancelled', 'canceled', 'voided')
+           OR coalesce(o.payload ->> 'cancelled_at', '') <> '',
+       o.currency, o.total,
+       coalesce(CASE WHEN coalesce(o.payload ->> 'refunded_amount', o.payload ->> 'total_refunded') ~ '^[0-9]+(\.[0-9]+)?$'
+                     THEN coalesce(o.payload ->> 'refunded_amount', o.payload ->> 'total_refunded')::numeric END, 0),
+       o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
+FROM raw.website_orders o;
+
+INSERT INTO stg_order_lines
+SELECT 'website:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.product_name, l.quantity,
+       l.unit_price, l.discount, l.unit_price * l.quantity - l.discount,
+       false
+FROM raw.website_order_lines l;

@@ -1,0 +1,23 @@
+-- marts.email_daily: per day and email platform, from core.email_events; conversions and revenue
+-- are orders whose last touch (marts.attribution) was that platform's email.
+TRUNCATE marts.email_daily;
+
+WITH events AS (
+    SELECT event_date AS day, platform,
+           count(*) FILTER (WHERE event_type = 'sent') AS sent,
+           count(*) FILTER (WHERE event_type = 'delivered') AS delivered,
+           count(*) FILTER (WHERE event_type = 'open') AS opens,
+           count(*) FILTER (WHERE event_type = 'click') AS clicks,
+           count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsubscribes,
+           count(*) FILTER (WHERE event_type = 'bounce') AS bounces,
+           count(DISTINCT email) FILTER (WHERE event_type IN ('sent', 'delivered')) AS recipients
+    FROM core.email_events GROUP BY 1, 2
+), conv AS (
+    SELECT order_date AS day, last_touch_platform AS platform, count(*) AS conversions, sum(net_revenue) AS revenue
+    FROM marts.attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
+)
+INSERT INTO marts.email_daily
+SELECT day, platform, coalesce(e.sent, 0), coalesce(e.delivered, 0), coalesce(e.opens, 0), coalesce(e.clicks, 0),
+       coalesce(e.unsubscribes, 0), coalesce(e.bounces, 0), coalesce(e.recipients, 0),
+       coalesce(c.conversions, 0), coalesce(c.revenue, 0)
+FROM events e FULL JOIN conv c USING (day, platform);

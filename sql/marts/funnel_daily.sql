@@ -1,0 +1,47 @@
+-- marts.funnel_daily: the path from attention to repeat purchase, per day and channel.
+--   tiktok : 1 video views, 2 engagements, 3 shop clicks (core.content_daily),
+--            5 add to cart, 6 checkout started (ops.carts), 7 orders, 8 repeat orders (core.orders)
+--   website: 4 sessions (core.sessions, GA4), 5 add to cart, 6 checkout started (ops.carts),
+--            7 orders, 8 repeat orders
+-- A stage whose source did not cover the day (marts.source_coverage) is NULL, not 0.
+-- Conversion and drop-off between stages are computed over any date range by the readers
+-- (the dashboard): ratios of sums over the range, never averages of daily ratios.
+TRUNCATE marts.funnel_daily;
+
+WITH days AS (   -- every day from the first to the last day any source loaded: gaps included
+    SELECT generate_series(min(day), max(day), interval '1 day')::date AS day
+    FROM marts.source_coverage WHERE status = 'loaded'
+), covered AS (
+    SELECT day, source, status = 'loaded' AS ok FROM marts.source_coverage
+), content AS (
+    SELECT content_date AS day, sum(views) AS views, sum(engagements) AS engagements, sum(shop_clicks) AS shop_clicks
+    FROM core.content_daily GROUP BY 1
+), sessions AS (
+    SELECT session_date AS day, sum(sessions) AS sessions, sum(add_to_carts) AS add_to_carts, sum(checkouts) AS checkouts
+    FROM core.sessions GROUP BY 1
+), carts AS (
+    SELECT (created_at AT TIME ZONE current_setting('marts.tz'))::date AS day,
+           CASE WHEN channel = 'tiktok_shop' THEN 'tiktok' ELSE 'website' END AS channel,
+           count(*) AS add_to_carts, count(checkout_started_at) AS checkouts
+    FROM ops.carts GROUP BY 1, 2
+), orders AS (
+    SELECT order_date AS day, CASE WHEN channel = 'tiktok_shop' THEN 'tiktok' ELSE 'website' END AS channel,
+           count(*) AS orders, count(*) FILTER (WHERE customer_order_number > 1) AS repeat_orders
+    FROM core.orders WHERE NOT is_cancelled GROUP BY 1, 2
+), stages AS (
+    SELECT d.day, 'tiktok' AS channel, 1 AS stage_no, 'video views' AS stage, c.views AS value, 'tiktok_content' AS src FROM days d LEFT JOIN content c USING (day)
+    UNION ALL SELECT d.day, 'tiktok', 2, 'engagements', c.engagements, 'tiktok_content' FROM days d LEFT JOIN content c USING (day)
+    UNION ALL SELECT d.day, 'tiktok', 3, 'shop clicks', c.shop_clicks, 'tiktok_content' FROM days d LEFT JOIN content c USING (day)
+    UNION ALL SELECT d.day, 'tiktok', 7, 'orders', coalesce(o.orders, 0), 'tiktok_shop' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'tiktok'
+    UNION ALL SELECT d.day, 'tiktok', 8, 'repeat orders', coalesce(o.repeat_orders, 0), 'tiktok_shop' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'tiktok'
+    UNION ALL SELECT d.day, 'website', 4, 'sessions', s.sessions, 'ga4' FROM days d LEFT JOIN sessions s USING (day)
+    UNION ALL SELECT d.day, ch.channel, 5, 'add to cart', c.add_to_carts, 'carts'
+              FROM days d CROSS JOIN (VALUES ('tiktok'), ('website')) ch(channel) LEFT JOIN carts c ON c.day = d.day AND c.channel = ch.channel
+    UNION ALL SELECT d.day, ch.channel, 6, 'checkout started', c.checkouts, 'carts'
+              FROM days d CROSS JOIN (VALUES ('tiktok'), ('website')) ch(channel) LEFT JOIN carts c ON c.day = d.day AND c.channel = ch.channel
+    UNION ALL SELECT d.day, 'website', 7, 'orders', coalesce(o.orders, 0), 'website' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'website'
+    UNION ALL SELECT d.day, 'website', 8, 'repeat orders', coalesce(o.repeat_orders, 0), 'website' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'website'
+)
+INSERT INTO marts.funnel_daily
+SELECT s.day, s.channel, s.stage_no, s.stage, CASE WHEN coalesce(c.ok, false) THEN coalesce(s.value, 0) END
+FROM stages s LEFT JOIN covered c ON c.day = s.day AND c.source = s.src;
