@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def generate(path: Path, rows: int) -> int:
     world = World(seed=11, scale=0.05)
     rng = random.Random(11)
     products, customers = world.products, world.customers
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     written = n = 0
     with path.open("w", newline="") as handle:
         out = csv.writer(handle)

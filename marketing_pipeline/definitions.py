@@ -15,12 +15,14 @@ from marketing_pipeline.schedules import build_lookback_schedule
 from marketing_pipeline.warehouse import WarehouseResource
 
 COMPONENTS = [
+    "marketing_pipeline.sources.tiktok_content.definitions",
     "marketing_pipeline.sources.ga4.definitions",
     "marketing_pipeline.sources.tiktok_shop.definitions",
     "marketing_pipeline.sources.klaviyo.definitions",
     "marketing_pipeline.cart_recovery.definitions",
     "marketing_pipeline.sources.customerio.definitions",
     "marketing_pipeline.marts.definitions",
+    "marketing_pipeline.activation.klaviyo.definitions",
 ]
 
 # Every daily-partitioned raw asset, whichever vendor it comes from (they carry tag layer=raw).

@@ -19,9 +19,14 @@ from marketing_pipeline.warehouse import connect
 
 STEPS = [
     "marketing_pipeline.sources.demo_ingest",
+    "marketing_pipeline.sources.klaviyo.demo",
     "marketing_pipeline.sources.website.demo",
+    "marketing_pipeline.sources.ga4.demo",
+    "marketing_pipeline.sources.tiktok_content.demo",
     "marketing_pipeline.sources.customerio.demo",
     "marketing_pipeline.marts.demo",
+    "marketing_pipeline.activation.klaviyo.demo",
+    "marketing_pipeline.cart_recovery.demo",
 ]
 
 

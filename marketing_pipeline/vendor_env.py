@@ -19,6 +19,7 @@ DEFAULT_SANDBOX_URL = f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"
 VENDOR_ENV_MODULES = [
     "marketing_pipeline.sources.ga4.resource",
     "marketing_pipeline.sources.tiktok_shop.resource",
+    "marketing_pipeline.sources.tiktok_content.resource",  # after tiktok_shop: shares its keys
     "marketing_pipeline.sources.sendgrid.resource",
     "marketing_pipeline.sources.customerio.resource",
     "marketing_pipeline.sources.klaviyo.resource",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from marketing_pipeline.sandbox.app import Sandbox, build
 from marketing_pipeline.sandbox.world import World
@@ -16,11 +16,15 @@ from marketing_pipeline.warehouse import WarehouseResource
 API_KEY = ENV.keys["KLAVIYO_API_KEY"]
 SCALE = 0.02
 FAST = 1000.0  # tests pace 1000x faster than a real account; the emulator's limits are raised to match
-RELAXED = {tier: ((10_000, 1), (100_000, 60), (1_000_000, 86_400)) for tier in ("XS", "S", "M", "L", "XL", "REPORTS")}
+RELAXED = {
+    tier: ((10_000, 1), (100_000, 60), (1_000_000, 86_400)) for tier in ("XS", "S", "M", "L", "XL", "REPORTS")
+}
 
 
-def small_sandbox(today: date, faults: str | None = None, relaxed: bool = True) -> Sandbox:
-    box = build(world=World(seed=7, scale=SCALE, today=today), faults=faults)
+def small_sandbox(
+    today: date, faults: str | None = None, relaxed: bool = True, scale: float = SCALE
+) -> Sandbox:
+    box = build(world=World(seed=7, scale=scale, today=today), faults=faults)
     if relaxed:
         emulator(box).limits = dict(RELAXED)
     return box
@@ -38,9 +42,12 @@ def client(url: str, **kwargs) -> KlaviyoClient:
 
 
 def resources(url: str, **overrides) -> dict:
-    return {"klaviyo": KlaviyoResource(base_url=url + "/klaviyo", api_key=API_KEY, rate_limit_scale=FAST,
-                                       **overrides),
-            "warehouse": WarehouseResource()}
+    return {
+        "klaviyo": KlaviyoResource(
+            base_url=url + "/klaviyo", api_key=API_KEY, rate_limit_scale=FAST, **overrides
+        ),
+        "warehouse": WarehouseResource(),
+    }
 
 
 def expected_events(box: Sandbox, first: date, last: date) -> Counter:
@@ -50,8 +57,9 @@ def expected_events(box: Sandbox, first: date, last: date) -> Counter:
     day = first
     while day <= last:
         for hour in range(24):
-            for ev in data.hour_events(datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
-                                       + timedelta(hours=hour)):
+            for ev in data.hour_events(
+                datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=hour)
+            ):
                 if ev.metric in METRICS:
                     out[(day, ev.metric)] += 1
         day += timedelta(days=1)

@@ -1,7 +1,7 @@
 """Hand-built raw rows for the marts tests: just the columns the core SQL reads."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -9,7 +9,7 @@ import psycopg
 from marketing_pipeline.marts import config, sqlfiles
 from marketing_pipeline.marts.rebuild import rebuild
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:

@@ -4,7 +4,7 @@ out-of-order delivery, orders, and TikTok Shop webhooks with their signature."""
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ from marketing_pipeline.web.intake import SANDBOX_WRITE_KEY
 from marketing_pipeline_tests.conftest import TODAY
 
 KEY = {"Authorization": f"Bearer {SANDBOX_WRITE_KEY}"}
-AT = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +139,11 @@ def tiktok_webhook(web: str, envelope: dict, secret: str = "sandbox-app-secret")
                                "Content-Type": "application/json"})
 
 
-def test_tiktok_unpaid_order_becomes_a_cart_and_payment_ends_it(web, sandbox, warehouse_url, conn, vendor_env_for):
+def test_tiktok_unpaid_order_becomes_a_cart_and_payment_ends_it(web, sandbox, warehouse_url, conn, vendor_env_for,
+                                                                 monkeypatch):
     box, url = sandbox
     vendor_env_for(url)
+    monkeypatch.setenv("TIKTOK_SHOP_BASE_URL", url + "/tiktok-shop")  # the order detail is read from the emulator
     order = next(o for o in box.world.orders_on(TODAY) if o.channel == "tiktok_shop")
     cart = cart_id_for(order.order_id)
     unpaid = {"type": 1, "shop_id": "7495609988000000001", "tts_notification_id": f"n-{uuid.uuid4().hex}",

@@ -1,6 +1,6 @@
 """Recovery and unsubscribe links over HTTP: redirect + click, friendly pages, token storage."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -9,7 +9,7 @@ from marketing_pipeline.cart_recovery import links
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.web.app import create_app
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")

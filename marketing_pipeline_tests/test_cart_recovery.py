@@ -4,10 +4,10 @@ Time is injected: the sensor and the job act at the clock the test sets.
 """
 
 import re
-from html import escape
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from html import escape
 
 import dagster as dg
 import httpx
@@ -19,7 +19,7 @@ from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.warehouse import connect
 
-T = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+T = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -222,3 +222,33 @@ def test_quiet_hours_hold_requests_until_they_end(env, warehouse_url, monkeypatc
     record(warehouse_url, events(cart, T, f"{cart}@example.com"))
     assert runner.tick(instance, T + timedelta(minutes=31), None)[0] == []  # 15:31 UTC is quiet
     assert [r.run_key for r in runner.tick(instance, T + timedelta(minutes=61), None)[0]] == [f"{cart}:1"]
+
+
+def test_policy_reads_its_overrides_and_names_a_bad_value():
+    from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
+    from marketing_pipeline.settings import SettingsError
+
+    policy = RecoveryPolicy.from_env({"CART_RECOVERY_STEP_DELAYS": "1h,12h,2d", "CART_RECOVERY_DISCOUNT_PERCENT": "15",
+                                      "CART_RECOVERY_QUIET_HOURS": "21-8", "BRAND_ADDRESS": "1 Main St"})
+    assert [s.delay for s in policy.steps] == [timedelta(hours=1), timedelta(hours=12), timedelta(days=2)]
+    assert policy.step(3).discount_percent == 15 and policy.brand_address == "1 Main St"
+    assert policy.is_quiet(T.replace(hour=23)) and policy.is_quiet(T.replace(hour=7)) and not policy.is_quiet(T)
+    with pytest.raises(SettingsError, match="CART_RECOVERY_STEP_DELAYS"):
+        RecoveryPolicy.from_env({"CART_RECOVERY_STEP_DELAYS": "2d,1h,3h"})
+    with pytest.raises(SettingsError, match="CART_RECOVERY_IDLE"):
+        RecoveryPolicy.from_env({"CART_RECOVERY_IDLE": "soon"})
+
+
+@pytest.mark.parametrize("faulty_sandbox", ["sendgrid:500=1.0"], indirect=True)
+def test_a_send_with_an_unknown_outcome_is_flagged_and_never_repeated(faulty_sandbox, warehouse_url, conn,
+                                                                      vendor_env_for):
+    box, url = faulty_sandbox
+    vendor_env_for(url)
+    cart = f"c-{uuid.uuid4().hex[:8]}"
+    record(warehouse_url, events(cart, T, f"{cart}@example.com"))
+    with dg.instance_for_test() as instance:
+        requests, _ = runner.tick(instance, T + timedelta(minutes=31), None)
+        assert runner.execute(instance, requests[0]).status == "unknown"
+        assert runner.execute(instance, requests[0]).status == "already_unknown"
+    assert box.injectors["sendgrid"].injected == {"500": 1}  # one attempt reached SendGrid, no retry
+    assert statuses(conn, cart) == {1: "unknown"}

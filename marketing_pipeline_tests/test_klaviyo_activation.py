@@ -5,14 +5,21 @@ import json
 import pytest
 
 from marketing_pipeline.activation.klaviyo.assets import (
-    klaviyo_list_sync, klaviyo_order_event_sync, klaviyo_profile_sync, klaviyo_subscription_sync,
+    klaviyo_list_sync,
+    klaviyo_order_event_sync,
+    klaviyo_profile_sync,
+    klaviyo_subscription_sync,
 )
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LISTS, ListConfig
 from marketing_pipeline.activation.klaviyo.lists import members_sql, membership_params
 from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
 from marketing_pipeline.consent import suppress
 from marketing_pipeline_tests.test_klaviyo_activation_support import (
-    consent, history, materialize, tiktok_order, website_order,
+    consent,
+    history,
+    materialize,
+    tiktok_order,
+    website_order,
 )
 
 
@@ -232,3 +239,20 @@ def test_a_failed_sync_is_recorded_as_failed(sandbox, warehouse_url, conn):
     assert status == "failed" and sent == 0 and finished
     assert "authentication" in errors[0]["detail"].lower()
     assert conn.execute("SELECT count(*) FROM ops.klaviyo_sent_events").fetchone()[0] == 0
+
+
+def test_profiles_are_chunked_under_the_job_limits():
+    from marketing_pipeline.activation.klaviyo.history import SyncCounts
+    from marketing_pipeline.activation.klaviyo.profiles import chunk_profiles, job_body
+
+    rows = [(f"p{i}@example.com", json.dumps({"email": f"p{i}@example.com", "first_name": "x" * 200}), f"h{i}", False)
+            for i in range(50)]
+    rows.insert(7, ("huge@example.com", json.dumps({"email": "huge@example.com", "properties": {"n": "x" * 110_000}}),
+                    "hh", False))
+    rejected = []
+    counts = SyncCounts()
+    chunks = list(chunk_profiles(iter(rows), counts, lambda *a: rejected.append(a), max_profiles=20, max_bytes=4000))
+    assert [r[0] for r in rejected] == ["huge@example.com"] and counts.failed == 1  # over 100 KB: never sent
+    assert sum(len(c.emails) for c in chunks) == 50
+    assert all(len(c.emails) <= 20 and len(job_body(c).encode()) <= 4000 for c in chunks)
+    assert [e for c in chunks for e in c.emails] == [r[0] for r in rows if r[0] != "huge@example.com"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -13,12 +13,12 @@ from marketing_pipeline.sources.klaviyo.resource import ENV, KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
 
 API_KEY = ENV.keys["KLAVIYO_API_KEY"]
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 FAST = {"ops": {"klaviyo_profile_sync": {"config": {"poll_interval_seconds": 0.05, "poll_timeout_seconds": 20}}}}
 
 
 def klaviyo_resource(url: str, **kw) -> KlaviyoResource:
-    return KlaviyoResource(base_url=url + "/klaviyo", api_key=API_KEY, **kw)
+    return KlaviyoResource(**{"base_url": url + "/klaviyo", "api_key": API_KEY, **kw})
 
 
 def resources(url: str, **kw) -> dict:

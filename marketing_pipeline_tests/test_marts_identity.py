@@ -2,7 +2,14 @@
 
 from datetime import date, timedelta
 
-from marketing_pipeline_tests.marts_fixtures import at, build, build_one, customer_of, tiktok_order, website_order
+from marketing_pipeline_tests.marts_fixtures import (
+    at,
+    build,
+    build_one,
+    customer_of,
+    tiktok_order,
+    website_order,
+)
 
 D = date(2025, 3, 10)
 

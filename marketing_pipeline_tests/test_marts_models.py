@@ -4,7 +4,14 @@ refunds and cancellations, segments over time, and a missing source shown as mis
 from datetime import date, timedelta
 
 from marketing_pipeline.marts.assets import build_segments
-from marketing_pipeline_tests.marts_fixtures import at, build, cio_click, customer_of, tiktok_order, website_order
+from marketing_pipeline_tests.marts_fixtures import (
+    at,
+    build,
+    cio_click,
+    customer_of,
+    tiktok_order,
+    website_order,
+)
 
 D = date(2025, 3, 1)
 
@@ -60,6 +67,10 @@ def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch)
     assert got["website:IN"] == ("email", "March news", None, "email", "March news", "customerio")
     assert got["website:OUT"] == ("direct", None, None, "direct", None, None)
     assert got["website:TWO"] == ("email", None, "Welcome flow", "paid_search", "spring", None)
+    by_model = {(m, c, f): (n, r) for m, c, f, n, r in conn.execute(
+        "SELECT model, campaign, flow, orders, revenue FROM marts.campaign_revenue WHERE channel = 'email'")}
+    assert by_model == {("first_touch", "March news", None): (1, 50), ("first_touch", None, "Welcome flow"): (1, 50),
+                        ("last_touch", "March news", None): (1, 50)}
     # a longer window takes the click 5 days + 1 second back
     monkeypatch.setenv("ATTRIBUTION_WINDOW_DAYS", "6")
     build(conn, D, D + timedelta(days=10))

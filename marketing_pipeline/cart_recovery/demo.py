@@ -4,8 +4,9 @@ Dagster. Then the SendGrid suppressions and the reporting mart are materialized.
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import httpx
@@ -21,8 +22,8 @@ from marketing_pipeline.warehouse import WarehouseResource, connect
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline.web.intake import write_key
 
-ABANDON_DAYS = 2          # carts abandoned on these days, followed for every step
-TICK = timedelta(minutes=20)
+ABANDON_DAYS = 1          # carts abandoned on this many days, followed through every step
+TICK = timedelta(hours=1)
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{20,})")
 
 
@@ -33,7 +34,7 @@ def _post(web: str, events: list[dict]) -> None:
         r.raise_for_status()
 
 
-def _recover_link(sendgrid_url: str, cart_id: str, before: datetime, sent: dict) -> str | None:
+def _recover_link(sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None:
     """The token of the last email this cart got (read back from the SendGrid emulator)."""
     if cart_id not in sent:
         return None
@@ -45,10 +46,8 @@ def _recover_link(sendgrid_url: str, cart_id: str, before: datetime, sent: dict)
 
 
 def run(ctx) -> None:
-    import os
-
     world = World(seed=7)
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     first = (now - timedelta(days=ABANDON_DAYS + 2)).date()
     carts = carts_between(world, first, first + timedelta(days=ABANDON_DAYS - 1))
     events = sorted((e for c in carts for e in c.events), key=lambda e: e["occurred_at"])
@@ -56,7 +55,7 @@ def run(ctx) -> None:
     sendgrid_url = os.environ["SENDGRID_BASE_URL"]
     resources = {"warehouse": WarehouseResource(), "sendgrid": sendgrid_from_env()}
     dg.materialize([sendgrid_suppressions], instance=ctx.instance, resources=resources)
-    clock = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    clock = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     cursor, job, done, sent = None, runner.recovery_job(), [], set()
     with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn:
         while clock <= now:
@@ -66,7 +65,7 @@ def run(ctx) -> None:
                 _post(web.url, due)
             while clicks and clicks[0][0] <= clock:
                 at, cart_id = clicks.pop(0)
-                token = _recover_link(sendgrid_url, cart_id, at, sent)
+                token = _recover_link(sendgrid_url, cart_id, sent)
                 if token:
                     links.record_click(conn, token, at, "demo-shopper")
             cursor, runs = runner.advance(ctx.instance, clock, cursor, job)

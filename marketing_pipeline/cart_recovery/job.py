@@ -1,6 +1,6 @@
 """``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -23,7 +23,7 @@ class RecoveryStepConfig(dg.Config):
        "SendGrid. A claimed step is never sent again, whatever happens to this run.")
 def send_recovery_step(context: dg.OpExecutionContext, config: RecoveryStepConfig, warehouse: WarehouseResource,
                        sendgrid: SendGridResource) -> dg.Output:
-    now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(timezone.utc)
+    now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
     if now.tzinfo is None:
         raise dg.Failure(f"as_of {config.as_of!r} needs a time zone offset", allow_retries=False)
     with sendgrid.client() as client:

@@ -26,7 +26,7 @@ def claim(conn: psycopg.Connection, cart_id: str, step: int, run_id: str, now: d
     return row[0] if row else None
 
 
-def current(conn: psycopg.Connection, cart_id: str, step: int) -> tuple[int, str, str | None] | None:
+def current(conn: psycopg.Connection, cart_id: str, step: int) -> tuple[int, str, str | None]:
     return conn.execute("SELECT id, status, run_id FROM ops.recovery_outbox WHERE cart_id = %s AND step = %s",
                         (cart_id, step)).fetchone()
 

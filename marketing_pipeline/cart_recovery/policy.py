@@ -13,11 +13,10 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.settings import SettingsError
 
-SANDBOX_BRAND = "Lumen & Leaf"
-SANDBOX_ADDRESS = "Lumen & Leaf, 500 Market Street, San Francisco, CA 94105, USA"
-SANDBOX_STORE_URL = "https://shop.lumenleaf.example"
+SANDBOX_BRAND, SANDBOX_ADDRESS, SANDBOX_STORE_URL = World.brand, World.brand_address, World.store_url
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -48,7 +47,6 @@ class RecoveryPolicy:
     late_grace: timedelta = timedelta(hours=24)          # a step this late is not sent any more
     cap_window: timedelta = timedelta(days=7)            # one sequence per person in this window
     link_ttl: timedelta = timedelta(days=7)
-    discount_ttl: timedelta = timedelta(days=7)
     attribution_window: timedelta = timedelta(days=7)
     quiet_hours: tuple[int, int] | None = None           # (start hour, end hour) brand-local, no sends
     timezone: str = "UTC"
@@ -80,7 +78,7 @@ class RecoveryPolicy:
         changes: dict = {}
         for var, attr in (("CART_RECOVERY_IDLE", "idle"), ("CART_RECOVERY_MIN_GAP", "min_gap"),
                           ("CART_RECOVERY_LATE_GRACE", "late_grace"), ("CART_RECOVERY_CAP_WINDOW", "cap_window"),
-                          ("CART_RECOVERY_LINK_TTL", "link_ttl"), ("CART_RECOVERY_DISCOUNT_TTL", "discount_ttl"),
+                          ("CART_RECOVERY_LINK_TTL", "link_ttl"),
                           ("CART_RECOVERY_ATTRIBUTION_WINDOW", "attribution_window")):
             if env.get(var, "").strip():
                 changes[attr] = parse_duration(var, env[var])

@@ -1,6 +1,6 @@
 """``cart_recovery_daily``: runs sql/marts/cart_recovery_daily.sql, replacing the table in one transaction."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -30,7 +30,7 @@ def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
 def cart_recovery_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     policy = RecoveryPolicy.from_env()
     with warehouse.transaction() as conn:
-        rows = refresh(conn, policy, datetime.now(timezone.utc))
+        rows = refresh(conn, policy, datetime.now(UTC))
         totals = conn.execute("SELECT coalesce(sum(carts_abandoned), 0), coalesce(sum(recovered_carts), 0),"
                               " coalesce(sum(recovered_revenue), 0) FROM marts.cart_recovery_daily WHERE step = 0"
                               ).fetchone()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from marketing_pipeline.sandbox.world import Order, Product, World
 
@@ -72,7 +72,7 @@ def abandoned_carts(world: World, day: date) -> list[SandboxCart]:
         else:
             customer = rng.choice(world.customers[: max(1, len(world.customers) // 2)])
             products = rng.sample(world.products, rng.choice([1, 1, 2, 3]))
-            start = datetime.combine(day, time.min, tzinfo=timezone.utc) + timedelta(
+            start = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(
                 seconds=rng.randint(8 * 3600, 23 * 3600))
         email = customer.email if comeback or rng.random() < 0.75 else None
         events = [_ev(cid, 0, "cart_created", start)]

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
 from psycopg.rows import dict_row
 
 from marketing_pipeline.cart_recovery import exit_rules, links, outbox

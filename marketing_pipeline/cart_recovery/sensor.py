@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import psycopg
@@ -90,7 +90,7 @@ def build_abandoned_cart_sensor(clock: Callable[[], datetime] | None = None,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests the due abandoned-cart email step for each idle cart (run key cart:step).")
     def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
-        now = clock() if clock else datetime.now(timezone.utc)
+        now = clock() if clock else datetime.now(UTC)
         rules = policy()
         cursor = int(context.cursor or 0)
         if rules.is_quiet(now):

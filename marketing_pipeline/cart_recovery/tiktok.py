@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from marketing_pipeline.cart_recovery.events import CartEvent, CartItem
@@ -47,7 +47,7 @@ def events_for(envelope: dict, raw_body: bytes, order: Order) -> list[CartEvent]
     data = envelope.get("data") or {}
     status = str(data.get("order_status") or order.status)
     at_raw = data.get("update_time") or envelope.get("timestamp") or order.update_time
-    at = datetime.fromtimestamp(int(at_raw), timezone.utc)
+    at = datetime.fromtimestamp(int(at_raw), UTC)
     base = f"tts:{notification_id(envelope, raw_body)}"
     cart_id = cart_id_for(order.id)
     if status == "UNPAID":

@@ -18,7 +18,7 @@ class MartsConfig:
     lapsed_days: int = 180         # last order older than this: lapsed (between: at risk)
     vip_min_orders: int = 3
     vip_min_revenue: float = 250.0  # net revenue over the last 365 days
-    rfm_months: int = 24           # monthly RFM snapshots kept
+    rfm_months: int = 13           # monthly RFM snapshots kept (a year of movement + the running month)
     attribution_window_days: float = 5.0
     attribution_opens: bool = False
     default_country_code: str = "1"  # for phones written without one

@@ -1,6 +1,7 @@
 """The raw sources the core model reads, and how to tell whether each is present.
 
-A source is present when all its tables exist. Builders run ``<target>_from_<source>.sql`` for
+A source is present when all its tables exist. Order matters: Klaviyo's copy of an order is
+dropped against the storefront orders already staged, so the storefronts come first. Builders run ``<target>_from_<source>.sql`` for
 each present source that has such a file; an absent source contributes nothing and is recorded
 as ``source_absent`` in ``marts.source_coverage``.
 """
@@ -38,9 +39,11 @@ SOURCES: tuple[Source, ...] = (
            "SELECT partition_date, count(*) FROM raw.klaviyo_events GROUP BY 1",
            ("klaviyo_events",)),
     Source("ga4", ("raw.ga4_traffic_daily",),
-           "SELECT partition_date, count(*) FROM raw.ga4_traffic_daily GROUP BY 1"),
+           "SELECT partition_date, count(*) FROM raw.ga4_traffic_daily GROUP BY 1",
+           ("ga4_traffic_daily",)),
     Source("tiktok_content", ("raw.tiktok_content_daily",),
-           "SELECT partition_date, count(*) FROM raw.tiktok_content_daily GROUP BY 1"),
+           "SELECT partition_date, count(*) FROM raw.tiktok_content_daily GROUP BY 1",
+           ("tiktok_content_daily",)),
     Source("carts", ("ops.carts",),
            "SELECT (created_at AT TIME ZONE current_setting('marts.tz'))::date, count(*) FROM ops.carts GROUP BY 1"),
 )

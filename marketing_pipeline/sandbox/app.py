@@ -15,6 +15,7 @@ from marketing_pipeline.sandbox.world import World
 
 # prefix -> "module:Class"; each class takes the World and has ``app()``. One line per vendor.
 EMULATORS = {
+    "tiktok-shop-content": "marketing_pipeline.sources.tiktok_content.emulator:TikTokContentEmulator",
     "ga4": "marketing_pipeline.sources.ga4.emulator:GA4Emulator",
     "tiktok-shop": "marketing_pipeline.sources.tiktok_shop.emulator:TikTokShopEmulator",
     "sendgrid": "marketing_pipeline.sources.sendgrid.emulator:SendGridEmulator",

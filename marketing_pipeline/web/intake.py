@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -54,7 +54,7 @@ def store(events: list[CartEvent], source: str) -> dict:
 
 
 async def cart_events(request: Request) -> JSONResponse:
-    if not hmac.compare_digest(_presented_key(request), write_key()):
+    if not hmac.compare_digest(_presented_key(request).encode(), write_key().encode()):
         return JSONResponse({"error": "missing or wrong write key (Authorization: Bearer <key> or X-Write-Key)"},
                             status_code=401)
     body = await request.body()
@@ -63,7 +63,7 @@ async def cart_events(request: Request) -> JSONResponse:
     except ValueError as exc:  # JSONDecodeError and BadEvent
         reason = str(exc) if isinstance(exc, BadEvent) else f"body is not JSON: {exc}"
         return await run_in_threadpool(refuse, "web.cart_events", 400, reason, body, request)
-    limit = datetime.now(timezone.utc) + MAX_FUTURE
+    limit = datetime.now(UTC) + MAX_FUTURE
     late = [e.event_id for e in events if e.occurred_at > limit]
     if late:
         return await run_in_threadpool(refuse, "web.cart_events", 400,

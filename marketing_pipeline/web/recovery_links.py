@@ -5,7 +5,7 @@ Unknown and expired tokens get a friendly page, never an error page.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,12 +27,12 @@ def page(title: str, message: str, status: int) -> HTMLResponse:
 
 def _click(token: str, user_agent: str | None) -> links.Link | None:
     with connect(autocommit=True) as conn:
-        return links.record_click(conn, token, datetime.now(timezone.utc), user_agent)
+        return links.record_click(conn, token, datetime.now(UTC), user_agent)
 
 
 def _unsubscribe(token: str) -> links.Link | None:
     with connect(autocommit=True) as conn:
-        return links.unsubscribe(conn, token, datetime.now(timezone.utc))
+        return links.unsubscribe(conn, token, datetime.now(UTC))
 
 
 async def recover(request: Request) -> Response:

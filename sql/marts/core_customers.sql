@@ -13,6 +13,8 @@
 -- a new customer's id is 'cus_' + the first 16 hex digits of md5('<key type>:<key value>') of the
 -- highest-precedence key that created it, so a rebuild from scratch gives the same ids too.
 
+ANALYZE stg_identities;  -- temporary tables get no statistics otherwise
+
 -- 1. New emails.
 WITH new_email AS (
     SELECT s.email, min(s.seen_at) AS first_seen
@@ -37,6 +39,7 @@ WITH new_email AS (
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT 'email', n.email, coalesce(a.customer_id, 'cus_' || left(md5('email:' || n.email), 16)), n.first_seen
 FROM new_email n LEFT JOIN adopt a USING (email);
+ANALYZE core.customer_keys;
 
 -- 2. New phones: the customer of the earliest record's email, else of its platform id, else new.
 WITH new_phone AS (
@@ -59,8 +62,10 @@ WITH new_phone AS (
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT 'phone', n.phone, coalesce(p.customer_id, 'cus_' || left(md5('phone:' || n.phone), 16)), n.first_seen
 FROM new_phone n LEFT JOIN pick p USING (phone);
+ANALYZE core.customer_keys;
 
--- 3. New platform ids: the customer of the record's email, else of its phone, else new.
+-- 3. New platform ids: the customer of the earliest record's email, else of its phone, else new.
+--    (Every email and phone has a key by now, so the earliest record with one decides.)
 WITH new_pid AS (
     SELECT s.platform_type, s.platform_id, min(s.seen_at) AS first_seen
     FROM stg_identities s
@@ -68,22 +73,25 @@ WITH new_pid AS (
       AND NOT EXISTS (SELECT 1 FROM core.customer_keys k
                       WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)
     GROUP BY s.platform_type, s.platform_id
-), known AS (
-    SELECT s.platform_type, s.platform_id, k.customer_id, 1 AS prio, s.seen_at
-    FROM stg_identities s JOIN new_pid USING (platform_type, platform_id)
-    JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = s.email
-    UNION ALL
-    SELECT s.platform_type, s.platform_id, k.customer_id, 2, s.seen_at
-    FROM stg_identities s JOIN new_pid USING (platform_type, platform_id)
-    JOIN core.customer_keys k ON k.key_type = 'phone' AND k.key_value = s.phone
-), pick AS (
-    SELECT DISTINCT ON (platform_type, platform_id) platform_type, platform_id, customer_id
-    FROM known ORDER BY platform_type, platform_id, prio, seen_at, customer_id
+), first_email AS (
+    SELECT DISTINCT ON (platform_type, platform_id) platform_type, platform_id, email
+    FROM stg_identities WHERE platform_id IS NOT NULL AND email IS NOT NULL
+    ORDER BY platform_type, platform_id, seen_at, email
+), first_phone AS (
+    SELECT DISTINCT ON (platform_type, platform_id) platform_type, platform_id, phone
+    FROM stg_identities WHERE platform_id IS NOT NULL AND phone IS NOT NULL
+    ORDER BY platform_type, platform_id, seen_at, phone
 )
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT n.platform_type, n.platform_id,
-       coalesce(p.customer_id, 'cus_' || left(md5(n.platform_type || ':' || n.platform_id), 16)), n.first_seen
-FROM new_pid n LEFT JOIN pick p USING (platform_type, platform_id);
+       coalesce(ke.customer_id, kp.customer_id, 'cus_' || left(md5(n.platform_type || ':' || n.platform_id), 16)),
+       n.first_seen
+FROM new_pid n
+LEFT JOIN first_email fe USING (platform_type, platform_id)
+LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = fe.email
+LEFT JOIN first_phone fp USING (platform_type, platform_id)
+LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = fp.phone;
+ANALYZE core.customer_keys;
 
 -- Every record resolved by precedence (used for sources, consent and subscription dates).
 CREATE TEMP TABLE resolved_identities ON COMMIT DROP AS

@@ -1,7 +1,7 @@
 -- Customer.io deliveries, one event per metric the delivery reached (its *_at timestamps).
 -- Customer.io campaigns are triggered workflows: they are flows here; newsletters and API
 -- broadcasts are campaigns.
-INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, email,
+INSERT INTO stg_email_events (platform, event_id, event_type, occurred_at, event_date, email,
                                campaign_id, campaign_name, flow_id, flow_name)
 SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
        (e.at AT TIME ZONE current_setting('marts.tz'))::date,
@@ -16,4 +16,3 @@ LEFT JOIN raw.customerio_campaigns c ON c.kind = 'campaign' AND c.object_id = d.
 LEFT JOIN raw.customerio_campaigns n ON n.kind = 'newsletter' AND n.object_id = d.newsletter_id
 LEFT JOIN raw.customerio_campaigns b ON b.kind = 'broadcast' AND b.object_id = d.broadcast_id
 WHERE e.at IS NOT NULL
-ON CONFLICT (platform, event_id) DO NOTHING;

@@ -1,6 +1,6 @@
 -- Klaviyo email metrics. Klaviyo counts a send as received, bounced or dropped, so those events
 -- also make a 'sent'. The campaign comes from the message ($message), the flow from $flow.
-INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, email,
+INSERT INTO stg_email_events (platform, event_id, event_type, occurred_at, event_date, email,
                                campaign_id, campaign_name, flow_id, flow_name)
 SELECT 'klaviyo', e.event_id || ':' || m.event_type, m.event_type, e.occurred_at, e.partition_date,
        core.norm_email(p.email),
@@ -16,4 +16,3 @@ LEFT JOIN raw.klaviyo_profiles p ON p.profile_id = e.profile_id
 LEFT JOIN raw.klaviyo_campaign_messages cm ON cm.message_id = e.message_id
 LEFT JOIN raw.klaviyo_campaigns c ON c.campaign_id = cm.campaign_id
 LEFT JOIN raw.klaviyo_flows f ON f.flow_id = e.flow_id
-ON CONFLICT (platform, event_id) DO NOTHING;

@@ -3,25 +3,26 @@
 -- net_revenue: 0 for a cancelled order, gross minus refunds otherwise; is_refunded when nothing is left.
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
 TRUNCATE core.orders, core.order_lines;
+ANALYZE stg_orders;  -- temporary tables get no statistics otherwise
 
+WITH resolved AS (
+    SELECT o.*, coalesce(ke.customer_id, kp.customer_id, ki.customer_id) AS customer_id,
+           NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
+    FROM stg_orders o
+    LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = o.email
+    LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = o.phone
+    LEFT JOIN core.customer_keys ki ON ki.key_type = o.platform_type AND ki.key_value = o.platform_id
+)
 INSERT INTO core.orders
-SELECT o.channel || ':' || o.source_order_id, o.channel, o.source_order_id,
-       coalesce(ke.customer_id, kp.customer_id, ki.customer_id),
-       o.email, o.ordered_at, o.order_date, o.status, o.is_cancelled,
-       NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0,
-       o.currency, o.gross_revenue, o.refunded_amount,
-       CASE WHEN o.is_cancelled THEN 0 ELSE greatest(o.gross_revenue - o.refunded_amount, 0) END,
-       o.discount_code, o.utm_source, o.utm_medium, o.utm_campaign, NULL
-FROM stg_orders o
-LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = o.email
-LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = o.phone
-LEFT JOIN core.customer_keys ki ON ki.key_type = o.platform_type AND ki.key_value = o.platform_id;
-
-UPDATE core.orders o SET customer_order_number = n.rn
-FROM (SELECT order_key, row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_key) AS rn
-      FROM core.orders
-      WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded) n
-WHERE o.order_key = n.order_key;
+SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
+       email, ordered_at, order_date, status, is_cancelled, is_refunded,
+       currency, gross_revenue, refunded_amount,
+       CASE WHEN is_cancelled THEN 0 ELSE greatest(gross_revenue - refunded_amount, 0) END,
+       discount_code, utm_source, utm_medium, utm_campaign,
+       CASE WHEN customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
+            THEN row_number() OVER (PARTITION BY customer_id, (is_cancelled OR is_refunded)
+                                    ORDER BY ordered_at, channel, source_order_id) END
+FROM resolved;
 
 INSERT INTO core.order_lines SELECT * FROM stg_order_lines;
 ANALYZE core.orders;

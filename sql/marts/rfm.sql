@@ -33,15 +33,30 @@ WITH bounds AS (
     FROM snapshots s
     JOIN customer_months c ON c.month <= s.as_of AND (c.next_month IS NULL OR c.next_month > s.as_of)
     WHERE c.last_day <= s.as_of
+), sizes AS (
+    SELECT as_of, count(*) AS n FROM per_snapshot GROUP BY as_of
+), r_rank AS (    -- rank = 1 + customers strictly worse; from value counts, not a sort of every row
+    SELECT as_of, recency_days, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY recency_days DESC
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
+    FROM (SELECT as_of, recency_days, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+), f_rank AS (
+    SELECT as_of, frequency, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY frequency
+                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
+    FROM (SELECT as_of, frequency, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+), m_rank AS (
+    SELECT as_of, monetary, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY monetary
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
+    FROM (SELECT as_of, monetary, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
 ), scored AS (
     SELECT p.*,
-           least(5, 1 + 5 * (rank() OVER (PARTITION BY as_of ORDER BY recency_days DESC) - 1)
-                        / greatest(count(*) OVER (PARTITION BY as_of) - 1, 1)) AS r,
-           least(5, 1 + 5 * (rank() OVER (PARTITION BY as_of ORDER BY frequency) - 1)
-                        / greatest(count(*) OVER (PARTITION BY as_of) - 1, 1)) AS f,
-           least(5, 1 + 5 * (rank() OVER (PARTITION BY as_of ORDER BY monetary) - 1)
-                        / greatest(count(*) OVER (PARTITION BY as_of) - 1, 1)) AS m
+           least(5, 1 + 5 * (r.rnk - 1) / greatest(z.n - 1, 1))::smallint AS r,
+           least(5, 1 + 5 * (f.rnk - 1) / greatest(z.n - 1, 1))::smallint AS f,
+           least(5, 1 + 5 * (m.rnk - 1) / greatest(z.n - 1, 1))::smallint AS m
     FROM per_snapshot p
+    JOIN sizes z USING (as_of)
+    JOIN r_rank r USING (as_of, recency_days)
+    JOIN f_rank f USING (as_of, frequency)
+    JOIN m_rank m USING (as_of, monetary)
 )
 INSERT INTO marts.rfm
 SELECT s.as_of, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, map.segment

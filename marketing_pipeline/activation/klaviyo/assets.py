@@ -9,13 +9,16 @@ tries again later: every sync is safe to repeat.
 """
 
 import dagster as dg
+import httpx
+import psycopg
 
 from marketing_pipeline.activation.klaviyo.config import EventSyncConfig, ListConfig, ProfileSyncConfig
 from marketing_pipeline.activation.klaviyo.events import sync_order_events
 from marketing_pipeline.activation.klaviyo.history import SyncCounts, recorded_sync
 from marketing_pipeline.activation.klaviyo.lists import sync_lists
-from marketing_pipeline.activation.klaviyo.profiles import sync_profiles
+from marketing_pipeline.activation.klaviyo.profiles import ImportJobFailed, sync_profiles
 from marketing_pipeline.activation.klaviyo.subscriptions import sync_subscriptions
+from marketing_pipeline.http import VendorError
 from marketing_pipeline.ingest import ingest_errors
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -30,12 +33,22 @@ def _result(counts: SyncCounts, stats) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={**counts.metadata(), **stats.metadata()})
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, (httpx.TransportError, ImportJobFailed, psycopg.OperationalError)) or (
+        isinstance(exc, VendorError) and exc.retryable)
+
+
 def _run(context, klaviyo: KlaviyoResource, warehouse: WarehouseResource, sync: str, work) -> dg.MaterializeResult:
-    # A refused key or a request Klaviyo will never accept fails at once; outages are retried.
+    # Only outages are retried (after the client's own retries); anything else fails at once.
     with ingest_errors(f"klaviyo.{sync}", context.run_id), klaviyo.client() as client, \
             warehouse.connection() as conn:
-        with recorded_sync(conn, "klaviyo", sync, context.run_id) as counts:
-            work(conn, client, counts)
+        try:
+            with recorded_sync(conn, "klaviyo", sync, context.run_id) as counts:
+                work(conn, client, counts)
+        except Exception as exc:
+            if _transient(exc) or isinstance(exc, (dg.Failure, VendorError)):
+                raise
+            raise dg.Failure(f"klaviyo {sync} sync failed: {exc!r}", allow_retries=False) from exc
         if counts.failed:
             context.log.warning(f"klaviyo {sync}: {counts.failed} refused by Klaviyo; first: {counts.errors[:3]}")
         return _result(counts, client.stats)

@@ -9,7 +9,7 @@ our insert means one resend at most, which the ``unique_id`` makes harmless.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -44,7 +44,7 @@ def event_body(order_id: str, email: str, value, currency: str, created_at: date
             "ItemNames": [i["ProductName"] for i in items if i.get("ProductName")],
             "Items": items,
         },
-        "time": created_at.astimezone(timezone.utc).isoformat(),
+        "time": created_at.astimezone(UTC).isoformat(),
         "value": float(value), "value_currency": currency,
         "unique_id": order_id,
         "backfill": backfill,
@@ -62,7 +62,7 @@ def sync_order_events(conn: psycopg.Connection, client, run_id: str | None, coun
         " (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)",
         (PLACED_ORDER,),
     ).fetchone()[0]
-    backfill_before = datetime.now(timezone.utc) - timedelta(hours=backfill_after_hours)
+    backfill_before = datetime.now(UTC) - timedelta(hours=backfill_after_hours)
     with conn.cursor(name="klaviyo_unsent_orders", withhold=True) as cur:
         cur.itersize = 500
         cur.execute(UNSENT_ORDERS_SQL, (PLACED_ORDER,))

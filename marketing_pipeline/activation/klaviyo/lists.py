@@ -15,13 +15,18 @@ by the profile sync) can be members; the others are counted as skipped.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 
 from marketing_pipeline.activation.klaviyo import limits
 from marketing_pipeline.activation.klaviyo.config import (
-    ACTIVE, ALL_CUSTOMERS, DEFAULT_LISTS, NEW_SUBSCRIBERS, VIP, ListConfig,
+    ACTIVE,
+    ALL_CUSTOMERS,
+    DEFAULT_LISTS,
+    NEW_SUBSCRIBERS,
+    VIP,
+    ListConfig,
 )
 from marketing_pipeline.activation.klaviyo.history import SyncCounts
 from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
@@ -48,7 +53,7 @@ MEMBERSHIP_SQL = {
 def membership_params(config: ListConfig, as_of: datetime | None = None) -> dict:
     return {"vip_lifetime_revenue": config.vip_lifetime_revenue, "active_within_days": config.active_within_days,
             "new_subscriber_within_days": config.new_subscriber_within_days,
-            "as_of": as_of or datetime.now(timezone.utc)}
+            "as_of": as_of or datetime.now(UTC)}
 
 
 def members_sql(name: str) -> str:

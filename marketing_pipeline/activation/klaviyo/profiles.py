@@ -19,6 +19,7 @@ import psycopg
 
 from marketing_pipeline.activation.klaviyo import limits
 from marketing_pipeline.activation.klaviyo.history import SyncCounts
+from marketing_pipeline.activation.klaviyo.jsonapi import post_document
 from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
 
 # One row per person: every buyer with an email, and everyone whose latest email consent is a yes.
@@ -149,7 +150,7 @@ def _email_of_error(error: dict, chunk: Chunk) -> str | None:
 
 def send_chunk(client, chunk: Chunk) -> str:
     # The body is assembled from SQL-built JSON; jsonapi takes a Python object, so parse it once.
-    doc = client.jsonapi("POST", "/api/profile-bulk-import-jobs", json=json.loads(job_body(chunk)))
+    doc = post_document(client, "/api/profile-bulk-import-jobs", json.loads(job_body(chunk)))
     return doc["data"]["id"]
 
 

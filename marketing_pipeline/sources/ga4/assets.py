@@ -10,7 +10,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from marketing_pipeline.ingest import INGEST_BACKFILL_POLICY, INGEST_RETRY_POLICY, ingest_errors, ingest_metadata
+from marketing_pipeline.ingest import (
+    INGEST_BACKFILL_POLICY,
+    INGEST_RETRY_POLICY,
+    ingest_errors,
+    ingest_metadata,
+)
 from marketing_pipeline.partitions import daily_partitions, partition_days
 from marketing_pipeline.sources.ga4.client import GA4Client
 from marketing_pipeline.sources.ga4.reports import REPORTS, Report

@@ -62,7 +62,7 @@ def day_facts(world: World, day: date, tz: ZoneInfo) -> list[Fact]:
         medium = utm.get("utm_medium", "(none)")
         campaign = utm.get("utm_campaign", "(direct)" if source == "(direct)" else "(not set)")
         groups[(source, medium, campaign)].append(o)
-    for source, medium, campaign, base in BROWSE_ONLY:
+    for source, medium, campaign, _ in BROWSE_ONLY:
         groups.setdefault((source, medium, campaign), [])
     tail = rng.randint(4, 70)  # referral long tail: some days exceed what GA4 keeps per day
     for n in rng.sample(range(400), tail):

@@ -1,7 +1,8 @@
 """``klaviyo_events`` with ``klaviyo_orders`` and ``klaviyo_order_lines``: one pass over a day's events.
 
-Each brand-local day is read with ``greater-or-equal(datetime,start)`` and ``less-than(datetime,end)``,
-so a boundary event belongs to exactly one day, and the event's own datetime picks its partition.
+A run's days are read with ``greater-or-equal(datetime,start)`` and ``less-than(datetime,end)`` (the
+brand-local bounds), so a boundary event belongs to exactly one day, and the event's own datetime
+picks its partition.
 Pages stream straight into COPY; the run's days are replaced in one transaction.
 """
 
@@ -14,23 +15,79 @@ import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.http import MalformedRecord
-from marketing_pipeline.ingest import INGEST_BACKFILL_POLICY, INGEST_RETRY_POLICY, ingest_errors, ingest_metadata
+from marketing_pipeline.ingest import (
+    INGEST_BACKFILL_POLICY,
+    INGEST_RETRY_POLICY,
+    ingest_errors,
+    ingest_metadata,
+)
 from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Event, parse, placed_order
+from marketing_pipeline.sources.klaviyo.prefetch import prefetch
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions
 
 EVENTS, ORDERS, LINES = "raw.klaviyo_events", "raw.klaviyo_orders", "raw.klaviyo_order_lines"
-EVENT_COLUMNS = ("event_id", "metric_id", "metric_name", "profile_id", "occurred_at", "value", "unique_key",
-                 "message_id", "flow_id", "attributed_message_id", "attributed_campaign_id", "attributed_flow_id",
-                 "payload", "partition_date", "_run_id")
-ORDER_COLUMNS = ("event_id", "order_id", "profile_id", "placed_at", "value", "currency", "subtotal", "discount_code",
-                 "discount_value", "shipping", "tax", "source", "utm_source", "utm_medium", "utm_campaign",
-                 "categories", "brands", "item_count", "attributed_campaign_id", "attributed_message_id",
-                 "payload", "partition_date", "_run_id")
-LINE_COLUMNS = ("event_id", "order_id", "line_number", "product_id", "sku", "product_name", "quantity", "item_price",
-                "row_total", "discount", "categories", "brand", "payload", "partition_date", "_run_id")
+EVENT_COLUMNS = (
+    "event_id",
+    "metric_id",
+    "metric_name",
+    "profile_id",
+    "occurred_at",
+    "value",
+    "unique_key",
+    "message_id",
+    "flow_id",
+    "attributed_message_id",
+    "attributed_campaign_id",
+    "attributed_flow_id",
+    "payload",
+    "partition_date",
+    "_run_id",
+)
+ORDER_COLUMNS = (
+    "event_id",
+    "order_id",
+    "profile_id",
+    "placed_at",
+    "value",
+    "currency",
+    "subtotal",
+    "discount_code",
+    "discount_value",
+    "shipping",
+    "tax",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "categories",
+    "brands",
+    "item_count",
+    "attributed_campaign_id",
+    "attributed_message_id",
+    "payload",
+    "partition_date",
+    "_run_id",
+)
+LINE_COLUMNS = (
+    "event_id",
+    "order_id",
+    "line_number",
+    "product_id",
+    "sku",
+    "product_name",
+    "quantity",
+    "item_price",
+    "row_total",
+    "discount",
+    "categories",
+    "brand",
+    "payload",
+    "partition_date",
+    "_run_id",
+)
 
 
 def _value(event: Event, raw: dict) -> Decimal | None:
@@ -42,15 +99,26 @@ def _value(event: Event, raw: dict) -> Decimal | None:
             raise InvalidOperation
         return Decimal(str(value))
     except InvalidOperation:
-        raise MalformedRecord("Klaviyo", "event", event.id,
-                              f"attributes.event_properties.$value: {value!r} is not a number", raw) from None
+        raise MalformedRecord(
+            "Klaviyo",
+            "event",
+            event.id,
+            f"attributes.event_properties.$value: {value!r} is not a number",
+            raw,
+        ) from None
 
 
 class DayLoader:
     """Turns event pages into rows for the three tables, deciding each event's partition."""
 
     def __init__(self, metric_names: dict[str, str], wanted: set[str], days: set[date], tz, run_id: str):
-        self.metric_names, self.wanted, self.days, self.tz, self.run_id = metric_names, wanted, days, tz, run_id
+        self.metric_names, self.wanted, self.days, self.tz, self.run_id = (
+            metric_names,
+            wanted,
+            days,
+            tz,
+            run_id,
+        )
         self.counts = {"events": 0, "orders": 0, "lines": 0, "skipped_metrics": 0}
 
     def rows(self, page: list[dict]) -> tuple[list[tuple], list[tuple], list[tuple]]:
@@ -68,42 +136,114 @@ class DayLoader:
                 raise MalformedRecord("Klaviyo", "event", ev.id, "attributes.datetime: no UTC offset", raw)
             day = when.astimezone(self.tz).date()  # the event's own time decides its partition
             if day not in self.days:
-                raise MalformedRecord("Klaviyo", "event", ev.id,
-                                      f"attributes.datetime: {when.isoformat()} is outside the requested days", raw)
+                raise MalformedRecord(
+                    "Klaviyo",
+                    "event",
+                    ev.id,
+                    f"attributes.datetime: {when.isoformat()} is outside the requested days",
+                    raw,
+                )
             props = ev.attributes.event_properties
             attribution = props.get("$attribution") if isinstance(props.get("$attribution"), dict) else {}
-            events.append((ev.id, ev.metric_id, name, ev.profile_id, when, _value(ev, raw), props.get("$event_id"),
-                           props.get("$message"), props.get("$flow"), attribution.get("$message"),
-                           attribution.get("$campaign"), attribution.get("$flow"), json.dumps(raw), day, self.run_id))
+            events.append(
+                (
+                    ev.id,
+                    ev.metric_id,
+                    name,
+                    ev.profile_id,
+                    when,
+                    _value(ev, raw),
+                    props.get("$event_id"),
+                    props.get("$message"),
+                    props.get("$flow"),
+                    attribution.get("$message"),
+                    attribution.get("$campaign"),
+                    attribution.get("$flow"),
+                    json.dumps(raw),
+                    day,
+                    self.run_id,
+                )
+            )
             if name == "Placed Order":
                 order = placed_order(ev, raw)
                 extra = order.model_extra or {}
-                orders.append((
-                    ev.id, order.order_id, ev.profile_id, when, order.value, order.currency, order.subtotal,
-                    order.discount_code, order.discount_value, order.shipping, order.tax, order.source,
-                    extra.get("utm_source"), extra.get("utm_medium"), extra.get("utm_campaign"), order.categories,
-                    order.brands, sum(i.quantity for i in order.items), attribution.get("$campaign"),
-                    attribution.get("$message"), json.dumps(props), day, self.run_id,
-                ))
+                orders.append(
+                    (
+                        ev.id,
+                        order.order_id,
+                        ev.profile_id,
+                        when,
+                        order.value,
+                        order.currency,
+                        order.subtotal,
+                        order.discount_code,
+                        order.discount_value,
+                        order.shipping,
+                        order.tax,
+                        order.source,
+                        extra.get("utm_source"),
+                        extra.get("utm_medium"),
+                        extra.get("utm_campaign"),
+                        order.categories,
+                        order.brands,
+                        sum(i.quantity for i in order.items),
+                        attribution.get("$campaign"),
+                        attribution.get("$message"),
+                        json.dumps(props),
+                        day,
+                        self.run_id,
+                    )
+                )
                 raw_items = props.get("Items") or props.get("items") or []
                 for n, (item, raw_item) in enumerate(zip(order.items, raw_items, strict=True), start=1):
-                    lines.append((ev.id, order.order_id, n, item.product_id, item.sku, item.product_name,
-                                  item.quantity, item.item_price, item.row_total, item.discount, item.categories,
-                                  item.brand, json.dumps(raw_item), day, self.run_id))
+                    lines.append(
+                        (
+                            ev.id,
+                            order.order_id,
+                            n,
+                            item.product_id,
+                            item.sku,
+                            item.product_name,
+                            item.quantity,
+                            item.item_price,
+                            item.row_total,
+                            item.discount,
+                            item.categories,
+                            item.brand,
+                            json.dumps(raw_item),
+                            day,
+                            self.run_id,
+                        )
+                    )
         self.counts["events"] += len(events)
         self.counts["orders"] += len(orders)
         self.counts["lines"] += len(lines)
         return events, orders, lines
 
 
-def load_events(conn, client, days: list[date], tz, run_id: str, wanted: set[str] | None = None) -> dict[str, int]:
+def spans(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days grouped: [(first, last), ...]."""
+    out: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if out and (day - out[-1][1]).days == 1:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
+def load_events(
+    conn, client, days: list[date], tz, run_id: str, wanted: set[str] | None = None
+) -> dict[str, int]:
     """Replace ``days`` of the three tables with what Klaviyo returns, page by page (caller's transaction)."""
     metric_names = {m["id"]: (m.get("attributes") or {}).get("name") for m in streams.metrics(client)}
     loader = DayLoader(metric_names, set(wanted or streams.METRICS), set(days), tz, run_id)
     for table in (EVENTS, ORDERS, LINES):
         delete_partitions(conn, table, days)
-    for day in days:
-        for page in streams.event_pages(client, *day_bounds(day, tz)):
+    for first, last in spans(days):
+        # one stream per run of consecutive days: full pages, and each event's datetime picks its day
+        start, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+        for page in prefetch(streams.event_pages(client, start, end)):
             events, orders, lines = loader.rows(page)
             copy_rows(conn, EVENTS, EVENT_COLUMNS, events)
             if orders:
@@ -113,16 +253,28 @@ def load_events(conn, client, days: list[date], tz, run_id: str, wanted: set[str
 
 
 def _spec(name: str, description: str, deps: tuple = ()) -> dg.AssetSpec:
-    return dg.AssetSpec(name, group_name="klaviyo", kinds={"postgres"}, tags={"layer": "raw"},
-                        description=description, deps=list(deps))
+    return dg.AssetSpec(
+        name,
+        group_name="klaviyo",
+        kinds={"postgres"},
+        tags={"layer": "raw"},
+        description=description,
+        deps=list(deps),
+    )
 
 
 @dg.multi_asset(
     specs=[
-        _spec("klaviyo_events", "Klaviyo events of the metrics that matter (orders, checkouts, email engagement, "
-              "site activity, subscriptions, refunds), partitioned by each event's brand-local day."),
-        _spec("klaviyo_orders", "Orders parsed from Placed Order events: value, currency, discount, shipping, "
-              "UTM parameters, categories, brands and attribution."),
+        _spec(
+            "klaviyo_events",
+            "Klaviyo events of the metrics that matter (orders, checkouts, email engagement, "
+            "site activity, subscriptions, refunds), partitioned by each event's brand-local day.",
+        ),
+        _spec(
+            "klaviyo_orders",
+            "Orders parsed from Placed Order events: value, currency, discount, shipping, "
+            "UTM parameters, categories, brands and attribution.",
+        ),
         _spec("klaviyo_order_lines", "Order lines (items and quantities) of Placed Order events."),
     ],
     partitions_def=daily_partitions,
@@ -140,9 +292,16 @@ def klaviyo_events(
             counts = load_events(conn, client, days, tz, context.run_id)
         stats = client.stats
     context.log.info(f"loaded {counts} for {days[0]}..{days[-1]}")
-    yield dg.MaterializeResult(asset_key="klaviyo_events", metadata=ingest_metadata(
-        stats, rows=counts["events"], days=len(days), skipped_other_metrics=counts["skipped_metrics"]))
-    yield dg.MaterializeResult(asset_key="klaviyo_orders", metadata={"dagster/row_count": counts["orders"],
-                                                                     "rows": counts["orders"]})
-    yield dg.MaterializeResult(asset_key="klaviyo_order_lines", metadata={"dagster/row_count": counts["lines"],
-                                                                          "rows": counts["lines"]})
+    yield dg.MaterializeResult(
+        asset_key="klaviyo_events",
+        metadata=ingest_metadata(
+            stats, rows=counts["events"], days=len(days), skipped_other_metrics=counts["skipped_metrics"]
+        ),
+    )
+    yield dg.MaterializeResult(
+        asset_key="klaviyo_orders", metadata={"dagster/row_count": counts["orders"], "rows": counts["orders"]}
+    )
+    yield dg.MaterializeResult(
+        asset_key="klaviyo_order_lines",
+        metadata={"dagster/row_count": counts["lines"], "rows": counts["lines"]},
+    )

@@ -11,7 +11,12 @@ import dagster as dg
 
 from marketing_pipeline import consent, settings
 from marketing_pipeline.http import MalformedRecord
-from marketing_pipeline.ingest import INGEST_BACKFILL_POLICY, INGEST_RETRY_POLICY, ingest_errors, ingest_metadata
+from marketing_pipeline.ingest import (
+    INGEST_BACKFILL_POLICY,
+    INGEST_RETRY_POLICY,
+    ingest_errors,
+    ingest_metadata,
+)
 from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Profile, parse
@@ -19,20 +24,53 @@ from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, upsert_rows
 
 TABLE = "raw.klaviyo_profiles"
-COLUMNS = ("profile_id", "email", "phone_number", "external_id", "first_name", "last_name", "created_at",
-           "updated_at", "email_consent", "email_consent_at", "can_receive_email_marketing", "suppression_reasons",
-           "payload", "partition_date", "_run_id")
+COLUMNS = (
+    "profile_id",
+    "email",
+    "phone_number",
+    "external_id",
+    "first_name",
+    "last_name",
+    "created_at",
+    "updated_at",
+    "email_consent",
+    "email_consent_at",
+    "can_receive_email_marketing",
+    "suppression_reasons",
+    "payload",
+    "partition_date",
+    "_run_id",
+)
 # Klaviyo suppression reasons -> the shared vocabulary of ops.suppressions
-SUPPRESSION_REASONS = {"HARD_BOUNCE": "bounced", "SPAM_REPORT": "spam", "UNSUBSCRIBE": "unsubscribed",
-                       "USER_SUPPRESSED": "suppressed", "INVALID_EMAIL": "bounced"}
+SUPPRESSION_REASONS = {
+    "HARD_BOUNCE": "bounced",
+    "SPAM_REPORT": "spam",
+    "UNSUBSCRIBE": "unsubscribed",
+    "USER_SUPPRESSED": "suppressed",
+    "INVALID_EMAIL": "bounced",
+}
 
 
 def profile_row(p: Profile, raw: dict, day, run_id: str) -> tuple:
     a = p.attributes
     m = a.email_marketing
-    return (p.id, a.email, a.phone_number, a.external_id, a.first_name, a.last_name, a.created, a.updated,
-            m.consent, m.consent_timestamp, m.can_receive_email_marketing, [s.reason for s in m.suppression],
-            json.dumps(raw), day, run_id)
+    return (
+        p.id,
+        a.email,
+        a.phone_number,
+        a.external_id,
+        a.first_name,
+        a.last_name,
+        a.created,
+        a.updated,
+        m.consent,
+        m.consent_timestamp,
+        m.can_receive_email_marketing,
+        [s.reason for s in m.suppression],
+        json.dumps(raw),
+        day,
+        run_id,
+    )
 
 
 def record_consent_state(conn, p: Profile) -> tuple[int, int]:
@@ -43,15 +81,26 @@ def record_consent_state(conn, p: Profile) -> tuple[int, int]:
     m = a.email_marketing
     consents = suppressions = 0
     if m.consent in ("SUBSCRIBED", "UNSUBSCRIBED"):
-        consent.record_consent(conn, a.email, m.consent == "SUBSCRIBED", "klaviyo", m.consent_timestamp or a.updated,
-                               evidence={"profile_id": p.id, "consent": m.consent})
+        consent.record_consent(
+            conn,
+            a.email,
+            m.consent == "SUBSCRIBED",
+            "klaviyo",
+            m.consent_timestamp or a.updated,
+            evidence={"profile_id": p.id, "consent": m.consent},
+        )
         consents += 1
     if m.consent == "UNSUBSCRIBED":
         consent.suppress(conn, a.email, "klaviyo", "unsubscribed", m.consent_timestamp or a.updated)
         suppressions += 1
     for s in m.suppression:
-        consent.suppress(conn, a.email, "klaviyo", SUPPRESSION_REASONS.get(s.reason, "suppressed"),
-                         s.timestamp or a.updated)
+        consent.suppress(
+            conn,
+            a.email,
+            "klaviyo",
+            SUPPRESSION_REASONS.get(s.reason, "suppressed"),
+            s.timestamp or a.updated,
+        )
         suppressions += 1
     return consents, suppressions
 
@@ -59,11 +108,17 @@ def record_consent_state(conn, p: Profile) -> tuple[int, int]:
 @dg.asset(
     description="Klaviyo profiles updated on the partition's days (raw.klaviyo_profiles, upserted on the id), "
     "with email consent and suppressions written to ops.consent and ops.suppressions.",
-    partitions_def=daily_partitions, pool="klaviyo_api", retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY, kinds={"postgres"}, tags={"layer": "raw"}, group_name="klaviyo",
+    partitions_def=daily_partitions,
+    pool="klaviyo_api",
+    retry_policy=INGEST_RETRY_POLICY,
+    backfill_policy=INGEST_BACKFILL_POLICY,
+    kinds={"postgres"},
+    tags={"layer": "raw"},
+    group_name="klaviyo",
 )
-def klaviyo_profiles(context: dg.AssetExecutionContext, klaviyo: KlaviyoResource,
-                     warehouse: WarehouseResource) -> dg.MaterializeResult:
+def klaviyo_profiles(
+    context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     days = partition_days(context)
     tz = settings.load().tz
     rows = consents = suppressions = 0
@@ -74,13 +129,24 @@ def klaviyo_profiles(context: dg.AssetExecutionContext, klaviyo: KlaviyoResource
                     parsed = [(parse(Profile, raw, "profile"), raw) for raw in page]
                     batch = []
                     for p, raw in parsed:
-                        if p.attributes.updated.tzinfo is None or p.attributes.updated.astimezone(tz).date() != day:
-                            raise MalformedRecord("Klaviyo", "profile", p.id,
-                                                  f"attributes.updated: {p.attributes.updated} is outside {day}", raw)
+                        if (
+                            p.attributes.updated.tzinfo is None
+                            or p.attributes.updated.astimezone(tz).date() != day
+                        ):
+                            raise MalformedRecord(
+                                "Klaviyo",
+                                "profile",
+                                p.id,
+                                f"attributes.updated: {p.attributes.updated} is outside {day}",
+                                raw,
+                            )
                         batch.append(profile_row(p, raw, day, context.run_id))
                         c, s = record_consent_state(conn, p)
                         consents, suppressions = consents + c, suppressions + s
                     rows += upsert_rows(conn, TABLE, COLUMNS, batch, key=("profile_id",))
         stats = client.stats
-    return dg.MaterializeResult(metadata=ingest_metadata(stats, rows=rows, consents=consents,
-                                                         suppressions=suppressions, days=len(days)))
+    return dg.MaterializeResult(
+        metadata=ingest_metadata(
+            stats, rows=rows, consents=consents, suppressions=suppressions, days=len(days)
+        )
+    )

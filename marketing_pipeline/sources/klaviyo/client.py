@@ -8,7 +8,7 @@ events read never spends the quota the campaign or report reads need.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,17 +34,35 @@ TIERS: dict[str, tuple[tuple[int, float], ...]] = {
 # First path segment after /api/ -> tier. Writes that differ from their reads are listed by method.
 _TIER_BY_RESOURCE = {
     "events": "XL",
-    "campaigns": "M", "campaign-messages": "M", "metrics": "M",
-    "flows": "S", "flow-actions": "S", "flow-messages": "S", "metric-aggregates": "S",
-    "profiles": "L", "lists": "L", "segments": "L",
-    "profile-subscription-bulk-create-jobs": "L", "profile-subscription-bulk-delete-jobs": "L",
-    "profile-import": "L", "profile-bulk-import-jobs": "M",
-    "campaign-values-reports": "REPORTS", "flow-values-reports": "REPORTS", "flow-series-reports": "REPORTS",
+    "campaigns": "M",
+    "campaign-messages": "M",
+    "metrics": "M",
+    "flows": "S",
+    "flow-actions": "S",
+    "flow-messages": "S",
+    "metric-aggregates": "S",
+    "profiles": "L",
+    "lists": "L",
+    "segments": "L",
+    "profile-subscription-bulk-create-jobs": "L",
+    "profile-subscription-bulk-delete-jobs": "L",
+    "profile-import": "L",
+    "profile-bulk-import-jobs": "M",
+    "campaign-values-reports": "REPORTS",
+    "flow-values-reports": "REPORTS",
+    "flow-series-reports": "REPORTS",
 }
 
 # Largest page each endpoint accepts (``page[size]``); metrics take none.
-PAGE_SIZES = {"campaigns": 100, "flows": 50, "flow-actions": 50, "profiles": 100, "lists": 10,
-              "segments": 10, "events": 200}
+PAGE_SIZES = {
+    "campaigns": 100,
+    "flows": 50,
+    "flow-actions": 50,
+    "profiles": 100,
+    "lists": 10,
+    "segments": 10,
+    "events": 200,
+}
 
 
 def tier_of(method: str, path: str) -> str:
@@ -63,12 +81,15 @@ def tier_of(method: str, path: str) -> str:
 
 def scaled_tiers(factor: float) -> dict[str, tuple[tuple[int, float], ...]]:
     """Every tier's counts multiplied by ``factor`` (an account with a raised quota, or a fast sandbox)."""
-    return {name: tuple((max(1, int(n * factor)), period) for n, period in limits) for name, limits in TIERS.items()}
+    return {
+        name: tuple((max(1, int(n * factor)), period) for n, period in limits)
+        for name, limits in TIERS.items()
+    }
 
 
 def klaviyo_datetime(value: datetime) -> str:
     """A filter datetime in UTC, ISO-8601 without offset ambiguity."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def equals(field: str, value: str) -> str:
@@ -107,8 +128,15 @@ class KlaviyoAuthError(AuthError, KlaviyoError):
 class KlaviyoClient(ApiClient):
     vendor = "Klaviyo"
 
-    def __init__(self, base_url: str, api_key: str, revision: str = REVISION, *,
-                 tiers: dict[str, tuple[tuple[int, float], ...]] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        revision: str = REVISION,
+        *,
+        tiers: dict[str, tuple[tuple[int, float], ...]] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(base_url, **kwargs)
         self.tiers = {**TIERS, **(tiers or {})}
         self.revision = revision or REVISION
@@ -117,8 +145,12 @@ class KlaviyoClient(ApiClient):
 
     # -- vendor hooks ---------------------------------------------------------------------
     def prepare(self, method: str, path: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Accept": JSONAPI, **(kwargs.pop("headers", None) or {}),
-                   "Authorization": f"Klaviyo-API-Key {self._api_key}", "revision": self.revision}
+        headers = {
+            "Accept": JSONAPI,
+            **(kwargs.pop("headers", None) or {}),
+            "Authorization": f"Klaviyo-API-Key {self._api_key}",
+            "revision": self.revision,
+        }
         return {**kwargs, "headers": headers}
 
     def limiter_for(self, method: str, path: str) -> RateLimiter:
@@ -143,9 +175,15 @@ class KlaviyoClient(ApiClient):
         else:
             message, code, request_id = response.text[:300] or response.reason_phrase, None, None
         kind = KlaviyoAuthError if response.status_code in (401, 403) else KlaviyoError
-        return kind(self.vendor, message or response.reason_phrase, errors=errors, status=response.status_code,
-                    code=code, request_id=request_id,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        return kind(
+            self.vendor,
+            message or response.reason_phrase,
+            errors=errors,
+            status=response.status_code,
+            code=code,
+            request_id=request_id,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
     # -- JSON:API -------------------------------------------------------------------------
     def jsonapi(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> dict | None:
@@ -172,17 +210,29 @@ class KlaviyoClient(ApiClient):
             seen.add(nxt)
             url, query = nxt, {}  # the next link carries every parameter, cursor included
 
-    def report_pages(self, path: str, body: dict) -> Iterator[dict]:
-        """A values/series report: POST the query, then the same body with ``page_cursor`` for more."""
+    def report_pages(self, path: str, body: dict, before_call=None) -> Iterator[dict]:
+        """A values/series report: POST the query, then the same body with ``page_cursor`` for more.
+
+        ``before_call(path)`` runs before each call (the reports' daily budget is counted there).
+        """
         cursor: str | None = None
         while True:
-            document = self.jsonapi("POST", path, params={"page_cursor": cursor} if cursor else None, json=body) or {}
+            if before_call:
+                before_call(path)
+            document = (
+                self.jsonapi("POST", path, params={"page_cursor": cursor} if cursor else None, json=body)
+                or {}
+            )
             self.stats.pages += 1
             yield document
-            nxt = (document.get("links") or {}).get("next")
-            if not nxt:
+            nxt = report_cursor(document)
+            if not nxt or nxt == cursor:
                 return
-            found = parse_qs(urlsplit(nxt).query).get("page_cursor")
-            if not found or found[0] == cursor:
-                return
-            cursor = found[0]
+            cursor = nxt
+
+
+def report_cursor(document: dict) -> str | None:
+    """The ``page_cursor`` of a report's next page, from ``links.next``."""
+    nxt = (document.get("links") or {}).get("next")
+    found = parse_qs(urlsplit(nxt).query).get("page_cursor") if nxt else None
+    return found[0] if found else None

@@ -19,8 +19,7 @@ import re
 import threading
 import time
 import uuid
-from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -40,22 +39,62 @@ API_KEY = ENV.keys["KLAVIYO_API_KEY"]
 _REVISION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 # Requests per window for each tier: (count, seconds). The reporting tier also has a daily cap.
 TIER_LIMITS: dict[str, tuple[tuple[int, int], ...]] = {
-    "XS": ((1, 1), (15, 60)), "S": ((3, 1), (60, 60)), "M": ((10, 1), (150, 60)),
-    "L": ((75, 1), (750, 60)), "XL": ((350, 1), (3500, 60)),
+    "XS": ((1, 1), (15, 60)),
+    "S": ((3, 1), (60, 60)),
+    "M": ((10, 1), (150, 60)),
+    "L": ((75, 1), (750, 60)),
+    "XL": ((350, 1), (3500, 60)),
     "REPORTS": ((1, 1), (2, 60), (225, 86_400)),
 }
 EVENTS_MAX_PAGE = 200
-REPORT_STATISTICS = {"recipients", "delivered", "opens", "opens_unique", "clicks", "clicks_unique", "bounced",
-                     "unsubscribes", "unsubscribe_uniques", "conversions", "conversion_uniques", "conversion_value",
-                     "open_rate", "click_rate", "bounce_rate", "unsubscribe_rate", "conversion_rate",
-                     "delivery_rate", "revenue_per_recipient", "average_order_value", "click_to_open_rate"}
+REPORT_STATISTICS = {
+    "recipients",
+    "delivered",
+    "opens",
+    "opens_unique",
+    "clicks",
+    "clicks_unique",
+    "bounced",
+    "unsubscribes",
+    "unsubscribe_uniques",
+    "conversions",
+    "conversion_uniques",
+    "conversion_value",
+    "open_rate",
+    "click_rate",
+    "bounce_rate",
+    "unsubscribe_rate",
+    "conversion_rate",
+    "delivery_rate",
+    "revenue_per_recipient",
+    "average_order_value",
+    "click_to_open_rate",
+}
 
 
-def error(status: int, code: str, title: str, detail: str, *, pointer: str | None = None,
-          parameter: str | None = None, headers: dict | None = None) -> JSONResponse:
+def error(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    pointer: str | None = None,
+    parameter: str | None = None,
+    headers: dict | None = None,
+) -> JSONResponse:
     source = {k: v for k, v in (("pointer", pointer), ("parameter", parameter)) if v}
-    body = {"errors": [{"id": str(uuid.uuid4()), "status": status, "code": code, "title": title, "detail": detail,
-                        **({"source": source} if source else {})}]}
+    body = {
+        "errors": [
+            {
+                "id": str(uuid.uuid4()),
+                "status": status,
+                "code": code,
+                "title": title,
+                "detail": detail,
+                **({"source": source} if source else {}),
+            }
+        ]
+    }
     return JSONResponse(body, status_code=status, media_type=JSONAPI, headers=headers)
 
 
@@ -77,16 +116,29 @@ def _uncursor(token: str) -> list[str]:
 def event_json(ev: Ev, metric_id: str, base: str) -> dict:
     """One event as a JSON:API resource object (module level so tests can alter what is served)."""
     return {
-        "type": "event", "id": ev.id,
-        "attributes": {"timestamp": int(ev.at.timestamp()), "event_properties": ev.props, "datetime": iso(ev.at),
-                       "uuid": str(uuid.UUID(bytes=hashlib.sha256(ev.id.encode()).digest()[:16]))},
+        "type": "event",
+        "id": ev.id,
+        "attributes": {
+            "timestamp": int(ev.at.timestamp()),
+            "event_properties": ev.props,
+            "datetime": iso(ev.at),
+            "uuid": str(uuid.UUID(bytes=hashlib.sha256(ev.id.encode()).digest()[:16])),
+        },
         "relationships": {
-            "profile": {"data": {"type": "profile", "id": ev.profile_id},
-                        "links": {"self": f"{base}/api/events/{ev.id}/relationships/profile/",
-                                  "related": f"{base}/api/events/{ev.id}/profile/"}},
-            "metric": {"data": {"type": "metric", "id": metric_id},
-                       "links": {"self": f"{base}/api/events/{ev.id}/relationships/metric/",
-                                 "related": f"{base}/api/events/{ev.id}/metric/"}},
+            "profile": {
+                "data": {"type": "profile", "id": ev.profile_id},
+                "links": {
+                    "self": f"{base}/api/events/{ev.id}/relationships/profile/",
+                    "related": f"{base}/api/events/{ev.id}/profile/",
+                },
+            },
+            "metric": {
+                "data": {"type": "metric", "id": metric_id},
+                "links": {
+                    "self": f"{base}/api/events/{ev.id}/relationships/metric/",
+                    "related": f"{base}/api/events/{ev.id}/metric/",
+                },
+            },
         },
         "links": {"self": f"{base}/api/events/{ev.id}/"},
     }
@@ -101,7 +153,7 @@ class KlaviyoEmulator:
         self.limits = dict(TIER_LIMITS)
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query) of every accepted request
         self.throttled = 0
-        self._windows: dict[tuple[str, int, int], int] = defaultdict(int)
+        self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (tier, seconds) -> (window, count)
         self._lock = threading.Lock()
         self._hour = lru_cache(maxsize=48)(self.data.hour_events)
 
@@ -134,44 +186,70 @@ class KlaviyoEmulator:
         """Key, revision and rate limit, as Klaviyo answers them; None when the request may proceed."""
         auth = request.headers.get("authorization", "")
         if not auth:
-            return error(401, "not_authenticated", "Authentication credentials were not provided.",
-                         "Missing `Authorization` header.")
+            return error(
+                401,
+                "not_authenticated",
+                "Authentication credentials were not provided.",
+                "Missing `Authorization` header.",
+            )
         scheme, _, key = auth.partition(" ")
         if scheme != "Klaviyo-API-Key" or key.strip() != API_KEY:
-            return error(401, "authentication_failed", "Incorrect authentication credentials.",
-                         "Incorrect authentication credentials.")
+            return error(
+                401,
+                "authentication_failed",
+                "Incorrect authentication credentials.",
+                "Incorrect authentication credentials.",
+            )
         revision = request.headers.get("revision")
         if not revision:
-            return error(400, "invalid", "Invalid input.", "Missing required header 'revision'.",
-                         parameter="revision")
+            return error(
+                400, "invalid", "Invalid input.", "Missing required header 'revision'.", parameter="revision"
+            )
         if not _REVISION_RE.match(revision):
-            return error(400, "invalid", "Invalid input.",
-                         f"'{revision}' is not a valid revision; use YYYY-MM-DD, e.g. {REVISION}.",
-                         parameter="revision")
+            return error(
+                400,
+                "invalid",
+                "Invalid input.",
+                f"'{revision}' is not a valid revision; use YYYY-MM-DD, e.g. {REVISION}.",
+                parameter="revision",
+            )
         if revision[:10] > REVISION:
-            return error(400, "invalid", "Invalid input.", f"Revision {revision} is not available.",
-                         parameter="revision")
+            return error(
+                400,
+                "invalid",
+                "Invalid input.",
+                f"Revision {revision} is not available.",
+                parameter="revision",
+            )
         return self.throttle(request)
 
     def throttle(self, request: Request) -> Response | None:
-        path = request.url.path[len(request.scope.get("root_path", "")):]
+        path = request.url.path[len(request.scope.get("root_path", "")) :]
         tier = tier_of(request.method, f"{path}?{request.url.query}")
         now = time.time()
         with self._lock:
             wait = 0.0
             for n, seconds in self.limits[tier]:
-                window = int(now // seconds)
-                if self._windows[(tier, seconds, window)] >= n:
+                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                if window == int(now // seconds) and count >= n:
                     wait = max(wait, (window + 1) * seconds - now)
             if wait > 0:
                 self.throttled += 1
                 retry = max(1, math.ceil(wait))
-                return error(429, "throttled", "Request was throttled.",
-                             f"Request was throttled. Expected available in {retry} second{'s' * (retry != 1)}.",
-                             headers={"Retry-After": str(retry)})
-            for n, seconds in self.limits[tier]:
-                self._windows[(tier, seconds, int(now // seconds))] += 1
+                return error(
+                    429,
+                    "throttled",
+                    "Request was throttled.",
+                    f"Request was throttled. Expected available in {retry} second{'s' * (retry != 1)}.",
+                    headers={"Retry-After": str(retry)},
+                )
+            for _, seconds in self.limits[tier]:  # fixed windows: the count restarts with each window
+                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                current = int(now // seconds)
+                self._windows[(tier, seconds)] = (current, count + 1 if window == current else 1)
             self.requests.append((request.method, path, request.url.query))
+            if len(self.requests) > 200_000:  # a long-running sandbox keeps the recent half
+                del self.requests[:100_000]
         return None
 
     def _page_size(self, request: Request, resource: str, default: int | None = None) -> int:
@@ -200,7 +278,7 @@ class KlaviyoEmulator:
             if parts[0] != "o" or len(parts) != 2 or not parts[1].isdigit():
                 raise filters.FilterError("page[cursor] is invalid")
             offset = int(parts[1])
-        page = items[offset:offset + size]
+        page = items[offset : offset + size]
         more = offset + size < len(items)
         return page, self._links(request, _cursor("o", offset + size) if more else None)
 
@@ -209,22 +287,49 @@ class KlaviyoEmulator:
 
     # -- metrics ------------------------------------------------------------------------
     def metric_json(self, name: str, mid: str, base: str) -> dict:
-        integration = ({"object": "integration", "id": "0eMvjm", "key": "shopify", "name": "Shopify",
-                        "category": "eCommerce"} if name in ("Placed Order", "Ordered Product", "Started Checkout",
-                                                             "Refunded Order", "Cancelled Order", "Viewed Product")
-                       else {"object": "integration", "id": "0rG4eQ", "key": "klaviyo", "name": "Klaviyo",
-                             "category": "Internal"})
+        integration = (
+            {
+                "object": "integration",
+                "id": "0eMvjm",
+                "key": "shopify",
+                "name": "Shopify",
+                "category": "eCommerce",
+            }
+            if name
+            in (
+                "Placed Order",
+                "Ordered Product",
+                "Started Checkout",
+                "Refunded Order",
+                "Cancelled Order",
+                "Viewed Product",
+            )
+            else {
+                "object": "integration",
+                "id": "0rG4eQ",
+                "key": "klaviyo",
+                "name": "Klaviyo",
+                "category": "Internal",
+            }
+        )
         created = iso(self.data.epoch)
-        return {"type": "metric", "id": mid, "attributes": {"name": name, "created": created, "updated": created,
-                                                             "integration": integration},
-                "links": {"self": f"{base}/api/metrics/{mid}/"}}
+        return {
+            "type": "metric",
+            "id": mid,
+            "attributes": {"name": name, "created": created, "updated": created, "integration": integration},
+            "links": {"self": f"{base}/api/metrics/{mid}/"},
+        }
 
     async def metrics(self, request: Request) -> Response:
         if err := await self._guard(request):
             return err
         base = self._base(request)
-        return document({"data": [self.metric_json(n, m, base) for n, m in self.data.metrics.items()],
-                         "links": self._links(request, None)})
+        return document(
+            {
+                "data": [self.metric_json(n, m, base) for n, m in self.data.metrics.items()],
+                "links": self._links(request, None),
+            }
+        )
 
     # -- events -------------------------------------------------------------------------
     async def events(self, request: Request) -> Response:
@@ -254,8 +359,8 @@ class KlaviyoEmulator:
         if metric and not metric_name:
             return document({"data": [], "links": self._links(request, None)})
         lo, hi = window[0], window[1]
-        first = datetime.combine(self.world.start, datetime.min.time(), tzinfo=timezone.utc)
-        last = datetime.combine(self.world.today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+        first = datetime.combine(self.world.start, datetime.min.time(), tzinfo=UTC)
+        last = datetime.combine(self.world.today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         lo = max(lo, first) if lo else first
         hi = min(hi, last) if hi else last
         hour = start_hour if start_hour is not None else int(lo.timestamp() // 3600)
@@ -263,49 +368,90 @@ class KlaviyoEmulator:
         out: list[tuple[Ev, str]] = []
         next_token = None
         while hour < end_hour:
-            hour_start = datetime.fromtimestamp(hour * 3600, timezone.utc)
+            hour_start = datetime.fromtimestamp(hour * 3600, UTC)
             block = self._hour(hour_start)
             inside = filters.within(hour_start, window) and filters.within(
-                hour_start + timedelta(seconds=3599), window)
+                hour_start + timedelta(seconds=3599), window
+            )
             if inside and not metric_name and not profile:
                 matches = block  # the common case (a whole day, every metric): no copy per page
             else:
-                matches = [e for e in block if (not metric_name or e.metric == metric_name)
-                           and (not profile or e.profile_id == profile) and filters.within(e.at, window)]
-            take = matches[offset:offset + size - len(out)]
+                matches = [
+                    e
+                    for e in block
+                    if (not metric_name or e.metric == metric_name)
+                    and (not profile or e.profile_id == profile)
+                    and filters.within(e.at, window)
+                ]
+            take = matches[offset : offset + size - len(out)]
             out.extend((e, self.data.metrics[e.metric]) for e in take)
             if len(out) >= size:
                 used = offset + len(take)
-                next_token = _cursor("h", hour, used) if used < len(matches) else (
-                    _cursor("h", hour + 1, 0) if hour + 1 < end_hour else None)
+                next_token = (
+                    _cursor("h", hour, used)
+                    if used < len(matches)
+                    else (_cursor("h", hour + 1, 0) if hour + 1 < end_hour else None)
+                )
                 break
             hour, offset = hour + 1, 0
         base = self._base(request)
-        return document({"data": [event_json(e, mid, base) for e, mid in out],
-                         "links": self._links(request, next_token)})
+        return document(
+            {"data": [event_json(e, mid, base) for e, mid in out], "links": self._links(request, next_token)}
+        )
 
     # -- profiles -----------------------------------------------------------------------
     def profile_json(self, pid: str, c, base: str, subscriptions: bool) -> dict:
         s = self.data.profile_state(c)
         attrs = {
-            "email": c.email, "phone_number": c.phone, "external_id": str(c.customer_id),
-            "first_name": c.first_name, "last_name": c.last_name, "organization": None, "locale": "en-US",
-            "title": None, "image": None, "created": iso(s["created"]), "updated": iso(s["updated"]),
+            "email": c.email,
+            "phone_number": c.phone,
+            "external_id": str(c.customer_id),
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "organization": None,
+            "locale": "en-US",
+            "title": None,
+            "image": None,
+            "created": iso(s["created"]),
+            "updated": iso(s["updated"]),
             "last_event_date": None,
-            "location": {"address1": None, "address2": None, "city": c.city, "country": "United States",
-                         "latitude": None, "longitude": None, "region": c.region, "zip": None,
-                         "timezone": "America/Los_Angeles", "ip": None},
+            "location": {
+                "address1": None,
+                "address2": None,
+                "city": c.city,
+                "country": "United States",
+                "latitude": None,
+                "longitude": None,
+                "region": c.region,
+                "zip": None,
+                "timezone": "America/Los_Angeles",
+                "ip": None,
+            },
             "properties": {"customer_id": c.customer_id, "tiktok_user_id": c.tiktok_user_id},
         }
         if subscriptions:
-            attrs["subscriptions"] = {"email": {"marketing": {
-                "can_receive_email_marketing": s["consent"] == "SUBSCRIBED" and not s["suppression"],
-                "consent": s["consent"], "consent_timestamp": iso(s["consent_at"]),
-                "last_updated": iso(s["updated"]), "method": "FORM" if c.accepts_marketing else None,
-                "method_detail": None, "custom_method_detail": None, "double_optin": False,
-                "suppression": s["suppression"], "list_suppressions": [],
-            }}}
-        return {"type": "profile", "id": pid, "attributes": attrs, "links": {"self": f"{base}/api/profiles/{pid}/"}}
+            attrs["subscriptions"] = {
+                "email": {
+                    "marketing": {
+                        "can_receive_email_marketing": s["consent"] == "SUBSCRIBED" and not s["suppression"],
+                        "consent": s["consent"],
+                        "consent_timestamp": iso(s["consent_at"]),
+                        "last_updated": iso(s["updated"]),
+                        "method": "FORM" if c.accepts_marketing else None,
+                        "method_detail": None,
+                        "custom_method_detail": None,
+                        "double_optin": False,
+                        "suppression": s["suppression"],
+                        "list_suppressions": [],
+                    }
+                }
+            }
+        return {
+            "type": "profile",
+            "id": pid,
+            "attributes": attrs,
+            "links": {"self": f"{base}/api/profiles/{pid}/"},
+        }
 
     async def profiles(self, request: Request) -> Response:
         if err := await self._guard(request):
@@ -324,7 +470,7 @@ class KlaviyoEmulator:
                 raise filters.FilterError("this sandbox sorts profiles by 'updated' only")
             rows = self.data.profiles_by_updated
             if updated[0] is not None:
-                rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)):]
+                rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)) :]
             rows = [r for r in rows if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 rows = [r for r in rows if filters.within(self.data.profile_state(r[2])["created"], created)]
@@ -335,7 +481,9 @@ class KlaviyoEmulator:
             return error(400, "invalid", "Invalid input.", str(exc), parameter="filter")
         subs = "subscriptions" in q.get("additional-fields[profile]", "")
         base = self._base(request)
-        return document({"data": [self.profile_json(pid, c, base, subs) for _, pid, c in page], "links": links})
+        return document(
+            {"data": [self.profile_json(pid, c, base, subs) for _, pid, c in page], "links": links}
+        )
 
     # -- lists and segments ---------------------------------------------------------------
     def _group_json(self, kind: str, g: dict, base: str, count: bool) -> dict:
@@ -348,7 +496,12 @@ class KlaviyoEmulator:
         if count:
             attrs["profile_count"] = g["count"]
         plural = f"{kind}s"
-        return {"type": kind, "id": g["id"], "attributes": attrs, "links": {"self": f"{base}/api/{plural}/{g['id']}/"}}
+        return {
+            "type": kind,
+            "id": g["id"],
+            "attributes": attrs,
+            "links": {"self": f"{base}/api/{plural}/{g['id']}/"},
+        }
 
     async def _groups(self, request: Request, kind: str, items: list[dict]) -> Response:
         if err := await self._guard(request):
@@ -365,16 +518,32 @@ class KlaviyoEmulator:
             return err
         found = next((g for g in items if g["id"] == request.path_params["id"]), None)
         if not found:
-            return error(404, "not_found", "Not found.", f"A {kind} with id {request.path_params['id']} does not exist.")
+            return error(
+                404,
+                "not_found",
+                "Not found.",
+                f"A {kind} with id {request.path_params['id']} does not exist.",
+            )
         count = "profile_count" in request.query_params.get(f"additional-fields[{kind}]", "")
-        return document({"data": self._group_json(kind, found, self._base(request), count),
-                         "links": {"self": str(request.url)}})
+        return document(
+            {
+                "data": self._group_json(kind, found, self._base(request), count),
+                "links": {"self": str(request.url)},
+            }
+        )
 
     def _all_lists(self) -> list[dict]:
         """The brand's lists plus any created through the write endpoints (``emulator_writes``)."""
         created = getattr(getattr(self, "writes", None), "lists", None) or {}
-        return self.data.lists + [{"id": lid, "name": v["name"], "opt_in": v.get("opt_in_process", "single_opt_in"),
-                                   "count": len(v.get("members") or {})} for lid, v in created.items()]
+        return self.data.lists + [
+            {
+                "id": lid,
+                "name": v["name"],
+                "opt_in": v.get("opt_in_process", "single_opt_in"),
+                "count": len(v.get("members") or {}),
+            }
+            for lid, v in created.items()
+        ]
 
     async def lists(self, request: Request) -> Response:
         items = self._all_lists()
@@ -382,8 +551,13 @@ class KlaviyoEmulator:
         if name:
             items = [g for g in items if g["name"] == name.group(1)]
         elif request.query_params.get("filter"):
-            return error(400, "invalid", "Invalid input.", "lists filter supports equals(name,'...') here",
-                         parameter="filter")
+            return error(
+                400,
+                "invalid",
+                "Invalid input.",
+                "lists filter supports equals(name,'...') here",
+                parameter="filter",
+            )
         return await self._groups(request, "list", items)
 
     async def list_one(self, request: Request) -> Response:
@@ -399,38 +573,68 @@ class KlaviyoEmulator:
     def campaign_json(self, c, base: str) -> dict:
         updated = c.send_time or c.created_at
         return {
-            "type": "campaign", "id": c.id,
+            "type": "campaign",
+            "id": c.id,
             "attributes": {
-                "name": c.name, "status": c.status, "archived": False,
+                "name": c.name,
+                "status": c.status,
+                "archived": False,
                 "audiences": {"included": [c.list_id], "excluded": []},
                 "send_options": {"use_smart_sending": True},
-                "tracking_options": {"add_tracking_params": True, "is_tracking_clicks": True,
-                                     "is_tracking_opens": True},
+                "tracking_options": {
+                    "add_tracking_params": True,
+                    "is_tracking_clicks": True,
+                    "is_tracking_opens": True,
+                },
                 "send_strategy": {"method": "static", "datetime": iso(c.send_time or c.created_at)},
-                "created_at": iso(c.created_at), "scheduled_at": iso(c.created_at + timedelta(days=1)),
-                "updated_at": iso(updated), "send_time": iso(c.send_time) if c.send_time else None,
+                "created_at": iso(c.created_at),
+                "scheduled_at": iso(c.created_at + timedelta(days=1)),
+                "updated_at": iso(updated),
+                "send_time": iso(c.send_time) if c.send_time else None,
             },
-            "relationships": {"campaign-messages": {
-                "data": [{"type": "campaign-message", "id": c.message_id}],
-                "links": {"self": f"{base}/api/campaigns/{c.id}/relationships/campaign-messages/",
-                          "related": f"{base}/api/campaigns/{c.id}/campaign-messages/"}}},
+            "relationships": {
+                "campaign-messages": {
+                    "data": [{"type": "campaign-message", "id": c.message_id}],
+                    "links": {
+                        "self": f"{base}/api/campaigns/{c.id}/relationships/campaign-messages/",
+                        "related": f"{base}/api/campaigns/{c.id}/campaign-messages/",
+                    },
+                }
+            },
             "links": {"self": f"{base}/api/campaigns/{c.id}/"},
         }
 
     def campaign_message_json(self, c, base: str) -> dict:
         return {
-            "type": "campaign-message", "id": c.message_id,
+            "type": "campaign-message",
+            "id": c.message_id,
             "attributes": {
-                "definition": {"channel": "email", "label": c.name,
-                               "content": {"subject": c.subject, "preview_text": "Inside: what is new this week",
-                                           "from_email": "hello@lumenleaf.example", "from_label": self.world.brand,
-                                           "reply_to_email": None, "cc_email": None, "bcc_email": None}},
+                "definition": {
+                    "channel": "email",
+                    "label": c.name,
+                    "content": {
+                        "subject": c.subject,
+                        "preview_text": "Inside: what is new this week",
+                        "from_email": "hello@lumenleaf.example",
+                        "from_label": self.world.brand,
+                        "reply_to_email": None,
+                        "cc_email": None,
+                        "bcc_email": None,
+                    },
+                },
                 "send_times": [{"datetime": iso(c.send_time), "is_local": False}] if c.send_time else [],
-                "created_at": iso(c.created_at), "updated_at": iso(c.send_time or c.created_at),
+                "created_at": iso(c.created_at),
+                "updated_at": iso(c.send_time or c.created_at),
             },
-            "relationships": {"campaign": {"data": {"type": "campaign", "id": c.id},
-                                           "links": {"self": f"{base}/api/campaign-messages/{c.message_id}/relationships/campaign/",
-                                                     "related": f"{base}/api/campaign-messages/{c.message_id}/campaign/"}}},
+            "relationships": {
+                "campaign": {
+                    "data": {"type": "campaign", "id": c.id},
+                    "links": {
+                        "self": f"{base}/api/campaign-messages/{c.message_id}/relationships/campaign/",
+                        "related": f"{base}/api/campaign-messages/{c.message_id}/campaign/",
+                    },
+                }
+            },
             "links": {"self": f"{base}/api/campaign-messages/{c.message_id}/"},
         }
 
@@ -440,16 +644,34 @@ class KlaviyoEmulator:
         q = request.query_params
         try:
             terms = filters.parse(q.get("filter"))
-            channel = next((t.value for t in terms if t.field == "messages.channel" and t.op == "equals"), None)
+            channel = next(
+                (t.value for t in terms if t.field == "messages.channel" and t.op == "equals"), None
+            )
             if channel is None:
-                return error(400, "invalid", "Invalid input.", "A channel filter is required. Use: "
-                             "equals(messages.channel,'email'), 'sms' or 'mobile_push'.", parameter="filter")
+                return error(
+                    400,
+                    "invalid",
+                    "Invalid input.",
+                    "A channel filter is required. Use: "
+                    "equals(messages.channel,'email'), 'sms' or 'mobile_push'.",
+                    parameter="filter",
+                )
             for t in terms:
-                if t.field not in ("messages.channel", "created_at", "updated_at", "scheduled_at", "archived", "name"):
+                if t.field not in (
+                    "messages.channel",
+                    "created_at",
+                    "updated_at",
+                    "scheduled_at",
+                    "archived",
+                    "name",
+                ):
                     raise filters.FilterError(f"'{t.field}' is not a filterable field of campaigns")
             updated = filters.time_window([t for t in terms if t.field == "updated_at"], "updated_at")
-            items = [c for c in self.data.campaigns if channel == "email"
-                     and filters.within(c.send_time or c.created_at, updated)]
+            items = [
+                c
+                for c in self.data.campaigns
+                if channel == "email" and filters.within(c.send_time or c.created_at, updated)
+            ]
             page, links = self._offset_page(request, items, self._page_size(request, "campaigns"))
         except filters.FilterError as exc:
             return error(400, "invalid", "Invalid input.", str(exc), parameter="filter")
@@ -464,20 +686,41 @@ class KlaviyoEmulator:
             return err
         found = next((c for c in self.data.campaigns if c.id == request.path_params["id"]), None)
         if not found:
-            return error(404, "not_found", "Not found.", f"A campaign with id {request.path_params['id']} does not exist.")
-        return document({"data": [self.campaign_message_json(found, self._base(request))],
-                         "links": {"self": str(request.url)}})
+            return error(
+                404,
+                "not_found",
+                "Not found.",
+                f"A campaign with id {request.path_params['id']} does not exist.",
+            )
+        return document(
+            {
+                "data": [self.campaign_message_json(found, self._base(request))],
+                "links": {"self": str(request.url)},
+            }
+        )
 
     # -- flows ----------------------------------------------------------------------------
     def flow_json(self, f, base: str) -> dict:
         return {
-            "type": "flow", "id": f.id,
-            "attributes": {"name": f.name, "status": f.status, "archived": False, "created": iso(f.created),
-                           "updated": iso(f.created), "trigger_type": f.trigger_type},
-            "relationships": {"flow-actions": {
-                "data": [{"type": "flow-action", "id": a[0]} for a in f.actions],
-                "links": {"self": f"{base}/api/flows/{f.id}/relationships/flow-actions/",
-                          "related": f"{base}/api/flows/{f.id}/flow-actions/"}}},
+            "type": "flow",
+            "id": f.id,
+            "attributes": {
+                "name": f.name,
+                "status": f.status,
+                "archived": False,
+                "created": iso(f.created),
+                "updated": iso(f.created),
+                "trigger_type": f.trigger_type,
+            },
+            "relationships": {
+                "flow-actions": {
+                    "data": [{"type": "flow-action", "id": a[0]} for a in f.actions],
+                    "links": {
+                        "self": f"{base}/api/flows/{f.id}/relationships/flow-actions/",
+                        "related": f"{base}/api/flows/{f.id}/flow-actions/",
+                    },
+                }
+            },
             "links": {"self": f"{base}/api/flows/{f.id}/"},
         }
 
@@ -497,21 +740,32 @@ class KlaviyoEmulator:
     @staticmethod
     def flow_action_json(flow, action, base: str) -> dict:
         aid, kind, _ = action
-        return {"type": "flow-action", "id": aid,
-                "attributes": {"action_type": kind, "status": flow.status, "created": iso(flow.created),
-                               "updated": iso(flow.created)},
-                "relationships": {"flow": {"data": {"type": "flow", "id": flow.id}}},
-                "links": {"self": f"{base}/api/flow-actions/{aid}/"}}
+        return {
+            "type": "flow-action",
+            "id": aid,
+            "attributes": {
+                "action_type": kind,
+                "status": flow.status,
+                "created": iso(flow.created),
+                "updated": iso(flow.created),
+            },
+            "relationships": {"flow": {"data": {"type": "flow", "id": flow.id}}},
+            "links": {"self": f"{base}/api/flow-actions/{aid}/"},
+        }
 
     async def flow_actions(self, request: Request) -> Response:
         if err := await self._guard(request):
             return err
         flow = next((f for f in self.data.flows if f.id == request.path_params["id"]), None)
         if not flow:
-            return error(404, "not_found", "Not found.", f"A flow with id {request.path_params['id']} does not exist.")
+            return error(
+                404, "not_found", "Not found.", f"A flow with id {request.path_params['id']} does not exist."
+            )
         base = self._base(request)
         try:
-            page, links = self._offset_page(request, list(flow.actions), self._page_size(request, "flow-actions"))
+            page, links = self._offset_page(
+                request, list(flow.actions), self._page_size(request, "flow-actions")
+            )
         except filters.FilterError as exc:
             return error(400, "invalid", "Invalid input.", str(exc), parameter="page[size]")
         data = [self.flow_action_json(flow, a, base) for a in page]
@@ -526,11 +780,23 @@ class KlaviyoEmulator:
             return error(404, "not_found", "Not found.", f"A flow action with id {aid} does not exist.")
         flow, (_, kind, mid) = found
         base = self._base(request)
-        data = [] if not mid else [{
-            "type": "flow-message", "id": mid,
-            "attributes": {"name": f"{flow.name} email", "channel": "email", "created": iso(flow.created),
-                           "updated": iso(flow.created)},
-            "links": {"self": f"{base}/api/flow-messages/{mid}/"}}]
+        data = (
+            []
+            if not mid
+            else [
+                {
+                    "type": "flow-message",
+                    "id": mid,
+                    "attributes": {
+                        "name": f"{flow.name} email",
+                        "channel": "email",
+                        "created": iso(flow.created),
+                        "updated": iso(flow.created),
+                    },
+                    "links": {"self": f"{base}/api/flow-messages/{mid}/"},
+                }
+            ]
+        )
         return document({"data": data, "links": {"self": str(request.url)}})
 
     # -- reports --------------------------------------------------------------------------
@@ -551,8 +817,12 @@ class KlaviyoEmulator:
             raise filters.FilterError("'conversion_metric_id' is required")
         tf = a.get("timeframe") or {}
         today = datetime.now(self.tz).date()
-        keys = {"today": (today, today + timedelta(1)), "yesterday": (today - timedelta(1), today),
-                "last_7_days": (today - timedelta(7), today), "last_30_days": (today - timedelta(30), today)}
+        keys = {
+            "today": (today, today + timedelta(1)),
+            "yesterday": (today - timedelta(1), today),
+            "last_7_days": (today - timedelta(7), today),
+            "last_30_days": (today - timedelta(30), today),
+        }
         if "key" in tf:
             if tf["key"] not in keys:
                 raise filters.FilterError(f"timeframe key '{tf['key']}' is not supported here")
@@ -569,33 +839,45 @@ class KlaviyoEmulator:
     def _hours(self, lo: datetime, hi: datetime):
         hour = int(lo.timestamp() // 3600)
         while hour * 3600 < hi.timestamp():
-            yield from (e for e in self._hour(datetime.fromtimestamp(hour * 3600, timezone.utc)) if lo <= e.at < hi)
+            yield from (e for e in self._hour(datetime.fromtimestamp(hour * 3600, UTC)) if lo <= e.at < hi)
             hour += 1
 
     @staticmethod
     def _stats(counts: dict, wanted: list[str]) -> dict:
         r = counts.get("recipients", 0)
         delivered = r - counts.get("bounced", 0)
-        values = {**counts, "delivered": delivered, "conversion_uniques": counts.get("conversions", 0),
-                  "unsubscribe_uniques": counts.get("unsubscribes", 0),
-                  "conversion_value": round(counts.get("conversion_value", 0.0), 2)}
+        values = {
+            **counts,
+            "delivered": delivered,
+            "conversion_uniques": counts.get("conversions", 0),
+            "unsubscribe_uniques": counts.get("unsubscribes", 0),
+            "conversion_value": round(counts.get("conversion_value", 0.0), 2),
+        }
         ratio = lambda a, b: round(a / b, 4) if b else 0.0  # noqa: E731
-        values.update({
-            "open_rate": ratio(values.get("opens_unique", 0), delivered),
-            "click_rate": ratio(values.get("clicks_unique", 0), delivered),
-            "click_to_open_rate": ratio(values.get("clicks_unique", 0), values.get("opens_unique", 0)),
-            "bounce_rate": ratio(values.get("bounced", 0), r), "delivery_rate": ratio(delivered, r),
-            "unsubscribe_rate": ratio(values.get("unsubscribes", 0), delivered),
-            "conversion_rate": ratio(values.get("conversions", 0), delivered),
-            "revenue_per_recipient": ratio(values["conversion_value"], delivered),
-            "average_order_value": ratio(values["conversion_value"], values.get("conversions", 0)),
-        })
+        values.update(
+            {
+                "open_rate": ratio(values.get("opens_unique", 0), delivered),
+                "click_rate": ratio(values.get("clicks_unique", 0), delivered),
+                "click_to_open_rate": ratio(values.get("clicks_unique", 0), values.get("opens_unique", 0)),
+                "bounce_rate": ratio(values.get("bounced", 0), r),
+                "delivery_rate": ratio(delivered, r),
+                "unsubscribe_rate": ratio(values.get("unsubscribes", 0), delivered),
+                "conversion_rate": ratio(values.get("conversions", 0), delivered),
+                "revenue_per_recipient": ratio(values["conversion_value"], delivered),
+                "average_order_value": ratio(values["conversion_value"], values.get("conversions", 0)),
+            }
+        )
         return {s: values.get(s, 0) for s in wanted}
 
     @staticmethod
     def _count(counts: dict, ev: Ev) -> None:
-        key = {"Received Email": "recipients", "Opened Email": "opens", "Clicked Email": "clicks",
-               "Bounced Email": "bounced", "Unsubscribed": "unsubscribes"}.get(ev.metric)
+        key = {
+            "Received Email": "recipients",
+            "Opened Email": "opens",
+            "Clicked Email": "clicks",
+            "Bounced Email": "bounced",
+            "Unsubscribed": "unsubscribes",
+        }.get(ev.metric)
         if key:
             counts[key] = counts.get(key, 0) + 1
             if key in ("opens", "clicks"):
@@ -631,9 +913,16 @@ class KlaviyoEmulator:
                     if o.utm.get("utm_source") == "klaviyo":
                         counts["conversions"] = counts.get("conversions", 0) + 1
                         counts["conversion_value"] = counts.get("conversion_value", 0.0) + float(o.total)
-            results.append({"groupings": {"send_channel": "email", "campaign_id": c.id,
-                                          "campaign_message_id": c.message_id},
-                            "statistics": self._stats(counts, stats)})
+            results.append(
+                {
+                    "groupings": {
+                        "send_channel": "email",
+                        "campaign_id": c.id,
+                        "campaign_message_id": c.message_id,
+                    },
+                    "statistics": self._stats(counts, stats),
+                }
+            )
         return {"results": results}
 
     def _flow_counts(self, lo: datetime, hi: datetime) -> dict[tuple[str, str], dict]:
@@ -641,12 +930,24 @@ class KlaviyoEmulator:
         for ev in self._hours(lo, hi):
             if "$flow" in ev.props:
                 self._count(counts.setdefault((ev.props["$flow"], ev.props["$message"]), {}), ev)
+            attribution = ev.props.get("$attribution") or {}
+            if ev.metric == "Placed Order" and "$flow" in attribution:
+                c = counts.setdefault((attribution["$flow"], attribution["$message"]), {})
+                c["conversions"] = c.get("conversions", 0) + 1
+                c["conversion_value"] = c.get("conversion_value", 0.0) + float(ev.props.get("$value") or 0)
         return counts
 
     def _flow_values(self, stats, lo, hi, attrs) -> dict:
         counts = self._flow_counts(lo, hi)
-        return {"results": [{"groupings": {"flow_id": f, "send_channel": "email", "flow_message_id": m},
-                             "statistics": self._stats(c, stats)} for (f, m), c in sorted(counts.items())]}
+        return {
+            "results": [
+                {
+                    "groupings": {"flow_id": f, "send_channel": "email", "flow_message_id": m},
+                    "statistics": self._stats(c, stats),
+                }
+                for (f, m), c in sorted(counts.items())
+            ]
+        }
 
     def _flow_series(self, stats, lo, hi, attrs) -> dict:
         if attrs.get("interval") != "daily":
@@ -663,8 +964,12 @@ class KlaviyoEmulator:
         results = []
         for f, m in keys:
             series = [self._stats(day.get((f, m), {}), stats) for day in per_day]
-            results.append({"groupings": {"flow_id": f, "send_channel": "email", "flow_message_id": m},
-                            "statistics": {s: [v[s] for v in series] for s in stats}})
+            results.append(
+                {
+                    "groupings": {"flow_id": f, "send_channel": "email", "flow_message_id": m},
+                    "statistics": {s: [v[s] for v in series] for s in stats},
+                }
+            )
         return {"results": results, "date_times": [d.isoformat() for d in days]}  # account-local days
 
     async def campaign_values(self, request: Request) -> Response:

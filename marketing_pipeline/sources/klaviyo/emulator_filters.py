@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 OPERATORS = {"equals", "any", "greater-or-equal", "greater-than", "less-or-equal", "less-than"}
 
@@ -48,7 +48,7 @@ def _value(raw: str) -> object:
     except ValueError:
         pass
     else:
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
     try:
         return float(raw) if "." in raw else int(raw)
     except ValueError:

@@ -24,7 +24,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -47,7 +47,7 @@ def _base(request: Request) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _profile_id() -> str:
@@ -92,7 +92,7 @@ class KlaviyoWrites:
     requests: list[tuple[str, str, object]] = field(default_factory=list)  # (method, route name, json body)
     # The sandbox account's existing profiles (from the read emulator): email -> (profile id, suppression)
     world_loader: object = None  # () -> {email: (profile id, suppression reason or None)}, read once
-    _world: dict | None = None
+    _world: object = None  # anything with .get(email, default)
 
     def world_profile(self, email: str) -> tuple[str | None, str | None]:
         if self._world is None:
@@ -198,7 +198,7 @@ def write_routes(emulator) -> list[Route]:
     emulator.writes = state
     data = getattr(emulator, "data", None)
     if data is not None and state.world_loader is None:
-        state.world_loader = lambda: _world_profiles(data)
+        state.world_loader = lambda: _WorldProfiles(data)
 
     def guarded(name: str, handler):
         async def endpoint(request: Request) -> Response:
@@ -458,15 +458,22 @@ def write_routes(emulator) -> list[Route]:
     ]
 
 
-def _world_profiles(data) -> dict[str, tuple[str, str | None]]:
-    """Existing sandbox profiles: unsubscribed ones are suppressed as UNSUBSCRIBE, bounces as HARD_BOUNCE."""
-    out = {}
-    for c in data.world.customers:
-        s = data.profile_state(c)
+class _WorldProfiles:
+    """Existing sandbox profiles by email: unsubscribed ones are suppressed as UNSUBSCRIBE, bounces as
+    HARD_BOUNCE. Only the customers asked about are looked at."""
+
+    def __init__(self, data):
+        self.data = data
+        self.by_email = {c.email.lower(): c for c in data.world.customers}
+
+    def get(self, email: str, default):
+        c = self.by_email.get(email)
+        if c is None:
+            return default
+        s = self.data.profile_state(c)
         reason = ("UNSUBSCRIBE" if s["consent"] == "UNSUBSCRIBED"
                   else (s["suppression"][0]["reason"] if s["suppression"] else None))
-        out[c.email.lower()] = (data.profile_id(c), reason)
-    return out
+        return self.data.profile_id(c), reason
 
 
 def _job_json(request: Request, job: ImportJob) -> dict:

@@ -78,12 +78,16 @@ class Event(_Model):
 class OrderItem(_Model):
     product_id: str = Field(validation_alias=AliasChoices("ProductID", "product_id"))
     sku: str | None = Field(default=None, validation_alias=AliasChoices("SKU", "sku"))
-    product_name: str | None = Field(default=None, validation_alias=AliasChoices("ProductName", "product_name"))
+    product_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("ProductName", "product_name")
+    )
     quantity: int = Field(gt=0, validation_alias=AliasChoices("Quantity", "quantity"))
     item_price: Decimal = Field(validation_alias=AliasChoices("ItemPrice", "item_price"))
     row_total: Decimal = Field(validation_alias=AliasChoices("RowTotal", "row_total"))
     discount: Decimal = Field(default=ZERO, validation_alias=AliasChoices("Discount", "discount"))
-    categories: list[str] = Field(default_factory=list, validation_alias=AliasChoices("Categories", "categories"))
+    categories: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("Categories", "categories")
+    )
     brand: str | None = Field(default=None, validation_alias=AliasChoices("Brand", "brand"))
 
 
@@ -94,10 +98,16 @@ class PlacedOrder(_Model):
     value: Decimal = Field(validation_alias=AliasChoices("$value", "value"))
     currency: str = Field(default="USD", validation_alias=AliasChoices("Currency", "currency"))
     items: list[OrderItem] = Field(default_factory=list, validation_alias=AliasChoices("Items", "items"))
-    categories: list[str] = Field(default_factory=list, validation_alias=AliasChoices("Categories", "categories"))
+    categories: list[str] = Field(
+        default_factory=list, validation_alias=AliasChoices("Categories", "categories")
+    )
     brands: list[str] = Field(default_factory=list, validation_alias=AliasChoices("Brands", "brands"))
-    discount_code: str | None = Field(default=None, validation_alias=AliasChoices("DiscountCode", "discount_code"))
-    discount_value: Decimal = Field(default=ZERO, validation_alias=AliasChoices("DiscountValue", "discount_value"))
+    discount_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("DiscountCode", "discount_code")
+    )
+    discount_value: Decimal = Field(
+        default=ZERO, validation_alias=AliasChoices("DiscountValue", "discount_value")
+    )
     subtotal: Decimal | None = Field(default=None, validation_alias=AliasChoices("Subtotal", "subtotal"))
     shipping: Decimal = Field(default=ZERO, validation_alias=AliasChoices("Shipping", "shipping"))
     tax: Decimal = Field(default=ZERO, validation_alias=AliasChoices("Tax", "tax"))
@@ -166,6 +176,7 @@ def placed_order(event: Event, raw: dict) -> PlacedOrder:
         return PlacedOrder.model_validate(event.attributes.event_properties)
     except ValidationError as exc:
         problems = "; ".join(
-            f"attributes.event_properties.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"attributes.event_properties.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors()
         )
         raise MalformedRecord("Klaviyo", "Placed Order event", event.id, problems, raw) from None

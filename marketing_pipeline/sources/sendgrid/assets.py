@@ -1,6 +1,6 @@
 """``sendgrid_suppressions``: SendGrid's unsubscribes, bounces and spam reports into ``ops.suppressions``."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -28,7 +28,7 @@ def sendgrid_suppressions(
             for kind, reason in SUPPRESSION_LISTS.items():
                 for page in client.suppression_pages(kind):
                     for row in page:
-                        at = datetime.fromtimestamp(int(row["created"]), timezone.utc) if row.get("created") else None
+                        at = datetime.fromtimestamp(int(row["created"]), UTC) if row.get("created") else None
                         suppress(conn, row["email"], "sendgrid", reason, at)
                         counts[kind] += 1
         stats = client.stats

@@ -11,7 +11,7 @@ import json
 import random
 import threading
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -100,7 +100,7 @@ class SendGridEmulator:
             return errors(400, *problems)
         message_id = uuid.uuid4().hex[:22]
         with self._lock:
-            self.messages.append({"message_id": message_id, "received_at": datetime.now(timezone.utc).isoformat(),
+            self.messages.append({"message_id": message_id, "received_at": datetime.now(UTC).isoformat(),
                                   "body": body})
         return Response(status_code=202, headers={"X-Message-Id": message_id})
 
@@ -115,7 +115,7 @@ class SendGridEmulator:
         """A stable few customers per list, derived from the World."""
         rate = {"unsubscribes": 0.01, "bounces": 0.004, "spam_reports": 0.002}[kind]
         rng = random.Random(f"{self.world.seed}:sendgrid:{kind}")
-        base = datetime.combine(self.world.today, time(12), tzinfo=timezone.utc)
+        base = datetime.combine(self.world.today, time(12), tzinfo=UTC)
         out = []
         for c in self.world.customers:
             if rng.random() < rate:

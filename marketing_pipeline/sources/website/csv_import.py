@@ -24,7 +24,14 @@ from psycopg import errors
 
 from marketing_pipeline import settings
 from marketing_pipeline.sources.website import staging
-from marketing_pipeline.sources.website.staging import FIELDS, REQUIRED, STAGE, LoadResult, Problem, RejectedInput
+from marketing_pipeline.sources.website.staging import (
+    FIELDS,
+    REQUIRED,
+    STAGE,
+    LoadResult,
+    Problem,
+    RejectedInput,
+)
 
 ALIASES = {"customer_email": "email", "name": "product_name", "created": "created_at"}
 CHUNK = 1 << 20

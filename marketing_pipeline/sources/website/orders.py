@@ -14,7 +14,15 @@ from decimal import Decimal
 from typing import Literal
 
 import psycopg
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from marketing_pipeline import settings
 from marketing_pipeline.consent import record_consent

@@ -1,0 +1,1 @@
+"""TikTok Shop content analytics: per-video and per-account daily performance of shoppable videos."""
