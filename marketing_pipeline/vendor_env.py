@@ -38,9 +38,9 @@ class VendorEnv:
     def uses_sandbox(self, environ: MutableMapping[str, str]) -> bool:
         return not any(environ.get(var) for var in self.keys)
 
-    def apply_defaults(self, environ: MutableMapping[str, str], sandbox_url: str) -> bool:
+    def apply_defaults(self, environ: MutableMapping[str, str], sandbox_url: str, sandbox: bool | None = None) -> bool:
         """Fill unset variables; returns True when this vendor is served by the sandbox."""
-        sandbox = self.uses_sandbox(environ)
+        sandbox = self.uses_sandbox(environ) if sandbox is None else sandbox
         if sandbox:
             environ.setdefault(self.base_url_var, sandbox_url.rstrip("/") + self.sandbox_prefix)
             for var, value in self.keys.items():
@@ -59,4 +59,8 @@ def vendor_envs() -> list[VendorEnv]:
 def apply_defaults(sandbox_url: str = DEFAULT_SANDBOX_URL, environ: MutableMapping[str, str] | None = None) -> list[str]:
     """Fill every vendor's unset variables; returns the vendors the sandbox serves."""
     environ = os.environ if environ is None else environ
-    return [env.vendor for env in vendor_envs() if env.apply_defaults(environ, sandbox_url)]
+    envs = vendor_envs()
+    # Decide for every vendor before filling any: vendors that share keys (TikTok Shop orders and
+    # content) must not see each other's sandbox defaults as real credentials.
+    decisions = [(env, env.uses_sandbox(environ)) for env in envs]
+    return [env.vendor for env, sandbox in decisions if env.apply_defaults(environ, sandbox_url, sandbox)]

@@ -9,8 +9,6 @@ rows over again (the run key ``cart:step`` keeps Dagster from launching them twi
 handed over they are never returned again, so ticks over unchanged state request nothing.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime

@@ -23,9 +23,15 @@ def _plain(v):
 
 
 def default_range(conn: psycopg.Connection, days: int = 28) -> tuple[date, date]:
-    last = conn.execute("SELECT max(day) FROM marts.channel_daily WHERE day < current_date").fetchone()[0]
+    """The last ``days`` complete days with sales, not reaching back before the first loaded day."""
+    last, first_loaded = conn.execute(
+        "SELECT (SELECT max(day) FROM marts.channel_daily WHERE day < current_date),"
+        " (SELECT min(day) FROM marts.source_coverage WHERE status = 'loaded')").fetchone()
     last = last or conn.execute("SELECT current_date - 1").fetchone()[0]
-    return last - timedelta(days=days - 1), last
+    start = last - timedelta(days=days - 1)
+    if first_loaded and first_loaded > start:
+        start = min(first_loaded, last)
+    return start, last
 
 
 KPI_SQL = """

@@ -2,8 +2,8 @@
 
 Both the checkout push (``orders.upsert_orders``) and the CSV import stage one row per order
 line, as text, with the input's line number. Validation runs as set-based SQL over the staging
-table, so every problem is reported with its line; the merge is ``INSERT .. ON CONFLICT`` on
-the order id plus a replace of that order's lines, so loading the same orders twice changes nothing.
+table, so every problem is reported with its line; the merge updates known order ids, inserts
+new ones and replaces those orders' lines, so loading the same orders twice changes nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ ORDER_FIELDS = ("email", "created_at", "currency", "subtotal", "discount", "ship
                 "discount_code", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
                 "accepts_marketing")
 STAGE_COLUMNS = ("line_no", *FIELDS, "problem", "payload")
-
 
 
 @dataclass
@@ -213,28 +212,47 @@ _ORDER_COLUMNS = ("order_id", "email", "created_at", "currency", "subtotal", "di
                   "discount_code", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
                   "accepts_marketing", "channel", "line_count", "source", "payload", "partition_date", "_run_id")
 
-_MERGE_ORDERS_SQL = f"""
-INSERT INTO raw.website_orders ({", ".join(_ORDER_COLUMNS)})
-SELECT order_id, lower(email), created_at::timestamptz, upper(currency),
-    coalesce(subtotal::numeric, lines_subtotal), coalesce(discount::numeric, lines_discount, 0),
-    coalesce(shipping::numeric, 0), coalesce(tax::numeric, 0), total::numeric,
+# New orders are a plain INSERT (about twice as fast as INSERT .. ON CONFLICT for bulk loads);
+# known ones an UPDATE. Both read the table as it was before the statement, and merges hold an
+# advisory lock, so an order is either updated or inserted, never both.
+_SOURCE_SQL = f"""
+SELECT order_id, lower(email) AS email, created_at::timestamptz AS created_at, upper(currency) AS currency,
+    coalesce(subtotal::numeric, lines_subtotal) AS subtotal, coalesce(discount::numeric, lines_discount, 0) AS discount,
+    coalesce(shipping::numeric, 0) AS shipping, coalesce(tax::numeric, 0) AS tax, total::numeric AS total,
     discount_code, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
-    lower(accepts_marketing) IN ('true', 't', 'yes', 'y', '1'), 'website', line_count, %(source)s,
-    coalesce(payload::jsonb, jsonb_build_object('source', %(source)s::text, 'first_line', first_line)),
-    (created_at::timestamptz AT TIME ZONE %(tz)s)::date, %(run_id)s
+    lower(accepts_marketing) IN ('true', 't', 'yes', 'y', '1') AS accepts_marketing, 'website' AS channel,
+    line_count::int AS line_count, %(source)s AS source,
+    coalesce(payload::jsonb, jsonb_build_object('source', %(source)s::text, 'first_line', first_line)) AS payload,
+    (created_at::timestamptz AT TIME ZONE %(tz)s)::date AS partition_date, %(run_id)s AS _run_id
 FROM {AGG}
-ON CONFLICT (order_id) DO UPDATE SET
-    {", ".join(f"{c} = EXCLUDED.{c}" for c in _ORDER_COLUMNS[1:])}, _loaded_at = now()
-RETURNING order_id, email, created_at, accepts_marketing
 """
+_MERGE_CTES = f"""
+src AS ({_SOURCE_SQL}),
+updated AS (
+  UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in _ORDER_COLUMNS[1:])}, _loaded_at = now()
+  FROM src s WHERE o.order_id = s.order_id
+  RETURNING o.order_id, o.email, o.created_at, o.accepts_marketing
+),
+inserted AS (
+  INSERT INTO raw.website_orders ({", ".join(_ORDER_COLUMNS)})
+  SELECT {", ".join(_ORDER_COLUMNS)} FROM src s
+  WHERE NOT EXISTS (SELECT 1 FROM raw.website_orders o WHERE o.order_id = s.order_id)
+  RETURNING order_id, email, created_at, accepts_marketing
+),
+merged AS (SELECT * FROM updated UNION ALL SELECT * FROM inserted)
+"""
+_MERGE_ORDERS_SQL = f"WITH {_MERGE_CTES} SELECT count(*) FROM merged"
 
-# The row ``consent.record_consent`` writes, set-based for bulk imports.
+# The row ``consent.record_consent`` writes, set-based for bulk imports: each email's latest
+# order in the batch (the latest row per email is the consent state, so older orders of the
+# same batch would add history rows without changing it).
 _WITH_CONSENT_SQL = f"""
-WITH merged AS ({_MERGE_ORDERS_SQL}), consent AS (
+WITH {_MERGE_CTES}, consent AS (
   INSERT INTO ops.consent (email, channel, consented, source, recorded_at, evidence)
-  SELECT email, 'email', accepts_marketing, 'website.checkout', created_at,
+  SELECT DISTINCT ON (email) email, 'email', accepts_marketing, 'website.checkout', created_at,
          jsonb_build_object('order_id', order_id, 'via', %(source)s::text)
   FROM merged WHERE accepts_marketing IS NOT NULL
+  ORDER BY email, created_at DESC, order_id DESC
   ON CONFLICT DO NOTHING
 )
 SELECT count(*) FROM merged
@@ -266,10 +284,8 @@ def merge(conn: psycopg.Connection, *, source: str, tz: str, run_id: str | None 
     if skip:
         conn.execute(f"DELETE FROM {STAGE} WHERE order_id IS NULL OR order_id = ANY(%s)", (bad,))
         conn.execute(f"DELETE FROM {AGG} WHERE order_id = ANY(%s)", (bad,))
-    if consent_in_sql:
-        orders = conn.execute(_WITH_CONSENT_SQL, params).fetchone()[0]
-    else:
-        orders = conn.execute(_MERGE_ORDERS_SQL, params).rowcount
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))")
+    orders = conn.execute(_WITH_CONSENT_SQL if consent_in_sql else _MERGE_ORDERS_SQL, params).fetchone()[0]
     conn.execute(_DELETE_LINES_SQL)
     lines = conn.execute(_INSERT_LINES_SQL, params).rowcount
     conn.execute(f"DROP TABLE {AGG}")

@@ -45,11 +45,12 @@
 
   function funnel(d) {
     const traces = [], rows = [];
+    const order = [...new Map(d.funnel.slice().sort((a, b) => a.stage_no - b.stage_no).map((r) => [r.stage, r])).keys()];
     for (const ch of ["tiktok", "website"]) {
       const stages = d.funnel.filter((r) => r.channel === ch);
-      const known = stages.filter((r) => r.value != null);
-      traces.push({type: "funnel", name: ch, y: known.map((r) => r.stage), x: known.map((r) => r.value),
-                   textinfo: "value+percent previous"});
+      const known = stages.filter((r) => r.value != null && r.value > 0);
+      traces.push({type: "bar", orientation: "h", name: ch, y: known.map((r) => r.stage), x: known.map((r) => r.value),
+                   text: known.map((r) => num(r.value)), textposition: "auto"});
       let prev = null;
       for (const r of stages) {
         const complete = r.value != null;
@@ -61,7 +62,9 @@
         prev = complete ? r.value : null;
       }
     }
-    Plotly.react("chart-funnel", traces, layout({funnelmode: "group", margin: {l: 110, r: 12, t: 8, b: 30}}), config);
+    Plotly.react("chart-funnel", traces, layout({barmode: "group", margin: {l: 110, r: 12, t: 8, b: 30},
+      xaxis: {type: "log", title: {text: "count (log scale)"}},
+      yaxis: {categoryorder: "array", categoryarray: order.slice().reverse()}}), config);
     $("funnel-table").innerHTML = '<tr><th>Channel</th><th>Stage</th><th class="num">Count</th><th class="num">Conversion</th><th class="num">Drop-off</th></tr>' + rows.join("");
   }
 
@@ -120,7 +123,7 @@
       colorscale: "Blues", reversescale: true, zmin: 0,
       zmax: Math.max(0.05, ...d.cohorts.filter((r) => r.months_since > 0).map((r) => r.retention)),
       hovertemplate: "cohort %{y}<br>month %{x}: %{z:.1%}<extra></extra>"}],
-      layout({xaxis: {title: {text: "months since first order"}}, yaxis: {type: "category"}, margin: {l: 90, r: 12, t: 8, b: 40}}), config);
+      layout({xaxis: {title: {text: "months since first order"}, dtick: 1}, yaxis: {type: "category"}, margin: {l: 90, r: 12, t: 8, b: 40}}), config);
   }
 
   function table(id, head, rows) {
