@@ -24,9 +24,9 @@ STEPS = [
     "marketing_pipeline.sources.ga4.demo",
     "marketing_pipeline.sources.tiktok_content.demo",
     "marketing_pipeline.sources.customerio.demo",
-    "marketing_pipeline.marts.demo",
-    "marketing_pipeline.activation.klaviyo.demo",
     "marketing_pipeline.cart_recovery.demo",
+    "marketing_pipeline.marts.demo",  # after every source, carts included, so the funnel is complete
+    "marketing_pipeline.activation.klaviyo.demo",
 ]
 
 

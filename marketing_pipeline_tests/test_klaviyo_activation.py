@@ -29,7 +29,8 @@ def klaviyo(sandbox, warehouse_url):
     box, url = sandbox
     writes = box.emulators["klaviyo"].writes
     writes.reset()
-    return writes, url
+    yield writes, url
+    writes.reset()  # the sandbox is shared: leave no lists or profiles behind for other tests
 
 
 def no_nulls(value) -> bool:

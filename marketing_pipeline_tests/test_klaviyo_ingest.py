@@ -1,7 +1,7 @@
 """Klaviyo ingestion end to end: emulator over HTTP -> client -> Dagster assets -> PostgreSQL."""
 
 from collections import Counter
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import dagster as dg
 import pytest
@@ -323,7 +323,7 @@ def test_brand_time_zone_days_split_events_at_local_midnight(klaviyo_sandbox, wa
     data = emulator(box).data
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     expected = Counter()
-    hour = start.astimezone(timezone.utc)  # the sandbox generates UTC hours
+    hour = start.astimezone(UTC)  # the sandbox generates UTC hours
     while hour < end:
         for ev in data.hour_events(hour):
             if start <= ev.at < end:

@@ -16,7 +16,7 @@ def path(name: str) -> Path:
 
 # Rebuilds sort and hash millions of rows: enough memory keeps them off disk, and JIT compilation
 # costs more than it saves on statements this size.
-SESSION = {"work_mem": "256MB", "jit": "off"}
+SESSION = {"work_mem": "128MB", "jit": "off"}
 
 
 def apply_settings(conn: psycopg.Connection, gucs: dict[str, str]) -> None:

@@ -86,6 +86,7 @@ class KlaviyoWrites:
     jobs: dict[str, ImportJob] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     duplicate_events: int = 0
+    event_keys: set[tuple[str, str, str]] = field(default_factory=set)  # (profile id, metric, unique_id)
     lists: dict[str, dict] = field(default_factory=dict)  # id -> {name, created, updated, members}
     subscription_jobs: list[dict] = field(default_factory=list)
     unsubscription_jobs: list[dict] = field(default_factory=list)
@@ -315,10 +316,11 @@ def write_routes(emulator) -> list[Route]:
                           pointer="/data/attributes/profile/data/attributes/email")
         pid = state.upsert_profile(profile)
         unique_id = attrs.get("unique_id")
-        if unique_id and any(e["profile_id"] == pid and e["metric"] == metric and e["unique_id"] == unique_id
-                             for e in state.events):
+        if unique_id and (pid, metric, unique_id) in state.event_keys:
             state.duplicate_events += 1
         else:
+            if unique_id:
+                state.event_keys.add((pid, metric, unique_id))
             state.events.append({"profile_id": pid, "email": (profile.get("email") or "").lower(), "metric": metric,
                                  "unique_id": unique_id, "time": attrs.get("time"), "value": attrs.get("value"),
                                  "backfill": bool(attrs.get("backfill")), "properties": attrs["properties"]})

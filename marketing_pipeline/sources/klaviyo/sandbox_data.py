@@ -286,7 +286,7 @@ class KlaviyoData:
     # -- events, one UTC hour at a time -----------------------------------------------
     def hour_events(self, hour_start: datetime) -> list[Ev]:
         """Every event in [hour_start, hour_start + 1h), sorted by time then id."""
-        hour_start = hour_start.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        hour_start = hour_start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         day = hour_start.date()
         if day < self.world.start or day > self.world.today:
             return []
