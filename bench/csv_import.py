@@ -3,11 +3,11 @@
 Generates ``BENCH_CSV_ROWS`` order lines (default 1,000,000) in the import layout, then:
   1. bare COPY: ``COPY .. FROM STDIN (FORMAT csv, HEADER)`` of the file into a typed table
      with the CSV's columns (no checks, no keys: the floor);
-  2. import: ``import_csv`` (csv module -> COPY into staging -> checks in SQL -> upsert of
-     orders and lines on order id, consent rows), into fresh tables.
+  2. import: ``import_csv`` (COPY into a temp staging table -> checks in SQL -> orders and
+     lines written on order id, consent rows), into the migrated (empty) tables.
 Prints both rates and import/COPY. Target: import >= 0.5 x bare COPY.
-Server: ``BENCH_DATABASE_URL`` or ``MARKETING_TEST_DATABASE_URL`` or the warehouse; a scratch
-database is created and dropped.
+Server: ``BENCH_DATABASE_URL`` or ``MARKETING_TEST_DATABASE_URL`` or the warehouse; everything
+runs in a scratch database (``bench.scratch``) created and dropped on that server.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline.sandbox.world import World  # noqa: E402
 from marketing_pipeline.sources.website.csv_import import import_csv  # noqa: E402
 from marketing_pipeline.sources.website.staging import FIELDS  # noqa: E402
@@ -35,9 +35,14 @@ from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
 ROWS = int(os.environ.get("BENCH_CSV_ROWS", "1000000"))
 TARGET = 0.5
 
-TYPED = {"quantity": "integer", "created_at": "timestamptz"} | {
-    c: "numeric" for c in ("unit_price", "line_discount", "subtotal", "discount", "shipping", "tax", "total")
-} | {"accepts_marketing": "boolean"}
+TYPED = (
+    {"quantity": "integer", "created_at": "timestamptz"}
+    | {
+        c: "numeric"
+        for c in ("unit_price", "line_discount", "subtotal", "discount", "shipping", "tax", "total")
+    }
+    | {"accepts_marketing": "boolean"}
+)
 
 
 def generate(path: Path, rows: int) -> int:
@@ -54,15 +59,41 @@ def generate(path: Path, rows: int) -> int:
             n += 1
             created = (start + timedelta(seconds=n * 97)).isoformat()
             c = customers[rng.randrange(len(customers))]
-            lines = [(products[rng.randrange(len(products))], rng.choice((1, 1, 1, 2)))
-                     for _ in range(min(rng.choice((1, 1, 2, 2, 3, 4)), rows - written))]
+            lines = [
+                (products[rng.randrange(len(products))], rng.choice((1, 1, 1, 2)))
+                for _ in range(min(rng.choice((1, 1, 2, 2, 3, 4)), rows - written))
+            ]
             subtotal = sum((p.price * q for p, q in lines), Decimal(0))
             tax = (subtotal * Decimal("0.0825")).quantize(Decimal("0.01"))
             for p, q in lines:
-                out.writerow((f"B{n:09d}", c.email, created, "USD", p.sku_id, p.product_id, p.name, p.variant, q,
-                              p.price, "0.00", p.image_url, subtotal, "0.00", "5.95", tax,
-                              subtotal + tax + Decimal("5.95"), "", "google", "cpc", "evergreen", "", "",
-                              "true" if c.accepts_marketing else "false"))
+                out.writerow(
+                    (
+                        f"B{n:09d}",
+                        c.email,
+                        created,
+                        "USD",
+                        p.sku_id,
+                        p.product_id,
+                        p.name,
+                        p.variant,
+                        q,
+                        p.price,
+                        "0.00",
+                        p.image_url,
+                        subtotal,
+                        "0.00",
+                        "5.95",
+                        tax,
+                        subtotal + tax + Decimal("5.95"),
+                        "",
+                        "google",
+                        "cpc",
+                        "evergreen",
+                        "",
+                        "",
+                        "true" if c.accepts_marketing else "false",
+                    )
+                )
                 written += 1
     return written
 
@@ -79,34 +110,36 @@ def bare_copy(conn: psycopg.Connection, path: Path) -> float:
 
 
 def main() -> int:
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("MARKETING_TEST_DATABASE_URL") or database_url()
-    name = f"mp_bench_csv_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(server, dbname=name)
-    try:
+    server = (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("MARKETING_TEST_DATABASE_URL")
+        or database_url()
+    )
+    with scratch_database(server) as url:
         migrate(url)
         with tempfile.TemporaryDirectory(prefix="mp-bench-csv-") as tmp:
             path = Path(tmp) / "orders.csv"
             t0 = time.perf_counter()
             rows = generate(path, ROWS)
-            print(f"generated {rows:,} order lines ({path.stat().st_size / 1e6:.0f} MB) "
-                  f"in {time.perf_counter() - t0:.1f}s")
+            print(
+                f"generated {rows:,} order lines ({path.stat().st_size / 1e6:.0f} MB) "
+                f"in {time.perf_counter() - t0:.1f}s"
+            )
             with psycopg.connect(url, autocommit=True) as conn:
+                # Each side starts from a clean slate: no dirty pages left by what ran before it.
+                conn.execute("CHECKPOINT")
                 copy_s = bare_copy(conn, path)
+                conn.execute("CHECKPOINT")
                 started = time.perf_counter()
                 result = import_csv(conn, path)
                 import_s = time.perf_counter() - started
                 assert result.lines == rows and not result.skipped, result
-        copy_rate, import_rate = rows / copy_s, rows / import_s
-        print(f"bare COPY   {copy_s:7.2f}s  {copy_rate:>12,.0f} rows/s")
-        print(f"import      {import_s:7.2f}s  {import_rate:>12,.0f} rows/s  ({result.orders:,} orders)")
-        ratio = import_rate / copy_rate
-        print(f"ratio import/COPY = {ratio:.2f} (target >= {TARGET})")
-        return 0 if ratio >= TARGET else 1
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    copy_rate, import_rate = rows / copy_s, rows / import_s
+    print(f"bare COPY   {copy_s:7.2f}s  {copy_rate:>12,.0f} rows/s")
+    print(f"import      {import_s:7.2f}s  {import_rate:>12,.0f} rows/s  ({result.orders:,} orders)")
+    ratio = import_rate / copy_rate
+    print(f"ratio import/COPY = {ratio:.2f} (target >= {TARGET})")
+    return 0 if ratio >= TARGET else 1
 
 
 if __name__ == "__main__":

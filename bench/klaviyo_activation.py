@@ -35,7 +35,9 @@ FROM generate_series(1, %(orders)s) i
 
 
 def main(orders: int) -> None:
-    server_url = os.environ.get("MARKETING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    server_url = os.environ.get(
+        "MARKETING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"mp_bench_activation_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(server_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
@@ -53,8 +55,10 @@ def main(orders: int) -> None:
                 result = materialize(server.url, [asset])
                 seconds = time.monotonic() - started
                 md = result.asset_materializations_for_node(asset.key.path[-1])[0].metadata
-                print(f"{asset.key.path[-1]:<26} {seconds:6.1f}s  sent {md['sent'].value:>7,}  "
-                      f"api calls {md['api_calls'].value:>6,}  retries {md['retries'].value}")
+                print(
+                    f"{asset.key.path[-1]:<26} {seconds:6.1f}s  sent {md['sent'].value:>7,}  "
+                    f"api calls {md['api_calls'].value:>6,}  retries {md['retries'].value}"
+                )
     finally:
         with psycopg.connect(server_url, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,11 +35,35 @@ def rows(n: int) -> list[tuple]:
     for i in range(n):
         order = f"57{i // 2:014d}"
         price = Decimal(1000 + i % 5000) / 100
-        raw = {"id": f"{order}{i % 2}", "sku_id": f"1729{i % 40:08d}", "sale_price": str(price),
-               "original_price": str(price), "currency": "USD", "display_status": "COMPLETED"}
-        out.append((order, f"{order}{i % 2}", raw["sku_id"], f"1729{i % 12:05d}", "Glow Serum", "30 ml",
-                    f"LL-{i % 40:06d}", "https://shop.example/i.jpg", price, price, Decimal("0.00"),
-                    Decimal("0.00"), "USD", "COMPLETED", json.dumps(raw), start + timedelta(days=i % DAYS), "bench"))
+        raw = {
+            "id": f"{order}{i % 2}",
+            "sku_id": f"1729{i % 40:08d}",
+            "sale_price": str(price),
+            "original_price": str(price),
+            "currency": "USD",
+            "display_status": "COMPLETED",
+        }
+        out.append(
+            (
+                order,
+                f"{order}{i % 2}",
+                raw["sku_id"],
+                f"1729{i % 12:05d}",
+                "Glow Serum",
+                "30 ml",
+                f"LL-{i % 40:06d}",
+                "https://shop.example/i.jpg",
+                price,
+                price,
+                Decimal("0.00"),
+                Decimal("0.00"),
+                "USD",
+                "COMPLETED",
+                json.dumps(raw),
+                start + timedelta(days=i % DAYS),
+                "bench",
+            )
+        )
     return out
 
 
@@ -78,13 +102,21 @@ def run(url: str, data: list[tuple], n_rows: int) -> None:
     t_first = timed(loader)
     t_rerun = timed(loader)
     with connect(url, autocommit=True) as conn:
-        counts = [conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0] for t in ("bare", "loader")]
+        counts = [
+            conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0] for t in ("bare", "loader")
+        ]
     assert counts == [n_rows, n_rows], counts
     n = n_rows
-    print(f"rows: {n:,} over {len(days)} daily partitions; server: {'MARKETING_DATABASE_URL' if os.environ.get('MARKETING_DATABASE_URL') else 'embedded'}")
+    print(
+        f"rows: {n:,} over {len(days)} daily partitions; server: {'MARKETING_DATABASE_URL' if os.environ.get('MARKETING_DATABASE_URL') else 'embedded'}"
+    )
     print(f"bare COPY                 {t_bare:7.2f}s  {n / t_bare:>10,.0f} rows/s")
-    print(f"loader, first load        {t_first:7.2f}s  {n / t_first:>10,.0f} rows/s  ratio {t_bare / t_first:.2f}")
-    print(f"loader, partition replace {t_rerun:7.2f}s  {n / t_rerun:>10,.0f} rows/s  ratio {t_bare / t_rerun:.2f}")
+    print(
+        f"loader, first load        {t_first:7.2f}s  {n / t_first:>10,.0f} rows/s  ratio {t_bare / t_first:.2f}"
+    )
+    print(
+        f"loader, partition replace {t_rerun:7.2f}s  {n / t_rerun:>10,.0f} rows/s  ratio {t_bare / t_rerun:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -55,13 +55,17 @@ def _pandas_rfm(url: str, as_of: date, out: mp.Queue) -> None:
 
     started = time.monotonic()
     with connect(url) as conn:
-        cur = conn.execute("SELECT customer_id, order_date, net_revenue::float8 FROM core.orders"
-                           " WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded"
-                           " AND order_date <= %s", (as_of,))
+        cur = conn.execute(
+            "SELECT customer_id, order_date, net_revenue::float8 FROM core.orders"
+            " WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded"
+            " AND order_date <= %s",
+            (as_of,),
+        )
         df = pd.DataFrame(cur.fetchall(), columns=["customer_id", "order_date", "net"])
     read = time.monotonic() - started
-    g = df.groupby("customer_id").agg(last=("order_date", "max"), frequency=("order_date", "size"),
-                                      monetary=("net", "sum"))
+    g = df.groupby("customer_id").agg(
+        last=("order_date", "max"), frequency=("order_date", "size"), monetary=("net", "sum")
+    )
     g["recency"] = (pd.Timestamp(as_of) - pd.to_datetime(g["last"])).dt.days
     n = len(g)
 
@@ -69,7 +73,11 @@ def _pandas_rfm(url: str, as_of: date, out: mp.Queue) -> None:
         rank = values.rank(method="min", ascending=ascending)
         return (1 + 5 * (rank.astype("int64") - 1) // max(n - 1, 1)).clip(upper=5)
 
-    g["r"], g["f"], g["m"] = score(g["recency"], False), score(g["frequency"], True), score(g["monetary"].round(2), True)
+    g["r"], g["f"], g["m"] = (
+        score(g["recency"], False),
+        score(g["frequency"], True),
+        score(g["monetary"].round(2), True),
+    )
     total = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.put((total, read, peak, {c: (int(r.r), int(r.f), int(r.m)) for c, r in g.iterrows()}))
@@ -86,7 +94,9 @@ def main() -> int:
         with connect(url, autocommit=True) as conn:
             t = time.monotonic()
             generate(conn, args.orders, args.customers)
-            print(f"generated {args.orders:,} orders / {args.customers:,} customers in {time.monotonic() - t:.1f}s")
+            print(
+                f"generated {args.orders:,} orders / {args.customers:,} customers in {time.monotonic() - t:.1f}s"
+            )
             last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
             steps: list[tuple[str, float]] = []
             mark = [time.monotonic()]
@@ -101,11 +111,15 @@ def main() -> int:
                 rebuild(conn, last - timedelta(days=729), last, on_step=on_step)
             full = time.monotonic() - t
             peak_pg = backend_peak_mb(conn)
-            counts = conn.execute("SELECT (SELECT count(*) FROM core.orders), (SELECT count(*) FROM core.customers),"
-                                  " (SELECT count(*) FROM marts.rfm), (SELECT count(*) FROM core.email_events)").fetchone()
-        print(f"full rebuild of every mart: {full:.1f}s (backend peak {peak_pg or float('nan'):.0f} MB);"
-              f" core.orders {counts[0]:,}, core.customers {counts[1]:,}, rfm rows {counts[2]:,},"
-              f" email events {counts[3]:,}")
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM core.orders), (SELECT count(*) FROM core.customers),"
+                " (SELECT count(*) FROM marts.rfm), (SELECT count(*) FROM core.email_events)"
+            ).fetchone()
+        print(
+            f"full rebuild of every mart: {full:.1f}s (backend peak {peak_pg or float('nan'):.0f} MB);"
+            f" core.orders {counts[0]:,}, core.customers {counts[1]:,}, rfm rows {counts[2]:,},"
+            f" email events {counts[3]:,}"
+        )
         for name, seconds in steps:
             print(f"  {name:<20}{seconds:>8.2f}s")
 
@@ -117,7 +131,9 @@ def main() -> int:
             sql_seconds = time.monotonic() - t
             sql_peak = backend_peak_mb(conn)
             as_of = conn.execute("SELECT max(as_of) FROM marts.rfm").fetchone()[0]
-            sql_scores = {c: (r, f, m) for c, r, f, m in conn.execute("SELECT customer_id, r, f, m FROM marts.rfm")}
+            sql_scores = {
+                c: (r, f, m) for c, r, f, m in conn.execute("SELECT customer_id, r, f, m FROM marts.rfm")
+            }
         queue: mp.Queue = mp.get_context("spawn").Queue()
         child = mp.get_context("spawn").Process(target=_pandas_rfm, args=(url, as_of, queue))
         child.start()
@@ -126,9 +142,13 @@ def main() -> int:
         same = sum(1 for c, s in pd_scores.items() if sql_scores.get(c) == s)
         print(f"RFM snapshot as of {as_of} for {len(sql_scores):,} customers:")
         print(f"  SQL    {sql_seconds:6.2f}s  backend peak {sql_peak or float('nan'):6.0f} MB")
-        print(f"  pandas {pd_seconds:6.2f}s  (of which reading {pd_read:.2f}s)  process peak {pd_peak:6.0f} MB")
-        print(f"  ratio pandas/SQL: time {pd_seconds / sql_seconds:.2f}x"
-              + (f", memory {pd_peak / sql_peak:.2f}x" if sql_peak else ""))
+        print(
+            f"  pandas {pd_seconds:6.2f}s  (of which reading {pd_read:.2f}s)  process peak {pd_peak:6.0f} MB"
+        )
+        print(
+            f"  ratio pandas/SQL: time {pd_seconds / sql_seconds:.2f}x"
+            + (f", memory {pd_peak / sql_peak:.2f}x" if sql_peak else "")
+        )
         print(f"  identical scores: {same:,} of {len(pd_scores):,} customers")
     return 0
 

@@ -61,7 +61,8 @@ class StatementCounter:
 def fill(url: str, policy: RecoveryPolicy) -> None:
     d1, d2, d3 = (int(s.delay.total_seconds()) for s in policy.steps)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"""
+        conn.execute(
+            f"""
             INSERT INTO ops.carts (cart_id, channel, email, item_count, subtotal, created_at, last_activity_at,
                                    recovery_step, recovery_step_at, abandoned_at, converted_at)
             SELECT 'c' || g, 'website', CASE WHEN g %% 7 = 0 AND g > {OPEN_CARTS} THEN NULL ELSE 'p' || g || '@example.com' END,
@@ -74,14 +75,17 @@ def fill(url: str, policy: RecoveryPolicy) -> None:
                    CASE WHEN g > {OPEN_CARTS} AND g %% 7 <> 0 THEN at + interval '5 minutes' END
             FROM (SELECT g, (g * 7919) %% (72 * 3600) AS age FROM generate_series(1, {OPEN_CARTS * 3 // 2}) g) s,
                  LATERAL (SELECT %s::timestamptz - make_interval(secs => age) AS at) t
-        """, (NOW,))
+        """,
+            (NOW,),
+        )
         conn.execute("ANALYZE ops.carts")
 
 
 def tick(policy_fn, now: datetime, cursor: str | None, instance) -> tuple[float, int, int, str | None]:
     sensor = build_abandoned_cart_sensor(clock=lambda: now, policy=policy_fn)
-    context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                      resources={"warehouse": WarehouseResource(apply_migrations=False)})
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource(apply_migrations=False)}
+    )
     with StatementCounter() as counter:
         started = time.perf_counter()
         data = sensor.evaluate_tick(context)
@@ -90,7 +94,11 @@ def tick(policy_fn, now: datetime, cursor: str | None, instance) -> tuple[float,
 
 
 def main() -> int:
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("MARKETING_TEST_DATABASE_URL") or database_url()
+    server = (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("MARKETING_TEST_DATABASE_URL")
+        or database_url()
+    )
     name = f"mp_bench_sensor_{uuid.uuid4().hex[:6]}"
     info = psycopg.conninfo.conninfo_to_dict(server)
     with psycopg.connect(server, autocommit=True) as admin:
@@ -103,10 +111,14 @@ def main() -> int:
         started = time.perf_counter()
         fill(url, policy)
         with psycopg.connect(url) as conn:
-            open_carts = conn.execute("SELECT count(*) FROM ops.carts WHERE email IS NOT NULL AND item_count > 0"
-                                      " AND converted_at IS NULL").fetchone()[0]
+            open_carts = conn.execute(
+                "SELECT count(*) FROM ops.carts WHERE email IS NOT NULL AND item_count > 0"
+                " AND converted_at IS NULL"
+            ).fetchone()[0]
             total = conn.execute("SELECT count(*) FROM ops.carts").fetchone()[0]
-        print(f"carts: {total:,} ({open_carts:,} open with an email) built in {time.perf_counter() - started:.1f}s")
+        print(
+            f"carts: {total:,} ({open_carts:,} open with an email) built in {time.perf_counter() - started:.1f}s"
+        )
         with dg.instance_for_test() as instance:
             tick(lambda: policy, NOW, None, instance)  # warm-up: imports, connection, plan cache
             times, statements, requests, cursor = [], [], [], None
@@ -115,18 +127,29 @@ def main() -> int:
                 times.append(s), statements.append(q), requests.append(n)
             same = tick(lambda: policy, NOW + timedelta(seconds=300), cursor, instance)
             with psycopg.connect(url, autocommit=True) as conn:
-                plan = "\n".join(r[0] for r in conn.execute(
-                    "EXPLAIN SELECT 1 FROM ops.carts c WHERE recovery_step = 1 AND email IS NOT NULL AND item_count > 0"
-                    " AND converted_at IS NULL AND recovery_ended_at IS NULL AND last_activity_at <= now()"
-                    " AND last_activity_at > now() - interval '48 hours'"))
+                plan = "\n".join(
+                    r[0]
+                    for r in conn.execute(
+                        "EXPLAIN SELECT 1 FROM ops.carts c WHERE recovery_step = 1 AND email IS NOT NULL AND item_count > 0"
+                        " AND converted_at IS NULL AND recovery_ended_at IS NULL AND last_activity_at <= now()"
+                        " AND last_activity_at > now() - interval '48 hours'"
+                    )
+                )
                 conn.execute("DROP INDEX ops.carts_recovery_due_idx")
                 conn.execute("ANALYZE ops.carts")
-            base = [tick(lambda: policy, NOW + timedelta(seconds=60 * i), cursor, instance)[0] for i in range(6, 9)]
+            base = [
+                tick(lambda: policy, NOW + timedelta(seconds=60 * i), cursor, instance)[0]
+                for i in range(6, 9)
+            ]
         median, baseline = statistics.median(times), statistics.median(base)
-        print(f"sensor tick (Dagster evaluate_tick), 5 ticks 60 s apart: median {median * 1000:.1f} ms, "
-              f"max {max(times) * 1000:.1f} ms")
+        print(
+            f"sensor tick (Dagster evaluate_tick), 5 ticks 60 s apart: median {median * 1000:.1f} ms, "
+            f"max {max(times) * 1000:.1f} ms"
+        )
         print(f"statements per tick: {statements}; run requests per tick: {requests}")
-        print(f"tick over unchanged state: {same[0] * 1000:.1f} ms, {same[1]} statement(s), {same[2]} request(s)")
+        print(
+            f"tick over unchanged state: {same[0] * 1000:.1f} ms, {same[1]} statement(s), {same[2]} request(s)"
+        )
         print(f"index used: {'carts_recovery_due_idx' in plan}")
         print(f"baseline without the partial index: median {baseline * 1000:.1f} ms")
         print(f"ratio indexed / baseline: {median / baseline:.3f}  (target: tick < 1 s with 1 statement)")

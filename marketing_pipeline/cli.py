@@ -13,7 +13,9 @@ from collections.abc import Callable
 from marketing_pipeline import vendor_env
 from marketing_pipeline.settings import PROJECT_ROOT
 
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+COMMANDS: dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+] = {}
 
 
 def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None] = lambda p: None):
@@ -98,7 +100,16 @@ def _ui(args: argparse.Namespace) -> int:
         apply_pool_limits(instance)
     if rt.sandbox:
         print(f"sandbox: {rt.sandbox.url} ({', '.join(rt.sandbox_vendors)})")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-p",
+        str(args.port),
+    ]
     try:
         return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
     except KeyboardInterrupt:
@@ -119,8 +130,11 @@ def _import_orders_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad", action="store_true", help="write the good orders and list the bad rows")
 
 
-@command("import-orders", "import website order history from a CSV file (idempotent on order id)",
-         _import_orders_args)
+@command(
+    "import-orders",
+    "import website order history from a CSV file (idempotent on order id)",
+    _import_orders_args,
+)
 def _import_orders(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.website.cli import import_orders
 
@@ -133,8 +147,11 @@ def _customerio_person_args(p: argparse.ArgumentParser) -> None:
     person_args(p)
 
 
-@command("customerio-person", "suppress, unsuppress or delete (GDPR) one person in Customer.io",
-         _customerio_person_args)
+@command(
+    "customerio-person",
+    "suppress, unsuppress or delete (GDPR) one person in Customer.io",
+    _customerio_person_args,
+)
 def _customerio_person(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.customerio.commands import person
 
@@ -147,8 +164,11 @@ def _customerio_webhooks_args(p: argparse.ArgumentParser) -> None:
     webhooks_args(p)
 
 
-@command("customerio-webhooks", "post signed Customer.io reporting events from the sandbox to a URL",
-         _customerio_webhooks_args)
+@command(
+    "customerio-webhooks",
+    "post signed Customer.io reporting events from the sandbox to a URL",
+    _customerio_webhooks_args,
+)
 def _customerio_webhooks(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.customerio.commands import webhooks
 
@@ -162,7 +182,9 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
     parser = argparse.ArgumentParser(prog="marketing-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, _) in COMMANDS.items():

@@ -19,7 +19,9 @@ def normalize_email(email: str | None) -> str | None:
     return email if "@" in email else None
 
 
-def suppress(conn: psycopg.Connection, email: str, source: str, reason: str, at: datetime | None = None) -> None:
+def suppress(
+    conn: psycopg.Connection, email: str, source: str, reason: str, at: datetime | None = None
+) -> None:
     """Record a suppression (idempotent per email and source; the earliest time is kept)."""
     email = normalize_email(email)
     if email:
@@ -31,8 +33,15 @@ def suppress(conn: psycopg.Connection, email: str, source: str, reason: str, at:
         )
 
 
-def record_consent(conn: psycopg.Connection, email: str, consented: bool, source: str, at: datetime,
-                   channel: str = "email", evidence: dict | None = None) -> None:
+def record_consent(
+    conn: psycopg.Connection,
+    email: str,
+    consented: bool,
+    source: str,
+    at: datetime,
+    channel: str = "email",
+    evidence: dict | None = None,
+) -> None:
     email = normalize_email(email)
     if email:
         conn.execute(

@@ -49,17 +49,22 @@ class DemoContext:
 def run(days: int = 14) -> int:
     started = time.monotonic()
     rt = runtime.start()
-    print(f"warehouse ready; sandbox serving {', '.join(rt.sandbox_vendors) or 'nothing'}"
-          + (f" on {rt.sandbox.url}" if rt.sandbox else ""))
+    print(
+        f"warehouse ready; sandbox serving {', '.join(rt.sandbox_vendors) or 'nothing'}"
+        + (f" on {rt.sandbox.url}" if rt.sandbox else "")
+    )
     brand_today = datetime.now(settings.load().tz).date()
     window = [brand_today - timedelta(days=i) for i in range(days, 0, -1)]
     with dg.DagsterInstance.get() as instance:
         apply_pool_limits(instance)
         ctx = DemoContext(instance=instance, days=window, runtime=rt)
         modules = [importlib.import_module(m) for m in STEPS]
+        timings = []
         for module in modules:
             if hasattr(module, "run"):
+                step_started = time.monotonic()
                 module.run(ctx)
+                timings.append((module.__name__.removeprefix("marketing_pipeline."), time.monotonic() - step_started))
         print()
         print(f"== marketing_pipeline demo: {ctx.first} .. {ctx.last} ==")
         with connect(rt.warehouse_url, autocommit=True) as conn:
@@ -68,6 +73,7 @@ def run(days: int = 14) -> int:
                     for line in module.summary(conn, ctx):
                         print(line)
     print()
+    print("Step times: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings))
     print(f"done in {time.monotonic() - started:.0f}s. Runs are in the Dagster UI: make ui")
     if rt.sandbox:
         rt.sandbox.stop()

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -107,8 +107,12 @@ class RateLimiter:
     A sliding log of send times per window: ``acquire`` sleeps until every window has room.
     """
 
-    def __init__(self, *limits: tuple[int, float], clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        *limits: tuple[int, float],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.limits = [(n, float(period)) for n, period in limits]
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
@@ -148,8 +152,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def redact_params(params: dict[str, Any] | None, secret_names: frozenset[str]) -> dict[str, Any]:
@@ -160,7 +164,9 @@ class ApiClient:
     """Base for vendor clients: one ``httpx.Client`` (connection reuse), pacing and retries."""
 
     vendor = "vendor"
-    secret_params: frozenset[str] = frozenset({"sign", "access_token", "app_secret", "api_key", "key", "token"})
+    secret_params: frozenset[str] = frozenset(
+        {"sign", "access_token", "app_secret", "api_key", "key", "token"}
+    )
 
     def __init__(
         self,
@@ -201,8 +207,12 @@ class ApiClient:
     def error_from(self, response: httpx.Response) -> VendorError:
         """Turn an error response into a typed error. Vendors override to read their body."""
         kind = AuthError if response.status_code in (401, 403) else VendorError
-        return kind(self.vendor, response.text[:500] or response.reason_phrase, status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        return kind(
+            self.vendor,
+            response.text[:500] or response.reason_phrase,
+            status=response.status_code,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
     def prepare(self, method: str, path: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Last touch before each attempt (e.g. a fresh timestamp and signature). Default: as is."""
@@ -232,9 +242,15 @@ class ApiClient:
         started = time.monotonic()
         response = self.http.request(method, path, **kwargs)
         self.stats.bytes += len(response.content)
-        log.debug("%s %s %s params=%s -> %s %.0fms", self.vendor, method, path,
-                  redact_params(kwargs.get("params"), self.secret_params), response.status_code,
-                  (time.monotonic() - started) * 1000)
+        log.debug(
+            "%s %s %s params=%s -> %s %.0fms",
+            self.vendor,
+            method,
+            path,
+            redact_params(kwargs.get("params"), self.secret_params),
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
         if response.is_success:
             return response
         raise self.error_from(response)
@@ -256,14 +272,20 @@ class ApiClient:
     def _before_retry(self, state: tenacity.RetryCallState) -> None:
         self.stats.retries += 1
         exc = state.outcome.exception() if state.outcome else None
-        reason = exc if isinstance(exc, VendorError) else type(exc).__name__  # never the URL: it may hold a key
-        log.warning("%s: retry %d of %d after %s", self.vendor, state.attempt_number, self.max_attempts - 1, reason)
+        reason = (
+            exc if isinstance(exc, VendorError) else type(exc).__name__
+        )  # never the URL: it may hold a key
+        log.warning(
+            "%s: retry %d of %d after %s", self.vendor, state.attempt_number, self.max_attempts - 1, reason
+        )
 
 
 T = TypeVar("T")
 
 
-def cursor_pages(fetch: Callable[[str | None], tuple[T, str | None]], stats: CallStats | None = None) -> Iterator[T]:
+def cursor_pages(
+    fetch: Callable[[str | None], tuple[T, str | None]], stats: CallStats | None = None
+) -> Iterator[T]:
     """Yield pages from ``fetch(cursor) -> (page, next_cursor)`` until the cursor runs out.
 
     A cursor that repeats is a vendor bug that would loop forever; it raises instead.

@@ -11,7 +11,9 @@ from marketing_pipeline.http import AuthError, CallStats, MalformedRecord, Missi
 from marketing_pipeline.warehouse import record_dead_letter
 
 # Whole-run retries for what the client's own retries could not ride out (a long outage).
-INGEST_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+INGEST_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 # Backfills batch days per run; one failing batch does not fail the others.
 INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=14)
 

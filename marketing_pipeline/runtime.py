@@ -30,8 +30,13 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) != 0
 
 
-def start(*, sandbox_port: int = vendor_env.DEFAULT_SANDBOX_PORT, seed: int = 7, scale: float = 1.0,
-          faults: str | None = None) -> Runtime:
+def start(
+    *,
+    sandbox_port: int = vendor_env.DEFAULT_SANDBOX_PORT,
+    seed: int = 7,
+    scale: float = 1.0,
+    faults: str | None = None,
+) -> Runtime:
     """Warehouse up and migrated, sandbox serving the vendors without keys, instance configured.
 
     Sets ``MARKETING_DATABASE_URL`` and ``DAGSTER_POSTGRES_URL`` so child processes (Dagster's

@@ -20,7 +20,9 @@ def lookback_keys(today: date, lookback_days: int) -> list[str]:
     return [k for k in keys if daily_partitions.has_partition_key(k)]
 
 
-def build_lookback_schedule(job: dg.UnresolvedAssetJobDefinition, cron: str = "15 0 * * *") -> dg.ScheduleDefinition:
+def build_lookback_schedule(
+    job: dg.UnresolvedAssetJobDefinition, cron: str = "15 0 * * *"
+) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{job.name}_schedule",
         job=job,

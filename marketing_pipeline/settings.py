@@ -51,13 +51,17 @@ def load() -> Settings:
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"BRAND_TIMEZONE {tz_name!r} is not an IANA time zone (e.g. America/New_York)") from None
+        raise SettingsError(
+            f"BRAND_TIMEZONE {tz_name!r} is not an IANA time zone (e.g. America/New_York)"
+        ) from None
     start_raw = os.environ.get("HISTORY_START_DATE", "").strip() or "2024-01-01"
     try:
         history_start = date.fromisoformat(start_raw)
     except ValueError:
         raise SettingsError(f"HISTORY_START_DATE must be YYYY-MM-DD, got {start_raw!r}") from None
-    state_dir = Path(os.environ.get("MARKETING_STATE_DIR", "").strip() or PROJECT_ROOT / ".marketing_pipeline")
+    state_dir = Path(
+        os.environ.get("MARKETING_STATE_DIR", "").strip() or PROJECT_ROOT / ".marketing_pipeline"
+    )
     return Settings(
         database_url=os.environ.get("MARKETING_DATABASE_URL", "").strip() or None,
         brand_timezone=tz_name,

@@ -38,7 +38,9 @@ class VendorEnv:
     def uses_sandbox(self, environ: MutableMapping[str, str]) -> bool:
         return not any(environ.get(var) for var in self.keys)
 
-    def apply_defaults(self, environ: MutableMapping[str, str], sandbox_url: str, sandbox: bool | None = None) -> bool:
+    def apply_defaults(
+        self, environ: MutableMapping[str, str], sandbox_url: str, sandbox: bool | None = None
+    ) -> bool:
         """Fill unset variables; returns True when this vendor is served by the sandbox."""
         sandbox = self.uses_sandbox(environ) if sandbox is None else sandbox
         if sandbox:
@@ -56,7 +58,9 @@ def vendor_envs() -> list[VendorEnv]:
     return [importlib.import_module(m).ENV for m in VENDOR_ENV_MODULES]
 
 
-def apply_defaults(sandbox_url: str = DEFAULT_SANDBOX_URL, environ: MutableMapping[str, str] | None = None) -> list[str]:
+def apply_defaults(
+    sandbox_url: str = DEFAULT_SANDBOX_URL, environ: MutableMapping[str, str] | None = None
+) -> list[str]:
     """Fill every vendor's unset variables; returns the vendors the sandbox serves."""
     environ = os.environ if environ is None else environ
     envs = vendor_envs()

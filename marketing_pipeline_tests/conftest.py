@@ -11,7 +11,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -23,7 +23,7 @@ from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import migrate
 
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 
 
 def _with_db(url: str, db: str) -> str:

@@ -16,15 +16,35 @@ def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
 
 
-def tiktok_order(conn: psycopg.Connection, order_id: str, *, user: str, email: str | None, phone: str | None,
-                 created: datetime, total: str = "50.00", status: str = "COMPLETED",
-                 cancelled_lines: tuple[str, ...] = ()) -> None:
+def tiktok_order(
+    conn: psycopg.Connection,
+    order_id: str,
+    *,
+    user: str,
+    email: str | None,
+    phone: str | None,
+    created: datetime,
+    total: str = "50.00",
+    status: str = "COMPLETED",
+    cancelled_lines: tuple[str, ...] = (),
+) -> None:
     payload = {"recipient_address": {"phone_number": phone}} if phone else {}
     conn.execute(
         "INSERT INTO raw.tiktok_shop_orders (order_id, status, buyer_user_id, buyer_email, currency, shipping_fee,"
         " seller_discount, platform_discount, tax, total_amount, line_count, created_at, updated_at, payload,"
         " partition_date) VALUES (%s, %s, %s, %s, 'USD', 0, 0, 0, 0, %s, 1, %s, %s, %s, %s)",
-        (order_id, status, user, email, Decimal(total), created, created, json.dumps(payload), created.date()))
+        (
+            order_id,
+            status,
+            user,
+            email,
+            Decimal(total),
+            created,
+            created,
+            json.dumps(payload),
+            created.date(),
+        ),
+    )
     lines = [("L1", Decimal(total) - sum(Decimal(p) for p in cancelled_lines), status)]
     lines += [(f"C{i}", Decimal(p), "CANCELLED") for i, p in enumerate(cancelled_lines)]
     for line_id, price, line_status in lines:
@@ -32,32 +52,70 @@ def tiktok_order(conn: psycopg.Connection, order_id: str, *, user: str, email: s
             "INSERT INTO raw.tiktok_shop_order_lines (order_id, line_item_id, sku_id, product_id, sale_price,"
             " original_price, seller_discount, platform_discount, display_status, payload, partition_date)"
             " VALUES (%s, %s, 'sku', 'p', %s, %s, 0, 0, %s, '{}', %s)",
-            (order_id, line_id, price, price, line_status, created.date()))
+            (order_id, line_id, price, price, line_status, created.date()),
+        )
 
 
-def website_order(conn: psycopg.Connection, order_id: str, *, email: str, created: datetime, total: str = "50.00",
-                  utm: tuple[str | None, str | None, str | None] = (None, None, None), payload: dict | None = None,
-                  accepts_marketing: bool | None = None) -> None:
+def website_order(
+    conn: psycopg.Connection,
+    order_id: str,
+    *,
+    email: str,
+    created: datetime,
+    total: str = "50.00",
+    utm: tuple[str | None, str | None, str | None] = (None, None, None),
+    payload: dict | None = None,
+    accepts_marketing: bool | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO raw.website_orders (order_id, email, created_at, currency, subtotal, discount, shipping, tax,"
         " total, utm_source, utm_medium, utm_campaign, accepts_marketing, line_count, source, payload, partition_date)"
         " VALUES (%s, %s, %s, 'USD', %s, 0, 0, 0, %s, %s, %s, %s, %s, 1, 'test', %s, %s)",
-        (order_id, email, created, Decimal(total), Decimal(total), *utm, accepts_marketing,
-         json.dumps(payload or {}), created.date()))
+        (
+            order_id,
+            email,
+            created,
+            Decimal(total),
+            Decimal(total),
+            *utm,
+            accepts_marketing,
+            json.dumps(payload or {}),
+            created.date(),
+        ),
+    )
     conn.execute(
         "INSERT INTO raw.website_order_lines (order_id, line_number, sku, quantity, unit_price, discount, currency,"
         " partition_date) VALUES (%s, 1, 'sku', 1, %s, 0, 'USD', %s)",
-        (order_id, Decimal(total), created.date()))
+        (order_id, Decimal(total), created.date()),
+    )
 
 
-def cio_click(conn: psycopg.Connection, delivery_id: str, *, email: str, clicked: datetime,
-              newsletter: int | None = 1, campaign: int | None = None) -> None:
+def cio_click(
+    conn: psycopg.Connection,
+    delivery_id: str,
+    *,
+    email: str,
+    clicked: datetime,
+    newsletter: int | None = 1,
+    campaign: int | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO raw.customerio_deliveries (delivery_id, customer_id, email, state, campaign_id, newsletter_id,"
         " created_at, sent_at, delivered_at, clicked_at, payload, partition_date)"
         " VALUES (%s, %s, %s, 'clicked', %s, %s, %s, %s, %s, %s, '{}', %s)",
-        (delivery_id, "cio-" + email, email, campaign, newsletter, clicked - timedelta(hours=1),
-         clicked - timedelta(hours=1), clicked - timedelta(minutes=59), clicked, clicked.date()))
+        (
+            delivery_id,
+            "cio-" + email,
+            email,
+            campaign,
+            newsletter,
+            clicked - timedelta(hours=1),
+            clicked - timedelta(hours=1),
+            clicked - timedelta(minutes=59),
+            clicked,
+            clicked.date(),
+        ),
+    )
 
 
 def build(conn: psycopg.Connection, first: date, last: date, segments_from: date | None = None) -> None:
@@ -72,4 +130,6 @@ def build_one(conn: psycopg.Connection, target: str) -> None:
 
 
 def customer_of(conn: psycopg.Connection, order_key: str) -> str:
-    return conn.execute("SELECT customer_id FROM core.orders WHERE order_key = %s", (order_key,)).fetchone()[0]
+    return conn.execute("SELECT customer_id FROM core.orders WHERE order_key = %s", (order_key,)).fetchone()[
+        0
+    ]

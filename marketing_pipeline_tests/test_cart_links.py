@@ -19,21 +19,40 @@ def web():
 
 
 def test_a_recovery_link_redirects_to_the_cart_and_records_the_click(web, warehouse_url, conn):
-    token = links.create_link(conn, "recover", "cart-9", 2, "a@example.com",
-                              "https://shop.lumenleaf.example/cart/restore/cart-9", NOW, timedelta(days=7))
+    token = links.create_link(
+        conn,
+        "recover",
+        "cart-9",
+        2,
+        "a@example.com",
+        "https://shop.lumenleaf.example/cart/restore/cart-9",
+        NOW,
+        timedelta(days=7),
+    )
     assert len(token) >= 32  # 24 random bytes
     r = httpx.get(f"{web}/r/{token}", headers={"User-Agent": "test-browser"})
-    assert r.status_code == 303 and r.headers["location"] == "https://shop.lumenleaf.example/cart/restore/cart-9"
+    assert (
+        r.status_code == 303 and r.headers["location"] == "https://shop.lumenleaf.example/cart/restore/cart-9"
+    )
     assert conn.execute("SELECT cart_id, step, user_agent FROM ops.recovery_clicks").fetchall() == [
-        ("cart-9", 2, "test-browser")]
+        ("cart-9", 2, "test-browser")
+    ]
     # only the hash is stored, never the token
     stored = [h for (h,) in conn.execute("SELECT token_hash FROM ops.recovery_links")]
     assert stored == [links.token_hash(token)] and token not in stored
 
 
 def test_an_expired_link_shows_a_friendly_page_and_counts_no_click(web, warehouse_url, conn):
-    token = links.create_link(conn, "recover", "cart-8", 1, "a@example.com", "https://x.example/cart/restore/cart-8",
-                              NOW - timedelta(days=8), timedelta(days=7))
+    token = links.create_link(
+        conn,
+        "recover",
+        "cart-8",
+        1,
+        "a@example.com",
+        "https://x.example/cart/restore/cart-8",
+        NOW - timedelta(days=8),
+        timedelta(days=7),
+    )
     r = httpx.get(f"{web}/r/{token}")
     assert r.status_code == 410 and "expired" in r.text and "<html" in r.text
     assert "https://shop.lumenleaf.example" in r.text  # a way back to the store
@@ -51,6 +70,7 @@ def test_unsubscribe_link_records_a_suppression_also_by_one_click_post(web, ware
     r = httpx.post(f"{web}/u/{token}", data={"List-Unsubscribe": "One-Click"})
     assert r.status_code == 200 and "unsubscribed" in r.text
     assert conn.execute("SELECT email, source, reason FROM ops.suppressions").fetchall() == [
-        ("b@example.com", "recovery_link", "unsubscribed")]
+        ("b@example.com", "recovery_link", "unsubscribed")
+    ]
     # a recovery token is not an unsubscribe token and the other way round
     assert httpx.get(f"{web}/r/{token}").status_code == 404

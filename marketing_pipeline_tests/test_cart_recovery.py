@@ -33,14 +33,39 @@ def env(sandbox, warehouse_url, vendor_env_for, monkeypatch):
 
 def events(cart_id: str, at: datetime, email: str | None = "shopper@example.com") -> list[CartEvent]:
     def ev(kind: str, minutes: int, **kw) -> CartEvent:
-        return CartEvent(event_id=f"{cart_id}:{kind}:{minutes}", type=kind, cart_id=cart_id,
-                         occurred_at=at + timedelta(minutes=minutes), **kw)
+        return CartEvent(
+            event_id=f"{cart_id}:{kind}:{minutes}",
+            type=kind,
+            cart_id=cart_id,
+            occurred_at=at + timedelta(minutes=minutes),
+            **kw,
+        )
 
-    item = {"sku_id": "172900000000", "product_id": "172900000", "name": "Glow Serum", "variant": "30 ml",
-            "image_url": "https://shop.example/glow.jpg", "unit_price": "34.00", "quantity": 2}
-    out = [ev("cart_created", -10), ev("item_added", -9, item=item),
-           ev("item_added", -5, item={**item, "sku_id": "172900010000", "name": "Body Oil", "variant": "Rose",
-                                       "unit_price": "32.00", "quantity": 1})]
+    item = {
+        "sku_id": "172900000000",
+        "product_id": "172900000",
+        "name": "Glow Serum",
+        "variant": "30 ml",
+        "image_url": "https://shop.example/glow.jpg",
+        "unit_price": "34.00",
+        "quantity": 2,
+    }
+    out = [
+        ev("cart_created", -10),
+        ev("item_added", -9, item=item),
+        ev(
+            "item_added",
+            -5,
+            item={
+                **item,
+                "sku_id": "172900010000",
+                "name": "Body Oil",
+                "variant": "Rose",
+                "unit_price": "32.00",
+                "quantity": 1,
+            },
+        ),
+    ]
     if email:
         out.append(ev("contact_identified", 0, email=email))
     return out
@@ -57,7 +82,9 @@ def messages(url: str, cart_id: str) -> list[dict]:
 
 
 def statuses(conn, cart_id: str) -> dict[int, str]:
-    return dict(conn.execute("SELECT step, status FROM ops.recovery_outbox WHERE cart_id = %s", (cart_id,)).fetchall())
+    return dict(
+        conn.execute("SELECT step, status FROM ops.recovery_outbox WHERE cart_id = %s", (cart_id,)).fetchall()
+    )
 
 
 def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url, conn):
@@ -67,7 +94,18 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
     record(warehouse_url, events(cart, T, email))
     cursor, sent_at = None, {}
     job = runner.recovery_job()
-    for minutes in [29, 31, 32, 120, 24 * 60 - 1, 24 * 60 + 1, 24 * 60 + 2, 48 * 60 - 1, 48 * 60 + 1, 60 * 72]:
+    for minutes in [
+        29,
+        31,
+        32,
+        120,
+        24 * 60 - 1,
+        24 * 60 + 1,
+        24 * 60 + 2,
+        48 * 60 - 1,
+        48 * 60 + 1,
+        60 * 72,
+    ]:
         now = T + timedelta(minutes=minutes)
         cursor, runs = runner.advance(instance, now, cursor, job)
         for r in runs:
@@ -79,8 +117,9 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
     assert all(m["personalizations"][0]["to"] == [{"email": email}] for m in mails)
     assert mails[0]["categories"] == ["cart_recovery", "cart_recovery_reminder"]
     html = {c["type"]: c["value"] for c in mails[2]["content"]}
-    code = conn.execute("SELECT discount_code FROM ops.recovery_outbox WHERE cart_id = %s AND step = 3",
-                        (cart,)).fetchone()[0]
+    code = conn.execute(
+        "SELECT discount_code FROM ops.recovery_outbox WHERE cart_id = %s AND step = 3", (cart,)
+    ).fetchone()[0]
     assert code and code in html["text/html"] and code in html["text/plain"]
     for kind, text in html.items():
         assert "Glow Serum" in text and "Body Oil" in text and "$100.00" in text  # 2 x 34 + 32
@@ -108,8 +147,9 @@ def test_two_ticks_over_the_same_state_request_nothing_new(env, warehouse_url, c
     replay, _ = runner.tick(instance, now, None)
     assert sorted(r.run_key for r in replay) == sorted(r.run_key for r in first)
     # the cart without an email is tracked but never requested
-    assert conn.execute("SELECT item_count, recovery_step FROM ops.carts WHERE cart_id = %s",
-                        ("no-email-" + carts[0],)).fetchone() == (3, 0)
+    assert conn.execute(
+        "SELECT item_count, recovery_step FROM ops.carts WHERE cart_id = %s", ("no-email-" + carts[0],)
+    ).fetchone() == (3, 0)
 
 
 def test_an_order_stops_the_remaining_steps(env, warehouse_url, conn):
@@ -120,19 +160,43 @@ def test_an_order_stops_the_remaining_steps(env, warehouse_url, conn):
     cursor, runs = runner.advance(instance, T + timedelta(minutes=31), None)
     assert {(r.cart_id, r.status) for r in runs} == {(cart, "sent"), (other, "sent")}
     # the first cart's customer orders on this very cart; the other's orders through a new cart
-    record(warehouse_url, [CartEvent(event_id=f"{cart}:order", type="order_completed", cart_id=cart,
-                                     occurred_at=T + timedelta(hours=3), order_id="W-1", order_total=Decimal("100"))])
+    record(
+        warehouse_url,
+        [
+            CartEvent(
+                event_id=f"{cart}:order",
+                type="order_completed",
+                cart_id=cart,
+                occurred_at=T + timedelta(hours=3),
+                order_id="W-1",
+                order_total=Decimal("100"),
+            )
+        ],
+    )
     other_email = f"{other}@example.com"
-    record(warehouse_url, events("new-" + other, T + timedelta(hours=5), other_email) + [
-        CartEvent(event_id=f"new-{other}:order", type="order_completed", cart_id="new-" + other,
-                  occurred_at=T + timedelta(hours=5, minutes=1), order_id="W-2", order_total=Decimal("50"))])
+    record(
+        warehouse_url,
+        events("new-" + other, T + timedelta(hours=5), other_email)
+        + [
+            CartEvent(
+                event_id=f"new-{other}:order",
+                type="order_completed",
+                cart_id="new-" + other,
+                occurred_at=T + timedelta(hours=5, minutes=1),
+                order_id="W-2",
+                order_total=Decimal("50"),
+            )
+        ],
+    )
     cursor, runs = runner.advance(instance, T + timedelta(hours=24, minutes=1), cursor)
     # the converted cart is no longer due; the other is requested and the job's exit rule stops it
     assert [(r.cart_id, r.step, r.status) for r in runs] == [(other, 2, "skipped")]
     cursor, runs = runner.advance(instance, T + timedelta(hours=48, minutes=1), cursor)
     assert runs == []
     assert statuses(conn, cart) == {1: "sent"} and statuses(conn, other) == {1: "sent", 2: "skipped"}
-    assert conn.execute("SELECT recovery_exit_reason FROM ops.carts WHERE cart_id = %s", (other,)).fetchone() == ("ordered",)
+    assert conn.execute(
+        "SELECT recovery_exit_reason FROM ops.carts WHERE cart_id = %s", (other,)
+    ).fetchone() == ("ordered",)
     assert len(messages(url, cart)) == 1 and len(messages(url, other)) == 1
 
 
@@ -150,8 +214,9 @@ def test_an_unsubscribe_link_stops_the_remaining_steps(env, warehouse_url, conn)
     with BackgroundServer(create_app()) as web:
         page = httpx.get(f"{web.url}/u/{token}")
     assert page.status_code == 200 and "unsubscribed" in page.text
-    assert conn.execute("SELECT source, reason FROM ops.suppressions WHERE email = %s",
-                        (f"{cart}@example.com",)).fetchall() == [("recovery_link", "unsubscribed")]
+    assert conn.execute(
+        "SELECT source, reason FROM ops.suppressions WHERE email = %s", (f"{cart}@example.com",)
+    ).fetchall() == [("recovery_link", "unsubscribed")]
     cursor, runs = runner.advance(instance, T + timedelta(hours=24, minutes=1), cursor)
     assert [(r.step, r.status) for r in runs] == [(2, "skipped")]
     assert runner.advance(instance, T + timedelta(hours=48, minutes=1), cursor)[1] == []
@@ -165,11 +230,23 @@ def test_a_suppression_from_another_platform_and_an_emptied_cart_stop_sending(en
     suppress(conn, f"{a}@example.com", "klaviyo", "unsubscribed")
     tick_requests, cursor = runner.tick(instance, T + timedelta(minutes=31), None)
     # b empties the cart after the sensor asked for the step, before the job runs
-    record(warehouse_url, [CartEvent(event_id=f"{b}:empty", type="cart_updated", cart_id=b, items=[],
-                                     occurred_at=T + timedelta(minutes=31))])
+    record(
+        warehouse_url,
+        [
+            CartEvent(
+                event_id=f"{b}:empty",
+                type="cart_updated",
+                cart_id=b,
+                items=[],
+                occurred_at=T + timedelta(minutes=31),
+            )
+        ],
+    )
     runs = {r.run_key: runner.execute(instance, r) for r in tick_requests}
     assert {k: v.status for k, v in runs.items()} == {f"{a}:1": "skipped", f"{b}:1": "skipped"}
-    reasons = dict(conn.execute("SELECT cart_id, detail FROM ops.recovery_outbox WHERE cart_id IN (%s, %s)", (a, b)))
+    reasons = dict(
+        conn.execute("SELECT cart_id, detail FROM ops.recovery_outbox WHERE cart_id IN (%s, %s)", (a, b))
+    )
     assert reasons == {a: "suppressed", b: "emptied"}
     assert messages(url, a) == [] and messages(url, b) == []
 
@@ -187,7 +264,9 @@ def test_a_crash_between_claim_and_send_never_resends(env, warehouse_url, conn):
     again = runner.execute(instance, requests[0])  # and any later retry finds it flagged
     assert again.status == "already_unknown"
     assert messages(url, cart) == []
-    status, detail = conn.execute("SELECT status, detail FROM ops.recovery_outbox WHERE cart_id = %s", (cart,)).fetchone()
+    status, detail = conn.execute(
+        "SELECT status, detail FROM ops.recovery_outbox WHERE cart_id = %s", (cart,)
+    ).fetchone()
     assert status == "unknown" and "run-that-crashed" in detail
 
 
@@ -212,7 +291,8 @@ def test_one_sequence_per_person_within_the_cap_window(env, warehouse_url, conn)
     cursor, runs = runner.advance(instance, T + timedelta(hours=2, minutes=31), cursor)
     assert [(r.cart_id, r.status) for r in runs] == [(b, "skipped")]
     assert conn.execute("SELECT recovery_exit_reason FROM ops.carts WHERE cart_id = %s", (b,)).fetchone() == (
-        "in_other_sequence",)
+        "in_other_sequence",
+    )
 
 
 def test_quiet_hours_hold_requests_until_they_end(env, warehouse_url, monkeypatch):
@@ -228,11 +308,19 @@ def test_policy_reads_its_overrides_and_names_a_bad_value():
     from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
     from marketing_pipeline.settings import SettingsError
 
-    policy = RecoveryPolicy.from_env({"CART_RECOVERY_STEP_DELAYS": "1h,12h,2d", "CART_RECOVERY_DISCOUNT_PERCENT": "15",
-                                      "CART_RECOVERY_QUIET_HOURS": "21-8", "BRAND_ADDRESS": "1 Main St"})
+    policy = RecoveryPolicy.from_env(
+        {
+            "CART_RECOVERY_STEP_DELAYS": "1h,12h,2d",
+            "CART_RECOVERY_DISCOUNT_PERCENT": "15",
+            "CART_RECOVERY_QUIET_HOURS": "21-8",
+            "BRAND_ADDRESS": "1 Main St",
+        }
+    )
     assert [s.delay for s in policy.steps] == [timedelta(hours=1), timedelta(hours=12), timedelta(days=2)]
     assert policy.step(3).discount_percent == 15 and policy.brand_address == "1 Main St"
-    assert policy.is_quiet(T.replace(hour=23)) and policy.is_quiet(T.replace(hour=7)) and not policy.is_quiet(T)
+    assert (
+        policy.is_quiet(T.replace(hour=23)) and policy.is_quiet(T.replace(hour=7)) and not policy.is_quiet(T)
+    )
     with pytest.raises(SettingsError, match="CART_RECOVERY_STEP_DELAYS"):
         RecoveryPolicy.from_env({"CART_RECOVERY_STEP_DELAYS": "2d,1h,3h"})
     with pytest.raises(SettingsError, match="CART_RECOVERY_IDLE"):
@@ -240,8 +328,9 @@ def test_policy_reads_its_overrides_and_names_a_bad_value():
 
 
 @pytest.mark.parametrize("faulty_sandbox", ["sendgrid:500=1.0"], indirect=True)
-def test_a_send_with_an_unknown_outcome_is_flagged_and_never_repeated(faulty_sandbox, warehouse_url, conn,
-                                                                      vendor_env_for):
+def test_a_send_with_an_unknown_outcome_is_flagged_and_never_repeated(
+    faulty_sandbox, warehouse_url, conn, vendor_env_for
+):
     box, url = faulty_sandbox
     vendor_env_for(url)
     cart = f"c-{uuid.uuid4().hex[:8]}"

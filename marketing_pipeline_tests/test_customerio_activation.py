@@ -41,8 +41,17 @@ def add_orders(conn, n_per_buyer: int = 2) -> list[str]:
                 " shipping_fee, seller_discount, platform_discount, tax, total_amount, line_count, created_at,"
                 " updated_at, paid_at, payload, partition_date) VALUES (%s, 'COMPLETED', %s, %s, 'USD', 0, 0, 0, 0,"
                 " 42.50, 1, %s, %s, %s, %s, %s)",
-                (oid, f"u{b}", email.upper() if k else email, created, created, created,
-                 json.dumps({"recipient_address": {"first_name": email.split("@")[0].title()}}), created.date()))
+                (
+                    oid,
+                    f"u{b}",
+                    email.upper() if k else email,
+                    created,
+                    created,
+                    created,
+                    json.dumps({"recipient_address": {"first_name": email.split("@")[0].title()}}),
+                    created.date(),
+                ),
+            )
             ids.append(oid)
     return ids
 
@@ -80,10 +89,14 @@ def test_replays_send_no_duplicate_events(cio, conn):
     with client(url) as c:
         sync_order_events(conn, c, *window(), run_id="r3")
     assert emulator.event_posts == 2 * len(orders) and len(emulator.events) == len(orders)
-    assert set(emulator.events) == {order_event_id(o, t) for o, t in conn.execute(
-        "SELECT order_id, created_at FROM raw.tiktok_shop_orders")}
-    history = conn.execute("SELECT status, sent, skipped, failed FROM ops.sync_history WHERE destination = 'customerio'"
-                           " ORDER BY id").fetchall()
+    assert set(emulator.events) == {
+        order_event_id(o, t)
+        for o, t in conn.execute("SELECT order_id, created_at FROM raw.tiktok_shop_orders")
+    }
+    history = conn.execute(
+        "SELECT status, sent, skipped, failed FROM ops.sync_history WHERE destination = 'customerio'"
+        " ORDER BY id"
+    ).fetchall()
     assert history == [("succeeded", 8, 0, 0), ("succeeded", 0, 8, 0), ("succeeded", 8, 0, 0)]
 
 
@@ -103,7 +116,9 @@ def test_suppression_is_honoured_and_subscription_needs_consent(cio, conn):
     assert "unsubscribed" not in emulator.people["leo@example.com"]  # no consent: no subscription attributes
     assert "unsubscribed" not in emulator.people["mia@example.com"]
     assert emulator.people["mia@example.com"]["first_name"] == "Mia"
-    last = conn.execute("SELECT max(created_at) FROM raw.tiktok_shop_orders WHERE lower(buyer_email) = 'mia@example.com'")
+    last = conn.execute(
+        "SELECT max(created_at) FROM raw.tiktok_shop_orders WHERE lower(buyer_email) = 'mia@example.com'"
+    )
     assert emulator.people["mia@example.com"]["last_order_at"] == int(last.fetchone()[0].timestamp())
 
 
@@ -113,12 +128,16 @@ def test_suppress_unsuppress_and_gdpr_delete(cio, conn):
         person_action(conn, c, "suppress", "mia@example.com")
         assert "mia@example.com" in emulator.suppressed and consent.is_suppressed(conn, "mia@example.com")
         person_action(conn, c, "unsuppress", "mia@example.com")
-        assert "mia@example.com" not in emulator.suppressed and not consent.is_suppressed(conn, "mia@example.com")
+        assert "mia@example.com" not in emulator.suppressed and not consent.is_suppressed(
+            conn, "mia@example.com"
+        )
         person_action(conn, c, "delete", "42", email="kai@example.com")
         with pytest.raises(ValueError, match="action must be one of"):
             person_action(conn, c, "forget", "42")
     assert emulator.deleted == ["42"]
-    assert conn.execute("SELECT reason FROM ops.suppressions WHERE email = 'kai@example.com'").fetchone() == ("gdpr",)
+    assert conn.execute("SELECT reason FROM ops.suppressions WHERE email = 'kai@example.com'").fetchone() == (
+        "gdpr",
+    )
     syncs = [r[0] for r in conn.execute("SELECT sync FROM ops.sync_history ORDER BY id")]
     assert syncs == ["person_suppress", "person_unsuppress", "person_delete"]
 
@@ -137,13 +156,20 @@ def test_wrong_track_credentials_fail_the_sync_and_record_it(cio, conn):
 def test_dagster_asset_and_person_job(cio, warehouse_url, conn):
     emulator, url = cio
     orders = add_orders(conn, 1)
-    resources = {"customerio": CustomerIoResource(app_base_url=url + "/customerio/app", **CREDS),
-                 "warehouse": WarehouseResource()}
-    result = dg.materialize([customerio_order_events], partition_key=DAY.date().isoformat(), resources=resources)
+    resources = {
+        "customerio": CustomerIoResource(app_base_url=url + "/customerio/app", **CREDS),
+        "warehouse": WarehouseResource(),
+    }
+    result = dg.materialize(
+        [customerio_order_events], partition_key=DAY.date().isoformat(), resources=resources
+    )
     assert result.success and len(emulator.events) == len(orders)
     mat = result.asset_materializations_for_node("customerio_order_events")[0]
     assert mat.metadata["sent"].value == len(orders)
     job = customerio_person_job.execute_in_process(
-        run_config={"ops": {"customerio_person_op": {"config": {"action": "delete", "identifier": "ava@example.com"}}}},
-        resources=resources)
+        run_config={
+            "ops": {"customerio_person_op": {"config": {"action": "delete", "identifier": "ava@example.com"}}}
+        },
+        resources=resources,
+    )
     assert job.success and emulator.deleted == ["ava@example.com"]

@@ -21,8 +21,10 @@ from marketing_pipeline_tests.conftest import SPECS, TODAY, recent_day
 
 jsonschema = pytest.importorskip("jsonschema")
 SPEC_DIR = SPECS / "customerio"
-pytestmark = pytest.mark.skipif(not (SPEC_DIR / "journeys-app-api.openapi.json").exists(),
-                                reason=f"Customer.io specs not found in {SPEC_DIR}")
+pytestmark = pytest.mark.skipif(
+    not (SPEC_DIR / "journeys-app-api.openapi.json").exists(),
+    reason=f"Customer.io specs not found in {SPEC_DIR}",
+)
 KEY = "sandbox-cio-app-key"
 
 
@@ -58,33 +60,55 @@ def webhook_schema():
 
 
 def response_schema(spec, path, method="get"):
-    return nullable_to_json_schema(spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"])
+    return nullable_to_json_schema(
+        spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+    )
 
 
 def validate(instance, schema):
     jsonschema.Draft7Validator(schema).validate(instance)
 
 
-@pytest.mark.parametrize("path, spec_path, params", [
-    ("/v1/campaigns", "/v1/campaigns", {}),
-    ("/v1/broadcasts", "/v1/broadcasts", {}),
-    ("/v1/newsletters", "/v1/newsletters", {"limit": 5}),
-    ("/v1/messages", "/v1/messages", "day"),
-    ("/v1/campaigns/12/metrics", "/v1/campaigns/{campaign_id}/metrics", "metrics"),
-    ("/v1/newsletters/{nid}/metrics", "/v1/newsletters/{newsletter_id}/metrics", {"period": "days", "steps": 10}),
-    ("/v1/broadcasts/21/metrics", "/v1/broadcasts/{broadcast_id}/metrics", {"period": "days", "steps": 30}),
-])
+@pytest.mark.parametrize(
+    "path, spec_path, params",
+    [
+        ("/v1/campaigns", "/v1/campaigns", {}),
+        ("/v1/broadcasts", "/v1/broadcasts", {}),
+        ("/v1/newsletters", "/v1/newsletters", {"limit": 5}),
+        ("/v1/messages", "/v1/messages", "day"),
+        ("/v1/campaigns/12/metrics", "/v1/campaigns/{campaign_id}/metrics", "metrics"),
+        (
+            "/v1/newsletters/{nid}/metrics",
+            "/v1/newsletters/{newsletter_id}/metrics",
+            {"period": "days", "steps": 10},
+        ),
+        (
+            "/v1/broadcasts/21/metrics",
+            "/v1/broadcasts/{broadcast_id}/metrics",
+            {"period": "days", "steps": 30},
+        ),
+    ],
+)
 def test_emulator_responses_match_the_app_api_schemas(sandbox, app_spec, path, spec_path, params):
     box, url = sandbox
     start, end = day_bounds(recent_day(3))
     if params == "day":
         params = {"start_ts": int(start.timestamp()), "end_ts": int(end.timestamp()), "limit": 50}
     elif params == "metrics":
-        params = {"version": "2", "res": "days", "tz": "UTC", "start": int(start.timestamp()) - 86400 * 3,
-                  "end": int(end.timestamp())}
+        params = {
+            "version": "2",
+            "res": "days",
+            "tz": "UTC",
+            "start": int(start.timestamp()) - 86400 * 3,
+            "end": int(end.timestamp()),
+        }
     path = path.replace("{nid}", str(box.emulators["customerio"].workspace.newsletters()[-1]["id"]))
-    for _ in range(3):  # the session sandbox is shared: wait out its 10 requests/s limit if a test before filled it
-        response = httpx.get(url + "/customerio/app" + path, params=params, headers={"Authorization": f"Bearer {KEY}"})
+    for _ in range(
+        3
+    ):  # the session sandbox is shared: wait out its 10 requests/s limit if a test before filled it
+        response = httpx.get(
+            url + "/customerio/app" + path, params=params, headers={"Authorization": f"Bearer {KEY}"}
+        )
         if response.status_code != 429:
             break
         time.sleep(1)
@@ -124,14 +148,24 @@ def spec_operation(spec, method: str, path: str):
 
 
 def check_query(spec, request: httpx.Request, prefix: str):
-    path = request.url.path[len(prefix):]
+    path = request.url.path[len(prefix) :]
     item, op = spec_operation(spec, request.method, path)
-    declared = {p["name"]: p for p in (item.get("parameters") or []) + (op.get("parameters") or []) if p["in"] == "query"}
+    declared = {
+        p["name"]: p
+        for p in (item.get("parameters") or []) + (op.get("parameters") or [])
+        if p["in"] == "query"
+    }
     sent = dict(request.url.params)
     for name, value in sent.items():
         assert name in declared, f"{path}: query parameter {name} is not in the spec"
         schema = declared[name]["schema"]
-        typed = int(value) if schema.get("type") == "integer" else (value == "true") if schema.get("type") == "boolean" else value
+        typed = (
+            int(value)
+            if schema.get("type") == "integer"
+            else (value == "true")
+            if schema.get("type") == "boolean"
+            else value
+        )
         jsonschema.validate(typed, schema)
     for name, p in declared.items():
         assert not p.get("required") or name in sent, f"{path}: required {name} missing"
@@ -159,19 +193,34 @@ def test_app_client_requests_match_the_spec_parameters(sandbox, app_spec):
 def test_track_requests_match_the_track_api_schemas(sandbox, track_spec):
     _, url = sandbox
     recorder = Recorder()
-    resource = CustomerIoResource(app_base_url=url + "/customerio/app", site_id="sandbox-cio-site",
-                                  track_api_key="sandbox-cio-track-key")
+    resource = CustomerIoResource(
+        app_base_url=url + "/customerio/app",
+        site_id="sandbox-cio-site",
+        track_api_key="sandbox-cio-track-key",
+    )
     with resource.track_client() as client:
         client.http.event_hooks["request"].append(recorder)
-        client.identify("conf@example.com", {"email": "conf@example.com", "first_name": "Conf", "unsubscribed": False,
-                                             "last_order_at": 1760000000})
-        client.track("conf@example.com", "order_placed", event_id="01K7AB5Q0000000000000000ZZ", timestamp=1760000000,
-                     data={"order_id": "1", "value": 42.5})
+        client.identify(
+            "conf@example.com",
+            {
+                "email": "conf@example.com",
+                "first_name": "Conf",
+                "unsubscribed": False,
+                "last_order_at": 1760000000,
+            },
+        )
+        client.track(
+            "conf@example.com",
+            "order_placed",
+            event_id="01K7AB5Q0000000000000000ZZ",
+            timestamp=1760000000,
+            data={"order_id": "1", "value": 42.5},
+        )
         client.suppress("conf@example.com")
         client.delete("conf@example.com")
     assert [r.method for r in recorder.requests] == ["PUT", "POST", "POST", "DELETE"]
     for request in recorder.requests:
-        path = request.url.path[len("/customerio/track"):]
+        path = request.url.path[len("/customerio/track") :]
         _, op = spec_operation(track_spec, request.method, path.replace("%40", "@"))
         assert request.headers["authorization"].startswith("Basic ")
         if request.content:
@@ -195,8 +244,15 @@ def test_webhook_events_from_the_sender_match_the_reporting_schema(webhook_schem
 
 def test_accepted_metrics_per_object_type_match_the_schema(webhook_schema):
     _, schema = webhook_schema
-    titles = {"Customer": "customer", "Email": "email", "Push": "push", "In-App Messages": "in_app", "SMS": "sms",
-              "Slack": "slack", "Webhook": "webhook"}
+    titles = {
+        "Customer": "customer",
+        "Email": "email",
+        "Push": "push",
+        "In-App Messages": "in_app",
+        "SMS": "sms",
+        "Slack": "slack",
+        "Webhook": "webhook",
+    }
 
     def enums(node, out):
         if isinstance(node, dict):
@@ -211,5 +267,9 @@ def test_accepted_metrics_per_object_type_match_the_schema(webhook_schema):
         return out
 
     for group in schema["oneOf"]:
-        spec_metrics = enums(group, set()) | {b["title"] for b in group["oneOf"] if b["title"] in ("drafted",)}
-        assert METRICS[titles[group["title"]]] >= spec_metrics - {"changed subscription preferences"}, group["title"]
+        spec_metrics = enums(group, set()) | {
+            b["title"] for b in group["oneOf"] if b["title"] in ("drafted",)
+        }
+        assert METRICS[titles[group["title"]]] >= spec_metrics - {"changed subscription preferences"}, group[
+            "title"
+        ]

@@ -23,8 +23,10 @@ AT = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
 def messages(n: int, note_bytes: int = 2000) -> list[dict]:
-    return [track_message(f"user-{i}", "order_placed", {"order_id": str(i), "note": "x" * note_bytes}, AT)
-            for i in range(n)]
+    return [
+        track_message(f"user-{i}", "order_placed", {"order_id": str(i), "note": "x" * note_bytes}, AT)
+        for i in range(n)
+    ]
 
 
 def test_pack_keeps_every_batch_under_500_kb_and_loses_nothing():
@@ -66,8 +68,10 @@ def test_a_wrong_pipelines_key_is_an_auth_error(cio):
         client.batch(messages(1))
 
 
-@pytest.mark.skipif(not (SPECS / "customerio" / "pipelines-api.openapi.json").exists(),
-                    reason="Customer.io Pipelines spec not found in ../shared/specs/customerio")
+@pytest.mark.skipif(
+    not (SPECS / "customerio" / "pipelines-api.openapi.json").exists(),
+    reason="Customer.io Pipelines spec not found in ../shared/specs/customerio",
+)
 def test_batch_body_matches_the_pipelines_schema():
     jsonschema = pytest.importorskip("jsonschema")
     spec = json.loads((SPECS / "customerio" / "pipelines-api.openapi.json").read_text())

@@ -50,10 +50,17 @@ def test_signed_events_are_stored_once_even_when_replayed(web, signed, conn, eve
     assert stored(conn) == len({e["event_id"] for e in events}) == len(events)
     again = send_events(web, events[:5], KEY)  # Customer.io retries: same event_id
     assert again == [200] * 5 and stored(conn) == len(events)
-    row = conn.execute("SELECT object_type, metric, email, delivery_id, payload FROM raw.customerio_webhook_events "
-                       "WHERE event_id = %s", (events[0]["event_id"],)).fetchone()
-    assert row[:4] == ("email", events[0]["metric"], events[0]["data"]["identifiers"]["email"],
-                       events[0]["data"]["delivery_id"])
+    row = conn.execute(
+        "SELECT object_type, metric, email, delivery_id, payload FROM raw.customerio_webhook_events "
+        "WHERE event_id = %s",
+        (events[0]["event_id"],),
+    ).fetchone()
+    assert row[:4] == (
+        "email",
+        events[0]["metric"],
+        events[0]["data"]["identifiers"]["email"],
+        events[0]["data"]["delivery_id"],
+    )
     assert row[4] == events[0]
 
 
@@ -62,9 +69,17 @@ def test_unsubscribed_bounced_and_spammed_suppress_the_address(web, signed, conn
     bad = [e for e in world_events if e["metric"] in ("unsubscribed", "bounced", "spammed")]
     assert bad
     assert set(send_events(web, bad, KEY)) == {200}
-    got = dict(conn.execute("SELECT email, reason FROM ops.suppressions WHERE source = 'customerio'").fetchall())
-    want = {e["data"]["identifiers"]["email"]: {"unsubscribed": "unsubscribed", "bounced": "bounced",
-                                                "spammed": "spam"}[e["metric"]] for e in bad}
+    got = dict(
+        conn.execute("SELECT email, reason FROM ops.suppressions WHERE source = 'customerio'").fetchall()
+    )
+    want = {
+        e["data"]["identifiers"]["email"]: {
+            "unsubscribed": "unsubscribed",
+            "bounced": "bounced",
+            "spammed": "spam",
+        }[e["metric"]]
+        for e in bad
+    }
     assert got == want
 
 
@@ -92,17 +107,37 @@ def test_a_fresh_timestamp_within_five_minutes_is_accepted(web, signed, conn, ev
     assert post(web, body, signed_headers(KEY, body, timestamp=int(time.time()) - 240)).status_code == 200
 
 
-@pytest.mark.parametrize("body, problem", [
-    (b"{not json", "body is not JSON"),
-    (json.dumps({"object_type": "email", "metric": "sent", "timestamp": 1, "data": {}}).encode(), "event_id"),
-    (json.dumps({"event_id": "e1", "object_type": "email", "timestamp": 1, "data": {}}).encode(), "metric"),
-    (json.dumps({"event_id": "e1", "metric": "sent", "timestamp": 1, "data": {}}).encode(), "object_type"),
-    (json.dumps({"event_id": "e1", "object_type": "email", "metric": "subscribed", "timestamp": 1,
-                 "data": {}}).encode(), "metric 'subscribed' is not reported for email"),
-    (json.dumps({"event_id": "e1", "object_type": "sms", "metric": "sent", "timestamp": "soon",
-                 "data": {}}).encode(), "timestamp"),
-    (json.dumps([1, 2]).encode(), "JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (b"{not json", "body is not JSON"),
+        (
+            json.dumps({"object_type": "email", "metric": "sent", "timestamp": 1, "data": {}}).encode(),
+            "event_id",
+        ),
+        (
+            json.dumps({"event_id": "e1", "object_type": "email", "timestamp": 1, "data": {}}).encode(),
+            "metric",
+        ),
+        (
+            json.dumps({"event_id": "e1", "metric": "sent", "timestamp": 1, "data": {}}).encode(),
+            "object_type",
+        ),
+        (
+            json.dumps(
+                {"event_id": "e1", "object_type": "email", "metric": "subscribed", "timestamp": 1, "data": {}}
+            ).encode(),
+            "metric 'subscribed' is not reported for email",
+        ),
+        (
+            json.dumps(
+                {"event_id": "e1", "object_type": "sms", "metric": "sent", "timestamp": "soon", "data": {}}
+            ).encode(),
+            "timestamp",
+        ),
+        (json.dumps([1, 2]).encode(), "JSON object"),
+    ],
+)
 def test_malformed_bodies_get_400_naming_the_problem_and_a_dead_letter(web, signed, conn, body, problem):
     response = post(web, body, signed_headers(KEY, body))
     assert response.status_code == 400 and problem in response.json()["error"]
@@ -113,15 +148,29 @@ def test_malformed_bodies_get_400_naming_the_problem_and_a_dead_letter(web, sign
 
 
 def test_every_object_type_is_stored(web, signed, conn):
-    base = {"timestamp": int(time.time()), "data": {"identifiers": {"id": "42", "email": "kai@example.com"},
-                                                    "delivery_id": "d1", "customer_id": "42",
-                                                    "email_address": "kai@example.com"}}
-    kinds = [("customer", "subscribed"), ("email", "opened"), ("push", "delivered"), ("in_app", "clicked"),
-             ("sms", "sent"), ("slack", "sent"), ("webhook", "clicked")]
+    base = {
+        "timestamp": int(time.time()),
+        "data": {
+            "identifiers": {"id": "42", "email": "kai@example.com"},
+            "delivery_id": "d1",
+            "customer_id": "42",
+            "email_address": "kai@example.com",
+        },
+    }
+    kinds = [
+        ("customer", "subscribed"),
+        ("email", "opened"),
+        ("push", "delivered"),
+        ("in_app", "clicked"),
+        ("sms", "sent"),
+        ("slack", "sent"),
+        ("webhook", "clicked"),
+    ]
     events = [{**base, "event_id": f"ev-{t}", "object_type": t, "metric": m} for t, m in kinds]
     assert send_events(web, events, KEY) == [200] * len(kinds)
-    assert sorted(r[0] for r in conn.execute("SELECT object_type FROM raw.customerio_webhook_events")) == \
-        sorted(t for t, _ in kinds)
+    assert sorted(
+        r[0] for r in conn.execute("SELECT object_type FROM raw.customerio_webhook_events")
+    ) == sorted(t for t, _ in kinds)
 
 
 def test_without_a_signing_key_nothing_is_accepted(web, monkeypatch, warehouse_url, conn, events):
@@ -134,4 +183,7 @@ def test_signature_recipe_is_hmac_sha256_over_v0_timestamp_body():
     import hashlib
     import hmac
 
-    assert sign("k", 1700000000, b'{"a":1}') == hmac.new(b"k", b'v0:1700000000:{"a":1}', hashlib.sha256).hexdigest()
+    assert (
+        sign("k", 1700000000, b'{"a":1}')
+        == hmac.new(b"k", b'v0:1700000000:{"a":1}', hashlib.sha256).hexdigest()
+    )

@@ -18,10 +18,18 @@ def web(conn):
     # except i = 6; TikTok days without orders count as not loaded
     for i in range(14):
         day = D + timedelta(days=i)
-        website_order(conn, f"W{i}", email=f"w{i % 4}@example.com", created=at(day), total=f"{10 + i}.00",
-                      utm=("klaviyo", "email", "june") if i % 2 else (None, None, None))
+        website_order(
+            conn,
+            f"W{i}",
+            email=f"w{i % 4}@example.com",
+            created=at(day),
+            total=f"{10 + i}.00",
+            utm=("klaviyo", "email", "june") if i % 2 else (None, None, None),
+        )
         if i % 2 == 0 and i != 6:
-            tiktok_order(conn, f"T{i}", user=f"u{i % 3}", email=None, phone=None, created=at(day, 9), total="40.00")
+            tiktok_order(
+                conn, f"T{i}", user=f"u{i % 3}", email=None, phone=None, created=at(day, 9), total="40.00"
+            )
         cio_click(conn, f"d{i}", email=f"w{i % 4}@example.com", clicked=at(day, 8))
     build(conn, D, D + timedelta(days=13), segments_from=D)
     with BackgroundServer(create_app()) as server:
@@ -29,14 +37,18 @@ def web(conn):
 
 
 def test_figures_follow_the_range_and_compare_with_the_previous_period(web):
-    last_week = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
+    last_week = httpx.get(
+        f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}
+    ).json()
     cur, prev = last_week["kpis"]["current"], last_week["kpis"]["previous"]
     # website 17..23 (=140) + TikTok on days 8, 10, 12 (3 x 40)
     assert (cur["revenue"], cur["orders"]) == (260, 10)
     # previous week 06-01..06-07: website 10..16 (=91) + TikTok days 0, 2, 4 (day 6 missing)
     assert (prev["revenue"], prev["orders"]) == (211, 10)
     assert last_week["range"]["previous_start"] == "2025-06-01"
-    one_day = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-14"}).json()
+    one_day = httpx.get(
+        f"{web}/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-14"}
+    ).json()
     assert one_day["kpis"]["current"]["revenue"] == 23
     tiktok = {r["stage"]: r for r in one_day["funnel"] if r["channel"] == "tiktok"}
     assert tiktok["orders"]["value"] is None and tiktok["orders"]["days_missing"] == 1  # 06-14: not loaded
@@ -54,8 +66,16 @@ def test_incomplete_sources_are_named_for_the_range(web):
     d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
     fresh = {f["source"]: f for f in d["freshness"]}
     # TikTok loaded on 06-01, 03, 05, 09, 11, 13 only
-    assert fresh["tiktok_shop"]["missing_days"] == ["2025-06-02", "2025-06-04", "2025-06-06", "2025-06-07",
-                                                    "2025-06-08", "2025-06-10", "2025-06-12", "2025-06-14"]
+    assert fresh["tiktok_shop"]["missing_days"] == [
+        "2025-06-02",
+        "2025-06-04",
+        "2025-06-06",
+        "2025-06-07",
+        "2025-06-08",
+        "2025-06-10",
+        "2025-06-12",
+        "2025-06-14",
+    ]
     assert fresh["website"]["missing_in_range"] == 0
     assert fresh["tiktok_shop"]["missing_in_range"] == 8
 
@@ -69,20 +89,31 @@ def test_bad_ranges_are_refused_with_a_reason(web):
 
 def test_plotly_is_served_locally(web):
     page = httpx.get(f"{web}/dashboard")
-    assert page.status_code == 200 and 'src="/static/plotly.min.js"' in page.text and "cdn" not in page.text.lower()
+    assert (
+        page.status_code == 200
+        and 'src="/static/plotly.min.js"' in page.text
+        and "cdn" not in page.text.lower()
+    )
     js = httpx.get(f"{web}/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
 
 
 def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
-    conn.execute("INSERT INTO marts.cart_recovery_daily (day, channel, step, carts_abandoned, carts_emailable,"
-                 " emails_sent, carts_clicked, recovered_carts, recovered_after_click, recovered_without_click,"
-                 " recovered_revenue, recovery_rate, attribution_days) VALUES"
-                 " ('2025-06-03', 'website', 0, 20, 16, 30, 6, 4, 3, 1, 180.50, 0.2, 5),"
-                 " ('2025-06-03', 'website', 1, 16, 16, 16, 4, 3, 2, 1, 120.00, 0.1875, 5)")
+    conn.execute(
+        "INSERT INTO marts.cart_recovery_daily (day, channel, step, carts_abandoned, carts_emailable,"
+        " emails_sent, carts_clicked, recovered_carts, recovered_after_click, recovered_without_click,"
+        " recovered_revenue, recovery_rate, attribution_days) VALUES"
+        " ('2025-06-03', 'website', 0, 20, 16, 30, 6, 4, 3, 1, 180.50, 0.2, 5),"
+        " ('2025-06-03', 'website', 1, 16, 16, 16, 4, 3, 2, 1, 120.00, 0.1875, 5)"
+    )
     d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-07"}).json()
     steps = {r["step"]: r for r in d["cart_recovery"]}
-    assert (steps[0]["carts"], steps[0]["recovered"], steps[0]["revenue"], steps[0]["rate"]) == (20, 4, 180.5, 0.2)
+    assert (steps[0]["carts"], steps[0]["recovered"], steps[0]["revenue"], steps[0]["rate"]) == (
+        20,
+        4,
+        180.5,
+        0.2,
+    )
     assert steps[1]["rate"] == 0.1875
     empty = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
     assert empty["cart_recovery"] == []

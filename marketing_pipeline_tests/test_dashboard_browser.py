@@ -14,13 +14,21 @@ from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.marts_fixtures import build
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"]
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}"),
+]
 
 
 @pytest.fixture
@@ -64,17 +72,24 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         page.locator('.presets button[data-days="7"]').click()
-        page.wait_for_function(f"document.querySelector('[data-kpi=\"Revenue\"] .value').innerText !== {default_revenue!r}",
-                               timeout=10_000)
+        page.wait_for_function(
+            f"document.querySelector('[data-kpi=\"Revenue\"] .value').innerText !== {default_revenue!r}",
+            timeout=10_000,
+        )
         start, end = page.locator("#start").input_value(), page.locator("#end").input_value()
         week = httpx.get(f"{base}/dashboard/api/data", params={"start": start, "end": end}).json()
         shown = page.locator('[data-kpi="Revenue"] .value').inner_text()
         assert shown == "$" + f"{week['kpis']['current']['revenue']:,.0f}"
-        assert week["range"]["start"] == start and (page.evaluate("location.search") == f"?start={start}&end={end}")
+        assert week["range"]["start"] == start and (
+            page.evaluate("location.search") == f"?start={start}&end={end}"
+        )
         page.screenshot(path=str(ARTIFACTS / "dashboard_7_days.png"), full_page=False)
         browser.close()
-    print(f"\ndashboard: server {server_seconds * 1000:.0f} ms; page load cold {loads[0] * 1000:.0f} ms,"
-          f" warm {loads[1] * 1000:.0f} ms")
+    print(
+        f"\ndashboard: server {server_seconds * 1000:.0f} ms; page load cold {loads[0] * 1000:.0f} ms,"
+        f" warm {loads[1] * 1000:.0f} ms"
+    )
     (ARTIFACTS / "dashboard_timing.txt").write_text(
-        f"api_ms={server_seconds * 1000:.0f} cold_ms={loads[0] * 1000:.0f} warm_ms={loads[1] * 1000:.0f}\n")
+        f"api_ms={server_seconds * 1000:.0f} cold_ms={loads[0] * 1000:.0f} warm_ms={loads[1] * 1000:.0f}\n"
+    )
     assert loads[1] < 10, "the dashboard should render in seconds even on a loaded machine"

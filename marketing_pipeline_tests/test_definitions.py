@@ -15,8 +15,12 @@ def test_definitions_validate_with_the_dagster_cli(vendor_env_for, tmp_path, mon
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # an empty home: the ephemeral instance
     import os
 
-    out = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-m",
-                          "marketing_pipeline.definitions"], capture_output=True, text=True, env=os.environ.copy())
+    out = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "marketing_pipeline.definitions"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -42,8 +46,9 @@ def test_schedule_tick_requests_the_lookback_partitions(vendor_env_for, monkeypa
     schedule = defs.resolve_schedule_def("daily_ingest_schedule")
     tick = datetime.combine(TODAY, datetime.min.time(), tzinfo=settings.load().tz) + timedelta(minutes=15)
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                            repository_def=defs.get_repository_def())
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+        )
         requests = list(schedule.evaluate_tick(context).run_requests)
     keys = [r.partition_key for r in requests]
     assert keys == [(TODAY - timedelta(days=i)).isoformat() for i in range(1, 8)]

@@ -12,7 +12,9 @@ from marketing_pipeline.sources.ga4.resource import SANDBOX_PROPERTY_ID, SANDBOX
 from marketing_pipeline_tests.conftest import SPECS, recent_day
 
 DISCOVERY = SPECS / "ga4" / "analyticsdata.v1beta.json"
-pytestmark = pytest.mark.skipif(not DISCOVERY.exists(), reason=f"GA4 discovery document not found at {DISCOVERY}")
+pytestmark = pytest.mark.skipif(
+    not DISCOVERY.exists(), reason=f"GA4 discovery document not found at {DISCOVERY}"
+)
 
 
 def to_json_schema(node: dict, closed: bool) -> dict:
@@ -40,8 +42,9 @@ def to_json_schema(node: dict, closed: bool) -> dict:
 
 def validator(name: str, closed: bool = True) -> Draft202012Validator:
     schemas = json.loads(DISCOVERY.read_text())["schemas"]
-    return Draft202012Validator({"$ref": f"#/$defs/{name}",
-                                 "$defs": {k: to_json_schema(v, closed) for k, v in schemas.items()}})
+    return Draft202012Validator(
+        {"$ref": f"#/$defs/{name}", "$defs": {k: to_json_schema(v, closed) for k, v in schemas.items()}}
+    )
 
 
 def errors(v: Draft202012Validator, instance) -> list[str]:
@@ -58,9 +61,11 @@ def test_client_requests_and_emulator_responses_match_the_discovery_schemas(faul
         body = report.body(day, day)
         pages = list(c.run_report(body, page_size=25))
         assert len(pages) > 1
-        response = c.http.post(f"/v1beta/properties/{SANDBOX_PROPERTY_ID}:runReport",
-                               json={**body, "limit": "5", "returnPropertyQuota": True},
-                               headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}).json()
+        response = c.http.post(
+            f"/v1beta/properties/{SANDBOX_PROPERTY_ID}:runReport",
+            json={**body, "limit": "5", "returnPropertyQuota": True},
+            headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+        ).json()
         assert errors(validator("RunReportResponse"), response) == []
         assert {h["type"] for h in response["metricHeaders"]} <= {"TYPE_INTEGER", "TYPE_CURRENCY"}
         assert all(isinstance(v["value"], str) for row in response["rows"] for v in row["metricValues"])
@@ -80,9 +85,13 @@ def test_error_bodies_carry_a_google_rpc_status(sandbox):
     c = GA4Client(url + "/ga4", SANDBOX_PROPERTY_ID, StaticToken(SANDBOX_TOKEN))
     status_validator = validator("Status", closed=False)
     bad_metric = {**TRAFFIC.body(recent_day(3), recent_day(3)), "metrics": [{"name": "notAMetric"}]}
-    for headers, body, code in (({"Authorization": "Bearer nope"}, {}, 401),
-                                ({"Authorization": f"Bearer {SANDBOX_TOKEN}"}, bad_metric, 400)):
-        response = c.http.post(f"/v1beta/properties/{SANDBOX_PROPERTY_ID}:runReport", json=body, headers=headers)
+    for headers, body, code in (
+        ({"Authorization": "Bearer nope"}, {}, 401),
+        ({"Authorization": f"Bearer {SANDBOX_TOKEN}"}, bad_metric, 400),
+    ):
+        response = c.http.post(
+            f"/v1beta/properties/{SANDBOX_PROPERTY_ID}:runReport", json=body, headers=headers
+        )
         assert response.status_code == code
         status = response.json()["error"]
         assert errors(status_validator, status) == [] and status["code"] == code and status["message"]

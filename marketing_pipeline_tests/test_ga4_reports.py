@@ -103,22 +103,32 @@ def test_service_account_key_mints_a_token_at_the_overridden_token_url(faulty_sa
     emulator = box.emulators["ga4"]
     key = tmp_path / "key.json"
     key.write_text(json.dumps(emulator.service_account_info("https://oauth2.googleapis.com/token")))
-    resource = GA4Resource(base_url=url + "/ga4", property_id=SANDBOX_PROPERTY_ID, credentials_json=str(key),
-                           token_url=url + "/ga4/token")
+    resource = GA4Resource(
+        base_url=url + "/ga4",
+        property_id=SANDBOX_PROPERTY_ID,
+        credentials_json=str(key),
+        token_url=url + "/ga4/token",
+    )
     with resource.client() as c:
         assert collect(c, TRAFFIC, recent_day(4), recent_day(4))
     assert any(t.startswith("ya29.sandbox-") for t in emulator.tokens)
 
 
 def resources(url: str) -> dict:
-    return {"ga4": GA4Resource(base_url=url + "/ga4", property_id=SANDBOX_PROPERTY_ID, access_token=SANDBOX_TOKEN),
-            "warehouse": WarehouseResource()}
+    return {
+        "ga4": GA4Resource(
+            base_url=url + "/ga4", property_id=SANDBOX_PROPERTY_ID, access_token=SANDBOX_TOKEN
+        ),
+        "warehouse": WarehouseResource(),
+    }
 
 
 def snapshot(conn):
     cols = "report_date, payload, sessions, purchase_revenue, is_other"
-    return [conn.execute(f"SELECT {cols} FROM {t} ORDER BY 1, 2::text").fetchall()
-            for t in (TRAFFIC.table, LANDING_PAGES.table)]
+    return [
+        conn.execute(f"SELECT {cols} FROM {t} ORDER BY 1, 2::text").fetchall()
+        for t in (TRAFFIC.table, LANDING_PAGES.table)
+    ]
 
 
 @pytest.mark.parametrize("faulty_sandbox", [QUIET], indirect=True)
@@ -133,7 +143,9 @@ def test_materializing_twice_is_identical_and_other_rows_are_reported(faulty_san
     for table in (TRAFFIC.table, LANDING_PAGES.table):
         purchases, revenue, other = conn.execute(
             f"SELECT sum(ecommerce_purchases), sum(purchase_revenue), count(*) FILTER (WHERE is_other) FROM {table}"
-            " WHERE partition_date = %s", (day,)).fetchone()
+            " WHERE partition_date = %s",
+            (day,),
+        ).fetchone()
         assert purchases == len(orders) and revenue == sum(o.total for o in orders) and other == 1
     mat = result.asset_materializations_for_node(TRAFFIC.name)[0]
     assert mat.metadata["other_rows"].value == 1 and mat.metadata["data_loss_from_other_row"].value is True

@@ -1,7 +1,7 @@
 """The shared client machinery: Retry-After, backoff, typed errors, pacing, secret-free logs."""
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -12,12 +12,14 @@ from marketing_pipeline.http import ApiClient, RateLimiter, VendorError, cursor_
 
 def make_client(handler, **kwargs):
     sleeps: list[float] = []
-    client = ApiClient("https://vendor.test", transport=httpx.MockTransport(handler), sleep=sleeps.append, **kwargs)
+    client = ApiClient(
+        "https://vendor.test", transport=httpx.MockTransport(handler), sleep=sleeps.append, **kwargs
+    )
     return client, sleeps
 
 
 def test_retry_after_seconds_and_http_date():
-    now = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     assert parse_retry_after("7", now) == 7.0
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30.0
     assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0.0
@@ -68,8 +70,13 @@ def test_other_4xx_raise_at_once_with_vendor_message():
 
 
 def test_logs_never_print_secrets(caplog):
-    responses = iter([httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(200, json={}),
-                      httpx.Response(200, json={})])
+    responses = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "0"}),
+            httpx.Response(200, json={}),
+            httpx.Response(200, json={}),
+        ]
+    )
     client, _ = make_client(lambda r: next(responses))
     with caplog.at_level(logging.DEBUG, logger="marketing_pipeline.http"):
         client.request("GET", "/x", params={"n": "1", "access_token": "SECRET-TOKEN", "sign": "SECRET-SIGN"})

@@ -12,7 +12,7 @@ from marketing_pipeline.activation.klaviyo.assets import (
 )
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LISTS, ListConfig
 from marketing_pipeline.activation.klaviyo.lists import members_sql, membership_params
-from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.consent import suppress
 from marketing_pipeline_tests.test_klaviyo_activation_support import (
     consent,
@@ -42,21 +42,30 @@ def no_nulls(value) -> bool:
 
 
 def sent_profiles(writes) -> list[dict]:
-    return [p for method, name, body in writes.requests if name == "bulk_import_profiles"
-            for p in body["data"]["attributes"]["profiles"]["data"]]
+    return [
+        p
+        for method, name, body in writes.requests
+        if name == "bulk_import_profiles"
+        for p in body["data"]["attributes"]["profiles"]["data"]
+    ]
 
 
 def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "ava.smith@example.com", "40.00", first="Ava", last="Smith", user_id="7001")
-    tiktok_order(conn, "T2", "ava.smith@example.com", "60.00", first="Ava", last="Smith", user_id="7001", days_ago=3)
+    tiktok_order(
+        conn, "T2", "ava.smith@example.com", "60.00", first="Ava", last="Smith", user_id="7001", days_ago=3
+    )
     tiktok_order(conn, "T3", "leo.chen@example.com", "25.00", first="Leo", last="", user_id="7002")
     website_order(conn, "W1", "mia.lee@example.com", "80.00")
     assert materialize(url, [klaviyo_profile_sync]).success
 
     first = sent_profiles(writes)
     assert sorted(p["attributes"]["email"] for p in first) == [
-        "ava.smith@example.com", "leo.chen@example.com", "mia.lee@example.com"]
+        "ava.smith@example.com",
+        "leo.chen@example.com",
+        "mia.lee@example.com",
+    ]
     assert all(no_nulls(p) for p in first)  # a bulk import cannot set null: missing values are omitted
     leo = next(p for p in first if p["attributes"]["email"] == "leo.chen@example.com")
     assert "last_name" not in leo["attributes"]
@@ -86,7 +95,9 @@ def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, con
     tiktok_order(conn, "T2", "broken@example", "20.00")  # no top-level domain: Klaviyo refuses it
     assert materialize(url, [klaviyo_profile_sync]).success
 
-    rejects = conn.execute("SELECT email, code, detail, pointer, original_payload FROM ops.klaviyo_import_rejects").fetchall()
+    rejects = conn.execute(
+        "SELECT email, code, detail, pointer, original_payload FROM ops.klaviyo_import_rejects"
+    ).fetchall()
     assert len(rejects) == 1
     email, code, detail, pointer, payload = rejects[0]
     assert email == "broken@example" and code == "invalid" and "Invalid email" in detail
@@ -178,7 +189,9 @@ def test_lists_match_sql_membership_and_follow_changes(klaviyo, conn):
 
 def test_suppressed_profile_is_never_subscribed(klaviyo, conn):
     writes, url = klaviyo
-    for n, email in enumerate(["yes@example.com", "unsub@example.com", "tiktok@example.com", "no@example.com"]):
+    for n, email in enumerate(
+        ["yes@example.com", "unsub@example.com", "tiktok@example.com", "no@example.com"]
+    ):
         tiktok_order(conn, f"T{n}", email, "20.00")
     consent(conn, "yes@example.com", True)
     consent(conn, "unsub@example.com", True, days_ago=20)
@@ -188,14 +201,20 @@ def test_suppressed_profile_is_never_subscribed(klaviyo, conn):
     writes.suppress("unsub@example.com", "UNSUBSCRIBE")
     assert materialize(url, [klaviyo_profile_sync, klaviyo_subscription_sync]).success
 
-    asked = {p["attributes"]["email"] for body in writes.subscription_jobs
-             for p in body["data"]["attributes"]["profiles"]["data"]}
+    asked = {
+        p["attributes"]["email"]
+        for body in writes.subscription_jobs
+        for p in body["data"]["attributes"]["profiles"]["data"]
+    }
     assert asked == {"yes@example.com"}  # TikTok buyers without consent and the suppressed are never asked
     assert set(writes.subscribed) == {"yes@example.com"}
     assert writes.resubscribed == [] and writes.suppressed == {"unsub@example.com": "UNSUBSCRIBE"}
     body = writes.subscription_jobs[0]["data"]["attributes"]
     assert body["historical_import"] is True
-    assert body["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]["marketing"]["consent"] == "SUBSCRIBED"
+    assert (
+        body["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]["marketing"]["consent"]
+        == "SUBSCRIBED"
+    )
     assert history(conn)["subscriptions"][:6] == ("succeeded", 1, 1, 0, 3, 0)
 
     # Later the subscribed person unsubscribes in Klaviyo: re-runs never subscribe them again.
@@ -221,7 +240,9 @@ def test_whole_activation_through_dagster_writes_one_history_row_per_sync(klaviy
     # The rejected address has no profile; its event is refused by Klaviyo and kept with the reason.
     assert rows["order_events"][:6] == ("succeeded", 2, 2, 0, 0, 1)
     assert "Invalid email" in rows["order_events"][6][0]["detail"]
-    dead = conn.execute("SELECT reason, payload FROM ops.dead_letters WHERE source = 'klaviyo.events'").fetchall()
+    dead = conn.execute(
+        "SELECT reason, payload FROM ops.dead_letters WHERE source = 'klaviyo.events'"
+    ).fetchall()
     assert len(dead) == 1 and json.loads(dead[0][1])["data"]["attributes"]["unique_id"] == "T2"
     assert rows["subscriptions"][:6] == ("succeeded", 1, 1, 0, 1, 0)
     mat = result.asset_materializations_for_node("klaviyo_profile_sync")[0]
@@ -233,8 +254,9 @@ def test_whole_activation_through_dagster_writes_one_history_row_per_sync(klaviy
 def test_a_failed_sync_is_recorded_as_failed(sandbox, warehouse_url, conn):
     _, url = sandbox
     tiktok_order(conn, "T1", "ava@example.com", "30.00")
-    result = materialize(url, [klaviyo_order_event_sync], raise_on_error=False, api_key="pk_wrong_key",
-                         max_attempts=1)
+    result = materialize(
+        url, [klaviyo_order_event_sync], raise_on_error=False, api_key="pk_wrong_key", max_attempts=1
+    )
     assert not result.success
     status, sent, *_, errors, finished = history(conn)["order_events"]
     assert status == "failed" and sent == 0 and finished
@@ -246,13 +268,29 @@ def test_profiles_are_chunked_under_the_job_limits():
     from marketing_pipeline.activation.klaviyo.history import SyncCounts
     from marketing_pipeline.activation.klaviyo.profiles import chunk_profiles, job_body
 
-    rows = [(f"p{i}@example.com", json.dumps({"email": f"p{i}@example.com", "first_name": "x" * 200}), f"h{i}", False)
-            for i in range(50)]
-    rows.insert(7, ("huge@example.com", json.dumps({"email": "huge@example.com", "properties": {"n": "x" * 110_000}}),
-                    "hh", False))
+    rows = [
+        (
+            f"p{i}@example.com",
+            json.dumps({"email": f"p{i}@example.com", "first_name": "x" * 200}),
+            f"h{i}",
+            False,
+        )
+        for i in range(50)
+    ]
+    rows.insert(
+        7,
+        (
+            "huge@example.com",
+            json.dumps({"email": "huge@example.com", "properties": {"n": "x" * 110_000}}),
+            "hh",
+            False,
+        ),
+    )
     rejected = []
     counts = SyncCounts()
-    chunks = list(chunk_profiles(iter(rows), counts, lambda *a: rejected.append(a), max_profiles=20, max_bytes=4000))
+    chunks = list(
+        chunk_profiles(iter(rows), counts, lambda *a: rejected.append(a), max_profiles=20, max_bytes=4000)
+    )
     assert [r[0] for r in rejected] == ["huge@example.com"] and counts.failed == 1  # over 100 KB: never sent
     assert sum(len(c.emails) for c in chunks) == 50
     assert all(len(c.emails) <= 20 and len(job_body(c).encode()) <= 4000 for c in chunks)

@@ -78,15 +78,25 @@ def api(klaviyo, sandbox, monkeypatch):
     writes, url = klaviyo
     emulator = sandbox[0].emulators["klaviyo"]
     monkeypatch.setattr(emulator, "limits", {tier: ((10**6, 1),) for tier in emulator.limits})
-    headers = {"Authorization": f"Klaviyo-API-Key {API_KEY}", "revision": REVISION, "Accept": JSONAPI,
-               "Content-Type": JSONAPI}
+    headers = {
+        "Authorization": f"Klaviyo-API-Key {API_KEY}",
+        "revision": REVISION,
+        "Accept": JSONAPI,
+        "Content-Type": JSONAPI,
+    }
     with httpx.Client(base_url=url + "/klaviyo", headers=headers, timeout=10) as client:
         yield writes, client
 
 
 def profiles_doc(*emails: str) -> dict:
-    return {"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": [
-        {"type": "profile", "attributes": {"email": e}} for e in emails]}}}}
+    return {
+        "data": {
+            "type": "profile-bulk-import-job",
+            "attributes": {
+                "profiles": {"data": [{"type": "profile", "attributes": {"email": e}} for e in emails]}
+            },
+        }
+    }
 
 
 def test_requests_the_syncs_send_match_the_spec(klaviyo, conn):
@@ -121,7 +131,9 @@ def test_write_responses_match_the_spec(api):
     assert statuses == ["processing", "complete", "complete"]  # after "queued" at creation
     errors = client.get(f"/api/profile-bulk-import-jobs/{job}/import-errors").json()
     validate(errors, "GetImportErrorResponseCollection")
-    assert [e["attributes"]["original_payload"]["attributes"]["email"] for e in errors["data"]] == ["not-an-email"]
+    assert [e["attributes"]["original_payload"]["attributes"]["email"] for e in errors["data"]] == [
+        "not-an-email"
+    ]
     profiles = client.get(f"/api/profile-bulk-import-jobs/{job}/profiles").json()
     validate(profiles, "GetProfileResponseCollection")
     pid = profiles["data"][0]["id"]
@@ -139,8 +151,9 @@ def test_write_responses_match_the_spec(api):
     validate(lists, "GetListListResponseCollectionCompoundDocument")
     assert [i["id"] for i in lists["data"]] == [list_id]
 
-    too_many = client.post(f"/api/lists/{list_id}/relationships/profiles",
-                           json={"data": [{"type": "profile", "id": pid}] * 1001})
+    too_many = client.post(
+        f"/api/lists/{list_id}/relationships/profiles", json={"data": [{"type": "profile", "id": pid}] * 1001}
+    )
     assert too_many.status_code == 400
     validate(too_many.json(), CLIENT_ERROR)
     unauthorised = client.post("/api/events", json={}, headers={"Authorization": "Klaviyo-API-Key wrong"})
@@ -150,8 +163,9 @@ def test_write_responses_match_the_spec(api):
 
 def test_import_job_limits_are_enforced(api):
     writes, client = api
-    over = client.post("/api/profile-bulk-import-jobs",
-                       json=profiles_doc(*(f"p{i}@example.com" for i in range(10_001))))
+    over = client.post(
+        "/api/profile-bulk-import-jobs", json=profiles_doc(*(f"p{i}@example.com" for i in range(10_001)))
+    )
     assert over.status_code == 400 and "10000" in over.json()["errors"][0]["detail"]
     big = profiles_doc("big@example.com")
     big["data"]["attributes"]["profiles"]["data"][0]["attributes"]["properties"] = {"notes": "x" * 110_000}
@@ -159,21 +173,36 @@ def test_import_job_limits_are_enforced(api):
     client.get(f"/api/profile-bulk-import-jobs/{job}")
     done = client.get(f"/api/profile-bulk-import-jobs/{job}").json()["data"]["attributes"]
     assert (done["status"], done["failed_count"], done["completed_count"]) == ("complete", 1, 0)
-    assert "100KB" in client.get(f"/api/profile-bulk-import-jobs/{job}/import-errors").json()["data"][0][
-        "attributes"]["detail"]
+    assert (
+        "100KB"
+        in client.get(f"/api/profile-bulk-import-jobs/{job}/import-errors").json()["data"][0]["attributes"][
+            "detail"
+        ]
+    )
 
 
 def event(email: str, metric: str, unique_id: str) -> dict:
-    return {"data": {"type": "event", "attributes": {
-        "properties": {}, "unique_id": unique_id,
-        "metric": {"data": {"type": "metric", "attributes": {"name": metric}}},
-        "profile": {"data": {"type": "profile", "attributes": {"email": email}}}}}}
+    return {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": {},
+                "unique_id": unique_id,
+                "metric": {"data": {"type": "metric", "attributes": {"name": metric}}},
+                "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
+            },
+        }
+    }
 
 
 def test_events_are_deduplicated_per_profile_metric_and_unique_id(api):
     writes, client = api
-    for body in (event("a@example.com", "Placed Order", "1"), event("a@example.com", "Placed Order", "1"),
-                 event("a@example.com", "Ordered Product", "1"), event("b@example.com", "Placed Order", "1")):
+    for body in (
+        event("a@example.com", "Placed Order", "1"),
+        event("a@example.com", "Placed Order", "1"),
+        event("a@example.com", "Ordered Product", "1"),
+        event("b@example.com", "Placed Order", "1"),
+    ):
         r = client.post("/api/events", json=body)
         assert r.status_code == 202 and not r.content
     assert len(writes.events) == 3 and writes.duplicate_events == 1
@@ -183,9 +212,25 @@ def test_subscribe_keeps_hard_bounces_suppressed_and_lifts_unsubscribes_as_klavi
     writes, client = api
     writes.suppress("bounced@example.com", "HARD_BOUNCE")
     writes.suppress("unsub@example.com", "UNSUBSCRIBE")
-    body = {"data": {"type": "profile-subscription-bulk-create-job", "attributes": {"profiles": {"data": [
-        {"type": "profile", "attributes": {"email": e, "subscriptions": {"email": {"marketing": {
-            "consent": "SUBSCRIBED"}}}}} for e in ("bounced@example.com", "unsub@example.com", "new@example.com")]}}}}
+    body = {
+        "data": {
+            "type": "profile-subscription-bulk-create-job",
+            "attributes": {
+                "profiles": {
+                    "data": [
+                        {
+                            "type": "profile",
+                            "attributes": {
+                                "email": e,
+                                "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}},
+                            },
+                        }
+                        for e in ("bounced@example.com", "unsub@example.com", "new@example.com")
+                    ]
+                }
+            },
+        }
+    }
     validate(body, "SubscriptionCreateJobCreateQuery")
     assert client.post("/api/profile-subscription-bulk-create-jobs", json=body).status_code == 202
     assert writes.ignored_subscriptions == ["bounced@example.com"]
@@ -193,5 +238,6 @@ def test_subscribe_keeps_hard_bounces_suppressed_and_lifts_unsubscribes_as_klavi
     assert set(writes.subscribed) == {"unsub@example.com", "new@example.com"}
     bad = copy.deepcopy(body)
     bad["data"]["attributes"]["profiles"]["data"][0]["attributes"]["subscriptions"]["email"]["marketing"][
-        "consented_at"] = "2026-01-01T00:00:00+00:00"  # only allowed with historical_import
+        "consented_at"
+    ] = "2026-01-01T00:00:00+00:00"  # only allowed with historical_import
     assert client.post("/api/profile-subscription-bulk-create-jobs", json=bad).status_code == 400

@@ -14,7 +14,9 @@ from marketing_pipeline.warehouse import WarehouseResource
 
 API_KEY = ENV.keys["KLAVIYO_API_KEY"]
 NOW = datetime.now(UTC)
-FAST = {"ops": {"klaviyo_profile_sync": {"config": {"poll_interval_seconds": 0.05, "poll_timeout_seconds": 20}}}}
+FAST = {
+    "ops": {"klaviyo_profile_sync": {"config": {"poll_interval_seconds": 0.05, "poll_timeout_seconds": 20}}}
+}
 
 
 def klaviyo_resource(url: str, **kw) -> KlaviyoResource:
@@ -29,19 +31,47 @@ def materialize(url: str, assets=None, run_config: dict | None = None, raise_on_
     config = {"ops": {**FAST["ops"], **((run_config or {}).get("ops") or {})}}
     selected = assets or ACTIVATION_ASSETS
     config["ops"] = {k: v for k, v in config["ops"].items() if k in {a.key.path[-1] for a in selected}}
-    return dg.materialize(selected, resources=resources(url, **kw), run_config=config, raise_on_error=raise_on_error)
+    return dg.materialize(
+        selected, resources=resources(url, **kw), run_config=config, raise_on_error=raise_on_error
+    )
 
 
-def tiktok_order(conn, order_id: str, email: str | None, total: str, *, days_ago: float = 1, first: str = "Ava",
-                 last: str = "Smith", status: str = "COMPLETED", user_id: str = "7000", lines: int = 1) -> None:
+def tiktok_order(
+    conn,
+    order_id: str,
+    email: str | None,
+    total: str,
+    *,
+    days_ago: float = 1,
+    first: str = "Ava",
+    last: str = "Smith",
+    status: str = "COMPLETED",
+    user_id: str = "7000",
+    lines: int = 1,
+) -> None:
     created = NOW - timedelta(days=days_ago)
-    payload = {"id": order_id, "recipient_address": {"first_name": first, "last_name": last, "name": f"{first} {last}"}}
+    payload = {
+        "id": order_id,
+        "recipient_address": {"first_name": first, "last_name": last, "name": f"{first} {last}"},
+    }
     conn.execute(
         "INSERT INTO raw.tiktok_shop_orders (order_id, status, buyer_user_id, buyer_email, currency, sub_total,"
         " shipping_fee, seller_discount, platform_discount, tax, total_amount, line_count, created_at, updated_at,"
         " paid_at, payload, partition_date) VALUES (%s, %s, %s, %s, 'USD', %s, 0, 0, 0, 0, %s, %s, %s, %s, %s, %s, %s)",
-        (order_id, status, user_id, email, Decimal(total), Decimal(total), lines, created, created,
-         None if status in ("UNPAID", "CANCELLED") else created, json.dumps(payload), created.date()),
+        (
+            order_id,
+            status,
+            user_id,
+            email,
+            Decimal(total),
+            Decimal(total),
+            lines,
+            created,
+            created,
+            None if status in ("UNPAID", "CANCELLED") else created,
+            json.dumps(payload),
+            created.date(),
+        ),
     )
     for n in range(lines):
         conn.execute(
@@ -69,11 +99,15 @@ def website_order(conn, order_id: str, email: str, total: str, *, days_ago: floa
 
 
 def consent(conn, email: str, yes: bool, days_ago: float = 1, source: str = "website.checkout") -> None:
-    conn.execute("INSERT INTO ops.consent (email, channel, consented, source, recorded_at) VALUES (%s, 'email', %s, %s, %s)",
-                 (email, yes, source, NOW - timedelta(days=days_ago)))
+    conn.execute(
+        "INSERT INTO ops.consent (email, channel, consented, source, recorded_at) VALUES (%s, 'email', %s, %s, %s)",
+        (email, yes, source, NOW - timedelta(days=days_ago)),
+    )
 
 
 def history(conn) -> dict[str, tuple]:
-    rows = conn.execute("SELECT sync, status, sent, created, updated, skipped, failed, errors, finished_at IS NOT NULL"
-                        " FROM ops.sync_history WHERE destination = 'klaviyo' ORDER BY id").fetchall()
+    rows = conn.execute(
+        "SELECT sync, status, sent, created, updated, skipped, failed, errors, finished_at IS NOT NULL"
+        " FROM ops.sync_history WHERE destination = 'klaviyo' ORDER BY id"
+    ).fetchall()
     return {r[0]: r[1:] for r in rows}

@@ -20,8 +20,16 @@ def _defs(vendor_env_for):
 
 def _seed(conn, day: date) -> None:
     for k in range(3):
-        tiktok_order(conn, f"T{k}", user=f"u{k}", email=f"p{k}@example.com", phone=None, created=at(day, 10 + k))
-        website_order(conn, f"W{k}", email=f"P{k}@example.com ", created=at(day, 15 + k), utm=("klaviyo", "email", "news"))
+        tiktok_order(
+            conn, f"T{k}", user=f"u{k}", email=f"p{k}@example.com", phone=None, created=at(day, 10 + k)
+        )
+        website_order(
+            conn,
+            f"W{k}",
+            email=f"P{k}@example.com ",
+            created=at(day, 15 + k),
+            utm=("klaviyo", "email", "news"),
+        )
     cio_click(conn, "d1", email="p1@example.com", clicked=at(day, 9))
 
 
@@ -36,17 +44,38 @@ def test_refresh_job_builds_everything_and_checks_pass(conn, vendor_env_for):
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("marts_refresh").execute_in_process(instance=instance, run_config=QUIET)
         assert result.success
-        checks = {ev.event_specific_data.check_name: ev.event_specific_data.passed
-                  for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION"}
-        assert checks["orders_keys_and_lines"] and checks["orders_revenue_reconciles"] and checks["customers_keys_unique"]
-        assert {"core_orders", "attribution", "rfm", "cohorts", "funnel_daily", "channel_daily"} <= _materialized(result)
+        checks = {
+            ev.event_specific_data.check_name: ev.event_specific_data.passed
+            for ev in result.all_events
+            if ev.event_type_value == "ASSET_CHECK_EVALUATION"
+        }
+        assert (
+            checks["orders_keys_and_lines"]
+            and checks["orders_revenue_reconciles"]
+            and checks["customers_keys_unique"]
+        )
+        assert {
+            "core_orders",
+            "attribution",
+            "rfm",
+            "cohorts",
+            "funnel_daily",
+            "channel_daily",
+        } <= _materialized(result)
         seg = defs.resolve_job_def("customer_segments_daily").execute_in_process(
-            instance=instance, run_config=QUIET, partition_key=day.isoformat())
+            instance=instance, run_config=QUIET, partition_key=day.isoformat()
+        )
         assert seg.success
     assert conn.execute("SELECT count(*) FROM core.customers").fetchone()[0] == 3
-    assert conn.execute("SELECT count(DISTINCT segment) FROM marts.customer_segments WHERE as_of = %s",
-                        (day,)).fetchone()[0] >= 1
-    assert conn.execute("SELECT sum(orders) FROM marts.channel_daily WHERE day = %s", (day,)).fetchone()[0] == 6
+    assert (
+        conn.execute(
+            "SELECT count(DISTINCT segment) FROM marts.customer_segments WHERE as_of = %s", (day,)
+        ).fetchone()[0]
+        >= 1
+    )
+    assert (
+        conn.execute("SELECT sum(orders) FROM marts.channel_daily WHERE day = %s", (day,)).fetchone()[0] == 6
+    )
 
 
 def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for):
@@ -54,16 +83,23 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     day = TODAY - timedelta(days=2)
     _seed(conn, day)
     # a line whose order never arrived: core_orders' blocking check must fail
-    conn.execute("INSERT INTO raw.tiktok_shop_order_lines (order_id, line_item_id, sku_id, product_id, sale_price,"
-                 " original_price, seller_discount, platform_discount, payload, partition_date)"
-                 " VALUES ('GHOST', 'L1', 's', 'p', 1, 1, 0, 0, '{}', %s)", (day,))
+    conn.execute(
+        "INSERT INTO raw.tiktok_shop_order_lines (order_id, line_item_id, sku_id, product_id, sale_price,"
+        " original_price, seller_discount, platform_discount, payload, partition_date)"
+        " VALUES ('GHOST', 'L1', 's', 'p', 1, 1, 0, 0, '{}', %s)",
+        (day,),
+    )
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("marts_refresh").execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False)
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
     done = _materialized(result)
     assert "core_orders" in done  # materialized, then its check failed...
-    evaluations = {ev.event_specific_data.check_name: ev.event_specific_data
-                   for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION"}
+    evaluations = {
+        ev.event_specific_data.check_name: ev.event_specific_data
+        for ev in result.all_events
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
     assert evaluations["orders_keys_and_lines"].passed is False
     assert evaluations["orders_keys_and_lines"].metadata["orphan_lines"].value == 1
     # ...so nothing built on core_orders ran, while the independent branches did

@@ -15,12 +15,24 @@ D = date(2025, 3, 10)
 
 
 def test_normalisers(conn):
-    emails = conn.execute("SELECT core.norm_email('  Ann.Lee@Example.COM '), core.norm_email('not-an-email'),"
-                          " core.norm_email(NULL)").fetchone()
+    emails = conn.execute(
+        "SELECT core.norm_email('  Ann.Lee@Example.COM '), core.norm_email('not-an-email'),"
+        " core.norm_email(NULL)"
+    ).fetchone()
     assert emails == ("ann.lee@example.com", None, None)
-    phones = [conn.execute("SELECT core.e164(%s)", (p,)).fetchone()[0]
-              for p in ["(415) 555-0100", "415.555.0100", "1-415-555-0100", "+1 415 555 0100", "0044 20 7946 0958",
-                        "+44 20 7946 0958", "555-0100", ""]]
+    phones = [
+        conn.execute("SELECT core.e164(%s)", (p,)).fetchone()[0]
+        for p in [
+            "(415) 555-0100",
+            "415.555.0100",
+            "1-415-555-0100",
+            "+1 415 555 0100",
+            "0044 20 7946 0958",
+            "+44 20 7946 0958",
+            "555-0100",
+            "",
+        ]
+    ]
     assert phones == ["+14155550100"] * 4 + ["+442079460958", "+442079460958", None, None]
 
 
@@ -31,8 +43,10 @@ def test_email_case_and_whitespace_join_channels(conn):
     build(conn, D, D + timedelta(days=1))
     assert customer_of(conn, "tiktok_shop:T1") == customer_of(conn, "website:W1")
     assert customer_of(conn, "website:W2") != customer_of(conn, "website:W1")
-    row = conn.execute("SELECT email, tiktok_user_id, sources FROM core.customers WHERE customer_id = %s",
-                       (customer_of(conn, "website:W1"),)).fetchone()
+    row = conn.execute(
+        "SELECT email, tiktok_user_id, sources FROM core.customers WHERE customer_id = %s",
+        (customer_of(conn, "website:W1"),),
+    ).fetchone()
     assert row == ("ann@example.com", "tt-1", ["tiktok_shop", "website"])
 
 
@@ -76,12 +90,24 @@ def test_ids_are_stable_across_reruns_and_when_an_email_appears_later(conn):
     build(conn, D, D)
     assert customer_of(conn, "tiktok_shop:T1") == first
     # the same account later shows an email: the customer keeps its id and gains the email
-    tiktok_order(conn, "T2", user="tt-7", email="gia@example.com", phone=None, created=at(D + timedelta(days=3)))
+    tiktok_order(
+        conn, "T2", user="tt-7", email="gia@example.com", phone=None, created=at(D + timedelta(days=3))
+    )
     website_order(conn, "W1", email="GIA@example.com", created=at(D + timedelta(days=4)))
     build(conn, D, D + timedelta(days=4))
     assert {customer_of(conn, k) for k in ("tiktok_shop:T1", "tiktok_shop:T2", "website:W1")} == {first}
-    assert conn.execute("SELECT email FROM core.customers WHERE customer_id = %s", (first,)).fetchone()[0] == "gia@example.com"
+    assert (
+        conn.execute("SELECT email FROM core.customers WHERE customer_id = %s", (first,)).fetchone()[0]
+        == "gia@example.com"
+    )
     # the identity map is append-only: nothing re-assigned
-    before = conn.execute("SELECT key_type, key_value, customer_id FROM core.customer_keys ORDER BY 1, 2").fetchall()
+    before = conn.execute(
+        "SELECT key_type, key_value, customer_id FROM core.customer_keys ORDER BY 1, 2"
+    ).fetchall()
     build_one(conn, "core_customers")
-    assert conn.execute("SELECT key_type, key_value, customer_id FROM core.customer_keys ORDER BY 1, 2").fetchall() == before
+    assert (
+        conn.execute(
+            "SELECT key_type, key_value, customer_id FROM core.customer_keys ORDER BY 1, 2"
+        ).fetchall()
+        == before
+    )

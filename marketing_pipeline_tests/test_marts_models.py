@@ -20,14 +20,25 @@ def test_rfm_scores_and_names_at_quintile_boundaries(conn):
     # customer i (1..6): i orders of 10*i on the days up to D+i; c7 is a copy of c3 (a tie).
     for i in range(1, 7):
         for k in range(i):
-            website_order(conn, f"W{i}-{k}", email=f"c{i}@example.com", created=at(D + timedelta(days=i - k)),
-                          total=f"{10 * i}.00")
+            website_order(
+                conn,
+                f"W{i}-{k}",
+                email=f"c{i}@example.com",
+                created=at(D + timedelta(days=i - k)),
+                total=f"{10 * i}.00",
+            )
     for k in range(3):
-        website_order(conn, f"W7-{k}", email="c7@example.com", created=at(D + timedelta(days=3 - k)), total="30.00")
+        website_order(
+            conn, f"W7-{k}", email="c7@example.com", created=at(D + timedelta(days=3 - k)), total="30.00"
+        )
     build(conn, D, D + timedelta(days=6))
-    rows = {r[0]: r[1:] for r in conn.execute(
-        "SELECT c.email, r.as_of, r.recency_days, r.frequency, r.monetary, r.r, r.f, r.m, r.segment"
-        " FROM marts.rfm r JOIN core.customers c USING (customer_id)")}
+    rows = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT c.email, r.as_of, r.recency_days, r.frequency, r.monetary, r.r, r.f, r.m, r.segment"
+            " FROM marts.rfm r JOIN core.customers c USING (customer_id)"
+        )
+    }
     # n = 7 ranked worst to best: c1, c2, (c3, c7), c4, c5, c6 -> ranks 1, 2, 3, 3, 5, 6, 7;
     # score = 1 + 5 * (rank - 1) // 6 -> 1, 1, 2, 2, 4, 5, 5 (rank 7 gives 6, capped at 5).
     expected = {"c1": 1, "c2": 1, "c3": 2, "c7": 2, "c4": 4, "c5": 5, "c6": 5}
@@ -44,7 +55,9 @@ def test_rfm_scores_and_names_at_quintile_boundaries(conn):
 def test_rfm_map_names_every_cell_with_the_eleven_segments(conn):
     cells = conn.execute("SELECT count(*), count(DISTINCT segment) FROM marts.rfm_segment_map").fetchone()
     assert cells == (25, 11)
-    lookup = dict(((r, fm), s) for r, fm, s in conn.execute("SELECT r, fm, segment FROM marts.rfm_segment_map"))
+    lookup = dict(
+        ((r, fm), s) for r, fm, s in conn.execute("SELECT r, fm, segment FROM marts.rfm_segment_map")
+    )
     assert lookup[(5, 5)] == "Champions" and lookup[(1, 5)] == "Cannot Lose Them" and lookup[(5, 1)] == "New"
     assert lookup[(2, 4)] == "At Risk" and lookup[(3, 3)] == "Need Attention" and lookup[(1, 1)] == "Lost"
 
@@ -56,86 +69,158 @@ def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch)
     website_order(conn, "OUT", email="out@example.com", created=t)
     cio_click(conn, "d-out", email="out@example.com", clicked=t - timedelta(days=5, seconds=1), newsletter=1)
     website_order(conn, "TWO", email="two@example.com", created=t, utm=("google", "cpc", "spring"))
-    cio_click(conn, "d-two-a", email="two@example.com", clicked=t - timedelta(days=4), newsletter=None, campaign=7)
+    cio_click(
+        conn, "d-two-a", email="two@example.com", clicked=t - timedelta(days=4), newsletter=None, campaign=7
+    )
     cio_click(conn, "d-two-b", email="two@example.com", clicked=t - timedelta(days=1), newsletter=2)
-    conn.execute("INSERT INTO raw.customerio_campaigns (kind, object_id, name, payload) VALUES"
-                 " ('newsletter', 1, 'March news', '{}'), ('campaign', 7, 'Welcome flow', '{}')")
+    conn.execute(
+        "INSERT INTO raw.customerio_campaigns (kind, object_id, name, payload) VALUES"
+        " ('newsletter', 1, 'March news', '{}'), ('campaign', 7, 'Welcome flow', '{}')"
+    )
     build(conn, D, D + timedelta(days=10))
-    got = {r[0]: r[1:] for r in conn.execute(
-        "SELECT order_key, first_touch_channel, first_touch_campaign, first_touch_flow, last_touch_channel,"
-        " last_touch_campaign, last_touch_platform FROM marts.attribution")}
+    got = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT order_key, first_touch_channel, first_touch_campaign, first_touch_flow, last_touch_channel,"
+            " last_touch_campaign, last_touch_platform FROM marts.attribution"
+        )
+    }
     assert got["website:IN"] == ("email", "March news", None, "email", "March news", "customerio")
     assert got["website:OUT"] == ("direct", None, None, "direct", None, None)
     assert got["website:TWO"] == ("email", None, "Welcome flow", "paid_search", "spring", None)
-    by_model = {(m, c, f): (n, r) for m, c, f, n, r in conn.execute(
-        "SELECT model, campaign, flow, orders, revenue FROM marts.campaign_revenue WHERE channel = 'email'")}
-    assert by_model == {("first_touch", "March news", None): (1, 50), ("first_touch", None, "Welcome flow"): (1, 50),
-                        ("last_touch", "March news", None): (1, 50)}
+    by_model = {
+        (m, c, f): (n, r)
+        for m, c, f, n, r in conn.execute(
+            "SELECT model, campaign, flow, orders, revenue FROM marts.campaign_revenue WHERE channel = 'email'"
+        )
+    }
+    assert by_model == {
+        ("first_touch", "March news", None): (1, 50),
+        ("first_touch", None, "Welcome flow"): (1, 50),
+        ("last_touch", "March news", None): (1, 50),
+    }
     # a longer window takes the click 5 days + 1 second back
     monkeypatch.setenv("ATTRIBUTION_WINDOW_DAYS", "6")
     build(conn, D, D + timedelta(days=10))
-    assert conn.execute("SELECT last_touch_channel FROM marts.attribution WHERE order_key = 'website:OUT'"
-                        ).fetchone()[0] == "email"
-    email = conn.execute("SELECT conversions, revenue FROM marts.email_daily WHERE platform = 'customerio'"
-                         " AND day = %s", (t.date(),)).fetchone()
+    assert (
+        conn.execute(
+            "SELECT last_touch_channel FROM marts.attribution WHERE order_key = 'website:OUT'"
+        ).fetchone()[0]
+        == "email"
+    )
+    email = conn.execute(
+        "SELECT conversions, revenue FROM marts.email_daily WHERE platform = 'customerio' AND day = %s",
+        (t.date(),),
+    ).fetchone()
     assert email == (2, 100)
 
 
 def test_cancelled_and_refunded_orders(conn):
-    tiktok_order(conn, "T-CANCEL", user="u1", email="a@example.com", phone=None, created=at(D), total="40.00",
-                 status="CANCELLED")
-    tiktok_order(conn, "T-PART", user="u1", email="a@example.com", phone=None, created=at(D, 13), total="50.00",
-                 cancelled_lines=("20.00",))
-    website_order(conn, "W-REFUND", email="a@example.com", created=at(D, 14), total="30.00",
-                  payload={"refunded_amount": "30.00"})
+    tiktok_order(
+        conn,
+        "T-CANCEL",
+        user="u1",
+        email="a@example.com",
+        phone=None,
+        created=at(D),
+        total="40.00",
+        status="CANCELLED",
+    )
+    tiktok_order(
+        conn,
+        "T-PART",
+        user="u1",
+        email="a@example.com",
+        phone=None,
+        created=at(D, 13),
+        total="50.00",
+        cancelled_lines=("20.00",),
+    )
+    website_order(
+        conn,
+        "W-REFUND",
+        email="a@example.com",
+        created=at(D, 14),
+        total="30.00",
+        payload={"refunded_amount": "30.00"},
+    )
     website_order(conn, "W-OK", email="a@example.com", created=at(D, 15), total="25.00")
     build(conn, D, D)
-    orders = {r[0]: r[1:] for r in conn.execute(
-        "SELECT order_key, is_cancelled, is_refunded, gross_revenue, refunded_amount, net_revenue,"
-        " customer_order_number FROM core.orders")}
+    orders = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT order_key, is_cancelled, is_refunded, gross_revenue, refunded_amount, net_revenue,"
+            " customer_order_number FROM core.orders"
+        )
+    }
     assert orders["tiktok_shop:T-CANCEL"] == (True, False, 40, 0, 0, None)
     assert orders["tiktok_shop:T-PART"] == (False, False, 50, 20, 30, 1)
     assert orders["website:W-REFUND"] == (False, True, 30, 30, 0, None)
     assert orders["website:W-OK"] == (False, False, 25, 0, 25, 2)
-    daily = {r[0]: r[1:] for r in conn.execute(
-        "SELECT channel, orders, revenue, gross_revenue, refunds, cancelled_orders, new_customers,"
-        " returning_customers FROM marts.channel_daily WHERE day = %s", (D,))}
+    daily = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT channel, orders, revenue, gross_revenue, refunds, cancelled_orders, new_customers,"
+            " returning_customers FROM marts.channel_daily WHERE day = %s",
+            (D,),
+        )
+    }
     assert daily["tiktok_shop"] == (1, 30, 50, 20, 1, 1, 0)
     assert daily["website"] == (2, 25, 55, 30, 0, 0, 1)
-    lines = conn.execute("SELECT count(*) FILTER (WHERE is_refunded), count(*) FROM core.order_lines"
-                         " WHERE order_key = 'tiktok_shop:T-PART'").fetchone()
+    lines = conn.execute(
+        "SELECT count(*) FILTER (WHERE is_refunded), count(*) FROM core.order_lines"
+        " WHERE order_key = 'tiktok_shop:T-PART'"
+    ).fetchone()
     assert lines == (1, 2)
 
 
 def test_vip_one_month_at_risk_then_lapsed_and_new_people(conn):
     jan = date(2025, 1, 1)
     for k in range(3):
-        website_order(conn, f"V{k}", email="vip@example.com", created=at(jan + timedelta(days=5 + k)), total="100.00")
+        website_order(
+            conn, f"V{k}", email="vip@example.com", created=at(jan + timedelta(days=5 + k)), total="100.00"
+        )
     website_order(conn, "N1", email="new@example.com", created=at(date(2025, 1, 20)), total="20.00")
-    conn.execute("INSERT INTO raw.klaviyo_profiles (profile_id, email, created_at, updated_at, email_consent,"
-                 " email_consent_at, payload, partition_date) VALUES ('p1', 'Sub@Example.com', %s, %s,"
-                 " 'SUBSCRIBED', %s, '{}', %s)", (at(date(2025, 1, 25)),) * 3 + (date(2025, 1, 25),))
+    conn.execute(
+        "INSERT INTO raw.klaviyo_profiles (profile_id, email, created_at, updated_at, email_consent,"
+        " email_consent_at, payload, partition_date) VALUES ('p1', 'Sub@Example.com', %s, %s,"
+        " 'SUBSCRIBED', %s, '{}', %s)",
+        (at(date(2025, 1, 25)),) * 3 + (date(2025, 1, 25),),
+    )
     build(conn, jan, date(2025, 1, 31))
-    vip, new, sub = (conn.execute("SELECT customer_id FROM core.customers WHERE email = %s", (e,)).fetchone()[0]
-                     for e in ("vip@example.com", "new@example.com", "sub@example.com"))
+    vip, new, sub = (
+        conn.execute("SELECT customer_id FROM core.customers WHERE email = %s", (e,)).fetchone()[0]
+        for e in ("vip@example.com", "new@example.com", "sub@example.com")
+    )
 
     def segment(day: date) -> dict:
         with conn.transaction():
             build_segments(conn, day, day)
-        return {c: (s, lc) for c, s, lc in conn.execute(
-            "SELECT customer_id, segment, lifecycle FROM marts.customer_segments WHERE as_of = %s", (day,))}
+        return {
+            c: (s, lc)
+            for c, s, lc in conn.execute(
+                "SELECT customer_id, segment, lifecycle FROM marts.customer_segments WHERE as_of = %s", (day,)
+            )
+        }
 
     jan31, may15, aug31 = segment(date(2025, 1, 31)), segment(date(2025, 5, 15)), segment(date(2025, 8, 31))
-    assert jan31 == {vip: ("vip", "active"), new: ("new_customer", "active"), sub: ("new_subscriber", "prospect")}
+    assert jan31 == {
+        vip: ("vip", "active"),
+        new: ("new_customer", "active"),
+        sub: ("new_subscriber", "prospect"),
+    }
     # last VIP order Jan 8: May 15 is 127 days later (at risk, > 90), Aug 31 is 235 days (lapsed, > 180)
     assert may15[vip] == ("at_risk", "at_risk")
     assert may15[new] == ("at_risk", "at_risk")  # Jan 20 + 115 days
     assert may15[sub] == ("subscriber", "prospect")
     assert aug31[vip] == ("lapsed", "lapsed")
     # the snapshots are kept side by side: movement is a join of two days
-    moved = conn.execute("SELECT a.segment, b.segment FROM marts.customer_segments a JOIN marts.customer_segments b"
-                         " USING (customer_id) WHERE a.as_of = '2025-01-31' AND b.as_of = '2025-08-31'"
-                         " AND customer_id = %s", (vip,)).fetchone()
+    moved = conn.execute(
+        "SELECT a.segment, b.segment FROM marts.customer_segments a JOIN marts.customer_segments b"
+        " USING (customer_id) WHERE a.as_of = '2025-01-31' AND b.as_of = '2025-08-31'"
+        " AND customer_id = %s",
+        (vip,),
+    ).fetchone()
     assert moved == ("vip", "lapsed")
 
 
@@ -144,17 +229,25 @@ def test_missing_source_days_are_marked_not_zero(conn):
     tiktok_order(conn, "T3", user="u1", email="a@example.com", phone=None, created=at(D + timedelta(days=2)))
     website_order(conn, "W1", email="b@example.com", created=at(D))
     build(conn, D, D + timedelta(days=2))
-    cov = {(s, d): st for s, d, st in conn.execute(
-        "SELECT source, day, status FROM marts.source_coverage WHERE source IN ('tiktok_shop', 'ga4')")}
+    cov = {
+        (s, d): st
+        for s, d, st in conn.execute(
+            "SELECT source, day, status FROM marts.source_coverage WHERE source IN ('tiktok_shop', 'ga4')"
+        )
+    }
     assert cov[("tiktok_shop", D)] == "loaded"
     assert cov[("tiktok_shop", D + timedelta(days=1))] == "missing"
     has_ga4 = conn.execute("SELECT to_regclass('raw.ga4_traffic_daily') IS NOT NULL").fetchone()[0]
     if not has_ga4:
         assert cov[("ga4", D)] == "source_absent"
-    funnel = {(d, ch, st): v for d, ch, st, v in conn.execute(
-        "SELECT day, channel, stage, value FROM marts.funnel_daily WHERE stage IN ('orders', 'sessions')")}
+    funnel = {
+        (d, ch, st): v
+        for d, ch, st, v in conn.execute(
+            "SELECT day, channel, stage, value FROM marts.funnel_daily WHERE stage IN ('orders', 'sessions')"
+        )
+    }
     assert funnel[(D, "tiktok", "orders")] == 1
-    assert funnel[(D + timedelta(days=1), "tiktok", "orders")] is None       # not loaded: unknown, not 0
+    assert funnel[(D + timedelta(days=1), "tiktok", "orders")] is None  # not loaded: unknown, not 0
     assert funnel[(D + timedelta(days=1), "website", "orders")] is None
     assert funnel[(D, "website", "orders")] == 1
     if not has_ga4:

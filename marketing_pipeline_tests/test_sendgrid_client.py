@@ -24,8 +24,16 @@ def message(to: str = "c@example.com") -> dict:
     policy = RecoveryPolicy()
     step = policy.step(3)
     cart = {"currency": "USD", "email": to}
-    items = [{"sku_id": "S1", "name": "Glow Serum", "variant": "30 ml", "quantity": 1, "unit_price": 34,
-              "image_url": "https://x.example/s.jpg"}]
+    items = [
+        {
+            "sku_id": "S1",
+            "name": "Glow Serum",
+            "variant": "30 ml",
+            "quantity": 1,
+            "unit_price": 34,
+            "image_url": "https://x.example/s.jpg",
+        }
+    ]
     email = render(policy, step, cart, items, "https://l.example/r/t", "https://l.example/u/t", "BACK-1234")
     return mail_send_body(email, policy, f"cart-{uuid.uuid4().hex[:6]}", step)
 
@@ -83,20 +91,33 @@ def test_suppression_pages_cover_each_list_once(sandbox):
 
 def test_suppressions_asset_feeds_ops_suppressions_idempotently(sandbox, warehouse_url, conn):
     box, url = sandbox
-    resources = {"sendgrid": SendGridResource(base_url=url + "/sendgrid", api_key=KEY), "warehouse": WarehouseResource()}
+    resources = {
+        "sendgrid": SendGridResource(base_url=url + "/sendgrid", api_key=KEY),
+        "warehouse": WarehouseResource(),
+    }
     assert dg.materialize([sendgrid_suppressions], resources=resources).success
-    first = conn.execute("SELECT email, reason, suppressed_at FROM ops.suppressions WHERE source = 'sendgrid'"
-                         " ORDER BY email, reason").fetchall()
+    first = conn.execute(
+        "SELECT email, reason, suppressed_at FROM ops.suppressions WHERE source = 'sendgrid'"
+        " ORDER BY email, reason"
+    ).fetchall()
     emulator = box.emulators["sendgrid"]
-    expected = {r["email"] for k in ("unsubscribes", "bounces", "spam_reports") for r in emulator.suppression_list(k)}
+    expected = {
+        r["email"] for k in ("unsubscribes", "bounces", "spam_reports") for r in emulator.suppression_list(k)
+    }
     assert {r[0] for r in first} == expected
     assert dg.materialize([sendgrid_suppressions], resources=resources).success
-    assert conn.execute("SELECT email, reason, suppressed_at FROM ops.suppressions WHERE source = 'sendgrid'"
-                        " ORDER BY email, reason").fetchall() == first
+    assert (
+        conn.execute(
+            "SELECT email, reason, suppressed_at FROM ops.suppressions WHERE source = 'sendgrid'"
+            " ORDER BY email, reason"
+        ).fetchall()
+        == first
+    )
 
 
 def _schema(doc: dict, ref: dict) -> dict:
     """Inline local $refs so jsonschema can check against one component."""
+
     def walk(node):
         if isinstance(node, dict):
             if "$ref" in node and node["$ref"].startswith("#/"):
@@ -108,6 +129,7 @@ def _schema(doc: dict, ref: dict) -> dict:
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
+
     return walk(ref)
 
 
@@ -118,11 +140,15 @@ def test_conformance_with_the_sendgrid_spec(sandbox):
     import jsonschema
 
     doc = json.loads(spec.read_text())
-    request_schema = _schema(doc, doc["components"]["requestBodies"]["PostMailSend"]["content"]["application/json"]["schema"])
+    request_schema = _schema(
+        doc, doc["components"]["requestBodies"]["PostMailSend"]["content"]["application/json"]["schema"]
+    )
     jsonschema.validate(message(), request_schema)
     error_schema = _schema(doc, doc["components"]["schemas"]["ErrorResponse"])
     _, url = sandbox
-    r = httpx.post(f"{url}/sendgrid/v3/mail/send", json={"subject": "x"}, headers={"Authorization": f"Bearer {KEY}"})
+    r = httpx.post(
+        f"{url}/sendgrid/v3/mail/send", json={"subject": "x"}, headers={"Authorization": f"Bearer {KEY}"}
+    )
     assert r.status_code == 400
     jsonschema.validate(r.json(), error_schema)
     assert {e["field"] for e in r.json()["errors"]} >= {"personalizations", "from.email", "content"}

@@ -17,7 +17,11 @@ from marketing_pipeline.sources.tiktok_shop.client import TikTokShopClient
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import recent_day
 
-CREDS = {"app_key": "sandbox-app-key", "app_secret": "sandbox-app-secret", "access_token": "sandbox-access-token"}
+CREDS = {
+    "app_key": "sandbox-app-key",
+    "app_secret": "sandbox-app-secret",
+    "access_token": "sandbox-access-token",
+}
 PREFIX = "/tiktok-shop-content"
 FAULTS = "tiktok-shop-content:429=0.2,500=0.04,drop=0.04,retry_after=0"
 
@@ -40,7 +44,10 @@ def test_paging_lists_every_active_video_once_and_details_match(sandbox):
     (interval,) = detail.performance.intervals
     assert interval.start_date == day
     assert (interval.traffic.likes, interval.traffic.shares, interval.product_clicks) == (
-        expected[top.id].likes, expected[top.id].shares, expected[top.id].product_clicks)
+        expected[top.id].likes,
+        expected[top.id].shares,
+        expected[top.id].product_clicks,
+    )
 
 
 def test_a_wrong_secret_is_refused_with_tiktoks_code(sandbox):
@@ -51,14 +58,23 @@ def test_a_wrong_secret_is_refused_with_tiktoks_code(sandbox):
 
 
 def resources(url: str) -> dict:
-    return {"tiktok_content": TikTokContentResource(base_url=url + PREFIX, **CREDS), "warehouse": WarehouseResource()}
+    return {
+        "tiktok_content": TikTokContentResource(base_url=url + PREFIX, **CREDS),
+        "warehouse": WarehouseResource(),
+    }
 
 
 def snapshot(conn):
-    return (conn.execute("SELECT video_id, content_date, views, likes, comments, shares, product_clicks, gmv, "
-                         "sku_orders, payload FROM raw.tiktok_content_daily ORDER BY 2, 1").fetchall(),
-            conn.execute("SELECT username, content_date, videos, views, likes, gmv FROM raw.tiktok_content_account_daily"
-                         " ORDER BY 2, 1").fetchall())
+    return (
+        conn.execute(
+            "SELECT video_id, content_date, views, likes, comments, shares, product_clicks, gmv, "
+            "sku_orders, payload FROM raw.tiktok_content_daily ORDER BY 2, 1"
+        ).fetchall(),
+        conn.execute(
+            "SELECT username, content_date, videos, views, likes, gmv FROM raw.tiktok_content_account_daily"
+            " ORDER BY 2, 1"
+        ).fetchall(),
+    )
 
 
 def test_materializing_twice_is_identical_and_accounts_add_up(sandbox, warehouse_url, conn):
@@ -69,13 +85,21 @@ def test_materializing_twice_is_identical_and_accounts_add_up(sandbox, warehouse
     first = snapshot(conn)
     expected = truth(box, day)
     assert {r[0] for r in first[0]} == set(expected)
-    assert sum(r[2] for r in first[0]) == sum(s.views for s in expected.values()) == sum(r[3] for r in first[1])
+    assert (
+        sum(r[2] for r in first[0]) == sum(s.views for s in expected.values()) == sum(r[3] for r in first[1])
+    )
     assert sum(r[4] for r in first[1]) == sum(s.likes for s in expected.values())
-    shop_sales = sum(o.total for o in box.world.orders_between(*day_bounds(day)) if o.channel == "tiktok_shop")
+    shop_sales = sum(
+        o.total for o in box.world.orders_between(*day_bounds(day)) if o.channel == "tiktok_shop"
+    )
     assert Decimal(0) < sum(r[7] for r in first[0]) <= shop_sales
     mat = result.asset_materializations_for_node("tiktok_content_daily")[0]
-    assert mat.metadata["videos"].value == len(expected) and mat.metadata["api_calls"].value >= len(expected) + 1
-    assert dg.materialize([tiktok_content_daily], partition_key=day.isoformat(), resources=resources(url)).success
+    assert (
+        mat.metadata["videos"].value == len(expected) and mat.metadata["api_calls"].value >= len(expected) + 1
+    )
+    assert dg.materialize(
+        [tiktok_content_daily], partition_key=day.isoformat(), resources=resources(url)
+    ).success
     assert snapshot(conn) == first
 
 
@@ -84,14 +108,22 @@ def test_a_faulty_multi_day_run_equals_clean_single_days(faulty_sandbox, sandbox
     box, url = faulty_sandbox
     days = [recent_day(9), recent_day(8)]
     for day in days:
-        assert dg.materialize([tiktok_content_daily], partition_key=day.isoformat(),
-                              resources=resources(sandbox[1])).success
+        assert dg.materialize(
+            [tiktok_content_daily], partition_key=day.isoformat(), resources=resources(sandbox[1])
+        ).success
     single = snapshot(conn)
-    flaky = {"tiktok_content": TikTokContentResource(base_url=url + PREFIX, max_attempts=12, **CREDS),
-             "warehouse": WarehouseResource()}
-    result = dg.materialize([tiktok_content_daily], resources=flaky,
-                            tags={"dagster/asset_partition_range_start": days[0].isoformat(),
-                                  "dagster/asset_partition_range_end": days[1].isoformat()})
+    flaky = {
+        "tiktok_content": TikTokContentResource(base_url=url + PREFIX, max_attempts=12, **CREDS),
+        "warehouse": WarehouseResource(),
+    }
+    result = dg.materialize(
+        [tiktok_content_daily],
+        resources=flaky,
+        tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[1].isoformat(),
+        },
+    )
     assert result.success
     assert sum(box.injectors["tiktok-shop-content"].injected.values()) > 0
     strip = lambda rows: [r[:-1] for r in rows]  # noqa: E731 (payload equal too, compared below)

@@ -15,7 +15,11 @@ from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import recent_day
 
-CREDS = {"app_key": "sandbox-app-key", "app_secret": "sandbox-app-secret", "access_token": "sandbox-access-token"}
+CREDS = {
+    "app_key": "sandbox-app-key",
+    "app_secret": "sandbox-app-secret",
+    "access_token": "sandbox-access-token",
+}
 FAULTS = "tiktok-shop:429=0.15,500=0.1,503=0.05,drop=0.1,retry_after=0"
 
 
@@ -38,7 +42,9 @@ def test_pagination_returns_every_order_exactly_once(sandbox):
 def test_faults_are_survived_with_nothing_lost_or_duplicated(faulty_sandbox):
     box, url = faulty_sandbox
     day = recent_day(30)
-    client = TikTokShopClient(url + "/tiktok-shop", **CREDS, backoff_base=0.01, backoff_cap=0.05, max_attempts=12)
+    client = TikTokShopClient(
+        url + "/tiktok-shop", **CREDS, backoff_base=0.01, backoff_cap=0.05, max_attempts=12
+    )
     ids = [o.id for page in client.search_orders(*day_bounds(day), page_size=5) for o in page]
     assert sorted(ids) == expected_ids(box, day)
     injected = box.injectors["tiktok-shop"].injected
@@ -47,7 +53,10 @@ def test_faults_are_survived_with_nothing_lost_or_duplicated(faulty_sandbox):
 
 
 def resources(url: str) -> dict:
-    return {"tiktok_shop": TikTokShopResource(base_url=url + "/tiktok-shop", **CREDS), "warehouse": WarehouseResource()}
+    return {
+        "tiktok_shop": TikTokShopResource(base_url=url + "/tiktok-shop", **CREDS),
+        "warehouse": WarehouseResource(),
+    }
 
 
 def table_rows(conn, table: str, key: str):
@@ -56,9 +65,13 @@ def table_rows(conn, table: str, key: str):
 
 def snapshot(conn):
     cols = "order_id, status, total_amount, payload, partition_date"
-    return (conn.execute(f"SELECT {cols} FROM raw.tiktok_shop_orders ORDER BY order_id").fetchall(),
-            conn.execute("SELECT order_id, line_item_id, sale_price, payload FROM raw.tiktok_shop_order_lines "
-                         "ORDER BY 1, 2").fetchall())
+    return (
+        conn.execute(f"SELECT {cols} FROM raw.tiktok_shop_orders ORDER BY order_id").fetchall(),
+        conn.execute(
+            "SELECT order_id, line_item_id, sale_price, payload FROM raw.tiktok_shop_order_lines "
+            "ORDER BY 1, 2"
+        ).fetchall(),
+    )
 
 
 def test_materializing_a_partition_twice_gives_identical_rows(sandbox, warehouse_url, conn):
@@ -68,12 +81,17 @@ def test_materializing_a_partition_twice_gives_identical_rows(sandbox, warehouse
     assert result.success
     first = snapshot(conn)
     assert sorted(r[0] for r in first[0]) == expected_ids(box, day)
-    lines_expected = sum(sum(ln.quantity for ln in o.lines) for o in box.world.orders_between(*day_bounds(day))
-                         if o.channel == "tiktok_shop")
+    lines_expected = sum(
+        sum(ln.quantity for ln in o.lines)
+        for o in box.world.orders_between(*day_bounds(day))
+        if o.channel == "tiktok_shop"
+    )
     assert len(first[1]) == lines_expected
     mat = result.asset_materializations_for_node("tiktok_shop_orders")[0]
     assert mat.metadata["rows"].value == len(first[0]) and mat.metadata["api_calls"].value >= 1
-    assert dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources(url)).success
+    assert dg.materialize(
+        [tiktok_shop_orders], partition_key=day.isoformat(), resources=resources(url)
+    ).success
     assert snapshot(conn) == first
 
 
@@ -104,7 +122,9 @@ def test_a_run_that_fails_halfway_leaves_the_previous_rows(sandbox, warehouse_ur
         raise VendorError("TikTok Shop", "Invalid request: page_token is invalid", status=400, code=36009003)
 
     monkeypatch.setattr(client_module.TikTokShopClient, "_pages", broken_pages)
-    result = dg.materialize([tiktok_shop_orders], partition_key=day, resources=resources(url), raise_on_error=False)
+    result = dg.materialize(
+        [tiktok_shop_orders], partition_key=day, resources=resources(url), raise_on_error=False
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "36009003" in str(failure.event_specific_data.error)
@@ -123,11 +143,16 @@ def test_malformed_order_is_named_and_kept(sandbox, warehouse_url, conn, monkeyp
         return body
 
     monkeypatch.setattr(emulator, "order_json", corrupt)
-    result = dg.materialize([tiktok_shop_orders], partition_key=recent_day(18).isoformat(),
-                            resources=resources(url), raise_on_error=False)
+    result = dg.materialize(
+        [tiktok_shop_orders],
+        partition_key=recent_day(18).isoformat(),
+        resources=resources(url),
+        raise_on_error=False,
+    )
     assert not result.success
     message = str(result.all_events[-1].event_specific_data) + "".join(
-        str(e.event_specific_data) for e in result.all_events if e.is_step_failure)
+        str(e.event_specific_data) for e in result.all_events if e.is_step_failure
+    )
     assert "payment.total_amount" in message and "TikTok Shop order 57" in message
     source, reason, payload = conn.execute("SELECT source, reason, payload FROM ops.dead_letters").fetchone()
     assert source == "tiktok_shop.orders" and "payment.total_amount" in reason and "twelve dollars" in payload
@@ -145,5 +170,8 @@ def test_partition_key_outside_the_range_is_a_clear_error():
     with pytest.raises(ValueError, match="not a date"):
         partitions.check_partition_key("yesterday")
     with pytest.raises(dg.DagsterUnknownPartitionError, match="1999-01-01"):
-        dg.materialize([tiktok_shop_orders], partition_key="1999-01-01",
-                       resources={"tiktok_shop": TikTokShopResource(**CREDS), "warehouse": WarehouseResource()})
+        dg.materialize(
+            [tiktok_shop_orders],
+            partition_key="1999-01-01",
+            resources={"tiktok_shop": TikTokShopResource(**CREDS), "warehouse": WarehouseResource()},
+        )

@@ -1,5 +1,7 @@
 """TikTok Shop signatures match the spec's recipe (vectors computed independently with openssl)."""
 
+from datetime import UTC
+
 import httpx
 import pytest
 
@@ -15,8 +17,14 @@ WEBHOOK_VECTOR = "c41eae05035a798d6c4e9aa5d322a733c14c4848a36836b2fc2edac25b3ec0
 
 
 def test_request_signature_matches_known_vector():
-    params = {"timestamp": "1700000000", "shop_cipher": "X", "app_key": "abc", "page_size": "10",
-              "sign": "ignored", "access_token": "ignored"}
+    params = {
+        "timestamp": "1700000000",
+        "shop_cipher": "X",
+        "app_key": "abc",
+        "page_size": "10",
+        "sign": "ignored",
+        "access_token": "ignored",
+    }
     assert sign_request("s3cr3t", "/order/202309/orders/search", params, b'{"a":1}') == REQUEST_VECTOR
 
 
@@ -44,10 +52,12 @@ def test_client_signs_what_it_sends():
         seen["token"] = request.headers["x-tts-access-token"]
         return httpx.Response(200, json={"code": 0, "message": "Success", "data": {"orders": []}})
 
-    client = TikTokShopClient("https://tts.test", "key", "sec", "tok", "CIPHER", transport=httpx.MockTransport(handler))
-    from datetime import datetime, timezone
+    client = TikTokShopClient(
+        "https://tts.test", "key", "sec", "tok", "CIPHER", transport=httpx.MockTransport(handler)
+    )
+    from datetime import datetime
 
-    pages = list(client.search_orders(datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc)))
+    pages = list(client.search_orders(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)))
     assert pages == [[]]
     assert seen == {"ok": True, "token": "tok"}
 
@@ -58,7 +68,11 @@ def test_client_signs_what_it_sends():
 )
 def test_emulator_rejects_bad_credentials_with_tiktok_codes(sandbox, change, code):
     _, url = sandbox
-    creds = {"app_key": "sandbox-app-key", "app_secret": "sandbox-app-secret", "access_token": "sandbox-access-token"}
+    creds = {
+        "app_key": "sandbox-app-key",
+        "app_secret": "sandbox-app-secret",
+        "access_token": "sandbox-access-token",
+    }
     creds.update(change)
     client = TikTokShopClient(url + "/tiktok-shop", **creds)
     with pytest.raises(AuthError) as err:

@@ -27,12 +27,20 @@ def sample(days_ago: int, n: int | None = None):
 
 
 def snapshot(conn):
-    return (conn.execute("SELECT order_id, email, created_at, currency, subtotal, discount, shipping, tax, total,"
-                         " discount_code, utm_source, utm_campaign, accepts_marketing, line_count, payload,"
-                         " partition_date FROM raw.website_orders ORDER BY order_id").fetchall(),
-            conn.execute("SELECT order_id, line_number, sku, product_id, product_name, quantity, unit_price, discount,"
-                         " partition_date FROM raw.website_order_lines ORDER BY 1, 2").fetchall(),
-            conn.execute("SELECT email, consented, source, recorded_at FROM ops.consent ORDER BY 1, 4").fetchall())
+    return (
+        conn.execute(
+            "SELECT order_id, email, created_at, currency, subtotal, discount, shipping, tax, total,"
+            " discount_code, utm_source, utm_campaign, accepts_marketing, line_count, payload,"
+            " partition_date FROM raw.website_orders ORDER BY order_id"
+        ).fetchall(),
+        conn.execute(
+            "SELECT order_id, line_number, sku, product_id, product_name, quantity, unit_price, discount,"
+            " partition_date FROM raw.website_order_lines ORDER BY 1, 2"
+        ).fetchall(),
+        conn.execute(
+            "SELECT email, consented, source, recorded_at FROM ops.consent ORDER BY 1, 4"
+        ).fetchall(),
+    )
 
 
 def test_upsert_orders_is_idempotent_and_records_checkout_consent(conn):
@@ -62,8 +70,15 @@ def test_a_pushed_order_replaces_its_earlier_version_and_lines(conn):
 
 def test_a_malformed_pushed_order_names_the_order_and_fields():
     with pytest.raises(MalformedRecord) as caught:
-        parse_website_order({"order_id": "W1", "email": "nobody", "created_at": "2025-01-01T10:00:00",
-                             "currency": "USD", "lines": []})
+        parse_website_order(
+            {
+                "order_id": "W1",
+                "email": "nobody",
+                "created_at": "2025-01-01T10:00:00",
+                "currency": "USD",
+                "lines": [],
+            }
+        )
     message = str(caught.value)
     assert "W1" in message and "email" in message and "created_at" in message and "lines" in message
 
@@ -89,22 +104,62 @@ def _csv(path, rows):
 
 
 def _row(order_id="W1", **changes):
-    base = dict(zip(FIELDS, [order_id, "a@example.com", "2025-03-01T14:05:00+01:00", "USD", "SKU1", "P1",
-                             "Glow, Serum", "30 ml", "1", "34.00", "0.00", "", "34.00", "0.00", "5.95", "2.80",
-                             "42.75", "", "google", "cpc", "spring", "", "", "true"], strict=True))
+    base = dict(
+        zip(
+            FIELDS,
+            [
+                order_id,
+                "a@example.com",
+                "2025-03-01T14:05:00+01:00",
+                "USD",
+                "SKU1",
+                "P1",
+                "Glow, Serum",
+                "30 ml",
+                "1",
+                "34.00",
+                "0.00",
+                "",
+                "34.00",
+                "0.00",
+                "5.95",
+                "2.80",
+                "42.75",
+                "",
+                "google",
+                "cpc",
+                "spring",
+                "",
+                "",
+                "true",
+            ],
+            strict=True,
+        )
+    )
     base.update(changes)
     return [base[f] for f in FIELDS]
 
 
 def test_a_bad_row_names_its_line_and_problem_and_nothing_is_written(conn, tmp_path):
     path = tmp_path / "bad.csv"
-    _csv(path, [_row("W1"), _row("W2", quantity="two"), _row("W3", created_at="2025-03-01 14:05:00"),
-                _row("W4"), _row("W4", sku="SKU2", total="99.00")])
+    _csv(
+        path,
+        [
+            _row("W1"),
+            _row("W2", quantity="two"),
+            _row("W3", created_at="2025-03-01 14:05:00"),
+            _row("W4"),
+            _row("W4", sku="SKU2", total="99.00"),
+        ],
+    )
     with pytest.raises(RejectedInput) as caught:
         import_csv(conn, path)
     text = str(caught.value)
     assert "line 3 (order W2): quantity 'two' is not a whole number" in text
-    assert "line 4 (order W3): created_at '2025-03-01 14:05:00' is not an ISO 8601 time with a zone offset" in text
+    assert (
+        "line 4 (order W3): created_at '2025-03-01 14:05:00' is not an ISO 8601 time with a zone offset"
+        in text
+    )
     assert "line 6 (order W4): order field(s) total differ from line 5" in text
     assert conn.execute("SELECT count(*) FROM raw.website_orders").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM ops.consent").fetchone()[0] == 0
@@ -113,7 +168,9 @@ def test_a_bad_row_names_its_line_and_problem_and_nothing_is_written(conn, tmp_p
 def test_line_numbers_stay_right_when_a_quoted_field_spans_lines(conn, tmp_path):
     path = tmp_path / "multiline.csv"
     _csv(path, [_row("W1", product_name="Gift box\nwith card"), _row("W2", unit_price="-3")])
-    with pytest.raises(RejectedInput, match=r"line 4 \(order W2\): unit_price '-3' is not a non-negative amount"):
+    with pytest.raises(
+        RejectedInput, match=r"line 4 \(order W2\): unit_price '-3' is not a non-negative amount"
+    ):
         import_csv(conn, path)
 
 
@@ -125,7 +182,9 @@ def test_cli_skip_bad_writes_the_rest_and_lists_what_it_skipped(warehouse_url, c
     assert conn.execute("SELECT count(*) FROM raw.website_orders").fetchone()[0] == 0
     assert cli.main(["import-orders", str(path), "--skip-bad"]) == 0
     out = capsys.readouterr().out
-    assert "imported 2 orders" in out and "skipped 1 bad row(s); orders left out: W2" in out and "line 3" in out
+    assert (
+        "imported 2 orders" in out and "skipped 1 bad row(s); orders left out: W2" in out and "line 3" in out
+    )
     assert [r[0] for r in conn.execute("SELECT order_id FROM raw.website_orders ORDER BY 1")] == ["W1", "W3"]
 
 
@@ -141,8 +200,13 @@ def test_partition_date_is_the_brand_local_day(conn, tmp_path, monkeypatch):
 def test_demo_step_imports_the_window_and_summarises_it(warehouse_url, conn, tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path))
     days = [recent_day(3), recent_day(2)]
-    ctx = SimpleNamespace(days=days, first=days[0].isoformat(), last=days[-1].isoformat(), extra={},
-                          runtime=SimpleNamespace(warehouse_url=warehouse_url))
+    ctx = SimpleNamespace(
+        days=days,
+        first=days[0].isoformat(),
+        last=days[-1].isoformat(),
+        extra={},
+        runtime=SimpleNamespace(warehouse_url=warehouse_url),
+    )
     demo.run(ctx)
     expected = [o for d in days for o in website_orders(World(seed=7), d, d)]
     assert ctx.extra["website_import"]["orders"] == len(expected)

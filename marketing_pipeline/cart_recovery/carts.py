@@ -65,7 +65,9 @@ def fold(cart_id: str, channel: str, events: list[CartEvent]) -> CartState:
         elif e.type == "item_removed":
             old = state.items.get(e.item.sku_id)
             if old and old.quantity > e.item.quantity:
-                state.items[e.item.sku_id] = old.model_copy(update={"quantity": old.quantity - e.item.quantity})
+                state.items[e.item.sku_id] = old.model_copy(
+                    update={"quantity": old.quantity - e.item.quantity}
+                )
             else:
                 state.items.pop(e.item.sku_id, None)
         elif e.type == "checkout_started":
@@ -89,16 +91,44 @@ ON CONFLICT (cart_id) DO UPDATE SET
 
 
 def _write(conn: psycopg.Connection, s: CartState) -> None:
-    conn.execute(_UPSERT, (s.cart_id, s.channel, s.email, s.customer_id, s.currency, s.item_count, s.subtotal,
-                           s.product_url, s.created_at, s.last_activity_at, s.checkout_started_at, s.converted_at,
-                           s.order_id, s.order_total))
+    conn.execute(
+        _UPSERT,
+        (
+            s.cart_id,
+            s.channel,
+            s.email,
+            s.customer_id,
+            s.currency,
+            s.item_count,
+            s.subtotal,
+            s.product_url,
+            s.created_at,
+            s.last_activity_at,
+            s.checkout_started_at,
+            s.converted_at,
+            s.order_id,
+            s.order_total,
+        ),
+    )
     conn.execute("DELETE FROM ops.cart_items WHERE cart_id = %s", (s.cart_id,))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO ops.cart_items (cart_id, sku_id, product_id, name, variant, image_url, product_url,"
             " quantity, unit_price) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(s.cart_id, i.sku_id, i.product_id, i.name, i.variant, i.image_url, i.product_url, i.quantity,
-              i.unit_price) for i in s.items.values()],
+            [
+                (
+                    s.cart_id,
+                    i.sku_id,
+                    i.product_id,
+                    i.name,
+                    i.variant,
+                    i.image_url,
+                    i.product_url,
+                    i.quantity,
+                    i.unit_price,
+                )
+                for i in s.items.values()
+            ],
         )
 
 
@@ -132,8 +162,12 @@ def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str
             continue
         out.new += len(fresh)
         out.carts.append(cart_id)
-        stored = [CartEvent.model_validate(p) for (p,) in conn.execute(
-            "SELECT payload FROM ops.cart_events WHERE cart_id = %s ORDER BY occurred_at, id", (cart_id,))]
+        stored = [
+            CartEvent.model_validate(p)
+            for (p,) in conn.execute(
+                "SELECT payload FROM ops.cart_events WHERE cart_id = %s ORDER BY occurred_at, id", (cart_id,)
+            )
+        ]
         state = fold(cart_id, source, stored)
         _write(conn, state)
         out.new_orders += [(e, state) for e in fresh if e.type == "order_completed"]

@@ -22,15 +22,19 @@ from marketing_pipeline.warehouse import WarehouseResource, connect
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline.web.intake import write_key
 
-ABANDON_DAYS = 1          # carts abandoned on this many days, followed through every step
+ABANDON_DAYS = 1  # carts abandoned on this many days, followed through every step
 TICK = timedelta(hours=1)
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{20,})")
 
 
 def _post(web: str, events: list[dict]) -> None:
     for i in range(0, len(events), 400):
-        r = httpx.post(f"{web}/intake/cart-events", json=events[i:i + 400],
-                       headers={"Authorization": f"Bearer {write_key()}"}, timeout=60)
+        r = httpx.post(
+            f"{web}/intake/cart-events",
+            json=events[i : i + 400],
+            headers={"Authorization": f"Bearer {write_key()}"},
+            timeout=60,
+        )
         r.raise_for_status()
 
 
@@ -60,7 +64,7 @@ def run(ctx) -> None:
     with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn:
         while clock <= now:
             due = [e for e in events if datetime.fromisoformat(e["occurred_at"]) <= clock]
-            events = events[len(due):]
+            events = events[len(due) :]
             if due:
                 _post(web.url, due)
             while clicks and clicks[0][0] <= clock:
@@ -77,19 +81,25 @@ def run(ctx) -> None:
 
 
 def summary(conn, ctx) -> list[str]:
-    lines = ["", f"Cart recovery ({ctx.extra.get('cart_recovery_runs', 0)} recovery runs through Dagster):",
-             f"  {'step':<10}{'sent':>6}{'skipped':>9}{'other':>7}"]
+    lines = [
+        "",
+        f"Cart recovery ({ctx.extra.get('cart_recovery_runs', 0)} recovery runs through Dagster):",
+        f"  {'step':<10}{'sent':>6}{'skipped':>9}{'other':>7}",
+    ]
     for step, sent, skipped, other in conn.execute(
         "SELECT step, count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'skipped'),"
         " count(*) FILTER (WHERE status NOT IN ('sent', 'skipped')) FROM ops.recovery_outbox GROUP BY 1 ORDER BY 1"
     ):
         lines.append(f"  {step:<10}{sent:>6}{skipped:>9}{other:>7}")
-    reasons = conn.execute("SELECT detail, count(*) FROM ops.recovery_outbox WHERE status = 'skipped'"
-                           " GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    reasons = conn.execute(
+        "SELECT detail, count(*) FROM ops.recovery_outbox WHERE status = 'skipped' GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
     if reasons:
         lines.append("  stopped by: " + ", ".join(f"{r} {n}" for r, n in reasons))
-    lines += [f"  {'channel':<12}{'step':>5}{'carts':>7}{'emails':>8}{'clicked':>9}{'recovered':>11}"
-              f"{'via click':>10}{'revenue':>11}{'rate':>8}"]
+    lines += [
+        f"  {'channel':<12}{'step':>5}{'carts':>7}{'emails':>8}{'clicked':>9}{'recovered':>11}"
+        f"{'via click':>10}{'revenue':>11}{'rate':>8}"
+    ]
     for channel, step, carts, emails, clicked, rec, via, revenue, rate in conn.execute(
         "SELECT channel, step, sum(carts_abandoned), sum(emails_sent), sum(carts_clicked), sum(recovered_carts),"
         " sum(recovered_after_click), sum(recovered_revenue),"
@@ -98,6 +108,8 @@ def summary(conn, ctx) -> list[str]:
         " FROM marts.cart_recovery_daily GROUP BY 1, 2 ORDER BY 1, 2"
     ):
         label = "all" if step == 0 else str(step)
-        lines.append(f"  {channel:<12}{label:>5}{carts:>7}{emails:>8}{clicked:>9}{rec:>11}{via:>10}"
-                     f"{revenue:>11,.2f}{(rate or 0):>8.1%}")
+        lines.append(
+            f"  {channel:<12}{label:>5}{carts:>7}{emails:>8}{clicked:>9}{rec:>11}{via:>10}"
+            f"{revenue:>11,.2f}{(rate or 0):>8.1%}"
+        )
     return lines

@@ -43,19 +43,38 @@ def money(value: Decimal, currency: str) -> str:
     return f"${value:,.2f}" if currency == "USD" else f"{value:,.2f} {currency}"
 
 
-def render(policy: RecoveryPolicy, step: Step, cart: dict, items: list[dict], recover_url: str,
-           unsubscribe_url: str, discount_code: str | None) -> Email:
+def render(
+    policy: RecoveryPolicy,
+    step: Step,
+    cart: dict,
+    items: list[dict],
+    recover_url: str,
+    unsubscribe_url: str,
+    discount_code: str | None,
+) -> Email:
     currency = cart["currency"]
     subtotal = sum((i["unit_price"] * i["quantity"] for i in items), Decimal(0))
     percent = step.discount_percent
     discount = (subtotal * percent / 100).quantize(Decimal("0.01")) if discount_code else Decimal(0)
     context = {
-        "step": step.name, "brand": policy.brand_name, "brand_address": policy.brand_address,
-        "items": [{**i, "price": money(i["unit_price"], currency),
-                   "line_total": money(i["unit_price"] * i["quantity"], currency)} for i in items],
-        "subtotal": money(subtotal, currency), "discount": money(discount, currency),
-        "total": money(subtotal - discount, currency), "discount_code": discount_code,
-        "percent": f"{percent:g}", "recover_url": recover_url, "unsubscribe_url": unsubscribe_url,
+        "step": step.name,
+        "brand": policy.brand_name,
+        "brand_address": policy.brand_address,
+        "items": [
+            {
+                **i,
+                "price": money(i["unit_price"], currency),
+                "line_total": money(i["unit_price"] * i["quantity"], currency),
+            }
+            for i in items
+        ],
+        "subtotal": money(subtotal, currency),
+        "discount": money(discount, currency),
+        "total": money(subtotal - discount, currency),
+        "discount_code": discount_code,
+        "percent": f"{percent:g}",
+        "recover_url": recover_url,
+        "unsubscribe_url": unsubscribe_url,
         "link_days": policy.link_ttl.days,
     }
     env = environment()
@@ -71,13 +90,19 @@ def render(policy: RecoveryPolicy, step: Step, cart: dict, items: list[dict], re
 def mail_send_body(email: Email, policy: RecoveryPolicy, cart_id: str, step: Step) -> dict:
     return {
         # custom_args per personalization: the spec types the top-level field as a string
-        "personalizations": [{"to": [{"email": email.to}],
-                              "custom_args": {"cart_id": cart_id, "step": str(step.number), "step_name": step.name}}],
+        "personalizations": [
+            {
+                "to": [{"email": email.to}],
+                "custom_args": {"cart_id": cart_id, "step": str(step.number), "step_name": step.name},
+            }
+        ],
         "from": {"email": policy.from_email, "name": policy.brand_name},
         "subject": email.subject,
         "content": [{"type": "text/plain", "value": email.text}, {"type": "text/html", "value": email.html}],
         "categories": ["cart_recovery", f"cart_recovery_{step.name}"],
-        "headers": {"List-Unsubscribe": f"<{email.unsubscribe_url}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        "headers": {
+            "List-Unsubscribe": f"<{email.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         "tracking_settings": {"click_tracking": {"enable": False}},  # our own links record the clicks
     }

@@ -9,8 +9,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from marketing_pipeline.consent import normalize_email
 
-EventType = Literal["cart_created", "cart_updated", "item_added", "item_removed", "checkout_started",
-                    "contact_identified", "order_completed"]
+EventType = Literal[
+    "cart_created",
+    "cart_updated",
+    "item_added",
+    "item_removed",
+    "checkout_started",
+    "contact_identified",
+    "order_completed",
+]
 
 
 class CartItem(BaseModel):
@@ -38,8 +45,8 @@ class CartEvent(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     customer_id: str | None = Field(default=None, max_length=200)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    item: CartItem | None = None          # item_added / item_removed
-    items: list[CartItem] | None = None   # cart_updated: the whole cart
+    item: CartItem | None = None  # item_added / item_removed
+    items: list[CartItem] | None = None  # cart_updated: the whole cart
     order_id: str | None = Field(default=None, max_length=200)
     order_total: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
 
@@ -75,7 +82,11 @@ def parse_events(body: object) -> list[CartEvent]:
         try:
             out.append(CartEvent.model_validate(item))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}" for e in exc.errors())
-            where = f"event {i}" + (f" ({item.get('event_id')})" if isinstance(item, dict) and item.get("event_id") else "")
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}" for e in exc.errors()
+            )
+            where = f"event {i}" + (
+                f" ({item.get('event_id')})" if isinstance(item, dict) and item.get("event_id") else ""
+            )
             raise BadEvent(f"{where}: {problems}") from None
     return out

@@ -19,7 +19,9 @@ SELECT EXISTS (SELECT 1 FROM ops.carts o WHERE o.email = %(email)s AND o.convert
 """
 
 
-def exit_reason(conn: psycopg.Connection, cart: dict, step: int, policy: RecoveryPolicy, now: datetime) -> str | None:
+def exit_reason(
+    conn: psycopg.Connection, cart: dict, step: int, policy: RecoveryPolicy, now: datetime
+) -> str | None:
     """None when the step may go out; otherwise the reason the sequence ends."""
     if cart["converted_at"] is not None:
         return "ordered"
@@ -27,14 +29,19 @@ def exit_reason(conn: psycopg.Connection, cart: dict, step: int, policy: Recover
         return "no_email"
     if cart["item_count"] <= 0:
         return "emptied"
-    if conn.execute(_ORDERED_SINCE, {"email": cart["email"], "since": cart["last_activity_at"]}).fetchone()[0]:
+    if conn.execute(_ORDERED_SINCE, {"email": cart["email"], "since": cart["last_activity_at"]}).fetchone()[
+        0
+    ]:
         return "ordered"
     if suppressed(conn, [cart["email"]]):
         return "suppressed"
-    if step == policy.steps[0].number and conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM ops.recovery_outbox WHERE email = %s AND cart_id <> %s"
-        " AND status IN ('claimed', 'sent', 'unknown') AND claimed_at > %s)",
-        (cart["email"], cart["cart_id"], now - policy.cap_window),
-    ).fetchone()[0]:
+    if (
+        step == policy.steps[0].number
+        and conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM ops.recovery_outbox WHERE email = %s AND cart_id <> %s"
+            " AND status IN ('claimed', 'sent', 'unknown') AND claimed_at > %s)",
+            (cart["email"], cart["cart_id"], now - policy.cap_window),
+        ).fetchone()[0]
+    ):
         return "in_other_sequence"
     return None

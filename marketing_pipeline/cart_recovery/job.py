@@ -18,21 +18,38 @@ class RecoveryStepConfig(dg.Config):
     as_of: str = ""  # ISO time to act at; empty = now (a controllable clock for the demo and tests)
 
 
-@dg.op(name=RECOVERY_OP, pool="sendgrid_api",
-       description="Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
-       "SendGrid. A claimed step is never sent again, whatever happens to this run.")
-def send_recovery_step(context: dg.OpExecutionContext, config: RecoveryStepConfig, warehouse: WarehouseResource,
-                       sendgrid: SendGridResource) -> dg.Output:
+@dg.op(
+    name=RECOVERY_OP,
+    pool="sendgrid_api",
+    description="Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
+    "SendGrid. A claimed step is never sent again, whatever happens to this run.",
+)
+def send_recovery_step(
+    context: dg.OpExecutionContext,
+    config: RecoveryStepConfig,
+    warehouse: WarehouseResource,
+    sendgrid: SendGridResource,
+) -> dg.Output:
     now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
     if now.tzinfo is None:
         raise dg.Failure(f"as_of {config.as_of!r} needs a time zone offset", allow_retries=False)
     with sendgrid.client() as client:
-        outcome = process_step(warehouse.url(), client, RecoveryPolicy.from_env(), config.cart_id, config.step, now,
-                               context.run_id)
+        outcome = process_step(
+            warehouse.url(),
+            client,
+            RecoveryPolicy.from_env(),
+            config.cart_id,
+            config.step,
+            now,
+            context.run_id,
+        )
     context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
     if outcome.status in ("unknown", "failed", "already_unknown"):
-        raise dg.Failure(f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
-                         metadata={"status": outcome.status}, allow_retries=False)
+        raise dg.Failure(
+            f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
+            metadata={"status": outcome.status},
+            allow_retries=False,
+        )
     return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
 
 

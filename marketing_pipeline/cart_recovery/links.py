@@ -18,8 +18,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_link(conn: psycopg.Connection, kind: str, cart_id: str, step: int, email: str, target_url: str | None,
-                now: datetime, ttl: timedelta | None) -> str:
+def create_link(
+    conn: psycopg.Connection,
+    kind: str,
+    cart_id: str,
+    step: int,
+    email: str,
+    target_url: str | None,
+    now: datetime,
+    ttl: timedelta | None,
+) -> str:
     """A new token for a link; returns the token itself (it exists only in the email from now on)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     conn.execute(
@@ -51,7 +59,9 @@ def resolve(conn: psycopg.Connection, kind: str, token: str, now: datetime) -> L
     return Link(*row) if row else None
 
 
-def record_click(conn: psycopg.Connection, token: str, now: datetime, user_agent: str | None = None) -> Link | None:
+def record_click(
+    conn: psycopg.Connection, token: str, now: datetime, user_agent: str | None = None
+) -> Link | None:
     """Resolve a recovery link and, when it is valid, record the click. Expired links are not counted."""
     link = resolve(conn, "recover", token, now)
     if link and not link.expired:

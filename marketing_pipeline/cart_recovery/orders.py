@@ -18,14 +18,29 @@ def website_order(event: CartEvent, cart: CartState) -> WebsiteOrder:
     extra = {k: v for k, v in (event.model_extra or {}).items() if k in WebsiteOrder.model_fields}
     raw = {
         **extra,
-        "order_id": event.order_id, "email": event.email or cart.email, "created_at": event.occurred_at.isoformat(),
-        "currency": event.currency, "total": str(event.order_total),
-        "lines": [{"sku": i.sku_id, "product_id": i.product_id, "name": i.name, "variant": i.variant,
-                   "quantity": i.quantity, "unit_price": str(i.unit_price), "image_url": i.image_url,
-                   "discount": (i.model_extra or {}).get("discount") or "0"} for i in items],
+        "order_id": event.order_id,
+        "email": event.email or cart.email,
+        "created_at": event.occurred_at.isoformat(),
+        "currency": event.currency,
+        "total": str(event.order_total),
+        "lines": [
+            {
+                "sku": i.sku_id,
+                "product_id": i.product_id,
+                "name": i.name,
+                "variant": i.variant,
+                "quantity": i.quantity,
+                "unit_price": str(i.unit_price),
+                "image_url": i.image_url,
+                "discount": (i.model_extra or {}).get("discount") or "0",
+            }
+            for i in items
+        ],
     }
     if not raw["email"]:
-        raise BadEvent(f"order_completed {event.event_id}: the order needs an email (on the event or the cart)")
+        raise BadEvent(
+            f"order_completed {event.event_id}: the order needs an email (on the event or the cart)"
+        )
     try:
         return parse_website_order(raw)
     except MalformedRecord as exc:

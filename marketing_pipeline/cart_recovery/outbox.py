@@ -27,12 +27,21 @@ def claim(conn: psycopg.Connection, cart_id: str, step: int, run_id: str, now: d
 
 
 def current(conn: psycopg.Connection, cart_id: str, step: int) -> tuple[int, str, str | None]:
-    return conn.execute("SELECT id, status, run_id FROM ops.recovery_outbox WHERE cart_id = %s AND step = %s",
-                        (cart_id, step)).fetchone()
+    return conn.execute(
+        "SELECT id, status, run_id FROM ops.recovery_outbox WHERE cart_id = %s AND step = %s", (cart_id, step)
+    ).fetchone()
 
 
-def finish(conn: psycopg.Connection, outbox_id: int, status: str, *, email: str | None = None,
-           sent_at: datetime | None = None, message_id: str | None = None, detail: str | None = None) -> None:
+def finish(
+    conn: psycopg.Connection,
+    outbox_id: int,
+    status: str,
+    *,
+    email: str | None = None,
+    sent_at: datetime | None = None,
+    message_id: str | None = None,
+    detail: str | None = None,
+) -> None:
     conn.execute(
         "UPDATE ops.recovery_outbox SET status = %s, email = coalesce(%s, email), sent_at = %s, message_id = %s,"
         " detail = %s WHERE id = %s",

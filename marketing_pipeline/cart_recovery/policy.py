@@ -30,8 +30,8 @@ def parse_duration(name: str, raw: str) -> timedelta:
 @dataclass(frozen=True)
 class Step:
     number: int
-    name: str          # reminder | urgency | offer
-    delay: timedelta   # after the cart's last activity
+    name: str  # reminder | urgency | offer
+    delay: timedelta  # after the cart's last activity
     discount_percent: Decimal = Decimal(0)
 
 
@@ -42,19 +42,19 @@ class RecoveryPolicy:
         Step(2, "urgency", timedelta(hours=24)),
         Step(3, "offer", timedelta(hours=48), Decimal(10)),
     )
-    idle: timedelta = timedelta(minutes=30)              # no activity this long = abandoned
-    min_gap: timedelta = timedelta(hours=6)              # between two steps of one cart
-    late_grace: timedelta = timedelta(hours=24)          # a step this late is not sent any more
-    cap_window: timedelta = timedelta(days=7)            # one sequence per person in this window
+    idle: timedelta = timedelta(minutes=30)  # no activity this long = abandoned
+    min_gap: timedelta = timedelta(hours=6)  # between two steps of one cart
+    late_grace: timedelta = timedelta(hours=24)  # a step this late is not sent any more
+    cap_window: timedelta = timedelta(days=7)  # one sequence per person in this window
     link_ttl: timedelta = timedelta(days=7)
     attribution_window: timedelta = timedelta(days=7)
-    quiet_hours: tuple[int, int] | None = None           # (start hour, end hour) brand-local, no sends
+    quiet_hours: tuple[int, int] | None = None  # (start hour, end hour) brand-local, no sends
     timezone: str = "UTC"
     max_requests_per_tick: int = 1000
     brand_name: str = SANDBOX_BRAND
     brand_address: str = SANDBOX_ADDRESS
     store_url: str = SANDBOX_STORE_URL
-    public_url: str = "http://127.0.0.1:8000"            # where this project's web app answers /r and /u
+    public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
     from_email: str = "hello@lumenleaf.example"
 
     def step(self, number: int) -> Step:
@@ -76,16 +76,25 @@ class RecoveryPolicy:
         env = os.environ if environ is None else environ
         policy = cls(timezone=env.get("BRAND_TIMEZONE", "").strip() or "UTC")
         changes: dict = {}
-        for var, attr in (("CART_RECOVERY_IDLE", "idle"), ("CART_RECOVERY_MIN_GAP", "min_gap"),
-                          ("CART_RECOVERY_LATE_GRACE", "late_grace"), ("CART_RECOVERY_CAP_WINDOW", "cap_window"),
-                          ("CART_RECOVERY_LINK_TTL", "link_ttl"),
-                          ("CART_RECOVERY_ATTRIBUTION_WINDOW", "attribution_window")):
+        for var, attr in (
+            ("CART_RECOVERY_IDLE", "idle"),
+            ("CART_RECOVERY_MIN_GAP", "min_gap"),
+            ("CART_RECOVERY_LATE_GRACE", "late_grace"),
+            ("CART_RECOVERY_CAP_WINDOW", "cap_window"),
+            ("CART_RECOVERY_LINK_TTL", "link_ttl"),
+            ("CART_RECOVERY_ATTRIBUTION_WINDOW", "attribution_window"),
+        ):
             if env.get(var, "").strip():
                 changes[attr] = parse_duration(var, env[var])
         if env.get("CART_RECOVERY_STEP_DELAYS", "").strip():
-            delays = [parse_duration("CART_RECOVERY_STEP_DELAYS", d) for d in env["CART_RECOVERY_STEP_DELAYS"].split(",")]
+            delays = [
+                parse_duration("CART_RECOVERY_STEP_DELAYS", d)
+                for d in env["CART_RECOVERY_STEP_DELAYS"].split(",")
+            ]
             if len(delays) != len(policy.steps) or delays != sorted(delays):
-                raise SettingsError(f"CART_RECOVERY_STEP_DELAYS needs {len(policy.steps)} increasing durations")
+                raise SettingsError(
+                    f"CART_RECOVERY_STEP_DELAYS needs {len(policy.steps)} increasing durations"
+                )
             changes["steps"] = tuple(replace(s, delay=d) for s, d in zip(policy.steps, delays, strict=True))
         if env.get("CART_RECOVERY_DISCOUNT_PERCENT", "").strip():
             pct = Decimal(env["CART_RECOVERY_DISCOUNT_PERCENT"])
@@ -99,9 +108,13 @@ class RecoveryPolicy:
             if not m or not all(0 <= int(h) <= 23 for h in m.groups()):
                 raise SettingsError(f"CART_RECOVERY_QUIET_HOURS must look like 21-8, got {quiet!r}")
             changes["quiet_hours"] = (int(m.group(1)), int(m.group(2)))
-        for var, attr in (("BRAND_NAME", "brand_name"), ("BRAND_ADDRESS", "brand_address"),
-                          ("STORE_URL", "store_url"), ("CART_RECOVERY_PUBLIC_URL", "public_url"),
-                          ("SENDGRID_FROM_EMAIL", "from_email")):
+        for var, attr in (
+            ("BRAND_NAME", "brand_name"),
+            ("BRAND_ADDRESS", "brand_address"),
+            ("STORE_URL", "store_url"),
+            ("CART_RECOVERY_PUBLIC_URL", "public_url"),
+            ("SENDGRID_FROM_EMAIL", "from_email"),
+        ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
         return replace(policy, **changes)

@@ -15,8 +15,15 @@ def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
     """Rebuild the mart inside the caller's transaction; returns its row count."""
     conn.execute("LOCK TABLE marts.cart_recovery_daily IN EXCLUSIVE MODE")
     conn.execute("DELETE FROM marts.cart_recovery_daily")
-    conn.execute(SQL_FILE.read_text(), {"as_of": as_of, "idle": policy.idle, "attribution": policy.attribution_window,
-                                        "tz": policy.timezone})
+    conn.execute(
+        SQL_FILE.read_text(),
+        {
+            "as_of": as_of,
+            "idle": policy.idle,
+            "attribution": policy.attribution_window,
+            "tz": policy.timezone,
+        },
+    )
     return conn.execute("SELECT count(*) FROM marts.cart_recovery_daily").fetchone()[0]
 
 
@@ -27,13 +34,22 @@ def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
     "abandoned, emails sent, clicks, recovered carts (after a click or not), revenue and recovery rate, within "
     "CART_RECOVERY_ATTRIBUTION_WINDOW (default 7 days) after an email.",
 )
-def cart_recovery_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def cart_recovery_daily(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     policy = RecoveryPolicy.from_env()
     with warehouse.transaction() as conn:
         rows = refresh(conn, policy, datetime.now(UTC))
-        totals = conn.execute("SELECT coalesce(sum(carts_abandoned), 0), coalesce(sum(recovered_carts), 0),"
-                              " coalesce(sum(recovered_revenue), 0) FROM marts.cart_recovery_daily WHERE step = 0"
-                              ).fetchone()
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "carts_abandoned": int(totals[0]),
-                                          "recovered_carts": int(totals[1]), "recovered_revenue": float(totals[2]),
-                                          "attribution_days": policy.attribution_window.days})
+        totals = conn.execute(
+            "SELECT coalesce(sum(carts_abandoned), 0), coalesce(sum(recovered_carts), 0),"
+            " coalesce(sum(recovered_revenue), 0) FROM marts.cart_recovery_daily WHERE step = 0"
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "carts_abandoned": int(totals[0]),
+            "recovered_carts": int(totals[1]),
+            "recovered_revenue": float(totals[2]),
+            "attribution_days": policy.attribution_window.days,
+        }
+    )

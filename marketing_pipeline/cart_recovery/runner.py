@@ -22,10 +22,14 @@ def _resources() -> dict:
 
 
 def recovery_job() -> dg.JobDefinition:
-    return dg.Definitions(jobs=[cart_recovery_job], resources=_resources()).resolve_job_def(cart_recovery_job.name)
+    return dg.Definitions(jobs=[cart_recovery_job], resources=_resources()).resolve_job_def(
+        cart_recovery_job.name
+    )
 
 
-def tick(instance: dg.DagsterInstance, now: datetime, cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
+def tick(
+    instance: dg.DagsterInstance, now: datetime, cursor: str | None
+) -> tuple[list[dg.RunRequest], str | None]:
     sensor = build_abandoned_cart_sensor(clock=lambda: now)
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=_resources())
     data = sensor.evaluate_tick(context)
@@ -40,23 +44,34 @@ class StepRun:
     run_id: str
 
 
-def execute(instance: dg.DagsterInstance, request: dg.RunRequest, job: dg.JobDefinition | None = None) -> StepRun:
+def execute(
+    instance: dg.DagsterInstance, request: dg.RunRequest, job: dg.JobDefinition | None = None
+) -> StepRun:
     job = job or recovery_job()
-    result = job.execute_in_process(run_config=request.run_config, instance=instance,
-                                    tags={**request.tags, "dagster/run_key": request.run_key}, raise_on_error=False)
+    result = job.execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        tags={**request.tags, "dagster/run_key": request.run_key},
+        raise_on_error=False,
+    )
     config = request.run_config["ops"][RECOVERY_OP]["config"]
     if result.success:
         status = result.output_for_node(RECOVERY_OP)
     else:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
-        status = (failure.step_failure_data.user_failure_data.metadata.get("status").value
-                  if failure and failure.step_failure_data.user_failure_data
-                  and "status" in failure.step_failure_data.user_failure_data.metadata else "error")
+        status = (
+            failure.step_failure_data.user_failure_data.metadata.get("status").value
+            if failure
+            and failure.step_failure_data.user_failure_data
+            and "status" in failure.step_failure_data.user_failure_data.metadata
+            else "error"
+        )
     return StepRun(config["cart_id"], config["step"], status, result.run_id)
 
 
-def advance(instance: dg.DagsterInstance, now: datetime, cursor: str | None,
-            job: dg.JobDefinition | None = None) -> tuple[str | None, list[StepRun]]:
+def advance(
+    instance: dg.DagsterInstance, now: datetime, cursor: str | None, job: dg.JobDefinition | None = None
+) -> tuple[str | None, list[StepRun]]:
     """One sensor tick at ``now`` and every run it requests; returns the new cursor and the runs."""
     requests, cursor = tick(instance, now, cursor)
     job = job or recovery_job()

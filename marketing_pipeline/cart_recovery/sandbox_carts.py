@@ -25,15 +25,28 @@ class SandboxCart:
 
 
 def _item(p: Product, quantity: int, discount=None) -> dict:
-    item = {"sku_id": p.sku_id, "product_id": p.product_id, "name": p.name, "variant": p.variant,
-            "image_url": p.image_url, "quantity": quantity, "unit_price": str(p.price)}
+    item = {
+        "sku_id": p.sku_id,
+        "product_id": p.product_id,
+        "name": p.name,
+        "variant": p.variant,
+        "image_url": p.image_url,
+        "quantity": quantity,
+        "unit_price": str(p.price),
+    }
     if discount:
         item["discount"] = str(discount)
     return item
 
 
 def _ev(cart_id: str, n: int, kind: str, at: datetime, **kw) -> dict:
-    return {"event_id": f"{cart_id}:{n}", "type": kind, "cart_id": cart_id, "occurred_at": at.isoformat(), **kw}
+    return {
+        "event_id": f"{cart_id}:{n}",
+        "type": kind,
+        "cart_id": cart_id,
+        "occurred_at": at.isoformat(),
+        **kw,
+    }
 
 
 def converted_cart(order: Order, rng: random.Random) -> SandboxCart:
@@ -42,16 +55,34 @@ def converted_cart(order: Order, rng: random.Random) -> SandboxCart:
     t = order.created_at - timedelta(minutes=rng.randint(6, 40))
     events = [_ev(cid, 0, "cart_created", t)]
     for i, line in enumerate(order.lines, 1):
-        events.append(_ev(cid, i, "item_added", t + timedelta(minutes=i), item=_item(line.product, line.quantity)))
+        events.append(
+            _ev(cid, i, "item_added", t + timedelta(minutes=i), item=_item(line.product, line.quantity))
+        )
     c = order.customer
     events += [
-        _ev(cid, 90, "contact_identified", order.created_at - timedelta(minutes=3), email=c.email,
-            customer_id=str(c.customer_id)),
+        _ev(
+            cid,
+            90,
+            "contact_identified",
+            order.created_at - timedelta(minutes=3),
+            email=c.email,
+            customer_id=str(c.customer_id),
+        ),
         _ev(cid, 91, "checkout_started", order.created_at - timedelta(minutes=2)),
-        _ev(cid, 99, "order_completed", order.created_at, order_id=order.order_id, order_total=str(order.total),
+        _ev(
+            cid,
+            99,
+            "order_completed",
+            order.created_at,
+            order_id=order.order_id,
+            order_total=str(order.total),
             items=[_item(ln.product, ln.quantity, ln.discount) for ln in order.lines],
-            shipping=str(order.shipping), tax=str(order.tax), discount_code=order.discount_code,
-            accepts_marketing=c.accepts_marketing, **order.utm),
+            shipping=str(order.shipping),
+            tax=str(order.tax),
+            discount_code=order.discount_code,
+            accepts_marketing=c.accepts_marketing,
+            **order.utm,
+        ),
     ]
     return SandboxCart(cid, events, c.email)
 
@@ -73,13 +104,16 @@ def abandoned_carts(world: World, day: date) -> list[SandboxCart]:
             customer = rng.choice(world.customers[: max(1, len(world.customers) // 2)])
             products = rng.sample(world.products, rng.choice([1, 1, 2, 3]))
             start = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(
-                seconds=rng.randint(8 * 3600, 23 * 3600))
+                seconds=rng.randint(8 * 3600, 23 * 3600)
+            )
         email = customer.email if comeback or rng.random() < 0.75 else None
         events = [_ev(cid, 0, "cart_created", start)]
         for i, p in enumerate(products, 1):
             events.append(_ev(cid, i, "item_added", start + timedelta(minutes=i), item=_item(p, 1)))
         if email:
-            events.append(_ev(cid, 90, "contact_identified", start + timedelta(minutes=len(products) + 1), email=email))
+            events.append(
+                _ev(cid, 90, "contact_identified", start + timedelta(minutes=len(products) + 1), email=email)
+            )
             if rng.random() < 0.5:
                 events.append(_ev(cid, 91, "checkout_started", start + timedelta(minutes=len(products) + 2)))
         clicks = []

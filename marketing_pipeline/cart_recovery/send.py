@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str            # sent | skipped | unknown | failed | already_<status>
+    status: str  # sent | skipped | unknown | failed | already_<status>
     detail: str | None = None
     message_id: str | None = None
 
@@ -36,8 +36,15 @@ def discount_code() -> str:
     return f"BACK-{secrets.token_hex(5).upper()}"
 
 
-def process_step(url: str, client: SendGridClient, policy: RecoveryPolicy, cart_id: str, step_number: int,
-                 now: datetime, run_id: str) -> Outcome:
+def process_step(
+    url: str,
+    client: SendGridClient,
+    policy: RecoveryPolicy,
+    cart_id: str,
+    step_number: int,
+    now: datetime,
+    run_id: str,
+) -> Outcome:
     step = policy.step(step_number)
     with connect(url, autocommit=True) as conn:
         outbox_id = outbox.claim(conn, cart_id, step.number, run_id, now)
@@ -50,22 +57,41 @@ def process_step(url: str, client: SendGridClient, policy: RecoveryPolicy, cart_
         # From here on the step is ours and can never be sent by anyone else.
         dicts = conn.cursor(row_factory=dict_row)
         cart = dicts.execute("SELECT * FROM ops.carts WHERE cart_id = %s", (cart_id,)).fetchone()
-        reason = "unknown_cart" if cart is None else exit_rules.exit_reason(conn, cart, step.number, policy, now)
+        reason = (
+            "unknown_cart" if cart is None else exit_rules.exit_reason(conn, cart, step.number, policy, now)
+        )
         if reason:
             with conn.transaction():
                 outbox.finish(conn, outbox_id, "skipped", detail=reason)
-                conn.execute("UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = %s"
-                             " WHERE cart_id = %s AND recovery_ended_at IS NULL", (now, reason, cart_id))
+                conn.execute(
+                    "UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = %s"
+                    " WHERE cart_id = %s AND recovery_ended_at IS NULL",
+                    (now, reason, cart_id),
+                )
             return Outcome("skipped", reason)
-        items = dicts.execute("SELECT * FROM ops.cart_items WHERE cart_id = %s ORDER BY unit_price DESC, sku_id",
-                             (cart_id,)).fetchall()
+        items = dicts.execute(
+            "SELECT * FROM ops.cart_items WHERE cart_id = %s ORDER BY unit_price DESC, sku_id", (cart_id,)
+        ).fetchall()
         with conn.transaction():
             code = discount_code() if step.discount_percent else None
-            recover = links.create_link(conn, "recover", cart_id, step.number, cart["email"], target_url(policy, cart),
-                                        now, policy.link_ttl)
-            unsub = links.create_link(conn, "unsubscribe", cart_id, step.number, cart["email"], None, now, None)
-            conn.execute("UPDATE ops.recovery_outbox SET email = %s, discount_code = %s, discount_percent = %s"
-                         " WHERE id = %s", (cart["email"], code, step.discount_percent if code else None, outbox_id))
+            recover = links.create_link(
+                conn,
+                "recover",
+                cart_id,
+                step.number,
+                cart["email"],
+                target_url(policy, cart),
+                now,
+                policy.link_ttl,
+            )
+            unsub = links.create_link(
+                conn, "unsubscribe", cart_id, step.number, cart["email"], None, now, None
+            )
+            conn.execute(
+                "UPDATE ops.recovery_outbox SET email = %s, discount_code = %s, discount_percent = %s"
+                " WHERE id = %s",
+                (cart["email"], code, step.discount_percent if code else None, outbox_id),
+            )
         base = policy.public_url.rstrip("/")
         email = render(policy, step, cart, items, f"{base}/r/{recover}", f"{base}/u/{unsub}", code)
         try:

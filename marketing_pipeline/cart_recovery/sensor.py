@@ -58,13 +58,24 @@ class DueStep:
     step: int
 
 
-def request_due_steps(conn: psycopg.Connection, policy: RecoveryPolicy, now: datetime, cursor: int) -> list[DueStep]:
+def request_due_steps(
+    conn: psycopg.Connection, policy: RecoveryPolicy, now: datetime, cursor: int
+) -> list[DueStep]:
     """Mark and return the steps to launch (one statement, committed with the caller's transaction)."""
     steps = policy.steps
-    rows = conn.execute(DUE_SQL, {
-        "prev": [s.number - 1 for s in steps], "delays": [s.delay for s in steps], "now": now, "idle": policy.idle,
-        "grace": policy.late_grace, "gap": policy.min_gap, "limit": policy.max_requests_per_tick, "cursor": cursor,
-    }).fetchall()
+    rows = conn.execute(
+        DUE_SQL,
+        {
+            "prev": [s.number - 1 for s in steps],
+            "delays": [s.delay for s in steps],
+            "now": now,
+            "idle": policy.idle,
+            "grace": policy.late_grace,
+            "gap": policy.min_gap,
+            "limit": policy.max_requests_per_tick,
+            "cursor": cursor,
+        },
+    ).fetchall()
     return [DueStep(*r) for r in rows]
 
 
@@ -79,14 +90,20 @@ def run_request(due: DueStep, as_of: datetime | None) -> dg.RunRequest:
     )
 
 
-def build_abandoned_cart_sensor(clock: Callable[[], datetime] | None = None,
-                                policy: Callable[[], RecoveryPolicy] = RecoveryPolicy.from_env,
-                                name: str = "abandoned_cart_sensor") -> dg.SensorDefinition:
+def build_abandoned_cart_sensor(
+    clock: Callable[[], datetime] | None = None,
+    policy: Callable[[], RecoveryPolicy] = RecoveryPolicy.from_env,
+    name: str = "abandoned_cart_sensor",
+) -> dg.SensorDefinition:
     """The sensor; ``clock`` replaces the wall clock (demo, tests) and is then passed on to the runs."""
 
-    @dg.sensor(name=name, job=cart_recovery_job, minimum_interval_seconds=60,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Requests the due abandoned-cart email step for each idle cart (run key cart:step).")
+    @dg.sensor(
+        name=name,
+        job=cart_recovery_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests the due abandoned-cart email step for each idle cart (run key cart:step).",
+    )
     def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
         now = clock() if clock else datetime.now(UTC)
         rules = policy()
@@ -97,8 +114,10 @@ def build_abandoned_cart_sensor(clock: Callable[[], datetime] | None = None,
             due = request_due_steps(conn, rules, now, cursor)
         if not due:
             return dg.SensorResult(skip_reason="no cart step is due", cursor=str(cursor))
-        return dg.SensorResult(run_requests=[run_request(d, now if clock else None) for d in due],
-                               cursor=str(max(cursor, max(d.outbox_id for d in due))))
+        return dg.SensorResult(
+            run_requests=[run_request(d, now if clock else None) for d in due],
+            cursor=str(max(cursor, max(d.outbox_id for d in due))),
+        )
 
     return _sensor
 

@@ -17,8 +17,15 @@ from marketing_pipeline.cart_recovery.events import CartEvent, CartItem
 from marketing_pipeline.sources.tiktok_shop.models import Order
 
 ORDER_STATUS_CHANGE = 1
-PAID_STATUSES = {"ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION", "IN_TRANSIT",
-                 "DELIVERED", "COMPLETED"}
+PAID_STATUSES = {
+    "ON_HOLD",
+    "AWAITING_SHIPMENT",
+    "PARTIALLY_SHIPPING",
+    "AWAITING_COLLECTION",
+    "IN_TRANSIT",
+    "DELIVERED",
+    "COMPLETED",
+}
 PRODUCT_URL = "https://shop.tiktok.com/view/product/{product_id}"
 
 
@@ -35,11 +42,19 @@ def items_of(order: Order) -> list[CartItem]:
     grouped: dict[str, list] = defaultdict(list)
     for li in order.line_items:
         grouped[li.sku_id].append(li)
-    return [CartItem(sku_id=sku, product_id=lines[0].product_id, name=lines[0].product_name or sku,
-                     variant=lines[0].sku_name, image_url=lines[0].sku_image,
-                     product_url=PRODUCT_URL.format(product_id=lines[0].product_id), quantity=len(lines),
-                     unit_price=lines[0].sale_price)
-            for sku, lines in grouped.items()]
+    return [
+        CartItem(
+            sku_id=sku,
+            product_id=lines[0].product_id,
+            name=lines[0].product_name or sku,
+            variant=lines[0].sku_name,
+            image_url=lines[0].sku_image,
+            product_url=PRODUCT_URL.format(product_id=lines[0].product_id),
+            quantity=len(lines),
+            unit_price=lines[0].sale_price,
+        )
+        for sku, lines in grouped.items()
+    ]
 
 
 def events_for(envelope: dict, raw_body: bytes, order: Order) -> list[CartEvent]:
@@ -51,14 +66,33 @@ def events_for(envelope: dict, raw_body: bytes, order: Order) -> list[CartEvent]
     base = f"tts:{notification_id(envelope, raw_body)}"
     cart_id = cart_id_for(order.id)
     if status == "UNPAID":
-        return [CartEvent(event_id=f"{base}:cart", type="cart_updated", cart_id=cart_id, occurred_at=at,
-                          items=items_of(order), email=order.buyer_email or None, customer_id=order.user_id,
-                          currency=order.payment.currency),
-                CartEvent(event_id=f"{base}:checkout", type="checkout_started", cart_id=cart_id, occurred_at=at)]
+        return [
+            CartEvent(
+                event_id=f"{base}:cart",
+                type="cart_updated",
+                cart_id=cart_id,
+                occurred_at=at,
+                items=items_of(order),
+                email=order.buyer_email or None,
+                customer_id=order.user_id,
+                currency=order.payment.currency,
+            ),
+            CartEvent(event_id=f"{base}:checkout", type="checkout_started", cart_id=cart_id, occurred_at=at),
+        ]
     if status in PAID_STATUSES:
         paid = order.paid_at or at
-        return [CartEvent(event_id=f"{base}:order", type="order_completed", cart_id=cart_id, occurred_at=paid,
-                          order_id=order.id, order_total=Decimal(order.payment.total_amount),
-                          email=order.buyer_email or None, customer_id=order.user_id, currency=order.payment.currency,
-                          items=items_of(order))]
+        return [
+            CartEvent(
+                event_id=f"{base}:order",
+                type="order_completed",
+                cart_id=cart_id,
+                occurred_at=paid,
+                order_id=order.id,
+                order_total=Decimal(order.payment.total_amount),
+                email=order.buyer_email or None,
+                customer_id=order.user_id,
+                currency=order.payment.currency,
+                items=items_of(order),
+            )
+        ]
     return []  # CANCELLED and others change nothing: recovery follows the unpaid cart's own rules

@@ -21,8 +21,9 @@ from marketing_pipeline.warehouse import WarehouseResource
 COMMON = dict(group_name="marts", kinds={"postgres"}, tags={"layer": "marts"})
 
 
-def _build(context: dg.AssetExecutionContext, warehouse: WarehouseResource, target: str,
-           table: str) -> dg.MaterializeResult:
+def _build(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, target: str, table: str
+) -> dg.MaterializeResult:
     started = time.monotonic()
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, config.gucs())
@@ -31,17 +32,24 @@ def _build(context: dg.AssetExecutionContext, warehouse: WarehouseResource, targ
     absent = sorted(k for k, v in used.items() if v == "absent")
     if absent:
         context.log.warning(f"{table}: sources absent, built without them: {', '.join(absent)}")
-    return dg.MaterializeResult(metadata={
-        "rows": dg.MetadataValue.int(rows),
-        "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
-        "sources_used": dg.MetadataValue.text(", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"),
-        "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(rows),
+            "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+            "sources_used": dg.MetadataValue.text(
+                ", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"
+            ),
+            "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+        }
+    )
 
 
-@dg.asset(**COMMON, deps=src.raw_asset_keys(),
-          description="Which source covered which brand-local day (marts.source_coverage): loaded, missing or "
-          "source_absent, from the raw tables and Dagster's materialized partitions.")
+@dg.asset(
+    **COMMON,
+    deps=src.raw_asset_keys(),
+    description="Which source covered which brand-local day (marts.source_coverage): loaded, missing or "
+    "source_absent, from the raw tables and Dagster's materialized partitions.",
+)
 def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     materialized = {}
     for source in src.SOURCES:
@@ -53,40 +61,60 @@ def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, config.gucs())
         summary = coverage.refresh(conn, first, last, materialized)
-    return dg.MaterializeResult(metadata={
-        name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-        for name, counts in summary.items()
-    })
+    return dg.MaterializeResult(
+        metadata={
+            name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+            for name, counts in summary.items()
+        }
+    )
 
 
-@dg.asset(**COMMON, deps=src.raw_asset_keys(),
-          description="core.customers and the append-only identity map core.customer_keys: one stable id per "
-          "person across TikTok Shop, the website, Klaviyo and Customer.io (email, then phone, then platform id).")
+@dg.asset(
+    **COMMON,
+    deps=src.raw_asset_keys(),
+    description="core.customers and the append-only identity map core.customer_keys: one stable id per "
+    "person across TikTok Shop, the website, Klaviyo and Customer.io (email, then phone, then platform id).",
+)
 def core_customers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _build(context, warehouse, "core_customers", "core.customers")
 
 
-@dg.asset(**COMMON, deps=[core_customers],
-          description="core.orders and core.order_lines for every sales channel, with cancellations and refunds.")
+@dg.asset(
+    **COMMON,
+    deps=[core_customers],
+    description="core.orders and core.order_lines for every sales channel, with cancellations and refunds.",
+)
 def core_orders(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _build(context, warehouse, "core_orders", "core.orders")
 
 
-@dg.asset(**COMMON, deps=[core_customers],
-          description="core.email_events: Klaviyo and Customer.io sends, deliveries, opens, clicks, "
-          "unsubscribes and bounces in one shape.")
-def core_email_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    **COMMON,
+    deps=[core_customers],
+    description="core.email_events: Klaviyo and Customer.io sends, deliveries, opens, clicks, "
+    "unsubscribes and bounces in one shape.",
+)
+def core_email_events(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     return _build(context, warehouse, "core_email_events", "core.email_events")
 
 
-@dg.asset(**COMMON, deps=src.raw_asset_keys(), description="core.sessions: GA4 sessions per day and source/medium.")
+@dg.asset(
+    **COMMON, deps=src.raw_asset_keys(), description="core.sessions: GA4 sessions per day and source/medium."
+)
 def core_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _build(context, warehouse, "core_sessions", "core.sessions")
 
 
-@dg.asset(**COMMON, deps=src.raw_asset_keys(),
-          description="core.content_daily: TikTok video views, engagements and shop clicks per day.")
-def core_content_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    **COMMON,
+    deps=src.raw_asset_keys(),
+    description="core.content_daily: TikTok video views, engagements and shop clicks per day.",
+)
+def core_content_daily(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     return _build(context, warehouse, "core_content_daily", "core.content_daily")
 
 
@@ -98,38 +126,78 @@ def _mart(name: str, deps: list, description: str):
     return _asset
 
 
-attribution = _mart("attribution", [core_orders, core_email_events],
-                    "First and last touch of every order (UTM, TikTok Shop, email clicks within the window).")
-channel_daily = _mart("channel_daily", [core_orders],
-                      "Revenue, orders, AOV, new and returning customers per day and sales channel.")
-email_daily = _mart("email_daily", [core_email_events, attribution],
-                    "Email performance per day and platform, with attributed conversions and revenue.")
-funnel_daily = _mart("funnel_daily", [core_orders, core_sessions, core_content_daily, source_coverage],
-                     "Views to repeat orders per day and channel; NULL where a source did not cover the day.")
+attribution = _mart(
+    "attribution",
+    [core_orders, core_email_events],
+    "First and last touch of every order (UTM, TikTok Shop, email clicks within the window).",
+)
+channel_daily = _mart(
+    "channel_daily",
+    [core_orders],
+    "Revenue, orders, AOV, new and returning customers per day and sales channel.",
+)
+email_daily = _mart(
+    "email_daily",
+    [core_email_events, attribution],
+    "Email performance per day and platform, with attributed conversions and revenue.",
+)
+funnel_daily = _mart(
+    "funnel_daily",
+    [core_orders, core_sessions, core_content_daily, source_coverage],
+    "Views to repeat orders per day and channel; NULL where a source did not cover the day.",
+)
 rfm = _mart("rfm", [core_orders], "Monthly RFM snapshots: quintile scores and segment names per customer.")
-cohorts = _mart("cohorts", [core_orders], "Monthly acquisition cohorts: retention and revenue by months since.")
+cohorts = _mart(
+    "cohorts", [core_orders], "Monthly acquisition cohorts: retention and revenue by months since."
+)
 
 
-@dg.asset(**COMMON, deps=[core_orders, core_customers], partitions_def=daily_partitions,
-          backfill_policy=dg.BackfillPolicy.single_run(),
-          description="Every known person's segment and lifecycle as of the partition's day.")
-def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    **COMMON,
+    deps=[core_orders, core_customers],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Every known person's segment and lifecycle as of the partition's day.",
+)
+def customer_segments(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     days = partition_days(context)
     started = time.monotonic()
     with warehouse.transaction() as conn:
         build_segments(conn, days[0], days[-1])
-        counts = dict(conn.execute(
-            "SELECT segment, count(*) FROM marts.customer_segments WHERE as_of = %s GROUP BY 1", (days[-1],)))
-    return dg.MaterializeResult(metadata={
-        "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
-        **{f"segment_{k}": dg.MetadataValue.int(v) for k, v in sorted(counts.items())},
-    })
+        counts = dict(
+            conn.execute(
+                "SELECT segment, count(*) FROM marts.customer_segments WHERE as_of = %s GROUP BY 1",
+                (days[-1],),
+            )
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+            **{f"segment_{k}": dg.MetadataValue.int(v) for k, v in sorted(counts.items())},
+        }
+    )
 
 
 def build_segments(conn, first: date, last: date) -> None:
-    sqlfiles.apply_settings(conn, {**config.gucs(), "first_day": first.isoformat(), "last_day": last.isoformat()})
+    sqlfiles.apply_settings(
+        conn, {**config.gucs(), "first_day": first.isoformat(), "last_day": last.isoformat()}
+    )
     sqlfiles.run(conn, "customer_segments")
 
 
-UNPARTITIONED = [source_coverage, core_customers, core_orders, core_email_events, core_sessions, core_content_daily,
-                 attribution, channel_daily, email_daily, funnel_daily, rfm, cohorts]
+UNPARTITIONED = [
+    source_coverage,
+    core_customers,
+    core_orders,
+    core_email_events,
+    core_sessions,
+    core_content_daily,
+    attribution,
+    channel_daily,
+    email_daily,
+    funnel_daily,
+    rfm,
+    cohorts,
+]

@@ -14,18 +14,25 @@ def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=passed, metadata={k: v for k, v in metadata.items() if v is not None})
 
 
-@dg.asset_check(asset=assets.core_customers, blocking=True,
-                description="No email and no platform id belongs to two customers.")
+@dg.asset_check(
+    asset=assets.core_customers,
+    blocking=True,
+    description="No email and no platform id belongs to two customers.",
+)
 def customers_keys_unique(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as conn:
         dupes = conn.execute(
             "SELECT count(*) FROM (SELECT email FROM core.customers WHERE email IS NOT NULL"
-            " GROUP BY email HAVING count(*) > 1) d").fetchone()[0]
+            " GROUP BY email HAVING count(*) > 1) d"
+        ).fetchone()[0]
     return _result(dupes == 0, emails_on_several_customers=dupes)
 
 
-@dg.asset_check(asset=assets.core_orders, blocking=True,
-                description="One row per source order, every line belongs to an order, every order has a customer.")
+@dg.asset_check(
+    asset=assets.core_orders,
+    blocking=True,
+    description="One row per source order, every line belongs to an order, every order has a customer.",
+)
 def orders_keys_and_lines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as conn:
         dupes, orphans, no_customer = conn.execute("""
@@ -33,28 +40,40 @@ def orders_keys_and_lines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                    (SELECT count(*) FROM core.order_lines l
                      WHERE NOT EXISTS (SELECT 1 FROM core.orders o WHERE o.order_key = l.order_key)),
                    (SELECT count(*) FROM core.orders WHERE customer_id IS NULL)""").fetchone()
-    return _result(dupes == 0 and orphans == 0 and no_customer == 0,
-                   duplicate_orders=dupes, orphan_lines=orphans, orders_without_customer=no_customer)
+    return _result(
+        dupes == 0 and orphans == 0 and no_customer == 0,
+        duplicate_orders=dupes,
+        orphan_lines=orphans,
+        orders_without_customer=no_customer,
+    )
 
 
-@dg.asset_check(asset=assets.core_orders, blocking=True,
-                description="For every day, core revenue per channel equals what the source charged that day.")
+@dg.asset_check(
+    asset=assets.core_orders,
+    blocking=True,
+    description="For every day, core revenue per channel equals what the source charged that day.",
+)
 def orders_revenue_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     mismatches: list[str] = []
     with warehouse.connection() as conn:
         for source in src.SOURCES:
             if not source.revenue_sql or not src.present(conn, source):
                 continue
-            rows = conn.execute(f"""
+            rows = conn.execute(
+                f"""
                 WITH s(day, revenue) AS ({source.revenue_sql}),
                      c AS (SELECT order_date AS day, sum(gross_revenue) AS revenue FROM core.orders
                            WHERE channel = %s GROUP BY 1)
                 SELECT coalesce(s.day, c.day), s.revenue, c.revenue FROM s FULL JOIN c ON c.day = s.day
                 WHERE s.revenue IS DISTINCT FROM c.revenue ORDER BY 1 LIMIT 20""",  # noqa: S608 (constant)
-                (source.revenue_channel,)).fetchall()
+                (source.revenue_channel,),
+            ).fetchall()
             mismatches += [f"{source.name} {d}: source {s} core {c}" for d, s, c in rows]
-    return _result(not mismatches, mismatched_days=len(mismatches),
-                   examples=dg.MetadataValue.text("\n".join(mismatches[:10])) if mismatches else None)
+    return _result(
+        not mismatches,
+        mismatched_days=len(mismatches),
+        examples=dg.MetadataValue.text("\n".join(mismatches[:10])) if mismatches else None,
+    )
 
 
 def _anomaly(conn, sql: str, label: str) -> dg.AssetCheckResult:
@@ -70,42 +89,74 @@ def _anomaly(conn, sql: str, label: str) -> dg.AssetCheckResult:
     day, value, mean, sd, n = row
     z = 0.0 if not sd else float((value - mean) / sd)
     return dg.AssetCheckResult(
-        passed=abs(z) <= 3, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"day": str(day), label: float(value or 0), "trailing_mean": float(mean), "z_score": round(z, 2)})
+        passed=abs(z) <= 3,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "day": str(day),
+            label: float(value or 0),
+            "trailing_mean": float(mean),
+            "z_score": round(z, 2),
+        },
+    )
 
 
-@dg.asset_check(asset=assets.channel_daily, description="Yesterday's revenue is within 3 sd of its trailing 28-day mean.")
+@dg.asset_check(
+    asset=assets.channel_daily, description="Yesterday's revenue is within 3 sd of its trailing 28-day mean."
+)
 def revenue_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as conn:
-        return _anomaly(conn, "SELECT day, sum(revenue) AS value FROM marts.channel_daily GROUP BY 1", "revenue")
+        return _anomaly(
+            conn, "SELECT day, sum(revenue) AS value FROM marts.channel_daily GROUP BY 1", "revenue"
+        )
 
 
-@dg.asset_check(asset=assets.core_sessions, description="Yesterday's sessions are within 3 sd of the trailing mean.")
+@dg.asset_check(
+    asset=assets.core_sessions, description="Yesterday's sessions are within 3 sd of the trailing mean."
+)
 def sessions_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as conn:
-        return _anomaly(conn, "SELECT session_date AS day, sum(sessions) AS value FROM core.sessions GROUP BY 1",
-                        "sessions")
+        return _anomaly(
+            conn,
+            "SELECT session_date AS day, sum(sessions) AS value FROM core.sessions GROUP BY 1",
+            "sessions",
+        )
 
 
-@dg.asset_check(asset=assets.source_coverage,
-                description="Every present source loaded each of the last LOOKBACK_DAYS days (warns otherwise).")
+@dg.asset_check(
+    asset=assets.source_coverage,
+    description="Every present source loaded each of the last LOOKBACK_DAYS days (warns otherwise).",
+)
 def sources_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     lookback = settings.load().lookback_days
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, marts_config.gucs())
-        rows = conn.execute("""
+        rows = conn.execute(
+            """
             SELECT source, count(*) FILTER (WHERE status = 'missing'), bool_or(status = 'source_absent')
             FROM marts.source_coverage WHERE day >= current_date - %s AND day < current_date
-            GROUP BY source ORDER BY source""", (lookback,)).fetchall()
+            GROUP BY source ORDER BY source""",
+            (lookback,),
+        ).fetchall()
     gaps = {s: m for s, m, absent in rows if m}
     absent = [s for s, _, a in rows if a]
-    return dg.AssetCheckResult(passed=not gaps, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "missing_days": dg.MetadataValue.json(gaps), "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-")})
+    return dg.AssetCheckResult(
+        passed=not gaps,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "missing_days": dg.MetadataValue.json(gaps),
+            "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+        },
+    )
 
 
-@dg.asset_check(asset=assets.customer_segments, blocking=True,
-                description="Each refreshed day has exactly one segment row per known customer.")
-def segments_complete(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=assets.customer_segments,
+    blocking=True,
+    description="Each refreshed day has exactly one segment row per known customer.",
+)
+def segments_complete(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, marts_config.gucs())
         day, rows, people = conn.execute("""
@@ -117,5 +168,12 @@ def segments_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     return _result(rows == people, day=str(day), rows=rows, customers=people)
 
 
-CHECKS = [customers_keys_unique, orders_keys_and_lines, orders_revenue_reconciles, revenue_anomaly,
-          sessions_anomaly, sources_fresh, segments_complete]
+CHECKS = [
+    customers_keys_unique,
+    orders_keys_and_lines,
+    orders_revenue_reconciles,
+    revenue_anomaly,
+    sessions_anomaly,
+    sources_fresh,
+    segments_complete,
+]

@@ -13,12 +13,12 @@ from marketing_pipeline.settings import SettingsError
 
 @dataclass(frozen=True)
 class MartsConfig:
-    new_days: int = 30             # new subscriber / new customer window
-    active_days: int = 90          # last order within: active
-    lapsed_days: int = 180         # last order older than this: lapsed (between: at risk)
+    new_days: int = 30  # new subscriber / new customer window
+    active_days: int = 90  # last order within: active
+    lapsed_days: int = 180  # last order older than this: lapsed (between: at risk)
     vip_min_orders: int = 3
     vip_min_revenue: float = 250.0  # net revenue over the last 365 days
-    rfm_months: int = 13           # monthly RFM snapshots kept (a year of movement + the running month)
+    rfm_months: int = 13  # monthly RFM snapshots kept (a year of movement + the running month)
     attribution_window_days: float = 5.0
     attribution_opens: bool = False
     default_country_code: str = "1"  # for phones written without one

@@ -24,8 +24,9 @@ LEFT JOIN cov_rows r ON r.day = d::date
 """
 
 
-def refresh(conn: psycopg.Connection, first: date, last: date,
-            materialized: Mapping[str, Iterable[str]] | None = None) -> dict[str, dict[str, int]]:
+def refresh(
+    conn: psycopg.Connection, first: date, last: date, materialized: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, dict[str, int]]:
     """Replace the coverage rows for [first, last]. ``materialized``: source name -> loaded partition keys."""
     materialized = materialized or {}
     conn.execute("DELETE FROM marts.source_coverage WHERE day BETWEEN %s AND %s", (first, last))
@@ -36,9 +37,21 @@ def refresh(conn: psycopg.Connection, first: date, last: date,
         is_present = src.present(conn, source)
         if is_present:
             conn.execute(f"INSERT INTO cov_rows {source.day_sql}")  # noqa: S608 (our own constant SQL)
-        conn.execute(_INSERT, {"name": source.name, "present": is_present, "first": first, "last": last,
-                               "done": sorted(set(materialized.get(source.name, ())))})
-        summary[source.name] = dict(conn.execute(
-            "SELECT status, count(*) FROM marts.source_coverage WHERE source = %s AND day BETWEEN %s AND %s"
-            " GROUP BY 1", (source.name, first, last)).fetchall())
+        conn.execute(
+            _INSERT,
+            {
+                "name": source.name,
+                "present": is_present,
+                "first": first,
+                "last": last,
+                "done": sorted(set(materialized.get(source.name, ()))),
+            },
+        )
+        summary[source.name] = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM marts.source_coverage WHERE source = %s AND day BETWEEN %s AND %s"
+                " GROUP BY 1",
+                (source.name, first, last),
+            ).fetchall()
+        )
     return summary

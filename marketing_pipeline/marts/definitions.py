@@ -10,21 +10,32 @@ from marketing_pipeline.marts import assets, checks
 from marketing_pipeline.partitions import daily_partitions
 
 marts_refresh = dg.define_asset_job(
-    "marts_refresh", selection=dg.AssetSelection.assets(*assets.UNPARTITIONED),
-    description="Rebuild core.* and marts.* (except the daily segment snapshots) with their checks.")
+    "marts_refresh",
+    selection=dg.AssetSelection.assets(*assets.UNPARTITIONED),
+    description="Rebuild core.* and marts.* (except the daily segment snapshots) with their checks.",
+)
 
 segments_job = dg.define_asset_job(
-    "customer_segments_daily", selection=dg.AssetSelection.assets(assets.customer_segments),
-    description="Segment snapshot as of the partition's day.")
+    "customer_segments_daily",
+    selection=dg.AssetSelection.assets(assets.customer_segments),
+    description="Segment snapshot as of the partition's day.",
+)
 
 marts_schedule = dg.ScheduleDefinition(
-    name="marts_refresh_schedule", job=marts_refresh, cron_schedule="0 2 * * *",
-    execution_timezone=daily_partitions.timezone, default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="After the daily ingest (00:15) has had time to finish its lookback days.")
+    name="marts_refresh_schedule",
+    job=marts_refresh,
+    cron_schedule="0 2 * * *",
+    execution_timezone=daily_partitions.timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="After the daily ingest (00:15) has had time to finish its lookback days.",
+)
 
 segments_schedule = dg.build_schedule_from_partitioned_job(
-    segments_job, hour_of_day=3, name="customer_segments_daily_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING)
+    segments_job,
+    hour_of_day=3,
+    name="customer_segments_daily_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 
 defs = dg.Definitions(
     assets=[*assets.UNPARTITIONED, assets.customer_segments],

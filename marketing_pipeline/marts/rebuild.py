@@ -9,12 +9,29 @@ import psycopg
 from marketing_pipeline.marts import config, coverage, sqlfiles
 from marketing_pipeline.marts.assets import build_segments
 
-ORDER = ["core_customers", "core_orders", "core_email_events", "core_sessions", "core_content_daily",
-         "attribution", "channel_daily", "email_daily", "funnel_daily", "rfm", "cohorts"]
+ORDER = [
+    "core_customers",
+    "core_orders",
+    "core_email_events",
+    "core_sessions",
+    "core_content_daily",
+    "attribution",
+    "channel_daily",
+    "email_daily",
+    "funnel_daily",
+    "rfm",
+    "cohorts",
+]
 
 
-def rebuild(conn: psycopg.Connection, first: date, last: date, *, segments_from: date | None = None,
-            on_step: Callable[[str], None] | None = None) -> None:
+def rebuild(
+    conn: psycopg.Connection,
+    first: date,
+    last: date,
+    *,
+    segments_from: date | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> None:
     """Coverage for [first, last], every table, and segment snapshots for [segments_from or last, last]."""
     sqlfiles.apply_settings(conn, config.gucs())
     coverage.refresh(conn, first, last)

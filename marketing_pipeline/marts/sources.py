@@ -16,36 +16,66 @@ import psycopg
 class Source:
     name: str
     tables: tuple[str, ...]
-    day_sql: str               # (day, rows) per brand-local day, for coverage
-    asset_keys: tuple[str, ...] = ()   # Dagster assets that load it (daily partitions)
+    day_sql: str  # (day, rows) per brand-local day, for coverage
+    asset_keys: tuple[str, ...] = ()  # Dagster assets that load it (daily partitions)
     revenue_channel: str | None = None  # core.orders channel reconciled against revenue_sql
-    revenue_sql: str | None = None      # (day, revenue): what the source charged per day
+    revenue_sql: str | None = None  # (day, revenue): what the source charged per day
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("tiktok_shop", ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"),
-           "SELECT partition_date, count(*) FROM raw.tiktok_shop_orders GROUP BY 1",
-           ("tiktok_shop_orders",), "tiktok_shop",
-           "SELECT partition_date, sum(total_amount) FROM raw.tiktok_shop_orders GROUP BY 1"),
-    Source("website", ("raw.website_orders", "raw.website_order_lines"),
-           "SELECT partition_date, count(*) FROM raw.website_orders GROUP BY 1",
-           (), "website",
-           "SELECT partition_date, sum(total) FROM raw.website_orders GROUP BY 1"),
-    Source("customerio", ("raw.customerio_deliveries", "raw.customerio_campaigns"),
-           "SELECT partition_date, count(*) FROM raw.customerio_deliveries GROUP BY 1",
-           ("customerio_deliveries",)),
-    Source("klaviyo", ("raw.klaviyo_events", "raw.klaviyo_profiles", "raw.klaviyo_orders", "raw.klaviyo_order_lines",
-                       "raw.klaviyo_campaigns", "raw.klaviyo_campaign_messages", "raw.klaviyo_flows"),
-           "SELECT partition_date, count(*) FROM raw.klaviyo_events GROUP BY 1",
-           ("klaviyo_events",)),
-    Source("ga4", ("raw.ga4_traffic_daily",),
-           "SELECT partition_date, count(*) FROM raw.ga4_traffic_daily GROUP BY 1",
-           ("ga4_traffic_daily",)),
-    Source("tiktok_content", ("raw.tiktok_content_daily",),
-           "SELECT partition_date, count(*) FROM raw.tiktok_content_daily GROUP BY 1",
-           ("tiktok_content_daily",)),
-    Source("carts", ("ops.carts",),
-           "SELECT (created_at AT TIME ZONE current_setting('marts.tz'))::date, count(*) FROM ops.carts GROUP BY 1"),
+    Source(
+        "tiktok_shop",
+        ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"),
+        "SELECT partition_date, count(*) FROM raw.tiktok_shop_orders GROUP BY 1",
+        ("tiktok_shop_orders",),
+        "tiktok_shop",
+        "SELECT partition_date, sum(total_amount) FROM raw.tiktok_shop_orders GROUP BY 1",
+    ),
+    Source(
+        "website",
+        ("raw.website_orders", "raw.website_order_lines"),
+        "SELECT partition_date, count(*) FROM raw.website_orders GROUP BY 1",
+        (),
+        "website",
+        "SELECT partition_date, sum(total) FROM raw.website_orders GROUP BY 1",
+    ),
+    Source(
+        "customerio",
+        ("raw.customerio_deliveries", "raw.customerio_campaigns"),
+        "SELECT partition_date, count(*) FROM raw.customerio_deliveries GROUP BY 1",
+        ("customerio_deliveries",),
+    ),
+    Source(
+        "klaviyo",
+        (
+            "raw.klaviyo_events",
+            "raw.klaviyo_profiles",
+            "raw.klaviyo_orders",
+            "raw.klaviyo_order_lines",
+            "raw.klaviyo_campaigns",
+            "raw.klaviyo_campaign_messages",
+            "raw.klaviyo_flows",
+        ),
+        "SELECT partition_date, count(*) FROM raw.klaviyo_events GROUP BY 1",
+        ("klaviyo_events",),
+    ),
+    Source(
+        "ga4",
+        ("raw.ga4_traffic_daily",),
+        "SELECT partition_date, count(*) FROM raw.ga4_traffic_daily GROUP BY 1",
+        ("ga4_traffic_daily",),
+    ),
+    Source(
+        "tiktok_content",
+        ("raw.tiktok_content_daily",),
+        "SELECT partition_date, count(*) FROM raw.tiktok_content_daily GROUP BY 1",
+        ("tiktok_content_daily",),
+    ),
+    Source(
+        "carts",
+        ("ops.carts",),
+        "SELECT (created_at AT TIME ZONE current_setting('marts.tz'))::date, count(*) FROM ops.carts GROUP BY 1",
+    ),
 )
 
 BY_NAME = {s.name: s for s in SOURCES}

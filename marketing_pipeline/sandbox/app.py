@@ -32,8 +32,13 @@ class Sandbox:
     app: Starlette | None = None
 
 
-def build(seed: int = 7, scale: float = 1.0, faults: str | None = None, today: date | None = None,
-          world: World | None = None) -> Sandbox:
+def build(
+    seed: int = 7,
+    scale: float = 1.0,
+    faults: str | None = None,
+    today: date | None = None,
+    world: World | None = None,
+) -> Sandbox:
     world = world or World(seed=seed, scale=scale, today=today)
     spec = fault_spec.parse(faults)
     unknown = set(spec) - set(EMULATORS) - {"*"}

@@ -51,8 +51,11 @@ def parse(spec: str | None) -> dict[str, Faults]:
             except ValueError:
                 raise ValueError(f"fault spec {item!r}: {raw!r} is not a number") from None
         out[vendor.strip()] = Faults(
-            rate_429=values.get("429", 0.0), rate_500=values.get("500", 0.0), rate_503=values.get("503", 0.0),
-            rate_drop=values.get("drop", 0.0), latency=values.get("latency", 0.0),
+            rate_429=values.get("429", 0.0),
+            rate_500=values.get("500", 0.0),
+            rate_503=values.get("503", 0.0),
+            rate_drop=values.get("drop", 0.0),
+            latency=values.get("latency", 0.0),
             retry_after=values.get("retry_after", 1.0),
         )
     return out
@@ -74,7 +77,12 @@ class FaultInjector:
         if f.latency:
             await asyncio.sleep(f.latency)
         roll = self.rng.random()
-        for kind, rate in (("429", f.rate_429), ("500", f.rate_500), ("503", f.rate_503), ("drop", f.rate_drop)):
+        for kind, rate in (
+            ("429", f.rate_429),
+            ("500", f.rate_500),
+            ("503", f.rate_503),
+            ("drop", f.rate_drop),
+        ):
             if roll < rate:
                 self.injected[kind] = self.injected.get(kind, 0) + 1
                 await self._fail(kind, send)
@@ -85,8 +93,13 @@ class FaultInjector:
     async def _fail(self, kind: str, send: Send) -> None:
         if kind == "drop":
             # Promise a body, send half of it, and stop: the client sees the connection cut mid-response.
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"partial": tr', "more_body": True})
             raise ConnectionAbortedError("sandbox fault: dropped connection")
         status = int(kind)

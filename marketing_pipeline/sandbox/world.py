@@ -13,19 +13,73 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 
 CENTS = Decimal("0.01")
 CHANNELS = ("tiktok_shop", "website")
 
-_FIRST = ["Ava", "Mia", "Noah", "Liam", "Emma", "Olivia", "Zoe", "Leo", "Ivy", "Maya", "Ethan", "Lucas",
-          "Chloe", "Aria", "Nora", "Eli", "Ruby", "Jade", "Owen", "Ella", "Sam", "Kai", "Iris", "Theo"]
-_LAST = ["Smith", "Garcia", "Chen", "Patel", "Johnson", "Lee", "Brown", "Nguyen", "Martin", "Lopez",
-         "Kim", "Davis", "Walker", "Young", "Hall", "Rivera", "Scott", "Green", "Baker", "Adams"]
-_STATES = [("CA", "Los Angeles"), ("NY", "New York"), ("TX", "Austin"), ("FL", "Miami"), ("WA", "Seattle"),
-           ("IL", "Chicago"), ("GA", "Atlanta"), ("CO", "Denver"), ("MA", "Boston"), ("AZ", "Phoenix")]
+_FIRST = [
+    "Ava",
+    "Mia",
+    "Noah",
+    "Liam",
+    "Emma",
+    "Olivia",
+    "Zoe",
+    "Leo",
+    "Ivy",
+    "Maya",
+    "Ethan",
+    "Lucas",
+    "Chloe",
+    "Aria",
+    "Nora",
+    "Eli",
+    "Ruby",
+    "Jade",
+    "Owen",
+    "Ella",
+    "Sam",
+    "Kai",
+    "Iris",
+    "Theo",
+]
+_LAST = [
+    "Smith",
+    "Garcia",
+    "Chen",
+    "Patel",
+    "Johnson",
+    "Lee",
+    "Brown",
+    "Nguyen",
+    "Martin",
+    "Lopez",
+    "Kim",
+    "Davis",
+    "Walker",
+    "Young",
+    "Hall",
+    "Rivera",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+]
+_STATES = [
+    ("CA", "Los Angeles"),
+    ("NY", "New York"),
+    ("TX", "Austin"),
+    ("FL", "Miami"),
+    ("WA", "Seattle"),
+    ("IL", "Chicago"),
+    ("GA", "Atlanta"),
+    ("CO", "Denver"),
+    ("MA", "Boston"),
+    ("AZ", "Phoenix"),
+]
 _CATALOG = [  # (category, product line, base price, variants)
     ("Skincare", "Glow Serum", "34.00", ["30 ml", "50 ml"]),
     ("Skincare", "Barrier Cream", "28.00", ["50 ml"]),
@@ -40,8 +94,14 @@ _CATALOG = [  # (category, product line, base price, variants)
     ("Sets", "Starter Kit", "59.00", ["Travel"]),
     ("Sets", "Holiday Box", "89.00", ["Limited"]),
 ]
-_SOURCES = [("tiktok", "social", 0.30), ("google", "cpc", 0.20), ("klaviyo", "email", 0.17),
-            ("customerio", "email", 0.05), ("instagram", "social", 0.10), ("(direct)", "(none)", 0.18)]
+_SOURCES = [
+    ("tiktok", "social", 0.30),
+    ("google", "cpc", 0.20),
+    ("klaviyo", "email", 0.17),
+    ("customerio", "email", 0.05),
+    ("instagram", "social", 0.10),
+    ("(direct)", "(none)", 0.18),
+]
 _CAMPAIGNS = ["spring_launch", "summer_glow", "bfcm", "holiday_gifts", "new_year_reset", "evergreen"]
 
 
@@ -126,7 +186,7 @@ class World:
 
     def __init__(self, seed: int = 7, scale: float = 1.0, today: date | None = None, years: int = 2):
         self.seed, self.scale = seed, scale
-        self.today = today or datetime.now(timezone.utc).date()
+        self.today = today or datetime.now(UTC).date()
         self.start = self.today - timedelta(days=365 * years + 30)
         self._orders_on = lru_cache(maxsize=64)(self._generate_day)
 
@@ -139,8 +199,18 @@ class World:
                 pid = f"17290{i:04d}"
                 sku = f"{pid}{j:03d}"
                 slug = line.lower().replace(" ", "-")
-                out.append(Product(pid, sku, line, variant, category, self.brand, Decimal(price),
-                                   f"{self.store_url}/images/{slug}-{j}.jpg"))
+                out.append(
+                    Product(
+                        pid,
+                        sku,
+                        line,
+                        variant,
+                        category,
+                        self.brand,
+                        Decimal(price),
+                        f"{self.store_url}/images/{slug}-{j}.jpg",
+                    )
+                )
         return out
 
     @cached_property
@@ -157,16 +227,20 @@ class World:
                 signed_up = self.start - timedelta(days=rng.randrange(1, 365))
             else:
                 signed_up = self.start + timedelta(days=int(span * math.sqrt(rng.random())))
-            people.append(Customer(
-                customer_id=i + 1,
-                email=f"{first}.{last}.{i + 1}@example.com".lower(),
-                phone=f"+1415{rng.randrange(10**6, 10**7)}",
-                first_name=first, last_name=last,
-                tiktok_user_id=f"7{_stable_int(self.seed, 'tt', i) % 10**17:017d}",
-                signed_up=signed_up,
-                accepts_marketing=rng.random() < 0.62,
-                city=city, region=region,
-            ))
+            people.append(
+                Customer(
+                    customer_id=i + 1,
+                    email=f"{first}.{last}.{i + 1}@example.com".lower(),
+                    phone=f"+1415{rng.randrange(10**6, 10**7)}",
+                    first_name=first,
+                    last_name=last,
+                    tiktok_user_id=f"7{_stable_int(self.seed, 'tt', i) % 10**17:017d}",
+                    signed_up=signed_up,
+                    accepts_marketing=rng.random() < 0.62,
+                    city=city,
+                    region=region,
+                )
+            )
         people.sort(key=lambda c: (c.signed_up, c.customer_id))
         return people
 
@@ -190,7 +264,13 @@ class World:
         trend = 0.6 + 0.7 * progress
         weekly = (1.0, 0.92, 0.95, 1.0, 1.08, 1.2, 1.25)[day.weekday()]
         season = 1 + 0.18 * math.sin(2 * math.pi * (day.timetuple().tm_yday - 100) / 365)
-        peak = 2.6 if (day.month == 11 and 24 <= day.day <= 30) else 1.6 if day.month == 12 and day.day < 20 else 1.0
+        peak = (
+            2.6
+            if (day.month == 11 and 24 <= day.day <= 30)
+            else 1.6
+            if day.month == 12 and day.day < 20
+            else 1.0
+        )
         return 110 * self.scale * trend * weekly * season * peak
 
     # -- orders -----------------------------------------------------------------------
@@ -202,8 +282,8 @@ class World:
 
     def orders_between(self, start: datetime, end: datetime) -> list[Order]:
         """Orders with ``start <= created_at < end`` (aware datetimes), oldest first."""
-        first = max(start.astimezone(timezone.utc).date(), self.start)
-        last = min(end.astimezone(timezone.utc).date(), self.today)
+        first = max(start.astimezone(UTC).date(), self.start)
+        last = min(end.astimezone(UTC).date(), self.today)
         out = []
         day = first
         while day <= last:
@@ -221,16 +301,22 @@ class World:
         r = rng.random() * self._loyalty_cum[k - 1]
         return self.customers[bisect.bisect_left(self._loyalty_cum, r, 0, k)]
 
-    def _status(self, rng: random.Random, created: datetime, channel: str) -> tuple[str, datetime, datetime | None]:
-        now = datetime.combine(self.today, time(23, 59, 59), tzinfo=timezone.utc)
+    def _status(
+        self, rng: random.Random, created: datetime, channel: str
+    ) -> tuple[str, datetime, datetime | None]:
+        now = datetime.combine(self.today, time(23, 59, 59), tzinfo=UTC)
         age = (now - created).total_seconds() / 86400
         if rng.random() < 0.04:
             return "CANCELLED", min(now, created + timedelta(hours=rng.uniform(1, 30))), None
         paid = created + timedelta(seconds=rng.randint(5, 600))
         if age < 1 and rng.random() < 0.08:
             return "UNPAID", created, None
-        for limit, status, lag in ((1.5, "AWAITING_SHIPMENT", 0.1), (4, "IN_TRANSIT", 1.2), (8, "DELIVERED", 4),
-                                   (math.inf, "COMPLETED", 8)):
+        for limit, status, lag in (
+            (1.5, "AWAITING_SHIPMENT", 0.1),
+            (4, "IN_TRANSIT", 1.2),
+            (8, "DELIVERED", 4),
+            (math.inf, "COMPLETED", 8),
+        ):
             if age < limit:
                 return status, min(now, created + timedelta(days=lag)), paid
         raise AssertionError("unreachable")
@@ -239,7 +325,7 @@ class World:
         rng = random.Random(f"{self.seed}:orders:{day.isoformat()}")
         lam = self.expected_orders(day)
         count = max(0, int(rng.gauss(lam, math.sqrt(lam))))
-        base = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        base = datetime.combine(day, time.min, tzinfo=UTC)
         # more orders in the evening (US) than at night
         seconds = sorted(int((rng.betavariate(2.2, 1.6)) * 86399) for _ in range(count))
         orders = []
@@ -253,22 +339,49 @@ class World:
             for li in range(rng.choices([1, 2, 3, 4], [0.55, 0.28, 0.12, 0.05])[0]):
                 product = rng.choice(self.products)
                 qty = rng.choices([1, 2, 3], [0.82, 0.14, 0.04])[0]
-                pct = Decimal("0.10") if code == "WELCOME10" else Decimal("0.15") if code == "GLOW15" else Decimal(0)
+                pct = (
+                    Decimal("0.10")
+                    if code == "WELCOME10"
+                    else Decimal("0.15")
+                    if code == "GLOW15"
+                    else Decimal(0)
+                )
                 disc = (product.price * qty * pct).quantize(CENTS)
                 lines.append(OrderLine(f"{n + 1}-{li + 1}", product, qty, product.price, disc))
             subtotal = sum((ln.total for ln in lines), Decimal(0))
             shipping = Decimal("0.00") if subtotal >= 50 else Decimal("5.95")
             tax = (subtotal * Decimal("0.0825")).quantize(CENTS)
             if channel == "tiktok_shop":
-                order_id = f"57{(day - date(2020, 1, 1)).days:05d}{n:06d}{_stable_int(self.seed, day, n) % 1000:03d}"
+                order_id = (
+                    f"57{(day - date(2020, 1, 1)).days:05d}{n:06d}{_stable_int(self.seed, day, n) % 1000:03d}"
+                )
                 utm = {}
             else:
                 order_id = f"W{day:%Y%m%d}{n:05d}"
                 source, medium, _ = rng.choices(_SOURCES, [w for *_, w in _SOURCES])[0]
-                utm = {} if source == "(direct)" else {
-                    "utm_source": source, "utm_medium": medium,
-                    "utm_campaign": _CAMPAIGNS[(day.month + n) % len(_CAMPAIGNS)],
-                }
-            orders.append(Order(order_id, channel, customer, created, max(updated, created), paid, status,
-                                tuple(lines), shipping, tax, utm=utm, discount_code=code))
+                utm = (
+                    {}
+                    if source == "(direct)"
+                    else {
+                        "utm_source": source,
+                        "utm_medium": medium,
+                        "utm_campaign": _CAMPAIGNS[(day.month + n) % len(_CAMPAIGNS)],
+                    }
+                )
+            orders.append(
+                Order(
+                    order_id,
+                    channel,
+                    customer,
+                    created,
+                    max(updated, created),
+                    paid,
+                    status,
+                    tuple(lines),
+                    shipping,
+                    tax,
+                    utm=utm,
+                    discount_code=code,
+                )
+            )
         return orders

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from marketing_pipeline.definitions import defs
 
 
@@ -10,8 +9,11 @@ def run(ctx) -> None:
     job = defs.resolve_job_def("daily_ingest")
     result = job.execute_in_process(
         instance=ctx.instance,
-        tags={"dagster/asset_partition_range_start": ctx.first, "dagster/asset_partition_range_end": ctx.last,
-              "source": "demo"},
+        tags={
+            "dagster/asset_partition_range_start": ctx.first,
+            "dagster/asset_partition_range_end": ctx.last,
+            "source": "demo",
+        },
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=True,
     )
@@ -37,5 +39,3 @@ def summary(conn, ctx) -> list[str]:
     ):
         lines.append(f"  {day.isoformat():<12}{orders:>8}{revenue:>14,.2f}")
     return lines
-
-

@@ -10,8 +10,15 @@ from psycopg.types.json import Jsonb
 from marketing_pipeline.warehouse.engine import connect
 
 
-def record_dead_letter(source: str, reason: str, payload: Any, *, headers: dict | None = None,
-                       run_id: str | None = None, url: str | None = None) -> int:
+def record_dead_letter(
+    source: str,
+    reason: str,
+    payload: Any,
+    *,
+    headers: dict | None = None,
+    run_id: str | None = None,
+    url: str | None = None,
+) -> int:
     """Store in its own transaction, so it survives the rollback of the load that refused it."""
     if isinstance(payload, bytes):
         text = payload.decode("utf-8", errors="replace")

@@ -14,7 +14,9 @@ import psycopg
 from psycopg import sql
 
 
-def _copy(conn: psycopg.Connection, table: sql.Composable, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+def _copy(
+    conn: psycopg.Connection, table: sql.Composable, columns: Sequence[str], rows: Iterable[Sequence]
+) -> int:
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(table, sql.SQL(", ").join(map(sql.Identifier, columns)))
     count = 0
     with conn.cursor().copy(stmt) as copy:
@@ -80,7 +82,9 @@ def upsert_rows(
     """
     temp = sql.Identifier(f"_load_{table.replace('.', '_')}")
     conn.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(temp, _table(table))
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            temp, _table(table)
+        )
     )
     count = _copy(conn, temp, columns, rows)
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))

@@ -37,7 +37,9 @@ class BodySizeLimit:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length and length.isdigit() and int(length) > self.limit:
-            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(scope, receive, send)
+            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(
+                scope, receive, send
+            )
             return
         seen = 0
 
@@ -52,7 +54,9 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(scope, receive, send)
+            await JSONResponse({"error": f"body over {self.limit} bytes"}, status_code=413)(
+                scope, receive, send
+            )
 
 
 class BodyTooLarge(Exception):

@@ -26,7 +26,8 @@ def default_range(conn: psycopg.Connection, days: int = 28) -> tuple[date, date]
     """The last ``days`` complete days with sales, not reaching back before the first loaded day."""
     last, first_loaded = conn.execute(
         "SELECT (SELECT max(day) FROM marts.channel_daily WHERE day < current_date),"
-        " (SELECT min(day) FROM marts.source_coverage WHERE status = 'loaded')").fetchone()
+        " (SELECT min(day) FROM marts.source_coverage WHERE status = 'loaded')"
+    ).fetchone()
     last = last or conn.execute("SELECT current_date - 1").fetchone()[0]
     start = last - timedelta(days=days - 1)
     if first_loaded and first_loaded > start:
@@ -135,15 +136,24 @@ FROM marts.source_freshness f ORDER BY f.source
 
 def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
     length = (end - start).days + 1
-    params = {"start": start, "end": end, "pend": start - timedelta(days=1), "pstart": start - timedelta(days=length)}
+    params = {
+        "start": start,
+        "end": end,
+        "pend": start - timedelta(days=1),
+        "pstart": start - timedelta(days=length),
+    }
     kpis = {r.pop("name"): r for r in _rows(conn, KPI_SQL, params)}
     cart_present = conn.execute("SELECT to_regclass('marts.cart_recovery_daily') IS NOT NULL").fetchone()[0]
     freshness = _rows(conn, FRESHNESS_SQL, params)
     for f in freshness:
         f["missing_days"] = (f["missing_days"] or [])[:31]
     return {
-        "range": {"start": start.isoformat(), "end": end.isoformat(),
-                  "previous_start": params["pstart"].isoformat(), "previous_end": params["pend"].isoformat()},
+        "range": {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "previous_start": params["pstart"].isoformat(),
+            "previous_end": params["pend"].isoformat(),
+        },
         "kpis": kpis,
         "channels": _rows(conn, CHANNEL_SQL, params),
         "funnel": _rows(conn, FUNNEL_SQL, params),

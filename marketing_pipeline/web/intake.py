@@ -41,7 +41,9 @@ def _presented_key(request: Request) -> str:
 
 
 def refuse(source: str, status: int, reason: str, body: bytes, request: Request) -> JSONResponse:
-    record_dead_letter(source, reason, body, headers={"content-type": request.headers.get("content-type", "")})
+    record_dead_letter(
+        source, reason, body, headers={"content-type": request.headers.get("content-type", "")}
+    )
     return JSONResponse({"error": reason}, status_code=status)
 
 
@@ -55,8 +57,10 @@ def store(events: list[CartEvent], source: str) -> dict:
 
 async def cart_events(request: Request) -> JSONResponse:
     if not hmac.compare_digest(_presented_key(request).encode(), write_key().encode()):
-        return JSONResponse({"error": "missing or wrong write key (Authorization: Bearer <key> or X-Write-Key)"},
-                            status_code=401)
+        return JSONResponse(
+            {"error": "missing or wrong write key (Authorization: Bearer <key> or X-Write-Key)"},
+            status_code=401,
+        )
     body = await request.body()
     try:
         events = parse_events(json.loads(body))
@@ -66,8 +70,14 @@ async def cart_events(request: Request) -> JSONResponse:
     limit = datetime.now(UTC) + MAX_FUTURE
     late = [e.event_id for e in events if e.occurred_at > limit]
     if late:
-        return await run_in_threadpool(refuse, "web.cart_events", 400,
-                                       f"occurred_at is in the future for events {late[:5]}", body, request)
+        return await run_in_threadpool(
+            refuse,
+            "web.cart_events",
+            400,
+            f"occurred_at is in the future for events {late[:5]}",
+            body,
+            request,
+        )
     try:
         counts = await run_in_threadpool(store, events, "website")
     except BadEvent as exc:  # e.g. an order_completed that cannot be recorded as an order
@@ -81,9 +91,12 @@ def _tiktok_order(order_id: str):
 
     env = os.environ  # read per request, like the Dagster resource's EnvVars would be per run
     resource = TikTokShopResource(
-        base_url=env.get("TIKTOK_SHOP_BASE_URL", ""), app_key=env.get("TIKTOK_SHOP_APP_KEY", ""),
-        app_secret=env.get("TIKTOK_SHOP_APP_SECRET", ""), access_token=env.get("TIKTOK_SHOP_ACCESS_TOKEN", ""),
-        shop_cipher=env.get("TIKTOK_SHOP_SHOP_CIPHER", ""))
+        base_url=env.get("TIKTOK_SHOP_BASE_URL", ""),
+        app_key=env.get("TIKTOK_SHOP_APP_KEY", ""),
+        app_secret=env.get("TIKTOK_SHOP_APP_SECRET", ""),
+        access_token=env.get("TIKTOK_SHOP_ACCESS_TOKEN", ""),
+        shop_cipher=env.get("TIKTOK_SHOP_SHOP_CIPHER", ""),
+    )
     with resource.client(max_attempts=3) as client:
         orders = client.call("GET", "/order/202309/orders", params={"ids": order_id}).get("orders") or []
     if not orders:
@@ -101,12 +114,16 @@ async def tiktok_shop_webhook(request: Request) -> JSONResponse:
         if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), int):
             raise ValueError("envelope needs an integer 'type'")
     except ValueError as exc:
-        return await run_in_threadpool(refuse, "web.tiktok_shop_webhooks", 400, f"bad webhook body: {exc}", body, request)
+        return await run_in_threadpool(
+            refuse, "web.tiktok_shop_webhooks", 400, f"bad webhook body: {exc}", body, request
+        )
     if envelope["type"] != tiktok.ORDER_STATUS_CHANGE:
         return JSONResponse({"ignored": f"type {envelope['type']}"})
     order_id = str((envelope.get("data") or {}).get("order_id") or "")
     if not order_id:
-        return await run_in_threadpool(refuse, "web.tiktok_shop_webhooks", 400, "data.order_id is missing", body, request)
+        return await run_in_threadpool(
+            refuse, "web.tiktok_shop_webhooks", 400, "data.order_id is missing", body, request
+        )
     try:
         order = await run_in_threadpool(_tiktok_order, order_id)
         events = tiktok.events_for(envelope, body, order)

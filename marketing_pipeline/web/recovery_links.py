@@ -20,8 +20,11 @@ from marketing_pipeline.warehouse import connect
 
 def page(title: str, message: str, status: int) -> HTMLResponse:
     policy = RecoveryPolicy.from_env()
-    html = environment().get_template("link_page.html.j2").render(
-        brand=policy.brand_name, title=title, message=message, store_url=policy.store_url)
+    html = (
+        environment()
+        .get_template("link_page.html.j2")
+        .render(brand=policy.brand_name, title=title, message=message, store_url=policy.store_url)
+    )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -38,20 +41,32 @@ def _unsubscribe(token: str) -> links.Link | None:
 async def recover(request: Request) -> Response:
     link = await run_in_threadpool(_click, request.path_params["token"], request.headers.get("user-agent"))
     if link is None:
-        return page("This link does not work", "We could not find this cart link. Your items may still be "
-                    "waiting in the store.", 404)
+        return page(
+            "This link does not work",
+            "We could not find this cart link. Your items may still be waiting in the store.",
+            404,
+        )
     if link.expired:
-        return page("This link has expired", "Cart links only last a few days. Visit the store to pick up "
-                    "where you left off.", 410)
+        return page(
+            "This link has expired",
+            "Cart links only last a few days. Visit the store to pick up where you left off.",
+            410,
+        )
     return RedirectResponse(link.target_url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 async def unsubscribe(request: Request) -> Response:
     link = await run_in_threadpool(_unsubscribe, request.path_params["token"])
     if link is None:
-        return page("This link does not work", "We could not find this unsubscribe link. Reply to any of our "
-                    "emails and we will take you off the list.", 404)
-    return page("You are unsubscribed", "You will not get cart reminders or other marketing emails from us.", 200)
+        return page(
+            "This link does not work",
+            "We could not find this unsubscribe link. Reply to any of our "
+            "emails and we will take you off the list.",
+            404,
+        )
+    return page(
+        "You are unsubscribed", "You will not get cart reminders or other marketing emails from us.", 200
+    )
 
 
 routes = [

@@ -27,16 +27,28 @@ class SyncCounts:
 
 
 def open_sync(conn: psycopg.Connection, sync: str, run_id: str | None) -> int:
-    return conn.execute("INSERT INTO ops.sync_history (destination, sync, run_id) VALUES (%s, %s, %s) RETURNING id",
-                        (DESTINATION, sync, run_id)).fetchone()[0]
+    return conn.execute(
+        "INSERT INTO ops.sync_history (destination, sync, run_id) VALUES (%s, %s, %s) RETURNING id",
+        (DESTINATION, sync, run_id),
+    ).fetchone()[0]
 
 
-def close_sync(conn: psycopg.Connection, history_id: int, counts: SyncCounts, status: str | None = None) -> str:
+def close_sync(
+    conn: psycopg.Connection, history_id: int, counts: SyncCounts, status: str | None = None
+) -> str:
     status = status or ("failed" if counts.failed else "succeeded")
     conn.execute(
         "UPDATE ops.sync_history SET finished_at = now(), status = %s, sent = %s, created = %s, updated = %s,"
         " skipped = %s, failed = %s, errors = %s WHERE id = %s",
-        (status, counts.sent, counts.created, counts.updated, counts.skipped, counts.failed, Jsonb(counts.errors),
-         history_id),
+        (
+            status,
+            counts.sent,
+            counts.created,
+            counts.updated,
+            counts.skipped,
+            counts.failed,
+            Jsonb(counts.errors),
+            history_id,
+        ),
     )
     return status

@@ -1,6 +1,5 @@
 """Dagster entry points for Customer.io activation: the daily order-event sync and the person job."""
 
-
 import dagster as dg
 
 from marketing_pipeline import settings
@@ -31,10 +30,17 @@ def customerio_order_events(
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     with customerio.track_client() as client, warehouse.connection() as conn:
         counts, status = sync_order_events(conn, client, start, end, run_id=context.run_id)
-    metadata = {"sent": counts.sent, "identified": counts.updated, "skipped": counts.skipped, "failed": counts.failed}
+    metadata = {
+        "sent": counts.sent,
+        "identified": counts.updated,
+        "skipped": counts.skipped,
+        "failed": counts.failed,
+    }
     if status != "succeeded":
         # Sent events are in the ledger: a retry sends only what failed.
-        raise dg.Failure(f"{counts.failed} order event(s) failed; first: {counts.errors[:3]}", metadata=metadata)
+        raise dg.Failure(
+            f"{counts.failed} order event(s) failed; first: {counts.errors[:3]}", metadata=metadata
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -45,22 +51,31 @@ class PersonActionConfig(dg.Config):
 
 
 @dg.op(description="Suppress, unsuppress or delete (GDPR) one person in Customer.io.")
-def customerio_person_op(context: dg.OpExecutionContext, config: PersonActionConfig,
-                         customerio: CustomerIoResource, warehouse: WarehouseResource) -> None:
+def customerio_person_op(
+    context: dg.OpExecutionContext,
+    config: PersonActionConfig,
+    customerio: CustomerIoResource,
+    warehouse: WarehouseResource,
+) -> None:
     if config.action not in ACTIONS:
         raise dg.Failure(f"action must be one of {ACTIONS}, got {config.action!r}", allow_retries=False)
     with customerio.track_client() as client, warehouse.connection() as conn:
-        person_action(conn, client, config.action, config.identifier, config.email or None, run_id=context.run_id)
+        person_action(
+            conn, client, config.action, config.identifier, config.email or None, run_id=context.run_id
+        )
     context.log.info(f"customerio {config.action} done")  # the identifier may be an email: not logged
 
 
-@dg.job(description="One Customer.io person action (suppress | unsuppress | delete), recorded in ops.sync_history.")
+@dg.job(
+    description="One Customer.io person action (suppress | unsuppress | delete), recorded in ops.sync_history."
+)
 def customerio_person_job():
     customerio_person_op()
 
 
 customerio_order_events_job = dg.define_asset_job(
-    "customerio_order_events_job", selection=[customerio_order_events],
+    "customerio_order_events_job",
+    selection=[customerio_order_events],
     description="Send the selected days' order events to Customer.io.",
 )
 

@@ -16,8 +16,14 @@ from marketing_pipeline.http import VendorError
 ACTIONS = ("suppress", "unsuppress", "delete")
 
 
-def person_action(conn: psycopg.Connection, client: TrackClient, action: str, identifier: str,
-                  email: str | None = None, run_id: str | None = None) -> SyncCounts:
+def person_action(
+    conn: psycopg.Connection,
+    client: TrackClient,
+    action: str,
+    identifier: str,
+    email: str | None = None,
+    run_id: str | None = None,
+) -> SyncCounts:
     """Apply one action; ``identifier`` is the Customer.io id or email, ``email`` the address to record."""
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
@@ -25,7 +31,9 @@ def person_action(conn: psycopg.Connection, client: TrackClient, action: str, id
     history_id = open_sync(conn, f"person_{action}", run_id)
     counts = SyncCounts()
     try:
-        {"suppress": client.suppress, "unsuppress": client.unsuppress, "delete": client.delete}[action](identifier)
+        {"suppress": client.suppress, "unsuppress": client.unsuppress, "delete": client.delete}[action](
+            identifier
+        )
     except VendorError as exc:
         counts.error(identifier, str(exc))
         close_sync(conn, history_id, counts)
@@ -33,8 +41,11 @@ def person_action(conn: psycopg.Connection, client: TrackClient, action: str, id
     if email and action in ("suppress", "delete"):
         consent.suppress(conn, email, "customerio", "gdpr" if action == "delete" else "suppressed")
     elif email:
-        conn.execute("DELETE FROM ops.suppressions WHERE email = %s AND source = 'customerio'"
-                     " AND reason = 'suppressed'", (email,))
+        conn.execute(
+            "DELETE FROM ops.suppressions WHERE email = %s AND source = 'customerio'"
+            " AND reason = 'suppressed'",
+            (email,),
+        )
     counts.sent = 1
     close_sync(conn, history_id, counts)
     return counts

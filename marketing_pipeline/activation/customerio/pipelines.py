@@ -36,7 +36,9 @@ def pack(messages: Iterable[dict]) -> Iterator[list[dict]]:
         n = _size(message)
         if n > MAX_MESSAGE_BYTES:
             who = message.get("userId") or message.get("anonymousId") or "(no id)"
-            raise TrackPayloadError(f"Pipelines {message.get('type')} for {who}: {n} bytes, over the 32 KB per call")
+            raise TrackPayloadError(
+                f"Pipelines {message.get('type')} for {who}: {n} bytes, over the 32 KB per call"
+            )
         if batch and size + n + 1 > MAX_BATCH_BYTES:
             yield batch
             batch, size = [], _ENVELOPE
@@ -51,8 +53,13 @@ def identify_message(user_id: str, traits: dict[str, Any]) -> dict:
 
 
 def track_message(user_id: str, event: str, properties: dict[str, Any], at: datetime) -> dict:
-    return {"type": "track", "userId": user_id, "event": event, "properties": properties,
-            "timestamp": at.isoformat()}
+    return {
+        "type": "track",
+        "userId": user_id,
+        "event": event,
+        "properties": properties,
+        "timestamp": at.isoformat(),
+    }
 
 
 class PipelinesClient(ApiClient):

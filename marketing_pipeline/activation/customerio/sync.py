@@ -17,7 +17,7 @@ import psycopg
 from marketing_pipeline import consent
 from marketing_pipeline.activation.customerio.history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.activation.customerio.track import TrackClient, TrackPayloadError
-from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
 
@@ -50,13 +50,18 @@ def placed_orders(conn: psycopg.Connection, start: datetime, end: datetime) -> l
     rows = conn.execute(
         "SELECT order_id, channel, email, first_name, last_name, value, currency, created_at"
         " FROM pg_temp.activation_orders WHERE placed AND email IS NOT NULL"
-        " AND created_at >= %s AND created_at < %s ORDER BY created_at, order_id", (start, end)).fetchall()
+        " AND created_at >= %s AND created_at < %s ORDER BY created_at, order_id",
+        (start, end),
+    ).fetchall()
     return [OrderRow(*r) for r in rows]
 
 
 def identify_attributes(order: OrderRow, subscribable: bool) -> dict:
-    attrs = {"email": order.email, "last_order_at": int(order.created_at.timestamp()),
-             "last_order_channel": order.channel}
+    attrs = {
+        "email": order.email,
+        "last_order_at": int(order.created_at.timestamp()),
+        "last_order_channel": order.channel,
+    }
     if order.first_name:
         attrs["first_name"] = order.first_name
     if order.last_name:
@@ -66,8 +71,9 @@ def identify_attributes(order: OrderRow, subscribable: bool) -> dict:
     return attrs
 
 
-def sync_order_events(conn: psycopg.Connection, client: TrackClient, start: datetime, end: datetime,
-                      run_id: str | None = None) -> tuple[SyncCounts, str]:
+def sync_order_events(
+    conn: psycopg.Connection, client: TrackClient, start: datetime, end: datetime, run_id: str | None = None
+) -> tuple[SyncCounts, str]:
     """Send the window's orders; ``conn`` must be autocommit (the ledger records each accepted event)."""
     history_id = open_sync(conn, "order_events", run_id)
     counts = SyncCounts()
@@ -77,8 +83,12 @@ def sync_order_events(conn: psycopg.Connection, client: TrackClient, start: date
         blocked = consent.suppressed(conn, emails)
         subscribable = consent.may_subscribe(conn, emails)
         ids = [o.event_id for o in orders]
-        sent_before = {r[0] for r in conn.execute(
-            "SELECT event_id FROM ops.customerio_sent_events WHERE event_id = ANY(%s)", (ids,))}
+        sent_before = {
+            r[0]
+            for r in conn.execute(
+                "SELECT event_id FROM ops.customerio_sent_events WHERE event_id = ANY(%s)", (ids,)
+            )
+        }
         latest = {o.email: o for o in orders}  # ordered by time: the last order per buyer wins
         identified: set[str] = set()
         for order in orders:
@@ -87,19 +97,31 @@ def sync_order_events(conn: psycopg.Connection, client: TrackClient, start: date
                 continue
             try:
                 if order.email not in identified:
-                    client.identify(order.email, identify_attributes(latest[order.email], order.email in subscribable))
+                    client.identify(
+                        order.email, identify_attributes(latest[order.email], order.email in subscribable)
+                    )
                     identified.add(order.email)
                     counts.updated += 1
-                client.track(order.email, EVENT_NAME, event_id=order.event_id,
-                             timestamp=int(order.created_at.timestamp()),
-                             data={"order_id": order.order_id, "channel": order.channel, "value": float(order.value),
-                                   "currency": order.currency})
+                client.track(
+                    order.email,
+                    EVENT_NAME,
+                    event_id=order.event_id,
+                    timestamp=int(order.created_at.timestamp()),
+                    data={
+                        "order_id": order.order_id,
+                        "channel": order.channel,
+                        "value": float(order.value),
+                        "currency": order.currency,
+                    },
+                )
             except (VendorError, TrackPayloadError) as exc:
                 counts.error(order.order_id, str(exc))
                 continue
-            conn.execute("INSERT INTO ops.customerio_sent_events (event_id, order_id, customer_id, name, run_id)"
-                         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                         (order.event_id, order.order_id, order.email, EVENT_NAME, run_id))
+            conn.execute(
+                "INSERT INTO ops.customerio_sent_events (event_id, order_id, customer_id, name, run_id)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (order.event_id, order.order_id, order.email, EVENT_NAME, run_id),
+            )
             counts.sent += 1
     except Exception as exc:
         counts.error("(sync)", f"{type(exc).__name__}: {exc}")

@@ -26,7 +26,9 @@ def check_identify(identifier: str, attributes: dict[str, Any]) -> None:
         raise TrackPayloadError(f"{identifier}: {len(attributes)} attributes, at most {MAX_ATTRIBUTES}")
     for name, value in attributes.items():
         if len(name.encode()) > MAX_ID_BYTES:
-            raise TrackPayloadError(f"{identifier}: attribute name {name[:40]!r} is over {MAX_ID_BYTES} bytes")
+            raise TrackPayloadError(
+                f"{identifier}: attribute name {name[:40]!r} is over {MAX_ID_BYTES} bytes"
+            )
         if isinstance(value, str) and len(value.encode()) > MAX_VALUE_BYTES:
             raise TrackPayloadError(f"{identifier}: attribute {name!r} value is over {MAX_VALUE_BYTES} bytes")
 
@@ -52,7 +54,9 @@ class TrackClient(ApiClient):
         check_identify(identifier, attributes)
         self.request("PUT", self._person(identifier), json=attributes)
 
-    def track(self, identifier: str, name: str, *, event_id: str, timestamp: int, data: dict | None = None) -> None:
+    def track(
+        self, identifier: str, name: str, *, event_id: str, timestamp: int, data: dict | None = None
+    ) -> None:
         body = {"name": name, "id": event_id, "type": "event", "timestamp": timestamp, "data": data or {}}
         self.request("POST", self._person(identifier) + "/events", json=body)
 

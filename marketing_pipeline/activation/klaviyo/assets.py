@@ -23,10 +23,15 @@ from marketing_pipeline.ingest import ingest_errors
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
 
-ACTIVATION_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL,
-                                         jitter=dg.Jitter.PLUS_MINUS)
-COMMON = dict(group_name="activation", pool="klaviyo_api", kinds={"klaviyo", "postgres"},
-              retry_policy=ACTIVATION_RETRY_POLICY)
+ACTIVATION_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+COMMON = dict(
+    group_name="activation",
+    pool="klaviyo_api",
+    kinds={"klaviyo", "postgres"},
+    retry_policy=ACTIVATION_RETRY_POLICY,
+)
 
 
 def _result(counts: SyncCounts, stats) -> dg.MaterializeResult:
@@ -35,13 +40,19 @@ def _result(counts: SyncCounts, stats) -> dg.MaterializeResult:
 
 def _transient(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, ImportJobFailed, psycopg.OperationalError)) or (
-        isinstance(exc, VendorError) and exc.retryable)
+        isinstance(exc, VendorError) and exc.retryable
+    )
 
 
-def _run(context, klaviyo: KlaviyoResource, warehouse: WarehouseResource, sync: str, work) -> dg.MaterializeResult:
+def _run(
+    context, klaviyo: KlaviyoResource, warehouse: WarehouseResource, sync: str, work
+) -> dg.MaterializeResult:
     # Only outages are retried (after the client's own retries); anything else fails at once.
-    with ingest_errors(f"klaviyo.{sync}", context.run_id), klaviyo.client() as client, \
-            warehouse.connection() as conn:
+    with (
+        ingest_errors(f"klaviyo.{sync}", context.run_id),
+        klaviyo.client() as client,
+        warehouse.connection() as conn,
+    ):
         try:
             with recorded_sync(conn, "klaviyo", sync, context.run_id) as counts:
                 work(conn, client, counts)
@@ -50,37 +61,88 @@ def _run(context, klaviyo: KlaviyoResource, warehouse: WarehouseResource, sync: 
                 raise
             raise dg.Failure(f"klaviyo {sync} sync failed: {exc!r}", allow_retries=False) from exc
         if counts.failed:
-            context.log.warning(f"klaviyo {sync}: {counts.failed} refused by Klaviyo; first: {counts.errors[:3]}")
+            context.log.warning(
+                f"klaviyo {sync}: {counts.failed} refused by Klaviyo; first: {counts.errors[:3]}"
+            )
         return _result(counts, client.stats)
 
 
-@dg.asset(**COMMON, description="Warehouse customers as Klaviyo profiles (bulk import jobs); rejects in "
-          "ops.klaviyo_import_rejects with Klaviyo's reasons.")
-def klaviyo_profile_sync(context: dg.AssetExecutionContext, config: ProfileSyncConfig, klaviyo: KlaviyoResource,
-                         warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _run(context, klaviyo, warehouse, "profiles", lambda conn, client, counts: sync_profiles(
-        conn, client, context.run_id, counts, config.poll_interval_seconds, config.poll_timeout_seconds))
+@dg.asset(
+    **COMMON,
+    description="Warehouse customers as Klaviyo profiles (bulk import jobs); rejects in "
+    "ops.klaviyo_import_rejects with Klaviyo's reasons.",
+)
+def klaviyo_profile_sync(
+    context: dg.AssetExecutionContext,
+    config: ProfileSyncConfig,
+    klaviyo: KlaviyoResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _run(
+        context,
+        klaviyo,
+        warehouse,
+        "profiles",
+        lambda conn, client, counts: sync_profiles(
+            conn, client, context.run_id, counts, config.poll_interval_seconds, config.poll_timeout_seconds
+        ),
+    )
 
 
-@dg.asset(**COMMON, deps=[klaviyo_profile_sync],
-          description="A Placed Order event per warehouse order, sent once (unique_id = order id).")
-def klaviyo_order_event_sync(context: dg.AssetExecutionContext, config: EventSyncConfig, klaviyo: KlaviyoResource,
-                             warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _run(context, klaviyo, warehouse, "order_events", lambda conn, client, counts: sync_order_events(
-        conn, client, context.run_id, counts, config.backfill_after_hours))
+@dg.asset(
+    **COMMON,
+    deps=[klaviyo_profile_sync],
+    description="A Placed Order event per warehouse order, sent once (unique_id = order id).",
+)
+def klaviyo_order_event_sync(
+    context: dg.AssetExecutionContext,
+    config: EventSyncConfig,
+    klaviyo: KlaviyoResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _run(
+        context,
+        klaviyo,
+        warehouse,
+        "order_events",
+        lambda conn, client, counts: sync_order_events(
+            conn, client, context.run_id, counts, config.backfill_after_hours
+        ),
+    )
 
 
-@dg.asset(**COMMON, deps=[klaviyo_profile_sync],
-          description="The default lists (All Customers, New Subscribers, VIP, Active) equal to their SQL membership.")
-def klaviyo_list_sync(context: dg.AssetExecutionContext, config: ListConfig, klaviyo: KlaviyoResource,
-                      warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _run(context, klaviyo, warehouse, "lists",
-                lambda conn, client, counts: sync_lists(conn, client, counts, config))
+@dg.asset(
+    **COMMON,
+    deps=[klaviyo_profile_sync],
+    description="The default lists (All Customers, New Subscribers, VIP, Active) equal to their SQL membership.",
+)
+def klaviyo_list_sync(
+    context: dg.AssetExecutionContext,
+    config: ListConfig,
+    klaviyo: KlaviyoResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _run(
+        context,
+        klaviyo,
+        warehouse,
+        "lists",
+        lambda conn, client, counts: sync_lists(conn, client, counts, config),
+    )
 
 
-@dg.asset(**COMMON, deps=[klaviyo_profile_sync],
-          description="Email marketing subscriptions for profiles with recorded consent, never for suppressed ones.")
-def klaviyo_subscription_sync(context: dg.AssetExecutionContext, klaviyo: KlaviyoResource,
-                              warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _run(context, klaviyo, warehouse, "subscriptions",
-                lambda conn, client, counts: sync_subscriptions(conn, client, context.run_id, counts))
+@dg.asset(
+    **COMMON,
+    deps=[klaviyo_profile_sync],
+    description="Email marketing subscriptions for profiles with recorded consent, never for suppressed ones.",
+)
+def klaviyo_subscription_sync(
+    context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _run(
+        context,
+        klaviyo,
+        warehouse,
+        "subscriptions",
+        lambda conn, client, counts: sync_subscriptions(conn, client, context.run_id, counts),
+    )

@@ -7,8 +7,12 @@ import dagster as dg
 
 from marketing_pipeline.activation.klaviyo import assets
 
-ACTIVATION_ASSETS = [assets.klaviyo_profile_sync, assets.klaviyo_order_event_sync, assets.klaviyo_list_sync,
-                     assets.klaviyo_subscription_sync]
+ACTIVATION_ASSETS = [
+    assets.klaviyo_profile_sync,
+    assets.klaviyo_order_event_sync,
+    assets.klaviyo_list_sync,
+    assets.klaviyo_subscription_sync,
+]
 
 klaviyo_activation_job = dg.define_asset_job(
     "klaviyo_activation",
@@ -18,8 +22,11 @@ klaviyo_activation_job = dg.define_asset_job(
 
 # After the morning ingest; UTC because the brand time zone is only read at run time.
 klaviyo_activation_schedule = dg.ScheduleDefinition(
-    job=klaviyo_activation_job, cron_schedule="0 7 * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
+    job=klaviyo_activation_job,
+    cron_schedule="0 7 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
-defs = dg.Definitions(assets=ACTIVATION_ASSETS, jobs=[klaviyo_activation_job],
-                      schedules=[klaviyo_activation_schedule])
+defs = dg.Definitions(
+    assets=ACTIVATION_ASSETS, jobs=[klaviyo_activation_job], schedules=[klaviyo_activation_schedule]
+)

@@ -15,7 +15,7 @@ import psycopg
 
 from marketing_pipeline.activation.klaviyo.config import PLACED_ORDER
 from marketing_pipeline.activation.klaviyo.history import SyncCounts
-from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.warehouse import record_dead_letter
 
@@ -36,25 +36,42 @@ ORDER BY o.created_at, o.order_id
 """
 
 
-def event_body(order_id: str, email: str, value, currency: str, created_at: datetime, channel: str,
-               items: list[dict], backfill: bool) -> dict:
-    return {"data": {"type": "event", "attributes": {
-        "properties": {
-            "OrderId": order_id, "Channel": channel, "ItemCount": sum(i.get("Quantity", 0) for i in items),
-            "ItemNames": [i["ProductName"] for i in items if i.get("ProductName")],
-            "Items": items,
-        },
-        "time": created_at.astimezone(UTC).isoformat(),
-        "value": float(value), "value_currency": currency,
-        "unique_id": order_id,
-        "backfill": backfill,
-        "metric": {"data": {"type": "metric", "attributes": {"name": PLACED_ORDER}}},
-        "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
-    }}}
+def event_body(
+    order_id: str,
+    email: str,
+    value,
+    currency: str,
+    created_at: datetime,
+    channel: str,
+    items: list[dict],
+    backfill: bool,
+) -> dict:
+    return {
+        "data": {
+            "type": "event",
+            "attributes": {
+                "properties": {
+                    "OrderId": order_id,
+                    "Channel": channel,
+                    "ItemCount": sum(i.get("Quantity", 0) for i in items),
+                    "ItemNames": [i["ProductName"] for i in items if i.get("ProductName")],
+                    "Items": items,
+                },
+                "time": created_at.astimezone(UTC).isoformat(),
+                "value": float(value),
+                "value_currency": currency,
+                "unique_id": order_id,
+                "backfill": backfill,
+                "metric": {"data": {"type": "metric", "attributes": {"name": PLACED_ORDER}}},
+                "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
+            },
+        }
+    }
 
 
-def sync_order_events(conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts,
-                      backfill_after_hours: int = 48) -> None:
+def sync_order_events(
+    conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts, backfill_after_hours: int = 48
+) -> None:
     """Send every placed order not yet sent. ``conn`` is autocommit: each accepted event is recorded at once."""
     create_views(conn)
     counts.skipped = conn.execute(
@@ -67,8 +84,16 @@ def sync_order_events(conn: psycopg.Connection, client, run_id: str | None, coun
         cur.itersize = 500
         cur.execute(UNSENT_ORDERS_SQL, (PLACED_ORDER,))
         for order_id, email, value, currency, created_at, channel, items in cur:
-            body = event_body(order_id, email, value, currency, created_at, channel, items,
-                              backfill=created_at < backfill_before)
+            body = event_body(
+                order_id,
+                email,
+                value,
+                currency,
+                created_at,
+                channel,
+                items,
+                backfill=created_at < backfill_before,
+            )
             try:
                 client.jsonapi("POST", "/api/events", json=body)
             except VendorError as exc:

@@ -27,12 +27,20 @@ class SyncCounts:
             self.errors.append(detail)
 
     def metadata(self) -> dict:
-        return {"sent": self.sent, "created": self.created, "updated": self.updated, "skipped": self.skipped,
-                "failed": self.failed, **self.extra}
+        return {
+            "sent": self.sent,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            **self.extra,
+        }
 
 
 @contextmanager
-def recorded_sync(conn: psycopg.Connection, destination: str, sync: str, run_id: str | None) -> Iterator[SyncCounts]:
+def recorded_sync(
+    conn: psycopg.Connection, destination: str, sync: str, run_id: str | None
+) -> Iterator[SyncCounts]:
     """Write a ``running`` row, yield the counters, then mark it succeeded or failed (and re-raise)."""
     sync_id = conn.execute(
         "INSERT INTO ops.sync_history (destination, sync, run_id) VALUES (%s, %s, %s) RETURNING id",
@@ -50,6 +58,14 @@ def recorded_sync(conn: psycopg.Connection, destination: str, sync: str, run_id:
         conn.execute(
             "UPDATE ops.sync_history SET finished_at = now(), status = %s, sent = %s, created = %s, updated = %s,"
             " skipped = %s, failed = %s, errors = %s::jsonb WHERE id = %s",
-            (status, counts.sent, counts.created, counts.updated, counts.skipped, counts.failed,
-             json.dumps(counts.errors, default=str), sync_id),
+            (
+                status,
+                counts.sent,
+                counts.created,
+                counts.updated,
+                counts.skipped,
+                counts.failed,
+                json.dumps(counts.errors, default=str),
+                sync_id,
+            ),
         )

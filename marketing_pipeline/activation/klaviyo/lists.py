@@ -29,7 +29,7 @@ from marketing_pipeline.activation.klaviyo.config import (
     ListConfig,
 )
 from marketing_pipeline.activation.klaviyo.history import SyncCounts
-from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.activation.warehouse_orders import create_views
 
 _BUYERS = """
     SELECT email, sum(value) AS revenue, max(created_at) AS last_order_at
@@ -39,7 +39,7 @@ MEMBERSHIP_SQL = {
     ALL_CUSTOMERS: f"SELECT email FROM ({_BUYERS}) b",
     VIP: f"SELECT email FROM ({_BUYERS}) b WHERE revenue >= %(vip_lifetime_revenue)s",
     ACTIVE: f"SELECT email FROM ({_BUYERS}) b"
-            " WHERE last_order_at >= %(as_of)s - make_interval(days => %(active_within_days)s)",
+    " WHERE last_order_at >= %(as_of)s - make_interval(days => %(active_within_days)s)",
     NEW_SUBSCRIBERS: """
         SELECT email FROM (
             SELECT DISTINCT ON (email) email, consented, recorded_at FROM ops.consent
@@ -51,9 +51,12 @@ MEMBERSHIP_SQL = {
 
 
 def membership_params(config: ListConfig, as_of: datetime | None = None) -> dict:
-    return {"vip_lifetime_revenue": config.vip_lifetime_revenue, "active_within_days": config.active_within_days,
-            "new_subscriber_within_days": config.new_subscriber_within_days,
-            "as_of": as_of or datetime.now(UTC)}
+    return {
+        "vip_lifetime_revenue": config.vip_lifetime_revenue,
+        "active_within_days": config.active_within_days,
+        "new_subscriber_within_days": config.new_subscriber_within_days,
+        "as_of": as_of or datetime.now(UTC),
+    }
 
 
 def members_sql(name: str) -> str:
@@ -70,44 +73,66 @@ def ensure_lists(conn: psycopg.Connection, client) -> dict[str, str]:
     for name in DEFAULT_LISTS:
         list_id = existing.get(name)
         if list_id is None:
-            doc = client.jsonapi("POST", "/api/lists",
-                                 json={"data": {"type": "list", "attributes": {"name": name}}})
+            doc = client.jsonapi(
+                "POST", "/api/lists", json={"data": {"type": "list", "attributes": {"name": name}}}
+            )
             list_id = doc["data"]["id"]
-        conn.execute("INSERT INTO ops.klaviyo_lists (name, list_id) VALUES (%s, %s)"
-                     " ON CONFLICT (name) DO UPDATE SET list_id = EXCLUDED.list_id", (name, list_id))
+        conn.execute(
+            "INSERT INTO ops.klaviyo_lists (name, list_id) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET list_id = EXCLUDED.list_id",
+            (name, list_id),
+        )
         ids[name] = list_id
     return ids
 
 
 def _batches(items: list[str], size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def sync_list(conn: psycopg.Connection, client, name: str, list_id: str, params: dict, counts: SyncCounts) -> dict:
+def sync_list(
+    conn: psycopg.Connection, client, name: str, list_id: str, params: dict, counts: SyncCounts
+) -> dict:
     """Add and remove members of one list so it equals the SQL membership; returns per-list numbers."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS klaviyo_list_current (profile_id text PRIMARY KEY)")
     conn.execute("TRUNCATE klaviyo_list_current")
     with conn.cursor().copy("COPY klaviyo_list_current (profile_id) FROM STDIN") as copy:
-        for page in client.pages(f"/api/lists/{list_id}/relationships/profiles", {"page[size]": limits.PAGE_SIZE}):
+        for page in client.pages(
+            f"/api/lists/{list_id}/relationships/profiles", {"page[size]": limits.PAGE_SIZE}
+        ):
             for ref in page.get("data") or []:
                 copy.write_row((ref["id"],))
     wanted = f"""
         SELECT w.email, p.profile_id FROM ({members_sql(name)}) w
         LEFT JOIN ops.klaviyo_profiles p ON p.email = w.email"""
-    without_profile = conn.execute(f"SELECT count(*) FROM ({wanted}) x WHERE profile_id IS NULL", params).fetchone()[0]
-    to_add = [r[0] for r in conn.execute(
-        f"SELECT DISTINCT profile_id FROM ({wanted}) x WHERE profile_id IS NOT NULL AND profile_id NOT IN"
-        " (SELECT profile_id FROM klaviyo_list_current) ORDER BY 1", params)]
-    to_remove = [r[0] for r in conn.execute(
-        f"SELECT profile_id FROM klaviyo_list_current WHERE profile_id NOT IN"
-        f" (SELECT profile_id FROM ({wanted}) x WHERE profile_id IS NOT NULL) ORDER BY 1", params)]
+    without_profile = conn.execute(
+        f"SELECT count(*) FROM ({wanted}) x WHERE profile_id IS NULL", params
+    ).fetchone()[0]
+    to_add = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT DISTINCT profile_id FROM ({wanted}) x WHERE profile_id IS NOT NULL AND profile_id NOT IN"
+            " (SELECT profile_id FROM klaviyo_list_current) ORDER BY 1",
+            params,
+        )
+    ]
+    to_remove = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT profile_id FROM klaviyo_list_current WHERE profile_id NOT IN"
+            f" (SELECT profile_id FROM ({wanted}) x WHERE profile_id IS NOT NULL) ORDER BY 1",
+            params,
+        )
+    ]
     path = f"/api/lists/{list_id}/relationships/profiles"
     for batch in _batches(to_add, limits.MAX_LIST_MEMBERS_PER_CALL):
         client.jsonapi("POST", path, json={"data": [{"type": "profile", "id": pid} for pid in batch]})
     for batch in _batches(to_remove, limits.MAX_LIST_MEMBERS_PER_CALL):
         client.jsonapi("DELETE", path, json={"data": [{"type": "profile", "id": pid} for pid in batch]})
-    size = conn.execute("SELECT count(*) FROM klaviyo_list_current").fetchone()[0] + len(to_add) - len(to_remove)
+    size = (
+        conn.execute("SELECT count(*) FROM klaviyo_list_current").fetchone()[0] + len(to_add) - len(to_remove)
+    )
     counts.sent += len(to_add) + len(to_remove)
     counts.created += len(to_add)
     counts.updated += len(to_remove)
@@ -115,8 +140,9 @@ def sync_list(conn: psycopg.Connection, client, name: str, list_id: str, params:
     return {"added": len(to_add), "removed": len(to_remove), "size": size, "without_profile": without_profile}
 
 
-def sync_lists(conn: psycopg.Connection, client, counts: SyncCounts, config: ListConfig,
-               as_of: datetime | None = None) -> dict[str, dict]:
+def sync_lists(
+    conn: psycopg.Connection, client, counts: SyncCounts, config: ListConfig, as_of: datetime | None = None
+) -> dict[str, dict]:
     """Keep every default list in step. In ``ops.sync_history``: created = added, updated = removed."""
     create_views(conn)
     ids = ensure_lists(conn, client)

@@ -19,8 +19,7 @@ import psycopg
 
 from marketing_pipeline.activation.klaviyo import limits
 from marketing_pipeline.activation.klaviyo.history import SyncCounts
-from marketing_pipeline.activation.klaviyo.jsonapi import post_document
-from marketing_pipeline.activation.klaviyo.warehouse_orders import create_views
+from marketing_pipeline.activation.warehouse_orders import create_views
 
 # One row per person: every buyer with an email, and everyone whose latest email consent is a yes.
 PEOPLE_SQL = """
@@ -80,10 +79,13 @@ class Chunk:
 ENVELOPE = len('{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":[]}}}}')
 
 
-def chunk_profiles(rows: Iterable[tuple[str, str, str, bool]], counts: SyncCounts,
-                   reject_local: Callable[[str, str, str], None],
-                   max_profiles: int = limits.MAX_PROFILES_PER_IMPORT,
-                   max_bytes: int = limits.MAX_IMPORT_BYTES) -> Iterator[Chunk]:
+def chunk_profiles(
+    rows: Iterable[tuple[str, str, str, bool]],
+    counts: SyncCounts,
+    reject_local: Callable[[str, str, str], None],
+    max_profiles: int = limits.MAX_PROFILES_PER_IMPORT,
+    max_bytes: int = limits.MAX_IMPORT_BYTES,
+) -> Iterator[Chunk]:
     """Group profiles into jobs under both limits; a profile over 100 KB is rejected here, not sent."""
     chunk = Chunk()
     for email, attributes, digest, known in rows:
@@ -93,7 +95,9 @@ def chunk_profiles(rows: Iterable[tuple[str, str, str, bool]], counts: SyncCount
             reject_local(email, digest, f"profile is {size} bytes; Klaviyo accepts at most 100KB per profile")
             counts.failed += 1
             continue
-        if chunk.emails and (len(chunk.emails) >= max_profiles or ENVELOPE + chunk.size + size + 1 > max_bytes):
+        if chunk.emails and (
+            len(chunk.emails) >= max_profiles or ENVELOPE + chunk.size + size + 1 > max_bytes
+        ):
             yield chunk
             chunk = Chunk()
         chunk.emails.append(email)
@@ -107,16 +111,20 @@ def chunk_profiles(rows: Iterable[tuple[str, str, str, bool]], counts: SyncCount
 
 
 def job_body(chunk: Chunk) -> str:
-    return ('{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":['
-            + ",".join(chunk.resources) + "]}}}}")
+    return (
+        '{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":['
+        + ",".join(chunk.resources)
+        + "]}}}}"
+    )
 
 
 class ImportJobFailed(RuntimeError):
     pass
 
 
-def wait_for_job(client, job_id: str, interval: float, timeout: float,
-                 sleep: Callable[[float], None] = time.sleep) -> dict:
+def wait_for_job(
+    client, job_id: str, interval: float, timeout: float, sleep: Callable[[float], None] = time.sleep
+) -> dict:
     """Poll a job until it is complete (or cancelled); its attributes. Waits double up to 30 s."""
     deadline = time.monotonic() + timeout
     while True:
@@ -125,7 +133,9 @@ def wait_for_job(client, job_id: str, interval: float, timeout: float,
         if attributes["status"] in ("complete", "cancelled"):
             return attributes
         if time.monotonic() + interval > deadline:
-            raise ImportJobFailed(f"Klaviyo import job {job_id} still {attributes['status']} after {timeout:.0f}s")
+            raise ImportJobFailed(
+                f"Klaviyo import job {job_id} still {attributes['status']} after {timeout:.0f}s"
+            )
         sleep(interval)
         interval = min(interval * 2, 30.0)
 
@@ -150,12 +160,19 @@ def _email_of_error(error: dict, chunk: Chunk) -> str | None:
 
 def send_chunk(client, chunk: Chunk) -> str:
     # The body is assembled from SQL-built JSON; jsonapi takes a Python object, so parse it once.
-    doc = post_document(client, "/api/profile-bulk-import-jobs", json.loads(job_body(chunk)))
+    doc = client.jsonapi("POST", "/api/profile-bulk-import-jobs", json=json.loads(job_body(chunk)))
     return doc["data"]["id"]
 
 
-def settle_job(conn: psycopg.Connection, client, job_id: str, chunk: Chunk, attributes: dict,
-               counts: SyncCounts, run_id: str | None) -> None:
+def settle_job(
+    conn: psycopg.Connection,
+    client,
+    job_id: str,
+    chunk: Chunk,
+    attributes: dict,
+    counts: SyncCounts,
+    run_id: str | None,
+) -> None:
     """Record a finished job: its rejects with reasons, and the profile ids of what it accepted."""
     rejected: set[str] = set()
     for error in _items(client, f"/api/profile-bulk-import-jobs/{job_id}/import-errors"):
@@ -166,9 +183,18 @@ def settle_job(conn: psycopg.Connection, client, job_id: str, chunk: Chunk, attr
             "INSERT INTO ops.klaviyo_import_rejects (job_id, error_id, email, attributes_hash, code, title, detail,"
             " pointer, original_payload, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING",
-            (job_id, error.get("id"), email, chunk.hashes.get(email), a.get("code") or "unknown", a.get("title"),
-             a.get("detail") or a.get("title") or "no detail given", (a.get("source") or {}).get("pointer"),
-             psycopg.types.json.Jsonb(a.get("original_payload")) if a.get("original_payload") else None, run_id),
+            (
+                job_id,
+                error.get("id"),
+                email,
+                chunk.hashes.get(email),
+                a.get("code") or "unknown",
+                a.get("title"),
+                a.get("detail") or a.get("title") or "no detail given",
+                (a.get("source") or {}).get("pointer"),
+                psycopg.types.json.Jsonb(a.get("original_payload")) if a.get("original_payload") else None,
+                run_id,
+            ),
         )
         counts.failed += 1
         counts.error(email=email, code=a.get("code"), detail=a.get("detail"), job_id=job_id)
@@ -180,7 +206,9 @@ def settle_job(conn: psycopg.Connection, client, job_id: str, chunk: Chunk, attr
     with conn.transaction():
         for row in accepted:
             # An email can move to another profile id (a merge): the old row for that id gives way.
-            conn.execute("DELETE FROM ops.klaviyo_profiles WHERE profile_id = %s AND email <> %s", (row[1], row[0]))
+            conn.execute(
+                "DELETE FROM ops.klaviyo_profiles WHERE profile_id = %s AND email <> %s", (row[1], row[0])
+            )
             conn.execute(
                 "INSERT INTO ops.klaviyo_profiles (email, profile_id, attributes_hash, import_job_id)"
                 " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO UPDATE SET profile_id = EXCLUDED.profile_id,"
@@ -200,8 +228,14 @@ def settle_job(conn: psycopg.Connection, client, job_id: str, chunk: Chunk, attr
         counts.error(job_id=job_id, detail=f"job cancelled by Klaviyo; {missing} profiles not imported")
 
 
-def sync_profiles(conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts,
-                  poll_interval: float = 2.0, poll_timeout: float = 1800.0) -> None:
+def sync_profiles(
+    conn: psycopg.Connection,
+    client,
+    run_id: str | None,
+    counts: SyncCounts,
+    poll_interval: float = 2.0,
+    poll_timeout: float = 1800.0,
+) -> None:
     """Send new and changed profiles. ``conn`` is autocommit: each job's results commit on their own."""
     counts.extra["sources"] = ", ".join(create_views(conn)) or "none"
 
@@ -226,8 +260,11 @@ def sync_profiles(conn: psycopg.Connection, client, run_id: str | None, counts: 
     pending: list[tuple[str, Chunk]] = []
     for chunk in chunk_profiles(changed(), counts, reject_local):
         job_id = send_chunk(client, chunk)
-        conn.execute("INSERT INTO ops.klaviyo_import_jobs (job_id, status, total_count, run_id)"
-                     " VALUES (%s, 'queued', %s, %s)", (job_id, len(chunk.emails), run_id))
+        conn.execute(
+            "INSERT INTO ops.klaviyo_import_jobs (job_id, status, total_count, run_id)"
+            " VALUES (%s, 'queued', %s, %s)",
+            (job_id, len(chunk.emails), run_id),
+        )
         counts.sent += len(chunk.emails)
         chunk.resources, chunk.size = [], 0  # sent: keep only what settling the job needs
         pending.append((job_id, chunk))

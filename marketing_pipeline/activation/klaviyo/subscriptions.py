@@ -33,21 +33,40 @@ WHERE channel = 'email' AND email = ANY(%s) ORDER BY email, recorded_at DESC
 
 
 def subscription_body(rows: list[tuple[str, object, str]]) -> dict:
-    return {"data": {"type": "profile-subscription-bulk-create-job", "attributes": {
-        "custom_source": "marketing_pipeline consent sync",
-        "historical_import": True,
-        "profiles": {"data": [
-            {"type": "profile", "attributes": {"email": email, "subscriptions": {"email": {"marketing": {
-                "consent": "SUBSCRIBED", "consented_at": consented_at.isoformat()}}}}}
-            for email, consented_at, _ in rows
-        ]},
-    }}}
+    return {
+        "data": {
+            "type": "profile-subscription-bulk-create-job",
+            "attributes": {
+                "custom_source": "marketing_pipeline consent sync",
+                "historical_import": True,
+                "profiles": {
+                    "data": [
+                        {
+                            "type": "profile",
+                            "attributes": {
+                                "email": email,
+                                "subscriptions": {
+                                    "email": {
+                                        "marketing": {
+                                            "consent": "SUBSCRIBED",
+                                            "consented_at": consented_at.isoformat(),
+                                        }
+                                    }
+                                },
+                            },
+                        }
+                        for email, consented_at, _ in rows
+                    ]
+                },
+            },
+        }
+    }
 
 
 def sync_subscriptions(conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts) -> None:
     candidates = [r[0] for r in conn.execute(CANDIDATES_SQL)]
     for start in range(0, len(candidates), limits.MAX_SUBSCRIBE_PER_CALL):
-        batch = candidates[start:start + limits.MAX_SUBSCRIBE_PER_CALL]
+        batch = candidates[start : start + limits.MAX_SUBSCRIBE_PER_CALL]
         allowed = may_subscribe(conn, batch)  # consent and suppressions, read right before the call
         counts.skipped += len(batch) - len(allowed)
         if not allowed:
@@ -56,8 +75,10 @@ def sync_subscriptions(conn: psycopg.Connection, client, run_id: str | None, cou
         client.jsonapi("POST", "/api/profile-subscription-bulk-create-jobs", json=subscription_body(rows))
         with conn.transaction():
             for email, consented_at, source in rows:
-                conn.execute("INSERT INTO ops.klaviyo_subscriptions (email, consented_at, consent_source, run_id)"
-                             " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO NOTHING",
-                             (email, consented_at, source, run_id))
+                conn.execute(
+                    "INSERT INTO ops.klaviyo_subscriptions (email, consented_at, consent_source, run_id)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO NOTHING",
+                    (email, consented_at, source, run_id),
+                )
         counts.sent += len(rows)
         counts.created += len(rows)

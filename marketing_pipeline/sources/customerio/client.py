@@ -40,8 +40,10 @@ def error_message(response: httpx.Response) -> str:
             return str(meta.get("error") or meta.get("errors"))
         errors = body.get("errors")
         if isinstance(errors, list) and errors:
-            return "; ".join(str(e.get("detail") or e.get("message") or e) if isinstance(e, dict) else str(e)
-                             for e in errors)
+            return "; ".join(
+                str(e.get("detail") or e.get("message") or e) if isinstance(e, dict) else str(e)
+                for e in errors
+            )
         if body.get("message"):
             return str(body["message"])
     return response.text[:300] or response.reason_phrase
@@ -51,7 +53,9 @@ def customerio_error(response: httpx.Response) -> VendorError:
     kind = AuthError if response.status_code in (401, 403) else VendorError
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if response.status_code == 429 and retry_after is None:
-        retry_after = 1.0  # no Retry-After documented; the limits are per second, so a second frees the window
+        retry_after = (
+            1.0  # no Retry-After documented; the limits are per second, so a second frees the window
+        )
     return kind(VENDOR, error_message(response), status=response.status_code, retry_after=retry_after)
 
 
@@ -61,8 +65,11 @@ class CustomerIoAppClient(ApiClient):
     def __init__(self, base_url: str, app_api_key: str, **kwargs: Any):
         # The App API allows 10 requests/s; one fewer leaves room for network jitter between our clock and theirs.
         kwargs.setdefault("limiter", RateLimiter((9, 1.0)))
-        super().__init__(base_url, headers={"Authorization": f"Bearer {app_api_key}",
-                                            "Accept": "application/json"}, **kwargs)
+        super().__init__(
+            base_url,
+            headers={"Authorization": f"Bearer {app_api_key}", "Accept": "application/json"},
+            **kwargs,
+        )
 
     def error_from(self, response: httpx.Response) -> VendorError:
         return customerio_error(response)
@@ -78,19 +85,32 @@ class CustomerIoAppClient(ApiClient):
         return [parse_catalog_item(c, "campaign") for c in self.get("/v1/campaigns").get("campaigns") or []]
 
     def broadcasts(self) -> list[CatalogItem]:
-        return [parse_catalog_item(b, "broadcast") for b in self.get("/v1/broadcasts").get("broadcasts") or []]
+        return [
+            parse_catalog_item(b, "broadcast") for b in self.get("/v1/broadcasts").get("broadcasts") or []
+        ]
 
     def newsletters(self, limit: int = 100) -> Iterator[list[CatalogItem]]:
         def fetch(cursor: str | None):
             body = self.get("/v1/newsletters", limit=limit, start=cursor, sort="asc")
-            return [parse_catalog_item(n, "newsletter") for n in body.get("newsletters") or []], body.get("next") or None
+            return [parse_catalog_item(n, "newsletter") for n in body.get("newsletters") or []], body.get(
+                "next"
+            ) or None
+
         return cursor_pages(fetch, self.stats)
 
     # -- metrics ---------------------------------------------------------------------------
-    def campaign_metrics(self, campaign_id: int, start: datetime, end: datetime, tz: str) -> dict[str, list[int]]:
+    def campaign_metrics(
+        self, campaign_id: int, start: datetime, end: datetime, tz: str
+    ) -> dict[str, list[int]]:
         """Version-2 daily series for [start, end): one entry per day in ``tz``."""
-        body = self.get(f"/v1/campaigns/{campaign_id}/metrics", version="2", res="days", tz=tz,
-                        start=int(start.timestamp()), end=int(end.timestamp()))
+        body = self.get(
+            f"/v1/campaigns/{campaign_id}/metrics",
+            version="2",
+            res="days",
+            tz=tz,
+            start=int(start.timestamp()),
+            end=int(end.timestamp()),
+        )
         return _series(body, f"campaign {campaign_id}")
 
     def v1_metrics(self, kind: str, object_id: int, steps: int) -> dict[str, list[int]]:
@@ -101,16 +121,29 @@ class CustomerIoAppClient(ApiClient):
         return _series(body, f"{kind} {object_id}")
 
     # -- deliveries ------------------------------------------------------------------------
-    def deliveries(self, start: datetime, end: datetime, *, limit: int = MAX_MESSAGES_LIMIT,
-                   message_type: str | None = None) -> Iterator[list[Delivery]]:
+    def deliveries(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        limit: int = MAX_MESSAGES_LIMIT,
+        message_type: str | None = None,
+    ) -> Iterator[list[Delivery]]:
         """Pages of deliveries created in [start, end), following ``next`` until it is empty."""
         if not 1 <= limit <= MAX_MESSAGES_LIMIT:
             raise ValueError(f"limit must be 1..{MAX_MESSAGES_LIMIT}")
 
         def fetch(cursor: str | None):
-            body = self.get("/v1/messages", start_ts=int(start.timestamp()), end_ts=int(end.timestamp()),
-                            limit=limit, start=cursor, type=message_type)
+            body = self.get(
+                "/v1/messages",
+                start_ts=int(start.timestamp()),
+                end_ts=int(end.timestamp()),
+                limit=limit,
+                start=cursor,
+                type=message_type,
+            )
             return [parse_delivery(m) for m in body.get("messages") or []], body.get("next") or None
+
         return cursor_pages(fetch, self.stats)
 
 

@@ -10,7 +10,9 @@ from datetime import date, timedelta
 def person_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["suppress", "unsuppress", "delete"])
     p.add_argument("identifier", help="the person's Customer.io id or email")
-    p.add_argument("--email", default=None, help="the address to record in ops.suppressions (default: the identifier)")
+    p.add_argument(
+        "--email", default=None, help="the address to record in ops.suppressions (default: the identifier)"
+    )
 
 
 def person(args: argparse.Namespace) -> int:
@@ -20,9 +22,12 @@ def person(args: argparse.Namespace) -> int:
 
     env = os.environ
     resource = CustomerIoResource(
-        region=env.get("CUSTOMERIO_REGION") or "us", app_base_url=env.get("CUSTOMERIO_APP_BASE_URL", ""),
-        track_base_url=env.get("CUSTOMERIO_TRACK_BASE_URL", ""), site_id=env.get("CUSTOMERIO_SITE_ID", ""),
-        track_api_key=env.get("CUSTOMERIO_TRACK_API_KEY", ""))
+        region=env.get("CUSTOMERIO_REGION") or "us",
+        app_base_url=env.get("CUSTOMERIO_APP_BASE_URL", ""),
+        track_base_url=env.get("CUSTOMERIO_TRACK_BASE_URL", ""),
+        site_id=env.get("CUSTOMERIO_SITE_ID", ""),
+        track_api_key=env.get("CUSTOMERIO_TRACK_API_KEY", ""),
+    )
     migrate(database_url())
     with resource.track_client() as client, connect(autocommit=True) as conn:
         person_action(conn, client, args.action, args.identifier, args.email)

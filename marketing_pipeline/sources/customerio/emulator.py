@@ -67,7 +67,7 @@ class CustomerIoEmulator:
         self._lock = threading.Lock()
         # what the Track API has received
         self.people: dict[str, dict] = {}
-        self.events: dict[str, dict] = {}          # by event id (ULID): a repeated id is not processed again
+        self.events: dict[str, dict] = {}  # by event id (ULID): a repeated id is not processed again
         self.anonymous_id_events: list[dict] = []  # events sent without an id
         self.event_posts = 0
         self.identify_posts = 0
@@ -78,25 +78,34 @@ class CustomerIoEmulator:
         self.pipelines_dropped = 0
 
     def app(self) -> Starlette:
-        app_api = Starlette(routes=[
-            Route("/v1/campaigns", self.campaigns, methods=["GET"]),
-            Route("/v1/campaigns/{object_id:int}/metrics", self.campaign_metrics, methods=["GET"]),
-            Route("/v1/broadcasts", self.broadcasts, methods=["GET"]),
-            Route("/v1/broadcasts/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
-            Route("/v1/newsletters", self.newsletters, methods=["GET"]),
-            Route("/v1/newsletters/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
-            Route("/v1/messages", self.messages, methods=["GET"]),
-        ])
-        track_api = Starlette(routes=[
-            Route("/api/v1/customers/{identifier}", self.identify, methods=["PUT"]),
-            Route("/api/v1/customers/{identifier}", self.delete_person, methods=["DELETE"]),
-            Route("/api/v1/customers/{identifier}/events", self.track_event, methods=["POST"]),
-            Route("/api/v1/customers/{identifier}/suppress", self.suppress, methods=["POST"]),
-            Route("/api/v1/customers/{identifier}/unsuppress", self.unsuppress, methods=["POST"]),
-        ])
+        app_api = Starlette(
+            routes=[
+                Route("/v1/campaigns", self.campaigns, methods=["GET"]),
+                Route("/v1/campaigns/{object_id:int}/metrics", self.campaign_metrics, methods=["GET"]),
+                Route("/v1/broadcasts", self.broadcasts, methods=["GET"]),
+                Route("/v1/broadcasts/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
+                Route("/v1/newsletters", self.newsletters, methods=["GET"]),
+                Route("/v1/newsletters/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
+                Route("/v1/messages", self.messages, methods=["GET"]),
+            ]
+        )
+        track_api = Starlette(
+            routes=[
+                Route("/api/v1/customers/{identifier}", self.identify, methods=["PUT"]),
+                Route("/api/v1/customers/{identifier}", self.delete_person, methods=["DELETE"]),
+                Route("/api/v1/customers/{identifier}/events", self.track_event, methods=["POST"]),
+                Route("/api/v1/customers/{identifier}/suppress", self.suppress, methods=["POST"]),
+                Route("/api/v1/customers/{identifier}/unsuppress", self.unsuppress, methods=["POST"]),
+            ]
+        )
         pipelines_api = Starlette(routes=[Route("/v1/batch", self.pipelines_batch, methods=["POST"])])
-        return Starlette(routes=[Mount("/app", app=app_api), Mount("/track", app=track_api),
-                                 Mount("/cdp", app=pipelines_api)])
+        return Starlette(
+            routes=[
+                Mount("/app", app=app_api),
+                Mount("/track", app=track_api),
+                Mount("/cdp", app=pipelines_api),
+            ]
+        )
 
     # -- App API: auth and the 10 requests/s limit -------------------------------------------
     def _app_check(self, request: Request) -> JSONResponse | None:
@@ -131,7 +140,9 @@ class CustomerIoEmulator:
         if q.get("sort", "desc") == "desc":
             items.reverse()
         nxt = offset + limit
-        return JSONResponse({"newsletters": items[offset:nxt], "next": _cursor(nxt) if nxt < len(items) else ""})
+        return JSONResponse(
+            {"newsletters": items[offset:nxt], "next": _cursor(nxt) if nxt < len(items) else ""}
+        )
 
     async def campaign_metrics(self, request: Request) -> JSONResponse:
         if err := self._app_check(request):
@@ -159,8 +170,19 @@ class CustomerIoEmulator:
             lo = int(datetime.combine(day, datetime.min.time(), tzinfo=tz).timestamp())
             if lo >= end:
                 break
-            windows.append((max(lo, start), min(int(datetime.combine(day + timedelta(days=1), datetime.min.time(),
-                                                                      tzinfo=tz).timestamp()), end)))
+            windows.append(
+                (
+                    max(lo, start),
+                    min(
+                        int(
+                            datetime.combine(
+                                day + timedelta(days=1), datetime.min.time(), tzinfo=tz
+                            ).timestamp()
+                        ),
+                        end,
+                    ),
+                )
+            )
             day += timedelta(days=1)
         series = self.workspace.daily_counts("campaign_id", cid, windows)
         return JSONResponse({"metric": {"series": series}})
@@ -170,8 +192,11 @@ class CustomerIoEmulator:
             return err
         kind = request.url.path.rstrip("/").split("/")[-3]
         oid = request.path_params["object_id"]
-        known = ({n["id"] for n in self.workspace.newsletters()} if kind == "newsletters"
-                 else {b["id"] for b in self.workspace.broadcasts()})
+        known = (
+            {n["id"] for n in self.workspace.newsletters()}
+            if kind == "newsletters"
+            else {b["id"] for b in self.workspace.broadcasts()}
+        )
         if oid not in known:
             return error(404, f"{kind[:-1]} {oid} not found")
         q = request.query_params
@@ -210,16 +235,19 @@ class CustomerIoEmulator:
         if q.get("type") not in (None, "email"):
             found = []
         else:
-            found = self.workspace.deliveries_between(datetime.fromtimestamp(start_ts, UTC),
-                                                      datetime.fromtimestamp(end_ts, UTC))
+            found = self.workspace.deliveries_between(
+                datetime.fromtimestamp(start_ts, UTC), datetime.fromtimestamp(end_ts, UTC)
+            )
         for key in ("campaign_id", "newsletter_id"):
             if q.get(key):
                 found = [d for d in found if str(getattr(d, key)) == q[key]]
         if q.get("metric"):
             found = [d for d in found if q["metric"] in d.metrics]
-        page = found[offset:offset + limit]
+        page = found[offset : offset + limit]
         nxt = offset + limit
-        return JSONResponse({"messages": [d.json() for d in page], "next": _cursor(nxt) if nxt < len(found) else ""})
+        return JSONResponse(
+            {"messages": [d.json() for d in page], "next": _cursor(nxt) if nxt < len(found) else ""}
+        )
 
     # -- Track API -------------------------------------------------------------------------
     def _track_check(self, request: Request) -> JSONResponse | None:
@@ -248,7 +276,10 @@ class CustomerIoEmulator:
         if len(body) > TRACK_MAX_ATTRIBUTES:
             return error(400, f"at most {TRACK_MAX_ATTRIBUTES} attributes per request")
         for name, value in body.items():
-            if len(name.encode()) > TRACK_MAX_ID_BYTES or len(json.dumps(value).encode()) > TRACK_MAX_VALUE_BYTES:
+            if (
+                len(name.encode()) > TRACK_MAX_ID_BYTES
+                or len(json.dumps(value).encode()) > TRACK_MAX_VALUE_BYTES
+            ):
                 return error(400, f"attribute {name[:40]!r}: names are at most 150 bytes, values 1000 bytes")
         ident = request.path_params["identifier"]
         if ident in self.suppressed:

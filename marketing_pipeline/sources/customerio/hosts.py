@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 REGION_HOSTS = {
-    "us": {"app": "https://api.customer.io", "track": "https://track.customer.io", "pipelines": "https://cdp.customer.io/v1"},
-    "eu": {"app": "https://api-eu.customer.io", "track": "https://track-eu.customer.io",
-           "pipelines": "https://cdp-eu.customer.io/v1"},
+    "us": {
+        "app": "https://api.customer.io",
+        "track": "https://track.customer.io",
+        "pipelines": "https://cdp.customer.io/v1",
+    },
+    "eu": {
+        "app": "https://api-eu.customer.io",
+        "track": "https://track-eu.customer.io",
+        "pipelines": "https://cdp-eu.customer.io/v1",
+    },
 }
-SANDBOX_SUFFIX = "/app"  # the sandbox serves the App API at <prefix>/app, Track at /track, Pipelines at /cdp/v1
+SANDBOX_SUFFIX = (
+    "/app"  # the sandbox serves the App API at <prefix>/app, Track at /track, Pipelines at /cdp/v1
+)
 
 
 def resolve(kind: str, region: str, explicit: str = "", app_base_url: str = "") -> str:

@@ -10,8 +10,22 @@ from marketing_pipeline.http import MalformedRecord
 
 VENDOR = "Customer.io"
 # How far a delivery got, furthest last; its state is the last metric it reached in this order.
-STATE_ORDER = ("drafted", "created", "attempted", "sent", "delivered", "opened", "clicked", "converted",
-               "dropped", "undeliverable", "failed", "bounced", "unsubscribed", "spammed")
+STATE_ORDER = (
+    "drafted",
+    "created",
+    "attempted",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+    "dropped",
+    "undeliverable",
+    "failed",
+    "bounced",
+    "unsubscribed",
+    "spammed",
+)
 SUPPRESSING_STATES = {"unsubscribed": "unsubscribed", "bounced": "bounced", "spammed": "spam"}
 
 

@@ -22,7 +22,11 @@ ENV = VendorEnv(
         "CUSTOMERIO_PIPELINES_API_KEY": "sandbox-cio-pipelines-key",
     },
     # Empty base URLs are derived: from the region, or next to a sandbox app URL.
-    optional={"CUSTOMERIO_REGION": "us", "CUSTOMERIO_TRACK_BASE_URL": "", "CUSTOMERIO_PIPELINES_BASE_URL": ""},
+    optional={
+        "CUSTOMERIO_REGION": "us",
+        "CUSTOMERIO_TRACK_BASE_URL": "",
+        "CUSTOMERIO_PIPELINES_BASE_URL": "",
+    },
 )
 
 
@@ -61,7 +65,10 @@ class CustomerIoResource(dg.ConfigurableResource):
     def track_client(self, **overrides):
         from marketing_pipeline.activation.customerio.track import TrackClient
 
-        for var, value in (("CUSTOMERIO_SITE_ID", self.site_id), ("CUSTOMERIO_TRACK_API_KEY", self.track_api_key)):
+        for var, value in (
+            ("CUSTOMERIO_SITE_ID", self.site_id),
+            ("CUSTOMERIO_TRACK_API_KEY", self.track_api_key),
+        ):
             if not value:
                 raise MissingCredentials(ENV.vendor, var)
         options = {"timeout": self.timeout_seconds, "max_attempts": self.max_attempts, **overrides}

@@ -24,7 +24,17 @@ CAMPAIGNS = [  # id, name, action id, subject
 BROADCASTS = [(21, "Restock alert", 201, "Back in stock"), (22, "Flash sale", 202, "24 hours only")]
 NEWSLETTER_WEEKDAY = 1  # Tuesdays
 FIRST_NEWSLETTER_ID = 1000
-METRICS = ("sent", "delivered", "opened", "clicked", "converted", "bounced", "spammed", "unsubscribed", "failed")
+METRICS = (
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+    "bounced",
+    "spammed",
+    "unsubscribed",
+    "failed",
+)
 
 
 @dataclass(frozen=True)
@@ -42,13 +52,27 @@ class SandboxDelivery:
     def json(self) -> dict:
         c = self.customer
         return {
-            "id": self.id, "deduplicate_id": f"{self.id}:{max(self.metrics.values())}",
+            "id": self.id,
+            "deduplicate_id": f"{self.id}:{max(self.metrics.values())}",
             "customer_id": str(c.customer_id),
-            "customer_identifiers": {"email": c.email, "id": str(c.customer_id), "cio_id": f"{c.customer_id:08x}"},
-            "recipient": c.email, "subject": self.subject, "metrics": dict(self.metrics), "created": self.created,
-            "failure_message": None, "campaign_id": self.campaign_id, "newsletter_id": self.newsletter_id,
-            "broadcast_id": self.broadcast_id, "action_id": self.action_id or 0, "content_id": 0,
-            "trigger_event_id": None, "type": "email", "forgotten": False,
+            "customer_identifiers": {
+                "email": c.email,
+                "id": str(c.customer_id),
+                "cio_id": f"{c.customer_id:08x}",
+            },
+            "recipient": c.email,
+            "subject": self.subject,
+            "metrics": dict(self.metrics),
+            "created": self.created,
+            "failure_message": None,
+            "campaign_id": self.campaign_id,
+            "newsletter_id": self.newsletter_id,
+            "broadcast_id": self.broadcast_id,
+            "action_id": self.action_id or 0,
+            "content_id": 0,
+            "trigger_event_id": None,
+            "type": "email",
+            "forgotten": False,
         }
 
 
@@ -90,16 +114,40 @@ class CustomerIoWorkspace:
         return int(datetime.combine(self.world.start, time(9), tzinfo=UTC).timestamp())
 
     def campaigns(self) -> list[dict]:
-        return [{"id": cid, "deduplicate_id": f"{cid}:{self._epoch()}", "name": name, "type": "segment",
-                 "created": self._epoch(), "updated": self._epoch(), "active": True, "state": "running",
-                 "actions": [{"type": "email", "id": aid}], "first_started": self._epoch(), "tags": ["sandbox"]}
-                for cid, name, aid, _ in CAMPAIGNS]
+        return [
+            {
+                "id": cid,
+                "deduplicate_id": f"{cid}:{self._epoch()}",
+                "name": name,
+                "type": "segment",
+                "created": self._epoch(),
+                "updated": self._epoch(),
+                "active": True,
+                "state": "running",
+                "actions": [{"type": "email", "id": aid}],
+                "first_started": self._epoch(),
+                "tags": ["sandbox"],
+            }
+            for cid, name, aid, _ in CAMPAIGNS
+        ]
 
     def broadcasts(self) -> list[dict]:
-        return [{"id": bid, "deduplicate_id": f"{bid}:{self._epoch()}", "name": name, "type": "triggered_broadcast",
-                 "created": self._epoch(), "updated": self._epoch(), "active": True, "state": "running",
-                 "actions": [{"id": aid, "type": "email"}], "first_started": self._epoch(), "tags": ["sandbox"]}
-                for bid, name, aid, _ in BROADCASTS]
+        return [
+            {
+                "id": bid,
+                "deduplicate_id": f"{bid}:{self._epoch()}",
+                "name": name,
+                "type": "triggered_broadcast",
+                "created": self._epoch(),
+                "updated": self._epoch(),
+                "active": True,
+                "state": "running",
+                "actions": [{"id": aid, "type": "email"}],
+                "first_started": self._epoch(),
+                "tags": ["sandbox"],
+            }
+            for bid, name, aid, _ in BROADCASTS
+        ]
 
     def newsletter_days(self) -> list[date]:
         day = self.world.start + timedelta(days=(NEWSLETTER_WEEKDAY - self.world.start.weekday()) % 7)
@@ -117,9 +165,20 @@ class CustomerIoWorkspace:
         for day in self.newsletter_days():
             sent = int(datetime.combine(day, time(15), tzinfo=UTC).timestamp())
             nid = self.newsletter_id(day)
-            out.append({"id": nid, "deduplicate_id": f"{nid}:{sent}", "content_ids": [nid * 10],
-                        "name": f"Weekly glow notes {day.isoformat()}", "sent_at": sent, "created": sent - 86400,
-                        "updated": sent, "type": "email", "tags": ["newsletter"], "recipient_segment_ids": [1]})
+            out.append(
+                {
+                    "id": nid,
+                    "deduplicate_id": f"{nid}:{sent}",
+                    "content_ids": [nid * 10],
+                    "name": f"Weekly glow notes {day.isoformat()}",
+                    "sent_at": sent,
+                    "created": sent - 86400,
+                    "updated": sent,
+                    "type": "email",
+                    "tags": ["newsletter"],
+                    "recipient_segment_ids": [1],
+                }
+            )
         return out
 
     # -- deliveries --------------------------------------------------------------------
@@ -144,27 +203,58 @@ class CustomerIoWorkspace:
         base = int(datetime.combine(day, time.min, tzinfo=UTC).timestamp())
         sends: list[tuple[int, Customer, str, dict]] = []
         signups = w._signup_days  # customers are sorted by sign-up day
-        for c in w.customers[bisect.bisect_left(signups, day):bisect.bisect_right(signups, day)]:
-            sends.append((base + rng.randint(3600, 80000), c, CAMPAIGNS[0][3], {"campaign_id": 11, "action_id": 101}))
+        for c in w.customers[bisect.bisect_left(signups, day) : bisect.bisect_right(signups, day)]:
+            sends.append(
+                (base + rng.randint(3600, 80000), c, CAMPAIGNS[0][3], {"campaign_id": 11, "action_id": 101})
+            )
         for o in w.orders_on(day):
-            sends.append((int(o.created_at.timestamp()) + rng.randint(60, 900), o.customer, CAMPAIGNS[1][3],
-                          {"campaign_id": 12, "action_id": 102}))
-        audience = [c for c in w.customers[:bisect.bisect_left(signups, day)] if c.accepts_marketing]
+            sends.append(
+                (
+                    int(o.created_at.timestamp()) + rng.randint(60, 900),
+                    o.customer,
+                    CAMPAIGNS[1][3],
+                    {"campaign_id": 12, "action_id": 102},
+                )
+            )
+        audience = [c for c in w.customers[: bisect.bisect_left(signups, day)] if c.accepts_marketing]
         if audience and rng.random() < 0.3:
             for c in rng.sample(audience, min(len(audience), max(3, int(25 * w.scale)))):
-                sends.append((base + rng.randint(36000, 72000), c, CAMPAIGNS[2][3], {"campaign_id": 13, "action_id": 103}))
+                sends.append(
+                    (
+                        base + rng.randint(36000, 72000),
+                        c,
+                        CAMPAIGNS[2][3],
+                        {"campaign_id": 13, "action_id": 103},
+                    )
+                )
         if audience and day.weekday() == NEWSLETTER_WEEKDAY:
             nid = self.newsletter_id(day)
             for c in rng.sample(audience, min(len(audience), max(5, int(120 * w.scale)))):
-                sends.append((base + 15 * 3600 + rng.randint(0, 1800), c, f"Weekly glow notes {day:%b %d}",
-                              {"newsletter_id": nid}))
+                sends.append(
+                    (
+                        base + 15 * 3600 + rng.randint(0, 1800),
+                        c,
+                        f"Weekly glow notes {day:%b %d}",
+                        {"newsletter_id": nid},
+                    )
+                )
         if audience and day.day in (1, 15):
             bid, _, aid, subject = BROADCASTS[0 if day.day == 1 else 1]
             for c in rng.sample(audience, min(len(audience), max(3, int(40 * w.scale)))):
-                sends.append((base + 12 * 3600 + rng.randint(0, 600), c, subject, {"broadcast_id": bid, "action_id": aid}))
+                sends.append(
+                    (
+                        base + 12 * 3600 + rng.randint(0, 600),
+                        c,
+                        subject,
+                        {"broadcast_id": bid, "action_id": aid},
+                    )
+                )
         sends.sort(key=lambda s: (s[0], s[1].customer_id))
-        return [SandboxDelivery(_delivery_id(w.seed, day, n), c, created, subject, _outcome(rng, created), **ids)
-                for n, (created, c, subject, ids) in enumerate(sends) if created < base + 86400]
+        return [
+            SandboxDelivery(_delivery_id(w.seed, day, n), c, created, subject, _outcome(rng, created), **ids)
+            for n, (created, c, subject, ids) in enumerate(sends)
+            if created < base + 86400
+        ]
 
     # -- metrics consistent with the deliveries ---------------------------------------------
     def daily_counts(self, key: str, object_id: int, days: list[tuple[int, int]]) -> dict[str, list[int]]:

@@ -13,7 +13,9 @@ def sign(key: str, timestamp: int | str, body: bytes) -> str:
     return hmac.new(key.encode(), b"v0:" + str(timestamp).encode() + b":" + body, hashlib.sha256).hexdigest()
 
 
-def check(key: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None) -> str | None:
+def check(
+    key: str, timestamp: str | None, signature: str | None, body: bytes, now: float | None = None
+) -> str | None:
     """None when the request is genuine and fresh, else the reason it is refused."""
     if not timestamp or not signature:
         return "missing X-CIO-Timestamp or X-CIO-Signature"

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_va
 _SENT = {"drafted", "attempted", "sent", "clicked", "failed"}
 METRICS = {
     "customer": {"subscribed", "unsubscribed", "cio_subscription_preferences_changed"},
-    "email": _SENT | {"delivered", "opened", "converted", "unsubscribed", "bounced", "dropped", "spammed",
-                      "undeliverable"},
+    "email": _SENT
+    | {"delivered", "opened", "converted", "unsubscribed", "bounced", "dropped", "spammed", "undeliverable"},
     "push": _SENT | {"delivered", "opened", "converted", "bounced", "dropped", "undeliverable"},
     "in_app": _SENT | {"opened", "converted", "undeliverable"},
     "sms": _SENT | {"delivered", "converted", "bounced"},
@@ -50,8 +50,10 @@ class ReportingEvent(BaseModel):
     @model_validator(mode="after")
     def _metric_for_type(self) -> ReportingEvent:
         if self.metric not in METRICS[self.object_type]:
-            raise ValueError(f"metric {self.metric!r} is not reported for {self.object_type} "
-                             f"(expected one of {sorted(METRICS[self.object_type])})")
+            raise ValueError(
+                f"metric {self.metric!r} is not reported for {self.object_type} "
+                f"(expected one of {sorted(METRICS[self.object_type])})"
+            )
         return self
 
     @property
@@ -61,8 +63,11 @@ class ReportingEvent(BaseModel):
 
     @property
     def email(self) -> str | None:
-        for value in (self.identifiers.get("email"), self.data.get("email_address"),
-                      self.data.get("recipient") if self.object_type == "email" else None):
+        for value in (
+            self.identifiers.get("email"),
+            self.data.get("email_address"),
+            self.data.get("recipient") if self.object_type == "email" else None,
+        ):
             if isinstance(value, str) and "@" in value:
                 return value.strip().lower()
         return None
@@ -79,5 +84,7 @@ def parse_event(body: Any) -> ReportingEvent:
     try:
         return ReportingEvent.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}" for e in exc.errors()
+        )
         raise ValueError(problems) from None

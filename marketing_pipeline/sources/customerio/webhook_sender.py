@@ -23,9 +23,12 @@ EVENT_METRICS = ("sent", "delivered", "opened", "clicked", "converted", "bounced
 
 def delivery_data(d: SandboxDelivery) -> dict:
     c = d.customer
-    data = {"delivery_id": d.id, "identifiers": {"id": str(c.customer_id), "email": c.email,
-                                                  "cio_id": f"{c.customer_id:08x}"},
-            "recipient": c.email, "subject": d.subject}
+    data = {
+        "delivery_id": d.id,
+        "identifiers": {"id": str(c.customer_id), "email": c.email, "cio_id": f"{c.customer_id:08x}"},
+        "recipient": c.email,
+        "subject": d.subject,
+    }
     if d.newsletter_id is not None:
         return {**data, "newsletter_id": d.newsletter_id, "content_id": d.newsletter_id * 10}
     if d.broadcast_id is not None:
@@ -45,8 +48,13 @@ def reporting_events(world: World, day: date, limit: int | None = None) -> Itera
                     data.update(href=f"{world.store_url}/?utm_source=customerio", link_id=1, machine=False)
                 elif metric == "bounced":
                     data["failure_message"] = "550 5.1.1 mailbox unavailable"
-                yield {"event_id": deterministic_ulid(datetime.fromtimestamp(at, UTC), f"{d.id}:{metric}"),
-                       "object_type": "email", "metric": metric, "timestamp": at, "data": data}
+                yield {
+                    "event_id": deterministic_ulid(datetime.fromtimestamp(at, UTC), f"{d.id}:{metric}"),
+                    "object_type": "email",
+                    "metric": metric,
+                    "timestamp": at,
+                    "data": data,
+                }
 
 
 def signed_headers(key: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -54,8 +62,14 @@ def signed_headers(key: str, body: bytes, timestamp: int | None = None) -> dict[
     return {"Content-Type": "application/json", "X-CIO-Timestamp": ts, "X-CIO-Signature": sign(key, ts, body)}
 
 
-def send_events(url: str, events: Iterable[dict], key: str, *, client: httpx.Client | None = None,
-                timestamp: int | None = None) -> list[int]:
+def send_events(
+    url: str,
+    events: Iterable[dict],
+    key: str,
+    *,
+    client: httpx.Client | None = None,
+    timestamp: int | None = None,
+) -> list[int]:
     """POST each event signed with ``key``; returns the status codes in order."""
     own = client is None
     client = client or httpx.Client(timeout=10.0)
@@ -63,7 +77,9 @@ def send_events(url: str, events: Iterable[dict], key: str, *, client: httpx.Cli
         statuses = []
         for event in events:
             body = json.dumps(event, separators=(",", ":")).encode()
-            statuses.append(client.post(url, content=body, headers=signed_headers(key, body, timestamp)).status_code)
+            statuses.append(
+                client.post(url, content=body, headers=signed_headers(key, body, timestamp)).status_code
+            )
         return statuses
     finally:
         if own:

@@ -33,9 +33,11 @@ KEPT_HEADERS = ("content-type", "user-agent", "x-cio-timestamp")
 
 def count(counter: str) -> None:
     with connect() as conn:
-        conn.execute("INSERT INTO ops.customerio_webhook_counters (day, counter, count) VALUES (current_date, %s, 1)"
-                     " ON CONFLICT (day, counter) DO UPDATE SET count = ops.customerio_webhook_counters.count + 1",
-                     (counter,))
+        conn.execute(
+            "INSERT INTO ops.customerio_webhook_counters (day, counter, count) VALUES (current_date, %s, 1)"
+            " ON CONFLICT (day, counter) DO UPDATE SET count = ops.customerio_webhook_counters.count + 1",
+            (counter,),
+        )
 
 
 def store(event: ReportingEvent, payload: dict) -> bool:
@@ -43,15 +45,33 @@ def store(event: ReportingEvent, payload: dict) -> bool:
     occurred = datetime.fromtimestamp(event.timestamp, UTC)
     ids = event.identifiers
     with connect() as conn:
-        inserted = conn.execute(
-            "INSERT INTO raw.customerio_webhook_events (event_id, object_type, metric, occurred_at, delivery_id,"
-            " customer_id, email, campaign_id, newsletter_id, broadcast_id, payload)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
-            (event.event_id, event.object_type, event.metric, occurred, event.data.get("delivery_id"),
-             ids.get("id") or event.data.get("customer_id"), event.email, event.int_field("campaign_id"),
-             event.int_field("newsletter_id"), event.int_field("broadcast_id"), Jsonb(payload)),
-        ).rowcount == 1
-        if inserted and event.metric in SUPPRESSING and event.email and event.object_type in ("email", "customer"):
+        inserted = (
+            conn.execute(
+                "INSERT INTO raw.customerio_webhook_events (event_id, object_type, metric, occurred_at, delivery_id,"
+                " customer_id, email, campaign_id, newsletter_id, broadcast_id, payload)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
+                (
+                    event.event_id,
+                    event.object_type,
+                    event.metric,
+                    occurred,
+                    event.data.get("delivery_id"),
+                    ids.get("id") or event.data.get("customer_id"),
+                    event.email,
+                    event.int_field("campaign_id"),
+                    event.int_field("newsletter_id"),
+                    event.int_field("broadcast_id"),
+                    Jsonb(payload),
+                ),
+            ).rowcount
+            == 1
+        )
+        if (
+            inserted
+            and event.metric in SUPPRESSING
+            and event.email
+            and event.object_type in ("email", "customer")
+        ):
             consent.suppress(conn, event.email, "customerio", SUPPRESSING[event.metric], occurred)
     return inserted
 

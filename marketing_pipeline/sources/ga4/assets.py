@@ -53,13 +53,20 @@ def build_report_asset(report: Report) -> dg.AssetsDefinition:
         tags={"layer": "raw"},
         description=report.description + " GA4 revises the last ~3 days; the daily refresh re-reads them.",
     )
-    def _asset(context: dg.AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         days = partition_days(context)
         tally = _Tally()
         with ga4.client() as client, ingest_errors(f"ga4.{report.name}", context.run_id):
             with warehouse.transaction() as conn:
-                rows = replace_partitions(conn, report.table, report.columns,
-                                          _rows(client, report, days, context.run_id, tally), days)
+                rows = replace_partitions(
+                    conn,
+                    report.table,
+                    report.columns,
+                    _rows(client, report, days, context.run_id, tally),
+                    days,
+                )
             stats, quota = client.stats, client.last_quota
         if tally.other_rows:
             context.log.warning(f"GA4 folded rows into (other) on {sorted(tally.other_days)}")

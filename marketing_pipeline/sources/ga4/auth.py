@@ -42,7 +42,9 @@ class ServiceAccountToken:
         try:
             info = json.loads(Path(key_file).read_text())
         except (OSError, ValueError) as exc:
-            raise ValueError(f"GA4_CREDENTIALS_JSON {key_file}: not a readable service-account key ({exc})") from None
+            raise ValueError(
+                f"GA4_CREDENTIALS_JSON {key_file}: not a readable service-account key ({exc})"
+            ) from None
         if token_url:
             info["token_uri"] = token_url
         self.credentials = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])

@@ -57,7 +57,9 @@ class GA4Client(ApiClient):
             if response.status_code == 401:
                 self._token.invalidate()  # a fresh key-file token on the next run
             return AuthError(self.vendor, message, status=response.status_code, code=code)
-        kind = GA4QuotaExhausted if code == "RESOURCE_EXHAUSTED" or response.status_code == 429 else VendorError
+        kind = (
+            GA4QuotaExhausted if code == "RESOURCE_EXHAUSTED" or response.status_code == 429 else VendorError
+        )
         return kind(self.vendor, message, status=response.status_code, code=code, retry_after=retry_after)
 
     def run_report(self, body: dict, *, page_size: int = 10_000) -> Iterator[ReportPage]:
@@ -74,7 +76,9 @@ class GA4Client(ApiClient):
             if total is None:
                 total = page.row_count
             elif page.row_count != total:
-                raise VendorError(self.vendor, f"rowCount changed while paging ({total} -> {page.row_count}); re-run")
+                raise VendorError(
+                    self.vendor, f"rowCount changed while paging ({total} -> {page.row_count}); re-run"
+                )
             yield page
             offset += len(page.rows)
             if offset >= total or not page.rows:

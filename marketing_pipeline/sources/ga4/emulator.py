@@ -30,20 +30,41 @@ from marketing_pipeline.sources.ga4.sandbox_data import Fact, day_facts
 
 DIMENSIONS = {"date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage"}
 METRIC_TYPES = {
-    "sessions": "TYPE_INTEGER", "totalUsers": "TYPE_INTEGER", "newUsers": "TYPE_INTEGER",
-    "engagedSessions": "TYPE_INTEGER", "keyEvents": "TYPE_INTEGER", "addToCarts": "TYPE_INTEGER",
-    "checkouts": "TYPE_INTEGER", "ecommercePurchases": "TYPE_INTEGER", "purchaseRevenue": "TYPE_CURRENCY",
+    "sessions": "TYPE_INTEGER",
+    "totalUsers": "TYPE_INTEGER",
+    "newUsers": "TYPE_INTEGER",
+    "engagedSessions": "TYPE_INTEGER",
+    "keyEvents": "TYPE_INTEGER",
+    "addToCarts": "TYPE_INTEGER",
+    "checkouts": "TYPE_INTEGER",
+    "ecommercePurchases": "TYPE_INTEGER",
+    "purchaseRevenue": "TYPE_CURRENCY",
 }
-GRPC_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-               429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
+GRPC_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+}
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 TOKENS_PER_HOUR = 40_000  # standard property quota (discovery doc, PropertyQuota)
 TOKENS_PER_REQUEST = 10
 
 
 def error(status: int, message: str, details: list | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": status, "message": message, "status": GRPC_STATUS.get(status, "UNKNOWN"),
-                                   "details": details or []}}, status_code=status)
+    return JSONResponse(
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "status": GRPC_STATUS.get(status, "UNKNOWN"),
+                "details": details or [],
+            }
+        },
+        status_code=status,
+    )
 
 
 class GA4Emulator:
@@ -65,11 +86,18 @@ class GA4Emulator:
 
         if self._key is None:
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()).decode()
-        return {"type": "service_account", "project_id": "sandbox", "private_key_id": "sandbox-key",
-                "private_key": pem, "client_email": "pipeline@sandbox.iam.gserviceaccount.com",
-                "client_id": "1", "token_uri": token_uri}
+        pem = self._key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        return {
+            "type": "service_account",
+            "project_id": "sandbox",
+            "private_key_id": "sandbox-key",
+            "private_key": pem,
+            "client_email": "pipeline@sandbox.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": token_uri,
+        }
 
     async def token(self, request: Request) -> JSONResponse:
         from cryptography.hazmat.primitives import serialization
@@ -77,27 +105,35 @@ class GA4Emulator:
 
         form = await request.form()
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or self._key is None:
-            return JSONResponse({"error": "invalid_grant", "error_description": "unsupported grant"}, status_code=400)
-        public = self._key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+            return JSONResponse(
+                {"error": "invalid_grant", "error_description": "unsupported grant"}, status_code=400
+            )
+        public = self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         try:
             # google-auth always addresses the assertion to Google's token URL, whichever URL it posts to
-            claims = jwt.decode(str(form.get("assertion", "")), certs=public,
-                                audience=[GOOGLE_TOKEN_URL, str(request.url)])
+            claims = jwt.decode(
+                str(form.get("assertion", "")), certs=public, audience=[GOOGLE_TOKEN_URL, str(request.url)]
+            )
         except ValueError as exc:
             return JSONResponse({"error": "invalid_grant", "error_description": str(exc)}, status_code=400)
         if SCOPE not in str(claims.get("scope", "")).split():
-            return JSONResponse({"error": "invalid_scope", "error_description": "scope missing"}, status_code=400)
+            return JSONResponse(
+                {"error": "invalid_scope", "error_description": "scope missing"}, status_code=400
+            )
         token = "ya29.sandbox-" + secrets.token_urlsafe(16)
         self.tokens.add(token)
         return JSONResponse({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
     # -- runReport ------------------------------------------------------------------------
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v1beta/properties/{property_id}:runReport", self.run_report, methods=["POST"]),
-            Route("/token", self.token, methods=["POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v1beta/properties/{property_id}:runReport", self.run_report, methods=["POST"]),
+                Route("/token", self.token, methods=["POST"]),
+            ]
+        )
 
     def _quota(self) -> tuple[bool, dict]:
         now = time.monotonic()
@@ -113,9 +149,13 @@ class GA4Emulator:
     async def run_report(self, request: Request) -> JSONResponse:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
-            return error(401, "Request is missing required authentication credential. Expected OAuth 2 access token.")
+            return error(
+                401, "Request is missing required authentication credential. Expected OAuth 2 access token."
+            )
         if auth[7:] not in self.tokens:
-            return error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+            return error(
+                401, "Request had invalid authentication credentials. Expected OAuth 2 access token."
+            )
         if request.path_params["property_id"] != SANDBOX_PROPERTY_ID:
             return error(403, "User does not have sufficient permissions for this property.")
         try:
@@ -127,9 +167,18 @@ class GA4Emulator:
         self.requests.append(body)
         ok, quota = self._quota()
         if not ok:
-            return error(429, "Exhausted property tokens per hour. Try again later.", [{
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
-                "domain": "analyticsdata.googleapis.com", "metadata": {"quota_limit": "tokensPerHour"}}])
+            return error(
+                429,
+                "Exhausted property tokens per hour. Try again later.",
+                [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "RATE_LIMIT_EXCEEDED",
+                        "domain": "analyticsdata.googleapis.com",
+                        "metadata": {"quota_limit": "tokensPerHour"},
+                    }
+                ],
+            )
         try:
             report = self._report(body)
         except ValueError as exc:
@@ -143,8 +192,10 @@ class GA4Emulator:
         metrics = [m.get("name") for m in body.get("metrics") or []]
         for d in dims:
             if d not in DIMENSIONS:
-                raise ValueError(f"Field {d} is not a valid dimension. For a list of valid dimensions and metrics, "
-                                 "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema")
+                raise ValueError(
+                    f"Field {d} is not a valid dimension. For a list of valid dimensions and metrics, "
+                    "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+                )
         if not metrics:
             raise ValueError("A report must request at least one metric.")
         for m in metrics:
@@ -156,7 +207,10 @@ class GA4Emulator:
         first, last = self._date(ranges[0].get("startDate")), self._date(ranges[0].get("endDate"))
         if last < first:
             raise ValueError("dateRanges[0]: endDate must not be before startDate.")
-        limit, offset = self._int(body.get("limit", 10_000), "limit"), self._int(body.get("offset", 0), "offset")
+        limit, offset = (
+            self._int(body.get("limit", 10_000), "limit"),
+            self._int(body.get("offset", 0), "offset"),
+        )
         if not 1 <= limit <= 250_000:
             raise ValueError("limit must be positive and at most 250000.")
         rows, other = [], False
@@ -166,13 +220,16 @@ class GA4Emulator:
             rows.extend(day_rows)
             other |= folded
             day += timedelta(days=1)
-        page = rows[offset:offset + limit]
+        page = rows[offset : offset + limit]
         out = {
             "dimensionHeaders": [{"name": d} for d in dims],
             "metricHeaders": [{"name": m, "type": METRIC_TYPES[m]} for m in metrics],
             "rowCount": len(rows),
-            "metadata": {"currencyCode": "USD", "timeZone": settings.load().brand_timezone,
-                         **({"dataLossFromOtherRow": True} if other else {})},
+            "metadata": {
+                "currencyCode": "USD",
+                "timeZone": settings.load().brand_timezone,
+                **({"dataLossFromOtherRow": True} if other else {}),
+            },
             "kind": "analyticsData#runReport",
         }
         if page:
@@ -192,7 +249,7 @@ class GA4Emulator:
         ordered = sorted(sums.items(), key=lambda kv: (-kv[1].get("sessions", 0), kv[0]))
         folded = len(ordered) > self.other_threshold and bool(keyed)
         if folded:
-            keep, rest = ordered[:self.other_threshold - 1], ordered[self.other_threshold - 1:]
+            keep, rest = ordered[: self.other_threshold - 1], ordered[self.other_threshold - 1 :]
             other: dict = defaultdict(Decimal)
             for _, values in rest:
                 for m in metrics:
@@ -201,10 +258,14 @@ class GA4Emulator:
         rows = []
         for key, values in ordered:
             named = dict(zip(keyed, key, strict=True))
-            rows.append({
-                "dimensionValues": [{"value": day.strftime("%Y%m%d") if d == "date" else named[d]} for d in dims],
-                "metricValues": [{"value": _fmt(values[m], METRIC_TYPES[m])} for m in metrics],
-            })
+            rows.append(
+                {
+                    "dimensionValues": [
+                        {"value": day.strftime("%Y%m%d") if d == "date" else named[d]} for d in dims
+                    ],
+                    "metricValues": [{"value": _fmt(values[m], METRIC_TYPES[m])} for m in metrics],
+                }
+            )
         return rows, folded
 
     def _date(self, value: str | None) -> date:
@@ -219,7 +280,9 @@ class GA4Emulator:
         try:
             return date.fromisoformat(value or "")
         except ValueError:
-            raise ValueError(f"Invalid date {value!r}: use YYYY-MM-DD, NdaysAgo, yesterday or today.") from None
+            raise ValueError(
+                f"Invalid date {value!r}: use YYYY-MM-DD, NdaysAgo, yesterday or today."
+            ) from None
 
     @staticmethod
     def _int(value, name: str) -> int:

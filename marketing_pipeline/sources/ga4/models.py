@@ -52,8 +52,13 @@ class ReportPage(_Model):
         out = []
         for n, row in enumerate(self.rows):
             if len(row.dimension_values) != len(dims) or len(row.metric_values) != len(metrics):
-                raise MalformedRecord("GA4", "report row", str(n), "value count does not match the headers",
-                                      row.model_dump(by_alias=True))
+                raise MalformedRecord(
+                    "GA4",
+                    "report row",
+                    str(n),
+                    "value count does not match the headers",
+                    row.model_dump(by_alias=True),
+                )
             record = {name: v.value for name, v in zip(dims, row.dimension_values, strict=True)}
             for (name, kind), v in zip(metrics, row.metric_values, strict=True):
                 record[name] = _typed(name, kind, v.value, row)
@@ -67,12 +72,22 @@ def _typed(name: str, kind: str | None, value: str | None, row: Row) -> int | De
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise MalformedRecord("GA4", "report row", name, f"{name} value {value!r} is not a number",
-                              row.model_dump(by_alias=True)) from None
+        raise MalformedRecord(
+            "GA4",
+            "report row",
+            name,
+            f"{name} value {value!r} is not a number",
+            row.model_dump(by_alias=True),
+        ) from None
     if kind in INTEGER_TYPES:
         if number != number.to_integral_value():
-            raise MalformedRecord("GA4", "report row", name, f"{name} value {value!r} is not an integer",
-                                  row.model_dump(by_alias=True))
+            raise MalformedRecord(
+                "GA4",
+                "report row",
+                name,
+                f"{name} value {value!r} is not an integer",
+                row.model_dump(by_alias=True),
+            )
         return int(number)
     return number
 

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 METRICS = {  # GA4 API name -> column
-    "sessions": "sessions", "totalUsers": "total_users", "newUsers": "new_users",
-    "engagedSessions": "engaged_sessions", "keyEvents": "key_events", "addToCarts": "add_to_carts",
-    "checkouts": "checkouts", "ecommercePurchases": "ecommerce_purchases", "purchaseRevenue": "purchase_revenue",
+    "sessions": "sessions",
+    "totalUsers": "total_users",
+    "newUsers": "new_users",
+    "engagedSessions": "engaged_sessions",
+    "keyEvents": "key_events",
+    "addToCarts": "add_to_carts",
+    "checkouts": "checkouts",
+    "ecommercePurchases": "ecommerce_purchases",
+    "purchaseRevenue": "purchase_revenue",
 }
 
 
@@ -23,8 +29,16 @@ class Report:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return ("property_id", "report_date", *self.dimensions.values(), *METRICS.values(), "is_other", "payload",
-                "partition_date", "_run_id")
+        return (
+            "property_id",
+            "report_date",
+            *self.dimensions.values(),
+            *METRICS.values(),
+            "is_other",
+            "payload",
+            "partition_date",
+            "_run_id",
+        )
 
     def body(self, first: date, last: date) -> dict:
         """The runReport request for days ``first..last`` (property time zone), one row per day and key."""
@@ -35,7 +49,9 @@ class Report:
             "keepEmptyRows": False,
         }
 
-    def rows(self, records: Iterable[dict], property_id: str, days: set[date], run_id: str) -> Iterator[tuple]:
+    def rows(
+        self, records: Iterable[dict], property_id: str, days: set[date], run_id: str
+    ) -> Iterator[tuple]:
         """Table rows; a row whose date is outside the requested days is refused (it would land nowhere)."""
         for r in records:
             day = datetime.strptime(r["date"], "%Y%m%d").date()
@@ -48,14 +64,19 @@ class Report:
 
 
 TRAFFIC = Report(
-    name="ga4_traffic_daily", table="raw.ga4_traffic_daily",
-    dimensions={"sessionSource": "session_source", "sessionMedium": "session_medium",
-                "sessionCampaignName": "session_campaign_name"},
+    name="ga4_traffic_daily",
+    table="raw.ga4_traffic_daily",
+    dimensions={
+        "sessionSource": "session_source",
+        "sessionMedium": "session_medium",
+        "sessionCampaignName": "session_campaign_name",
+    },
     description="GA4 sessions, users, funnel events and revenue per day by session source / medium / campaign "
-                "(raw.ga4_traffic_daily).",
+    "(raw.ga4_traffic_daily).",
 )
 LANDING_PAGES = Report(
-    name="ga4_landing_pages_daily", table="raw.ga4_landing_pages_daily",
+    name="ga4_landing_pages_daily",
+    table="raw.ga4_landing_pages_daily",
     dimensions={"landingPage": "landing_page"},
     description="GA4 sessions, users, funnel events and revenue per day by landing page (raw.ga4_landing_pages_daily).",
 )

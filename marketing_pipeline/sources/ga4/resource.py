@@ -18,7 +18,11 @@ ENV = VendorEnv(
     api_base_url=API_BASE_URL,
     sandbox_prefix="/ga4",
     # Setting any of these means "use the real API"; the key file may replace the token.
-    keys={"GA4_PROPERTY_ID": SANDBOX_PROPERTY_ID, "GA4_ACCESS_TOKEN": SANDBOX_TOKEN, "GA4_CREDENTIALS_JSON": ""},
+    keys={
+        "GA4_PROPERTY_ID": SANDBOX_PROPERTY_ID,
+        "GA4_ACCESS_TOKEN": SANDBOX_TOKEN,
+        "GA4_CREDENTIALS_JSON": "",
+    },
     optional={"GA4_ACCESS_TOKEN": "", "GA4_CREDENTIALS_JSON": "", "GA4_TOKEN_URL": ""},
 )
 

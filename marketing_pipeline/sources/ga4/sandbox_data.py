@@ -19,9 +19,20 @@ from zoneinfo import ZoneInfo
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sandbox.world import World
 
-CONVERSION = {"cpc": 0.035, "email": 0.05, "social": 0.02, "(none)": 0.045, "organic": 0.025, "referral": 0.015}
-BROWSE_ONLY = [("google", "organic", "(organic)", 180), ("bing", "organic", "(organic)", 25),
-               ("facebook.com", "referral", "(referral)", 30), ("pinterest", "social", "evergreen", 20)]
+CONVERSION = {
+    "cpc": 0.035,
+    "email": 0.05,
+    "social": 0.02,
+    "(none)": 0.045,
+    "organic": 0.025,
+    "referral": 0.015,
+}
+BROWSE_ONLY = [
+    ("google", "organic", "(organic)", 180),
+    ("bing", "organic", "(organic)", 25),
+    ("facebook.com", "referral", "(referral)", 30),
+    ("pinterest", "social", "evergreen", 20),
+]
 
 
 @dataclass
@@ -33,15 +44,24 @@ class Fact:
     metrics: dict = field(default_factory=dict)
 
     def key(self, dims: list[str]) -> tuple:
-        names = {"sessionSource": self.source, "sessionMedium": self.medium,
-                 "sessionCampaignName": self.campaign, "landingPage": self.landing_page}
+        names = {
+            "sessionSource": self.source,
+            "sessionMedium": self.medium,
+            "sessionCampaignName": self.campaign,
+            "landingPage": self.landing_page,
+        }
         return tuple(names[d] for d in dims)
 
 
 def _pages(world: World) -> list[str]:
     slugs = sorted({p.name.lower().replace(" ", "-") for p in world.products})
     cats = sorted({p.category.lower() for p in world.products})
-    return ["/", *(f"/products/{s}" for s in slugs), *(f"/collections/{c}" for c in cats), "/blogs/journal/routine"]
+    return [
+        "/",
+        *(f"/products/{s}" for s in slugs),
+        *(f"/collections/{c}" for c in cats),
+        "/blogs/journal/routine",
+    ]
 
 
 def _split(total: int, weights: list[float]) -> list[int]:
@@ -72,8 +92,11 @@ def day_facts(world: World, day: date, tz: ZoneInfo) -> list[Fact]:
     for (source, medium, campaign), orders in sorted(groups.items()):
         base = next((b for s, m, c, b in BROWSE_ONLY if (s, m, c) == (source, medium, campaign)), 3)
         purchases = len(orders)
-        sessions = max(purchases, int(purchases / CONVERSION.get(medium, 0.02) * rng.uniform(0.8, 1.2))
-                       + rng.randint(base // 2, base))
+        sessions = max(
+            purchases,
+            int(purchases / CONVERSION.get(medium, 0.02) * rng.uniform(0.8, 1.2))
+            + rng.randint(base // 2, base),
+        )
         landing = rng.sample(pages, k=min(len(pages), rng.randint(1, 4)))
         if medium == "referral" and rng.random() < 0.5:
             landing = [f"{landing[0]}?ref={source.split('.')[0]}"]
@@ -89,11 +112,23 @@ def day_facts(world: World, day: date, tz: ZoneInfo) -> list[Fact]:
                 continue
             users = max(1, round(page_sessions * rng.uniform(0.78, 0.92)))
             carts = max(bought, round(page_sessions * rng.uniform(0.05, 0.1)))
-            facts.append(Fact(source, medium, campaign, page, {
-                "sessions": page_sessions, "totalUsers": users, "newUsers": round(users * rng.uniform(0.45, 0.7)),
-                "engagedSessions": round(page_sessions * rng.uniform(0.55, 0.72)),
-                "keyEvents": bought + round(page_sessions * 0.01), "addToCarts": carts,
-                "checkouts": max(bought, round(carts * rng.uniform(0.35, 0.55))), "ecommercePurchases": bought,
-                "purchaseRevenue": sum((o.total for o in page_orders), Decimal("0")),
-            }))
+            facts.append(
+                Fact(
+                    source,
+                    medium,
+                    campaign,
+                    page,
+                    {
+                        "sessions": page_sessions,
+                        "totalUsers": users,
+                        "newUsers": round(users * rng.uniform(0.45, 0.7)),
+                        "engagedSessions": round(page_sessions * rng.uniform(0.55, 0.72)),
+                        "keyEvents": bought + round(page_sessions * 0.01),
+                        "addToCarts": carts,
+                        "checkouts": max(bought, round(carts * rng.uniform(0.35, 0.55))),
+                        "ecommercePurchases": bought,
+                        "purchaseRevenue": sum((o.total for o in page_orders), Decimal("0")),
+                    },
+                )
+            )
     return facts

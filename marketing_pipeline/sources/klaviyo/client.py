@@ -187,10 +187,12 @@ class KlaviyoClient(ApiClient):
 
     # -- JSON:API -------------------------------------------------------------------------
     def jsonapi(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> dict | None:
-        """One JSON:API call; the parsed document, or None for 202/204 (accepted, no body)."""
+        """One JSON:API call; the parsed document, or None when the answer has no body (202/204).
+
+        Some 202s carry a document (bulk import jobs answer with the job), so the body decides."""
         headers = {"Content-Type": JSONAPI} if json is not None else {}
         response = self.request(method, path, params=params, json=json, headers=headers)
-        if response.status_code in (202, 204) or not response.content:
+        if not response.content:
             return None
         return response.json()
 

@@ -147,9 +147,16 @@ class KlaviyoWrites:
         return pid
 
 
-def _error(status: int, code: str, detail: str, pointer: str | None = None, title: str | None = None) -> JSONResponse:
-    err = {"id": str(uuid.uuid4()), "status": status, "code": code,
-           "title": title or ("Invalid input." if status == 400 else "Error."), "detail": detail}
+def _error(
+    status: int, code: str, detail: str, pointer: str | None = None, title: str | None = None
+) -> JSONResponse:
+    err = {
+        "id": str(uuid.uuid4()),
+        "status": status,
+        "code": code,
+        "title": title or ("Invalid input." if status == 400 else "Error."),
+        "detail": detail,
+    }
     if pointer:
         err["source"] = {"pointer": pointer}
     return JSONResponse({"errors": [err]}, status_code=status, media_type=JSONAPI)
@@ -164,7 +171,9 @@ def _page(request: Request, items: list[dict], default: int = 20, maximum: int =
     q = request.query_params
     try:
         size = int(q.get("page[size]", default))
-        offset = int(base64.urlsafe_b64decode(q["page[cursor]"].encode()).decode()) if q.get("page[cursor]") else 0
+        offset = (
+            int(base64.urlsafe_b64decode(q["page[cursor]"].encode()).decode()) if q.get("page[cursor]") else 0
+        )
     except ValueError:
         return _error(400, "invalid", "page[size] and page[cursor] must be valid", title="Invalid input.")
     if not 1 <= size <= maximum:
@@ -173,7 +182,7 @@ def _page(request: Request, items: list[dict], default: int = 20, maximum: int =
     if offset + size < len(items):
         cursor = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
         links["next"] = str(request.url.include_query_params(**{"page[cursor]": cursor}))
-    return {"data": items[offset:offset + size], "links": links}
+    return {"data": items[offset : offset + size], "links": links}
 
 
 async def _body(request: Request) -> tuple[object, JSONResponse | None]:
@@ -217,6 +226,7 @@ def write_routes(emulator) -> list[Route]:
                     return bad
                 state.requests.append((request.method, name, body))
             return await handler(request, body)
+
         return endpoint
 
     # -- bulk profile import -------------------------------------------------------------
@@ -226,15 +236,25 @@ def write_routes(emulator) -> list[Route]:
             return _error(413, "payload_too_large", f"The payload is {raw_size} bytes; the maximum is 5MB.")
         if bad := _type_error(body, "profile-bulk-import-job"):
             return bad
-        profiles = ((body["data"]["attributes"].get("profiles") or {}).get("data"))
+        profiles = (body["data"]["attributes"].get("profiles") or {}).get("data")
         if not isinstance(profiles, list) or not profiles:
-            return _error(400, "invalid", "attributes.profiles.data must list at least one profile.",
-                          pointer="/data/attributes/profiles/data")
+            return _error(
+                400,
+                "invalid",
+                "attributes.profiles.data must list at least one profile.",
+                pointer="/data/attributes/profiles/data",
+            )
         if len(profiles) > MAX_IMPORT_PROFILES:
-            return _error(400, "invalid", f"A job accepts up to {MAX_IMPORT_PROFILES} profiles; got {len(profiles)}.",
-                          pointer="/data/attributes/profiles/data")
-        lists = [r.get("id") for r in
-                 ((body["data"].get("relationships") or {}).get("lists") or {}).get("data") or []]
+            return _error(
+                400,
+                "invalid",
+                f"A job accepts up to {MAX_IMPORT_PROFILES} profiles; got {len(profiles)}.",
+                pointer="/data/attributes/profiles/data",
+            )
+        lists = [
+            r.get("id")
+            for r in ((body["data"].get("relationships") or {}).get("lists") or {}).get("data") or []
+        ]
         job = ImportJob(id=uuid.uuid4().hex, profiles=profiles, list_ids=lists, created_at=_now())
         state.jobs[job.id] = job
         return _doc({"data": _job_json(request, job)}, status=202)
@@ -249,14 +269,32 @@ def write_routes(emulator) -> list[Route]:
             elif len(json.dumps(profile)) > MAX_PROFILE_BYTES:
                 problem = ("invalid", "The profile payload exceeds 100KB.", pointer)
             elif not any(attrs.get(k) for k in ("email", "phone_number", "external_id")):
-                problem = ("invalid", "A profile needs an email, phone_number or external_id.", pointer + "/attributes")
+                problem = (
+                    "invalid",
+                    "A profile needs an email, phone_number or external_id.",
+                    pointer + "/attributes",
+                )
             elif attrs.get("email") is not None and not EMAIL.match(str(attrs["email"])):
-                problem = ("invalid", f"Invalid email address: {attrs['email']!r}.", pointer + "/attributes/email")
+                problem = (
+                    "invalid",
+                    f"Invalid email address: {attrs['email']!r}.",
+                    pointer + "/attributes/email",
+                )
             if problem:
                 code, detail, where = problem
-                job.errors.append({"type": "import-error", "id": str(uuid.uuid4()), "attributes": {
-                    "code": code, "title": "Invalid input.", "detail": detail, "source": {"pointer": where},
-                    "original_payload": profile if isinstance(profile, dict) else None}})
+                job.errors.append(
+                    {
+                        "type": "import-error",
+                        "id": str(uuid.uuid4()),
+                        "attributes": {
+                            "code": code,
+                            "title": "Invalid input.",
+                            "detail": detail,
+                            "source": {"pointer": where},
+                            "original_payload": profile if isinstance(profile, dict) else None,
+                        },
+                    }
+                )
                 continue
             pid = state.upsert_profile(attrs)
             job.profile_ids.append(pid)
@@ -293,8 +331,12 @@ def write_routes(emulator) -> list[Route]:
 
     def _profile_json(request: Request, pid: str) -> dict:
         attrs = {k: v for k, v in state.profiles[pid].items()}
-        return {"type": "profile", "id": pid, "attributes": attrs,
-                "links": {"self": f"{_base(request)}/api/profiles/{pid}/"}}
+        return {
+            "type": "profile",
+            "id": pid,
+            "attributes": attrs,
+            "links": {"self": f"{_base(request)}/api/profiles/{pid}/"},
+        }
 
     # -- events -----------------------------------------------------------------------------
     async def create_event(request: Request, body) -> Response:
@@ -304,16 +346,28 @@ def write_routes(emulator) -> list[Route]:
         metric = ((attrs.get("metric") or {}).get("data") or {}).get("attributes", {}).get("name")
         profile = ((attrs.get("profile") or {}).get("data") or {}).get("attributes") or {}
         if not metric:
-            return _error(400, "invalid", "metric.data.attributes.name is required.",
-                          pointer="/data/attributes/metric/data/attributes/name")
+            return _error(
+                400,
+                "invalid",
+                "metric.data.attributes.name is required.",
+                pointer="/data/attributes/metric/data/attributes/name",
+            )
         if not isinstance(attrs.get("properties"), dict):
             return _error(400, "invalid", "properties is required.", pointer="/data/attributes/properties")
         if not any(profile.get(k) for k in ("email", "phone_number", "external_id")):
-            return _error(400, "invalid", "The profile needs an identifier (email, phone_number or external_id).",
-                          pointer="/data/attributes/profile/data/attributes")
+            return _error(
+                400,
+                "invalid",
+                "The profile needs an identifier (email, phone_number or external_id).",
+                pointer="/data/attributes/profile/data/attributes",
+            )
         if profile.get("email") and not EMAIL.match(profile["email"]):
-            return _error(400, "invalid", f"Invalid email address: {profile['email']!r}.",
-                          pointer="/data/attributes/profile/data/attributes/email")
+            return _error(
+                400,
+                "invalid",
+                f"Invalid email address: {profile['email']!r}.",
+                pointer="/data/attributes/profile/data/attributes/email",
+            )
         pid = state.upsert_profile(profile)
         unique_id = attrs.get("unique_id")
         if unique_id and (pid, metric, unique_id) in state.event_keys:
@@ -321,24 +375,44 @@ def write_routes(emulator) -> list[Route]:
         else:
             if unique_id:
                 state.event_keys.add((pid, metric, unique_id))
-            state.events.append({"profile_id": pid, "email": (profile.get("email") or "").lower(), "metric": metric,
-                                 "unique_id": unique_id, "time": attrs.get("time"), "value": attrs.get("value"),
-                                 "backfill": bool(attrs.get("backfill")), "properties": attrs["properties"]})
+            state.events.append(
+                {
+                    "profile_id": pid,
+                    "email": (profile.get("email") or "").lower(),
+                    "metric": metric,
+                    "unique_id": unique_id,
+                    "time": attrs.get("time"),
+                    "value": attrs.get("value"),
+                    "backfill": bool(attrs.get("backfill")),
+                    "properties": attrs["properties"],
+                }
+            )
         return Response(status_code=202)
 
     # -- lists ------------------------------------------------------------------------------
     def _list_json(request: Request, list_id: str) -> dict:
         lst = state.lists[list_id]
-        return {"type": "list", "id": list_id,
-                "attributes": {"name": lst["name"], "created": lst["created"], "updated": lst["updated"],
-                               "opt_in_process": lst["opt_in_process"]},
-                "links": {"self": f"{_base(request)}/api/lists/{list_id}/"}}
+        return {
+            "type": "list",
+            "id": list_id,
+            "attributes": {
+                "name": lst["name"],
+                "created": lst["created"],
+                "updated": lst["updated"],
+                "opt_in_process": lst["opt_in_process"],
+            },
+            "links": {"self": f"{_base(request)}/api/lists/{list_id}/"},
+        }
 
     async def get_lists(request: Request, _body) -> Response:
         # The account's existing lists (served by the read emulator) come first, then those created here.
         base = _base(request)
         group_json = getattr(emulator, "_group_json", None)
-        existing = [group_json("list", g, base, False) for g in data.lists] if data is not None and group_json else []
+        existing = (
+            [group_json("list", g, base, False) for g in data.lists]
+            if data is not None and group_json
+            else []
+        )
         items = existing + [_list_json(request, i) for i in state.lists]
         flt = request.query_params.get("filter", "")
         if m := re.fullmatch(r"equals\(name,'(.*)'\)", flt):
@@ -355,8 +429,13 @@ def write_routes(emulator) -> list[Route]:
         if not attrs.get("name"):
             return _error(400, "invalid", "name is required.", pointer="/data/attributes/name")
         list_id = _list_id()
-        state.lists[list_id] = {"name": attrs["name"], "created": _now(), "updated": _now(),
-                                "opt_in_process": attrs.get("opt_in_process") or "single_opt_in", "members": {}}
+        state.lists[list_id] = {
+            "name": attrs["name"],
+            "created": _now(),
+            "updated": _now(),
+            "opt_in_process": attrs.get("opt_in_process") or "single_opt_in",
+            "members": {},
+        }
         return _doc({"data": _list_json(request, list_id), "links": {"self": str(request.url)}}, status=201)
 
     async def list_members(request: Request, body) -> Response:
@@ -367,12 +446,17 @@ def write_routes(emulator) -> list[Route]:
             page = _page(request, [{"type": "profile", "id": pid} for pid in lst["members"]])
             return page if isinstance(page, Response) else _doc(page)
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list) or not all(isinstance(r, dict) and r.get("type") == "profile" and r.get("id")
-                                                 for r in data):
+        if not isinstance(data, list) or not all(
+            isinstance(r, dict) and r.get("type") == "profile" and r.get("id") for r in data
+        ):
             return _error(400, "invalid", "data must list {type: 'profile', id} objects.", pointer="/data")
         if len(data) > MAX_LIST_MEMBERS_PER_CALL:
-            return _error(400, "invalid", f"At most {MAX_LIST_MEMBERS_PER_CALL} profiles per call; got {len(data)}.",
-                          pointer="/data")
+            return _error(
+                400,
+                "invalid",
+                f"At most {MAX_LIST_MEMBERS_PER_CALL} profiles per call; got {len(data)}.",
+                pointer="/data",
+            )
         unknown = [r["id"] for r in data if r["id"] not in state.profiles]
         if unknown and request.method == "POST":
             return _error(404, "not_found", f"Profiles not found: {unknown[:5]}.", title="Not found.")
@@ -391,24 +475,44 @@ def write_routes(emulator) -> list[Route]:
         attrs = body["data"]["attributes"]
         profiles = (attrs.get("profiles") or {}).get("data")
         if not isinstance(profiles, list) or not profiles:
-            return _error(400, "invalid", "profiles.data must list at least one profile.",
-                          pointer="/data/attributes/profiles/data")
+            return _error(
+                400,
+                "invalid",
+                "profiles.data must list at least one profile.",
+                pointer="/data/attributes/profiles/data",
+            )
         if len(profiles) > MAX_SUBSCRIBE_PER_CALL:
-            return _error(400, "invalid", f"At most {MAX_SUBSCRIBE_PER_CALL} profiles per call; got {len(profiles)}.",
-                          pointer="/data/attributes/profiles/data")
+            return _error(
+                400,
+                "invalid",
+                f"At most {MAX_SUBSCRIBE_PER_CALL} profiles per call; got {len(profiles)}.",
+                pointer="/data/attributes/profiles/data",
+            )
         historical = bool(attrs.get("historical_import"))
         for i, p in enumerate(profiles):
             pa = (p or {}).get("attributes") or {}
             marketing = ((pa.get("subscriptions") or {}).get("email") or {}).get("marketing") or {}
             if not pa.get("email") or marketing.get("consent") != "SUBSCRIBED":
-                return _error(400, "invalid", "Each profile needs an email and subscriptions.email.marketing.consent "
-                              "= SUBSCRIBED.", pointer=f"/data/attributes/profiles/data/{i}/attributes")
+                return _error(
+                    400,
+                    "invalid",
+                    "Each profile needs an email and subscriptions.email.marketing.consent = SUBSCRIBED.",
+                    pointer=f"/data/attributes/profiles/data/{i}/attributes",
+                )
             if marketing.get("consented_at") and not historical:
-                return _error(400, "invalid", "consented_at is only allowed with historical_import.",
-                              pointer=f"/data/attributes/profiles/data/{i}/attributes/subscriptions")
+                return _error(
+                    400,
+                    "invalid",
+                    "consented_at is only allowed with historical_import.",
+                    pointer=f"/data/attributes/profiles/data/{i}/attributes/subscriptions",
+                )
             if historical and not marketing.get("consented_at"):
-                return _error(400, "invalid", "historical_import requires consented_at for each profile.",
-                              pointer=f"/data/attributes/profiles/data/{i}/attributes/subscriptions")
+                return _error(
+                    400,
+                    "invalid",
+                    "historical_import requires consented_at for each profile.",
+                    pointer=f"/data/attributes/profiles/data/{i}/attributes/subscriptions",
+                )
         list_id = ((body["data"].get("relationships") or {}).get("list") or {}).get("data", {}).get("id")
         state.subscription_jobs.append(body)
         for p in profiles:
@@ -421,7 +525,9 @@ def write_routes(emulator) -> list[Route]:
                 state.resubscribed.append(email)
                 state.suppressed.pop(email, None)
             pid = state.upsert_profile({"email": email})
-            state.subscribed[email] = p["attributes"]["subscriptions"]["email"]["marketing"].get("consented_at") or _now()
+            state.subscribed[email] = (
+                p["attributes"]["subscriptions"]["email"]["marketing"].get("consented_at") or _now()
+            )
             if list_id in state.lists:
                 state.lists[list_id]["members"].setdefault(pid, None)
         return Response(status_code=202)
@@ -431,8 +537,12 @@ def write_routes(emulator) -> list[Route]:
             return bad
         profiles = (body["data"]["attributes"].get("profiles") or {}).get("data") or []
         if len(profiles) > MAX_UNSUBSCRIBE_PER_CALL:
-            return _error(400, "invalid", f"At most {MAX_UNSUBSCRIBE_PER_CALL} profiles per call.",
-                          pointer="/data/attributes/profiles/data")
+            return _error(
+                400,
+                "invalid",
+                f"At most {MAX_UNSUBSCRIBE_PER_CALL} profiles per call.",
+                pointer="/data/attributes/profiles/data",
+            )
         state.unsubscription_jobs.append(body)
         for p in profiles:
             email = ((p or {}).get("attributes") or {}).get("email")
@@ -445,18 +555,34 @@ def write_routes(emulator) -> list[Route]:
 
     return [
         route("/api/profile-bulk-import-jobs", "bulk_import_profiles", create_import_job, ["POST"]),
-        route("/api/profile-bulk-import-jobs/{job_id}", "get_bulk_import_profiles_job", get_import_job, ["GET"]),
-        route("/api/profile-bulk-import-jobs/{id}/import-errors", "get_errors_for_bulk_import_profiles_job",
-              import_errors, ["GET"]),
-        route("/api/profile-bulk-import-jobs/{id}/profiles", "get_profiles_for_bulk_import_job",
-              import_profiles, ["GET"]),
+        route(
+            "/api/profile-bulk-import-jobs/{job_id}", "get_bulk_import_profiles_job", get_import_job, ["GET"]
+        ),
+        route(
+            "/api/profile-bulk-import-jobs/{id}/import-errors",
+            "get_errors_for_bulk_import_profiles_job",
+            import_errors,
+            ["GET"],
+        ),
+        route(
+            "/api/profile-bulk-import-jobs/{id}/profiles",
+            "get_profiles_for_bulk_import_job",
+            import_profiles,
+            ["GET"],
+        ),
         route("/api/events", "create_event", create_event, ["POST"]),
         route("/api/lists", "get_lists", get_lists, ["GET"]),
         route("/api/lists", "create_list", create_list, ["POST"]),
-        route("/api/lists/{id}/relationships/profiles", "list_relationships", list_members,
-              ["GET", "POST", "DELETE"]),
+        route(
+            "/api/lists/{id}/relationships/profiles",
+            "list_relationships",
+            list_members,
+            ["GET", "POST", "DELETE"],
+        ),
         route("/api/profile-subscription-bulk-create-jobs", "bulk_subscribe_profiles", subscribe, ["POST"]),
-        route("/api/profile-subscription-bulk-delete-jobs", "bulk_unsubscribe_profiles", unsubscribe, ["POST"]),
+        route(
+            "/api/profile-subscription-bulk-delete-jobs", "bulk_unsubscribe_profiles", unsubscribe, ["POST"]
+        ),
     ]
 
 
@@ -473,19 +599,28 @@ class _WorldProfiles:
         if c is None:
             return default
         s = self.data.profile_state(c)
-        reason = ("UNSUBSCRIBE" if s["consent"] == "UNSUBSCRIBED"
-                  else (s["suppression"][0]["reason"] if s["suppression"] else None))
+        reason = (
+            "UNSUBSCRIBE"
+            if s["consent"] == "UNSUBSCRIBED"
+            else (s["suppression"][0]["reason"] if s["suppression"] else None)
+        )
         return self.data.profile_id(c), reason
 
 
 def _job_json(request: Request, job: ImportJob) -> dict:
     done = job.status == "complete"
     return {
-        "type": "profile-bulk-import-job", "id": job.id,
+        "type": "profile-bulk-import-job",
+        "id": job.id,
         "attributes": {
-            "status": job.status, "created_at": job.created_at, "total_count": len(job.profiles),
-            "completed_count": len(job.profile_ids) if done else 0, "failed_count": len(job.errors) if done else 0,
-            "completed_at": job.completed_at, "expires_at": None, "started_at": job.started_at,
+            "status": job.status,
+            "created_at": job.created_at,
+            "total_count": len(job.profiles),
+            "completed_count": len(job.profile_ids) if done else 0,
+            "failed_count": len(job.errors) if done else 0,
+            "completed_at": job.completed_at,
+            "expires_at": None,
+            "started_at": job.started_at,
         },
         "links": {"self": f"{_base(request)}/api/profile-bulk-import-jobs/{job.id}/"},
     }

@@ -30,12 +30,19 @@ class SendGridClient(ApiClient):
     def error_from(self, response: httpx.Response) -> VendorError:
         try:
             errors = response.json().get("errors") or []
-            message = "; ".join(f"{e.get('field') or '(body)'}: {e.get('message')}" for e in errors) or response.text
+            message = (
+                "; ".join(f"{e.get('field') or '(body)'}: {e.get('message')}" for e in errors)
+                or response.text
+            )
         except (ValueError, AttributeError):
             message = response.text[:300] or response.reason_phrase
         kind = AuthError if response.status_code in (401, 403) else VendorError
-        return kind(self.vendor, message, status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        return kind(
+            self.vendor,
+            message,
+            status=response.status_code,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
     def _is_retryable(self, exc: BaseException) -> bool:
         if not self._sending:
@@ -68,8 +75,9 @@ class SendGridClient(ApiClient):
             raise SendOutcomeUnknown(f"unexpected HTTP {response.status_code} from mail send")
         return response.headers.get("X-Message-Id")
 
-    def suppression_pages(self, kind: str, *, start_time: int | None = None, end_time: int | None = None,
-                          limit: int = MAX_PAGE) -> Iterator[list[dict]]:
+    def suppression_pages(
+        self, kind: str, *, start_time: int | None = None, end_time: int | None = None, limit: int = MAX_PAGE
+    ) -> Iterator[list[dict]]:
         """Pages of one suppression list (limit/offset) until a short page."""
         if kind not in SUPPRESSION_LISTS:
             raise ValueError(f"unknown suppression list {kind!r}; one of {sorted(SUPPRESSION_LISTS)}")

@@ -25,8 +25,7 @@ API_KEY = ENV.keys["SENDGRID_API_KEY"]
 
 
 def errors(status: int, *problems: tuple[str | None, str]) -> JSONResponse:
-    return JSONResponse({"errors": [{"field": f, "message": m} for f, m in problems]},
-                        status_code=status)
+    return JSONResponse({"errors": [{"field": f, "message": m} for f, m in problems]}, status_code=status)
 
 
 def mail_problems(body: object) -> list[tuple[str | None, str]]:
@@ -36,37 +35,83 @@ def mail_problems(body: object) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = []
     pers = body.get("personalizations")
     if not isinstance(pers, list) or not pers:
-        out.append(("personalizations", "The personalizations field is required and must have at least one personalization."))
+        out.append(
+            (
+                "personalizations",
+                "The personalizations field is required and must have at least one personalization.",
+            )
+        )
     elif len(pers) > 1000:
         out.append(("personalizations", "You may not have more than 1000 personalizations per request."))
     else:
         for i, p in enumerate(pers):
             to = p.get("to") if isinstance(p, dict) else None
-            if not isinstance(to, list) or not to or not all(isinstance(t, dict) and "@" in str(t.get("email", "")) for t in to):
-                out.append((f"personalizations.{i}.to", "The to array is required for all personalization objects, "
-                            "and must have at least one email object with a valid email address."))
+            if (
+                not isinstance(to, list)
+                or not to
+                or not all(isinstance(t, dict) and "@" in str(t.get("email", "")) for t in to)
+            ):
+                out.append(
+                    (
+                        f"personalizations.{i}.to",
+                        "The to array is required for all personalization objects, "
+                        "and must have at least one email object with a valid email address.",
+                    )
+                )
     sender = body.get("from")
     if not isinstance(sender, dict) or "@" not in str(sender.get("email", "")):
-        out.append(("from.email", "The from object must be provided for every email send. It is an object that "
-                    "requires an email parameter."))
+        out.append(
+            (
+                "from.email",
+                "The from object must be provided for every email send. It is an object that "
+                "requires an email parameter.",
+            )
+        )
     if not body.get("template_id"):
         content = body.get("content")
-        if not isinstance(content, list) or not content or not all(
-                isinstance(c, dict) and c.get("type") and isinstance(c.get("value"), str) and c["value"] for c in content):
-            out.append(("content", "Unless a valid template_id is provided, the content parameter is required. "
-                        "There must be at least one defined content block with a type and value."))
-        has_subject = bool(body.get("subject")) or (isinstance(pers, list) and pers and all(
-            isinstance(p, dict) and p.get("subject") for p in pers))
+        if (
+            not isinstance(content, list)
+            or not content
+            or not all(
+                isinstance(c, dict) and c.get("type") and isinstance(c.get("value"), str) and c["value"]
+                for c in content
+            )
+        ):
+            out.append(
+                (
+                    "content",
+                    "Unless a valid template_id is provided, the content parameter is required. "
+                    "There must be at least one defined content block with a type and value.",
+                )
+            )
+        has_subject = bool(body.get("subject")) or (
+            isinstance(pers, list) and pers and all(isinstance(p, dict) and p.get("subject") for p in pers)
+        )
         if not has_subject:
-            out.append(("subject", "The subject is required. You can get around this requirement if you use a "
-                        "template with a subject defined or if every personalization has a subject defined."))
+            out.append(
+                (
+                    "subject",
+                    "The subject is required. You can get around this requirement if you use a "
+                    "template with a subject defined or if every personalization has a subject defined.",
+                )
+            )
     cats = body.get("categories")
-    if cats is not None and (not isinstance(cats, list) or len(cats) > 10 or not all(isinstance(c, str) and len(c) <= 255 for c in cats)):
-        out.append(("categories", "Categories must be an array of at most 10 strings of at most 255 characters."))
+    if cats is not None and (
+        not isinstance(cats, list)
+        or len(cats) > 10
+        or not all(isinstance(c, str) and len(c) <= 255 for c in cats)
+    ):
+        out.append(
+            ("categories", "Categories must be an array of at most 10 strings of at most 255 characters.")
+        )
     for i, p in enumerate(pers if isinstance(pers, list) else []):
         args = p.get("custom_args") if isinstance(p, dict) else None
-        if args is not None and (not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values())):
-            out.append((f"personalizations.{i}.custom_args", "Custom args must be an object of string values."))
+        if args is not None and (
+            not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values())
+        ):
+            out.append(
+                (f"personalizations.{i}.custom_args", "Custom args must be an object of string values.")
+            )
     return out
 
 
@@ -77,11 +122,13 @@ class SendGridEmulator:
         self._lock = threading.Lock()
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/v3/mail/send", self.mail_send, methods=["POST"]),
-            Route("/v3/suppression/{kind:str}", self.suppressions, methods=["GET"]),
-            Route("/_sandbox/messages", self.list_messages, methods=["GET", "DELETE"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/v3/mail/send", self.mail_send, methods=["POST"]),
+                Route("/v3/suppression/{kind:str}", self.suppressions, methods=["GET"]),
+                Route("/_sandbox/messages", self.list_messages, methods=["GET", "DELETE"]),
+            ]
+        )
 
     @staticmethod
     def _authorized(request: Request) -> bool:
@@ -100,8 +147,9 @@ class SendGridEmulator:
             return errors(400, *problems)
         message_id = uuid.uuid4().hex[:22]
         with self._lock:
-            self.messages.append({"message_id": message_id, "received_at": datetime.now(UTC).isoformat(),
-                                  "body": body})
+            self.messages.append(
+                {"message_id": message_id, "received_at": datetime.now(UTC).isoformat(), "body": body}
+            )
         return Response(status_code=202, headers={"X-Message-Id": message_id})
 
     async def list_messages(self, request: Request) -> Response:
@@ -119,11 +167,15 @@ class SendGridEmulator:
         out = []
         for c in self.world.customers:
             if rng.random() < rate:
-                created = int((base - timedelta(days=rng.randrange(0, 365), minutes=rng.randrange(1440))).timestamp())
+                created = int(
+                    (base - timedelta(days=rng.randrange(0, 365), minutes=rng.randrange(1440))).timestamp()
+                )
                 row = {"created": created, "email": c.email}
                 if kind == "bounces":
-                    row |= {"reason": "550 5.1.1 The email account that you tried to reach does not exist.",
-                            "status": "5.1.1"}
+                    row |= {
+                        "reason": "550 5.1.1 The email account that you tried to reach does not exist.",
+                        "status": "5.1.1",
+                    }
                 elif kind == "spam_reports":
                     row["ip"] = "10.63.202.100"
                 out.append(row)
@@ -146,6 +198,9 @@ class SendGridEmulator:
             return errors(400, ("limit", "limit, offset, start_time and end_time must be integers"))
         if not 1 <= limit <= 500 or offset < 0:
             return errors(400, ("limit", "limit must be between 1 and 500 and offset at least 0"))
-        rows = [r for r in self.suppression_list(kind)
-                if (start is None or r["created"] >= start) and (end is None or r["created"] <= end)]
-        return JSONResponse(rows[offset:offset + limit])
+        rows = [
+            r
+            for r in self.suppression_list(kind)
+            if (start is None or r["created"] >= start) and (end is None or r["created"] <= end)
+        ]
+        return JSONResponse(rows[offset : offset + limit])

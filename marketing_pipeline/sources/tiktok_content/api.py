@@ -47,19 +47,33 @@ MAX_PAGE_SIZE = 100
 
 
 def _window(first: date, last: date) -> dict:
-    return {"start_date_ge": first.isoformat(), "end_date_lt": (last + timedelta(days=1)).isoformat(),
-            "currency": "LOCAL"}
+    return {
+        "start_date_ge": first.isoformat(),
+        "end_date_lt": (last + timedelta(days=1)).isoformat(),
+        "currency": "LOCAL",
+    }
 
 
-def list_videos(client: TikTokShopClient, first: date, last: date, *, page_size: int = MAX_PAGE_SIZE,
-                account_type: str = "ALL") -> Iterator[list[VideoSummary]]:
+def list_videos(
+    client: TikTokShopClient,
+    first: date,
+    last: date,
+    *,
+    page_size: int = MAX_PAGE_SIZE,
+    account_type: str = "ALL",
+) -> Iterator[list[VideoSummary]]:
     """Pages of videos with activity on days ``first..last`` (shop time zone), by GMV."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
     token, seen = None, set()
     while True:
-        params = {**_window(first, last), "page_size": page_size, "sort_field": "gmv", "sort_order": "DESC",
-                  "account_type": account_type}
+        params = {
+            **_window(first, last),
+            "page_size": page_size,
+            "sort_field": "gmv",
+            "sort_order": "DESC",
+            "account_type": account_type,
+        }
         if token:
             params["page_token"] = token
         data = client.call("GET", LIST_PATH, params=params)
@@ -75,5 +89,7 @@ def list_videos(client: TikTokShopClient, first: date, last: date, *, page_size:
 
 def video_detail(client: TikTokShopClient, video_id: str, first: date, last: date) -> VideoDetail:
     """Daily intervals (granularity 1D) of one video over ``first..last``."""
-    data = client.call("GET", DETAIL_PATH.format(video_id=video_id), params={**_window(first, last), "granularity": "1D"})
+    data = client.call(
+        "GET", DETAIL_PATH.format(video_id=video_id), params={**_window(first, last), "granularity": "1D"}
+    )
     return parse_detail(video_id, data)

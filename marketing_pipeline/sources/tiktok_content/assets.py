@@ -25,9 +25,28 @@ from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_pa
 VIDEOS_TABLE = "raw.tiktok_content_daily"
 ACCOUNTS_TABLE = "raw.tiktok_content_account_daily"
 VIDEO_COLUMNS = (
-    "video_id", "content_date", "username", "title", "video_post_time", "views", "likes", "comments", "shares",
-    "saves", "new_followers", "product_impressions", "product_clicks", "click_through_rate", "gmv", "currency",
-    "sku_orders", "units_sold", "customers", "payload", "partition_date", "_run_id",
+    "video_id",
+    "content_date",
+    "username",
+    "title",
+    "video_post_time",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "new_followers",
+    "product_impressions",
+    "product_clicks",
+    "click_through_rate",
+    "gmv",
+    "currency",
+    "sku_orders",
+    "units_sold",
+    "customers",
+    "payload",
+    "partition_date",
+    "_run_id",
 )
 
 _ACCOUNTS_SQL = f"""
@@ -60,13 +79,28 @@ def video_rows(client: TikTokShopClient, days, run_id: str, counts: dict) -> Ite
             gmv = s.gmv or interval.gmv or video.gmv
             payload = {"video": video.raw, "interval": interval.model_dump(mode="json", exclude_none=True)}
             yield (
-                video_id, interval.start_date, video.username, video.title, video.video_post_time,
-                t.views if t.views is not None else interval.views, t.likes, t.comments, t.shares, t.saves,
-                t.new_followers, s.product_impressions, interval.product_clicks,
+                video_id,
+                interval.start_date,
+                video.username,
+                video.title,
+                video.video_post_time,
+                t.views if t.views is not None else interval.views,
+                t.likes,
+                t.comments,
+                t.shares,
+                t.saves,
+                t.new_followers,
+                s.product_impressions,
+                interval.product_clicks,
                 s.ctr if s.ctr is not None else interval.click_through_rate,
-                gmv.amount if gmv else None, gmv.currency if gmv else None, video.sku_orders,
-                s.items_sold if s.items_sold is not None else video.units_sold, s.customers,
-                json.dumps(payload, default=str), interval.start_date, run_id,
+                gmv.amount if gmv else None,
+                gmv.currency if gmv else None,
+                video.sku_orders,
+                s.items_sold if s.items_sold is not None else video.units_sold,
+                s.customers,
+                json.dumps(payload, default=str),
+                interval.start_date,
+                run_id,
             )
 
 
@@ -91,9 +125,14 @@ def tiktok_content_daily(
         with warehouse.transaction() as conn:
             delete_partitions(conn, VIDEOS_TABLE, days)
             delete_partitions(conn, ACCOUNTS_TABLE, days)
-            rows = copy_rows(conn, VIDEOS_TABLE, VIDEO_COLUMNS, video_rows(client, days, context.run_id, counts))
+            rows = copy_rows(
+                conn, VIDEOS_TABLE, VIDEO_COLUMNS, video_rows(client, days, context.run_id, counts)
+            )
             accounts = conn.execute(_ACCOUNTS_SQL, {"run_id": context.run_id, "days": days}).rowcount
         stats = client.stats
     context.log.info(f"loaded {rows} video-days of {counts['videos']} videos, {accounts} account-days")
-    return dg.MaterializeResult(metadata=ingest_metadata(stats, rows=rows, videos=counts["videos"],
-                                                         account_rows=accounts, days=len(days)))
+    return dg.MaterializeResult(
+        metadata=ingest_metadata(
+            stats, rows=rows, videos=counts["videos"], account_rows=accounts, days=len(days)
+        )
+    )

@@ -119,6 +119,8 @@ def parse_detail(video_id: str, raw: dict) -> VideoDetail:
     try:
         detail = VideoDetail.model_validate(raw)
     except ValidationError as exc:
-        raise MalformedRecord.from_validation("TikTok Shop", "video performance", video_id, exc, raw) from None
+        raise MalformedRecord.from_validation(
+            "TikTok Shop", "video performance", video_id, exc, raw
+        ) from None
     detail._raw = raw
     return detail

@@ -19,9 +19,14 @@ from zoneinfo import ZoneInfo
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sandbox.world import Product, World, _stable_int
 
-ACCOUNTS = [("lumenleaf", "LINKED_ACCOUNTS", 0.35), ("lumenleaf.studio", "LINKED_ACCOUNTS", 0.15),
-            ("glowwithmaya", "AFFILIATES", 0.2), ("skincarebyleo", "AFFILIATES", 0.15),
-            ("theoreviews", "AFFILIATES", 0.1), ("ivyinspo", "AFFILIATES", 0.05)]
+ACCOUNTS = [
+    ("lumenleaf", "LINKED_ACCOUNTS", 0.35),
+    ("lumenleaf.studio", "LINKED_ACCOUNTS", 0.15),
+    ("glowwithmaya", "AFFILIATES", 0.2),
+    ("skincarebyleo", "AFFILIATES", 0.15),
+    ("theoreviews", "AFFILIATES", 0.1),
+    ("ivyinspo", "AFFILIATES", 0.05),
+]
 ACTIVE_DAYS = 30
 _HOOKS = ["3 steps to", "Why I switched to", "Honest review:", "GRWM with", "Before/after:", "Restock haul:"]
 
@@ -70,8 +75,18 @@ class VideoWorld:
             products = tuple(rng.sample(self.world.products, k=rng.choice((1, 1, 2))))
             vid = f"73{(day - date(2020, 1, 1)).days:05d}{n:02d}{_stable_int(self.world.seed, 'video', day, n) % 10**10:010d}"
             posted = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=rng.randrange(86400))
-            out.append(Video(vid, username, account_type, posted, f"{rng.choice(_HOOKS)} {products[0].name}",
-                             rng.randint(12, 90), products, int(rng.lognormvariate(8.3, 0.9) * self.world.scale)))
+            out.append(
+                Video(
+                    vid,
+                    username,
+                    account_type,
+                    posted,
+                    f"{rng.choice(_HOOKS)} {products[0].name}",
+                    rng.randint(12, 90),
+                    products,
+                    int(rng.lognormvariate(8.3, 0.9) * self.world.scale),
+                )
+            )
         return tuple(out)
 
     def active_on(self, day: date) -> list[Video]:
@@ -100,9 +115,14 @@ class VideoWorld:
                 continue
             impressions = int(views * rng.uniform(0.3, 0.5))
             stats[v.video_id] = VideoDay(
-                views=views, likes=int(views * rng.uniform(0.04, 0.09)), comments=int(views * rng.uniform(0.003, 0.008)),
-                shares=int(views * rng.uniform(0.005, 0.012)), new_followers=int(views * rng.uniform(0.001, 0.003)),
-                product_impressions=impressions, product_clicks=int(impressions * rng.uniform(0.05, 0.12)))
+                views=views,
+                likes=int(views * rng.uniform(0.04, 0.09)),
+                comments=int(views * rng.uniform(0.003, 0.008)),
+                shares=int(views * rng.uniform(0.005, 0.012)),
+                new_followers=int(views * rng.uniform(0.001, 0.003)),
+                product_impressions=impressions,
+                product_clicks=int(impressions * rng.uniform(0.05, 0.12)),
+            )
         if stats:
             ids = sorted(stats)
             weights = [stats[i].views for i in ids]

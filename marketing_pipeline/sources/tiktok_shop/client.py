@@ -23,8 +23,15 @@ _AUTH_CODE_PREFIXES = ("105", "360", "106")
 class TikTokShopClient(ApiClient):
     vendor = "TikTok Shop"
 
-    def __init__(self, base_url: str, app_key: str, app_secret: str, access_token: str,
-                 shop_cipher: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        base_url: str,
+        app_key: str,
+        app_secret: str,
+        access_token: str,
+        shop_cipher: str | None = None,
+        **kwargs: Any,
+    ):
         kwargs.setdefault("limiter", RateLimiter((20, 1.0)))  # no published limit; stay polite
         super().__init__(base_url, **kwargs)
         self.app_key, self._app_secret, self._access_token = app_key, app_secret, access_token
@@ -38,8 +45,11 @@ class TikTokShopClient(ApiClient):
         params["timestamp"] = str(int(self.clock()))
         body: bytes = kwargs.get("content") or b""
         params["sign"] = sign_request(self._app_secret, path, params, body)
-        headers = {**(kwargs.pop("headers", None) or {}), "x-tts-access-token": self._access_token,
-                   "Content-Type": "application/json"}
+        headers = {
+            **(kwargs.pop("headers", None) or {}),
+            "x-tts-access-token": self._access_token,
+            "Content-Type": "application/json",
+        }
         return {**kwargs, "params": params, "headers": headers}
 
     def error_from(self, response: httpx.Response) -> VendorError:
@@ -49,12 +59,29 @@ class TikTokShopClient(ApiClient):
             request_id = envelope.get("request_id")
         except ValueError:
             code, message, request_id = None, response.text[:300] or response.reason_phrase, None
-        kind = AuthError if str(code or "").startswith(_AUTH_CODE_PREFIXES) or response.status_code == 401 else VendorError
-        return kind(self.vendor, message, status=response.status_code, code=code, request_id=request_id,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        kind = (
+            AuthError
+            if str(code or "").startswith(_AUTH_CODE_PREFIXES) or response.status_code == 401
+            else VendorError
+        )
+        return kind(
+            self.vendor,
+            message,
+            status=response.status_code,
+            code=code,
+            request_id=request_id,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
 
-    def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-             shop_scoped: bool = True) -> dict:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: dict | None = None,
+        shop_scoped: bool = True,
+    ) -> dict:
         """One signed call; returns the envelope's ``data`` or raises with TikTok's code and message."""
         params = dict(params or {})
         if shop_scoped:
@@ -75,16 +102,24 @@ class TikTokShopClient(ApiClient):
         return self._shop_cipher
 
     # -- orders ---------------------------------------------------------------------------
-    def search_orders(self, created_from: datetime, created_to: datetime, *,
-                      page_size: int = MAX_PAGE_SIZE) -> Iterator[list[Order]]:
+    def search_orders(
+        self, created_from: datetime, created_to: datetime, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[list[Order]]:
         """Pages of orders with ``created_from <= create_time < created_to``, oldest first."""
-        return self._pages({"create_time_ge": int(created_from.timestamp()),
-                            "create_time_lt": int(created_to.timestamp())}, "create_time", page_size)
+        return self._pages(
+            {"create_time_ge": int(created_from.timestamp()), "create_time_lt": int(created_to.timestamp())},
+            "create_time",
+            page_size,
+        )
 
-    def search_orders_updated(self, updated_from: datetime, updated_to: datetime, *,
-                              page_size: int = MAX_PAGE_SIZE) -> Iterator[list[Order]]:
-        return self._pages({"update_time_ge": int(updated_from.timestamp()),
-                            "update_time_lt": int(updated_to.timestamp())}, "update_time", page_size)
+    def search_orders_updated(
+        self, updated_from: datetime, updated_to: datetime, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[list[Order]]:
+        return self._pages(
+            {"update_time_ge": int(updated_from.timestamp()), "update_time_lt": int(updated_to.timestamp())},
+            "update_time",
+            page_size,
+        )
 
     def _pages(self, filters: dict, sort_field: str, page_size: int) -> Iterator[list[Order]]:
         if not 1 <= page_size <= MAX_PAGE_SIZE:

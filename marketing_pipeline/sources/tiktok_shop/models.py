@@ -5,7 +5,7 @@ Unknown fields are allowed (``extra="allow"``) and the whole record is stored as
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -85,21 +85,26 @@ class Order(_Record):
 
     @property
     def created_at(self) -> datetime:
-        return datetime.fromtimestamp(self.create_time, timezone.utc)
+        return datetime.fromtimestamp(self.create_time, UTC)
 
     @property
     def updated_at(self) -> datetime:
-        return datetime.fromtimestamp(self.update_time, timezone.utc)
+        return datetime.fromtimestamp(self.update_time, UTC)
 
     @property
     def paid_at(self) -> datetime | None:
-        return datetime.fromtimestamp(self.paid_time, timezone.utc) if self.paid_time else None
+        return datetime.fromtimestamp(self.paid_time, UTC) if self.paid_time else None
 
     @property
     def buyer(self) -> Buyer:
         addr = self.recipient_address or RecipientAddress()
-        return Buyer(user_id=self.user_id, email=self.buyer_email, first_name=addr.first_name,
-                     last_name=addr.last_name, phone=addr.phone_number)
+        return Buyer(
+            user_id=self.user_id,
+            email=self.buyer_email,
+            first_name=addr.first_name,
+            last_name=addr.last_name,
+            phone=addr.phone_number,
+        )
 
 
 def parse_order(raw: dict) -> Order:

@@ -34,13 +34,22 @@ class TikTokShopResource(dg.ConfigurableResource):
     max_attempts: int = 6
 
     def client(self, **overrides) -> TikTokShopClient:
-        for var, value in (("TIKTOK_SHOP_APP_KEY", self.app_key), ("TIKTOK_SHOP_APP_SECRET", self.app_secret),
-                           ("TIKTOK_SHOP_ACCESS_TOKEN", self.access_token)):
+        for var, value in (
+            ("TIKTOK_SHOP_APP_KEY", self.app_key),
+            ("TIKTOK_SHOP_APP_SECRET", self.app_secret),
+            ("TIKTOK_SHOP_ACCESS_TOKEN", self.access_token),
+        ):
             if not value:
                 raise MissingCredentials(ENV.vendor, var)
         options = {"timeout": self.timeout_seconds, "max_attempts": self.max_attempts, **overrides}
-        return TikTokShopClient(self.base_url, self.app_key, self.app_secret, self.access_token,
-                                self.shop_cipher or None, **options)
+        return TikTokShopClient(
+            self.base_url,
+            self.app_key,
+            self.app_secret,
+            self.access_token,
+            self.shop_cipher or None,
+            **options,
+        )
 
 
 def from_env() -> TikTokShopResource:

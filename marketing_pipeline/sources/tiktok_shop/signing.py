@@ -9,8 +9,13 @@ from collections.abc import Mapping
 UNSIGNED_PARAMS = frozenset({"sign", "access_token", "x-tts-access-token"})
 
 
-def sign_request(app_secret: str, path: str, params: Mapping[str, object], body: bytes = b"",
-                 content_type: str = "application/json") -> str:
+def sign_request(
+    app_secret: str,
+    path: str,
+    params: Mapping[str, object],
+    body: bytes = b"",
+    content_type: str = "application/json",
+) -> str:
     """hex(HMAC-SHA256(secret, secret + path + sorted(key+value) + body + secret))."""
     pairs = "".join(f"{k}{params[k]}" for k in sorted(params) if k not in UNSIGNED_PARAMS)
     message = path + pairs

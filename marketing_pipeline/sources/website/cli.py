@@ -31,11 +31,15 @@ def import_orders(path: str, *, skip_bad: bool = False) -> int:
         print(f"import-orders: {path} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
         return 2
     seconds = time.monotonic() - started
-    print(f"imported {result.orders:,} orders ({result.lines:,} lines) from {result.rows_read:,} rows "
-          f"of {file.name} in {seconds:.1f}s")
+    print(
+        f"imported {result.orders:,} orders ({result.lines:,} lines) from {result.rows_read:,} rows "
+        f"of {file.name} in {seconds:.1f}s"
+    )
     if result.skipped:
-        print(f"skipped {len(result.skipped)} bad row(s); orders left out: "
-              f"{', '.join(result.skipped_orders) or '(rows without an order id)'}")
+        print(
+            f"skipped {len(result.skipped)} bad row(s); orders left out: "
+            f"{', '.join(result.skipped_orders) or '(rows without an order id)'}"
+        )
         for problem in result.skipped[:50]:
             print(f"  {problem}")
         if len(result.skipped) > 50:

@@ -25,10 +25,15 @@ def run(ctx) -> None:
 
 
 def summary(conn, ctx) -> list[str]:
-    lines = ["", "Website orders and revenue per day (CSV import):", f"  {'day':<12}{'orders':>8}{'revenue':>14}"]
+    lines = [
+        "",
+        "Website orders and revenue per day (CSV import):",
+        f"  {'day':<12}{'orders':>8}{'revenue':>14}",
+    ]
     for day, orders, revenue in conn.execute(
         "SELECT partition_date, count(*), sum(total) FROM raw.website_orders "
-        "WHERE partition_date BETWEEN %s AND %s GROUP BY 1 ORDER BY 1", (ctx.days[0], ctx.days[-1]),
+        "WHERE partition_date BETWEEN %s AND %s GROUP BY 1 ORDER BY 1",
+        (ctx.days[0], ctx.days[-1]),
     ):
         lines.append(f"  {day.isoformat():<12}{orders:>8}{revenue:>14,.2f}")
     info = ctx.extra.get("website_import")

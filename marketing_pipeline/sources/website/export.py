@@ -28,12 +28,30 @@ def csv_rows(o: Order) -> Iterator[list]:
     utm = o.utm or {}
     for ln in o.lines:
         yield [
-            o.order_id, o.customer.email, o.created_at.isoformat(), o.currency,
-            ln.product.sku_id, ln.product.product_id, ln.product.name, ln.product.variant, ln.quantity,
-            ln.unit_price, ln.discount, ln.product.image_url,
-            o.subtotal, o.discount, o.shipping, o.tax, o.total, o.discount_code or "",
-            utm.get("utm_source", ""), utm.get("utm_medium", ""), utm.get("utm_campaign", ""),
-            utm.get("utm_content", ""), utm.get("utm_term", ""), str(o.customer.accepts_marketing).lower(),
+            o.order_id,
+            o.customer.email,
+            o.created_at.isoformat(),
+            o.currency,
+            ln.product.sku_id,
+            ln.product.product_id,
+            ln.product.name,
+            ln.product.variant,
+            ln.quantity,
+            ln.unit_price,
+            ln.discount,
+            ln.product.image_url,
+            o.subtotal,
+            o.discount,
+            o.shipping,
+            o.tax,
+            o.total,
+            o.discount_code or "",
+            utm.get("utm_source", ""),
+            utm.get("utm_medium", ""),
+            utm.get("utm_campaign", ""),
+            utm.get("utm_content", ""),
+            utm.get("utm_term", ""),
+            str(o.customer.accepts_marketing).lower(),
         ]
 
 
@@ -54,10 +72,29 @@ def write_csv(path: Path, orders: Iterable[Order]) -> int:
 def to_website_order(o: Order) -> WebsiteOrder:
     """The World order as the checkout would push it."""
     return WebsiteOrder(
-        order_id=o.order_id, email=o.customer.email, created_at=o.created_at, currency=o.currency,
-        lines=[{"sku": ln.product.sku_id, "product_id": ln.product.product_id, "name": ln.product.name,
-                "variant": ln.product.variant, "quantity": ln.quantity, "unit_price": ln.unit_price,
-                "discount": ln.discount, "image_url": ln.product.image_url} for ln in o.lines],
-        subtotal=o.subtotal, discount=o.discount, shipping=o.shipping, tax=o.tax, total=o.total,
-        discount_code=o.discount_code, accepts_marketing=o.customer.accepts_marketing, **(o.utm or {}),
+        order_id=o.order_id,
+        email=o.customer.email,
+        created_at=o.created_at,
+        currency=o.currency,
+        lines=[
+            {
+                "sku": ln.product.sku_id,
+                "product_id": ln.product.product_id,
+                "name": ln.product.name,
+                "variant": ln.product.variant,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "discount": ln.discount,
+                "image_url": ln.product.image_url,
+            }
+            for ln in o.lines
+        ],
+        subtotal=o.subtotal,
+        discount=o.discount,
+        shipping=o.shipping,
+        tax=o.tax,
+        total=o.total,
+        discount_code=o.discount_code,
+        accepts_marketing=o.customer.accepts_marketing,
+        **(o.utm or {}),
     )

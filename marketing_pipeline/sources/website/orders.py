@@ -116,21 +116,40 @@ def stage_rows(orders: Iterable[WebsiteOrder], first_line: int = 1) -> Iterator[
         payload = json.dumps(o.model_dump(mode="json"))
         for i, ln in enumerate(o.lines):
             values = {
-                "order_id": o.order_id, "email": o.email, "created_at": created, "currency": o.currency,
-                "sku": ln.sku, "product_id": ln.product_id, "product_name": ln.name, "variant": ln.variant,
-                "quantity": ln.quantity, "unit_price": ln.unit_price, "line_discount": ln.discount,
-                "image_url": ln.image_url, "subtotal": o.subtotal, "discount": o.discount, "shipping": o.shipping,
-                "tax": o.tax, "total": o.total, "discount_code": o.discount_code, "utm_source": o.utm_source,
-                "utm_medium": o.utm_medium, "utm_campaign": o.utm_campaign, "utm_content": o.utm_content,
+                "order_id": o.order_id,
+                "email": o.email,
+                "created_at": created,
+                "currency": o.currency,
+                "sku": ln.sku,
+                "product_id": ln.product_id,
+                "product_name": ln.name,
+                "variant": ln.variant,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "line_discount": ln.discount,
+                "image_url": ln.image_url,
+                "subtotal": o.subtotal,
+                "discount": o.discount,
+                "shipping": o.shipping,
+                "tax": o.tax,
+                "total": o.total,
+                "discount_code": o.discount_code,
+                "utm_source": o.utm_source,
+                "utm_medium": o.utm_medium,
+                "utm_campaign": o.utm_campaign,
+                "utm_content": o.utm_content,
                 "utm_term": o.utm_term,
-                "accepts_marketing": None if o.accepts_marketing is None else str(o.accepts_marketing).lower(),
+                "accepts_marketing": None
+                if o.accepts_marketing is None
+                else str(o.accepts_marketing).lower(),
             }
             yield (n, *(_text(values[f]) for f in staging.FIELDS), None, payload if i == 0 else None)
             n += 1
 
 
-def upsert_orders(conn: psycopg.Connection, orders: Iterable[WebsiteOrder], source: str,
-                  run_id: str | None = None) -> int:
+def upsert_orders(
+    conn: psycopg.Connection, orders: Iterable[WebsiteOrder], source: str, run_id: str | None = None
+) -> int:
     """Insert or replace orders (and their lines) by ``order_id``; returns how many orders were written.
 
     ``source`` says where they came from (e.g. ``"checkout"``). Runs in one transaction (a
@@ -143,15 +162,22 @@ def upsert_orders(conn: psycopg.Connection, orders: Iterable[WebsiteOrder], sour
     with conn.transaction():
         staging.create_stage(conn)
         staging.stage_rows(conn, stage_rows(orders))
-        problems = staging.find_problems(conn)
+        problems = staging.find_problems(
+            conn, source=source, tz=settings.load().brand_timezone, run_id=run_id
+        )
         if problems:
             raise staging.RejectedInput("website orders", problems)
-        written, _ = staging.merge(conn, source=source, tz=settings.load().brand_timezone, run_id=run_id,
-                                   consent_in_sql=False)
+        written, _ = staging.merge(conn, consent_in_sql=False)
         for o in orders:
             if o.accepts_marketing is not None:
-                record_consent(conn, o.email, o.accepts_marketing, CONSENT_SOURCE, o.created_at,
-                               evidence={"order_id": o.order_id, "via": source})
+                record_consent(
+                    conn,
+                    o.email,
+                    o.accepts_marketing,
+                    CONSENT_SOURCE,
+                    o.created_at,
+                    evidence={"order_id": o.order_id, "via": source},
+                )
     return written
 
 

@@ -66,20 +66,26 @@ SOURCES = (
     ),
 )
 
-EMPTY_ORDERS = ("SELECT NULL::text AS order_id, NULL::text AS channel, NULL::text AS email, NULL::text AS first_name,"
-                " NULL::text AS last_name, NULL::text AS tiktok_user_id, NULL::numeric AS value,"
-                " NULL::text AS currency, NULL::timestamptz AS created_at, NULL::boolean AS placed WHERE false")
-EMPTY_LINES = ("SELECT NULL::text AS order_id, NULL::text AS product_id, NULL::text AS sku,"
-               " NULL::text AS product_name, NULL::text AS variant, NULL::int AS quantity,"
-               " NULL::numeric AS unit_price WHERE false")
+EMPTY_ORDERS = (
+    "SELECT NULL::text AS order_id, NULL::text AS channel, NULL::text AS email, NULL::text AS first_name,"
+    " NULL::text AS last_name, NULL::text AS tiktok_user_id, NULL::numeric AS value,"
+    " NULL::text AS currency, NULL::timestamptz AS created_at, NULL::boolean AS placed WHERE false"
+)
+EMPTY_LINES = (
+    "SELECT NULL::text AS order_id, NULL::text AS product_id, NULL::text AS sku,"
+    " NULL::text AS product_name, NULL::text AS variant, NULL::int AS quantity,"
+    " NULL::numeric AS unit_price WHERE false"
+)
 
 
 def available(conn: psycopg.Connection) -> tuple[list[OrderSource], list[str]]:
     """The sources whose tables exist, and the names of those that do not."""
     present, missing = [], []
     for source in SOURCES:
-        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-                             (source.orders_table, source.lines_table)).fetchone()[0]
+        found = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+            (source.orders_table, source.lines_table),
+        ).fetchone()[0]
         (present if found else missing).append(source if found else source.name)
     return present, missing
 
