@@ -265,8 +265,8 @@ def test_a_failed_sync_is_recorded_as_failed(sandbox, warehouse_url, conn):
 
 
 def test_profiles_are_chunked_under_the_job_limits():
-    from marketing_pipeline.activation.klaviyo.history import SyncCounts
     from marketing_pipeline.activation.klaviyo.profiles import chunk_profiles, job_body
+    from marketing_pipeline.activation.sync_history import SyncCounts
 
     rows = [
         (

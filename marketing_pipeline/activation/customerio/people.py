@@ -9,8 +9,8 @@ from __future__ import annotations
 import psycopg
 
 from marketing_pipeline import consent
-from marketing_pipeline.activation.customerio.history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.activation.customerio.track import TrackClient
+from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.http import VendorError
 
 ACTIONS = ("suppress", "unsuppress", "delete")
@@ -28,14 +28,14 @@ def person_action(
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
     email = consent.normalize_email(email or (identifier if "@" in identifier else None))
-    history_id = open_sync(conn, f"person_{action}", run_id)
+    history_id = open_sync(conn, "customerio", f"person_{action}", run_id)
     counts = SyncCounts()
     try:
         {"suppress": client.suppress, "unsuppress": client.unsuppress, "delete": client.delete}[action](
             identifier
         )
     except VendorError as exc:
-        counts.error(identifier, str(exc))
+        counts.fail(identifier, str(exc))
         close_sync(conn, history_id, counts)
         raise
     if email and action in ("suppress", "delete"):

@@ -15,8 +15,8 @@ from decimal import Decimal
 import psycopg
 
 from marketing_pipeline import consent
-from marketing_pipeline.activation.customerio.history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.activation.customerio.track import TrackClient, TrackPayloadError
+from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
@@ -75,7 +75,7 @@ def sync_order_events(
     conn: psycopg.Connection, client: TrackClient, start: datetime, end: datetime, run_id: str | None = None
 ) -> tuple[SyncCounts, str]:
     """Send the window's orders; ``conn`` must be autocommit (the ledger records each accepted event)."""
-    history_id = open_sync(conn, "order_events", run_id)
+    history_id = open_sync(conn, "customerio", "order_events", run_id)
     counts = SyncCounts()
     try:
         orders = placed_orders(conn, start, end)
@@ -115,7 +115,7 @@ def sync_order_events(
                     },
                 )
             except (VendorError, TrackPayloadError) as exc:
-                counts.error(order.order_id, str(exc))
+                counts.fail(order.order_id, str(exc))
                 continue
             conn.execute(
                 "INSERT INTO ops.customerio_sent_events (event_id, order_id, customer_id, name, run_id)"
@@ -124,7 +124,7 @@ def sync_order_events(
             )
             counts.sent += 1
     except Exception as exc:
-        counts.error("(sync)", f"{type(exc).__name__}: {exc}")
+        counts.fail("(sync)", f"{type(exc).__name__}: {exc}")
         close_sync(conn, history_id, counts, "failed")
         raise
     return counts, close_sync(conn, history_id, counts)

@@ -14,10 +14,10 @@ import psycopg
 
 from marketing_pipeline.activation.klaviyo.config import EventSyncConfig, ListConfig, ProfileSyncConfig
 from marketing_pipeline.activation.klaviyo.events import sync_order_events
-from marketing_pipeline.activation.klaviyo.history import SyncCounts, recorded_sync
 from marketing_pipeline.activation.klaviyo.lists import sync_lists
 from marketing_pipeline.activation.klaviyo.profiles import ImportJobFailed, sync_profiles
 from marketing_pipeline.activation.klaviyo.subscriptions import sync_subscriptions
+from marketing_pipeline.activation.sync_history import SyncCounts, recorded_sync
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.ingest import ingest_errors
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from marketing_pipeline.activation.klaviyo.config import PLACED_ORDER
-from marketing_pipeline.activation.klaviyo.history import SyncCounts
+from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.warehouse import record_dead_letter

@@ -28,7 +28,7 @@ from marketing_pipeline.activation.klaviyo.config import (
     VIP,
     ListConfig,
 )
-from marketing_pipeline.activation.klaviyo.history import SyncCounts
+from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.activation.warehouse_orders import create_views
 
 _BUYERS = """

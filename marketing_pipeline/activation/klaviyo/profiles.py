@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from marketing_pipeline.activation.klaviyo import limits
-from marketing_pipeline.activation.klaviyo.history import SyncCounts
+from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.activation.warehouse_orders import create_views
 
 # One row per person: every buyer with an email, and everyone whose latest email consent is a yes.

@@ -17,7 +17,7 @@ from __future__ import annotations
 import psycopg
 
 from marketing_pipeline.activation.klaviyo import limits
-from marketing_pipeline.activation.klaviyo.history import SyncCounts
+from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.consent import may_subscribe
 
 CANDIDATES_SQL = """
