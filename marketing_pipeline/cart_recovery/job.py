@@ -41,7 +41,7 @@ def send_recovery_step(
             config.cart_id,
             config.step,
             now,
-            context.run_id,
+            context.run.run_id,
         )
     context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
     if outcome.status in ("unknown", "failed", "already_unknown"):

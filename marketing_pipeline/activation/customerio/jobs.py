@@ -29,7 +29,7 @@ def customerio_order_events(
     tz = settings.load().tz
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     with customerio.track_client() as client, warehouse.connection() as conn:
-        counts, status = sync_order_events(conn, client, start, end, run_id=context.run_id)
+        counts, status = sync_order_events(conn, client, start, end, run_id=context.run.run_id)
     metadata = {
         "sent": counts.sent,
         "identified": counts.updated,
@@ -61,7 +61,7 @@ def customerio_person_op(
         raise dg.Failure(f"action must be one of {ACTIONS}, got {config.action!r}", allow_retries=False)
     with customerio.track_client() as client, warehouse.connection() as conn:
         person_action(
-            conn, client, config.action, config.identifier, config.email or None, run_id=context.run_id
+            conn, client, config.action, config.identifier, config.email or None, run_id=context.run.run_id
         )
     context.log.info(f"customerio {config.action} done")  # the identifier may be an email: not logged
 

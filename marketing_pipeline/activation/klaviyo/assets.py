@@ -49,12 +49,12 @@ def _run(
 ) -> dg.MaterializeResult:
     # Only outages are retried (after the client's own retries); anything else fails at once.
     with (
-        ingest_errors(f"klaviyo.{sync}", context.run_id),
+        ingest_errors(f"klaviyo.{sync}", context.run.run_id),
         klaviyo.client() as client,
         warehouse.connection() as conn,
     ):
         try:
-            with recorded_sync(conn, "klaviyo", sync, context.run_id) as counts:
+            with recorded_sync(conn, "klaviyo", sync, context.run.run_id) as counts:
                 work(conn, client, counts)
         except Exception as exc:
             if _transient(exc) or isinstance(exc, (dg.Failure, VendorError)):
@@ -84,7 +84,7 @@ def klaviyo_profile_sync(
         warehouse,
         "profiles",
         lambda conn, client, counts: sync_profiles(
-            conn, client, context.run_id, counts, config.poll_interval_seconds, config.poll_timeout_seconds
+            conn, client, context.run.run_id, counts, config.poll_interval_seconds, config.poll_timeout_seconds
         ),
     )
 
@@ -106,7 +106,7 @@ def klaviyo_order_event_sync(
         warehouse,
         "order_events",
         lambda conn, client, counts: sync_order_events(
-            conn, client, context.run_id, counts, config.backfill_after_hours
+            conn, client, context.run.run_id, counts, config.backfill_after_hours
         ),
     )
 
@@ -144,5 +144,5 @@ def klaviyo_subscription_sync(
         klaviyo,
         warehouse,
         "subscriptions",
-        lambda conn, client, counts: sync_subscriptions(conn, client, context.run_id, counts),
+        lambda conn, client, counts: sync_subscriptions(conn, client, context.run.run_id, counts),
     )

@@ -107,7 +107,7 @@ def customerio_deliveries(
     tz = settings.load().tz
     rows = suppressed = 0
     states: dict[str, int] = {}
-    with customerio.app_client() as client, ingest_errors("customerio.deliveries", context.run_id):
+    with customerio.app_client() as client, ingest_errors("customerio.deliveries", context.run.run_id):
         with warehouse.transaction() as conn:
             delete_partitions(conn, DELIVERIES_TABLE, days)
             for day in days:
@@ -116,7 +116,7 @@ def customerio_deliveries(
                         conn,
                         DELIVERIES_TABLE,
                         DELIVERY_COLUMNS,
-                        (delivery_row(d, day, context.run_id) for d in page),
+                        (delivery_row(d, day, context.run.run_id) for d in page),
                     )
                     for d in page:
                         states[d.state] = states.get(d.state, 0) + 1
@@ -222,8 +222,8 @@ def customerio_campaign_metrics(
     days = partition_days(context)
     cfg = settings.load()
     today = datetime.now(cfg.tz).date()
-    with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run_id):
-        catalog, rows, unreachable = collect_metrics(client, days, cfg.brand_timezone, today, context.run_id)
+    with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run.run_id):
+        catalog, rows, unreachable = collect_metrics(client, days, cfg.brand_timezone, today, context.run.run_id)
         with warehouse.transaction() as conn:
             upsert_rows(conn, CATALOG_TABLE, CATALOG_COLUMNS, catalog, key=("kind", "object_id"))
             delete_partitions(conn, METRICS_TABLE, days)

@@ -58,13 +58,13 @@ def build_report_asset(report: Report) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = partition_days(context)
         tally = _Tally()
-        with ga4.client() as client, ingest_errors(f"ga4.{report.name}", context.run_id):
+        with ga4.client() as client, ingest_errors(f"ga4.{report.name}", context.run.run_id):
             with warehouse.transaction() as conn:
                 rows = replace_partitions(
                     conn,
                     report.table,
                     report.columns,
-                    _rows(client, report, days, context.run_id, tally),
+                    _rows(client, report, days, context.run.run_id, tally),
                     days,
                 )
             stats, quota = client.stats, client.last_quota

@@ -43,7 +43,7 @@ def _ts(value: str | None) -> datetime | None:
 def klaviyo_metrics(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    with klaviyo.client() as client, ingest_errors("klaviyo.metrics", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.metrics", context.run.run_id):
         rows = []
         for raw in streams.metrics(client):
             m = parse(Resource, raw, "metric")
@@ -56,7 +56,7 @@ def klaviyo_metrics(
                     _ts(a.get("created")),
                     _ts(a.get("updated")),
                     json.dumps(raw),
-                    context.run_id,
+                    context.run.run_id,
                 )
             )
         with warehouse.transaction() as conn:
@@ -82,7 +82,7 @@ def klaviyo_campaigns(
     days = partition_days(context)
     tz = settings.load().tz
     campaigns, messages = [], []
-    with klaviyo.client() as client, ingest_errors("klaviyo.campaigns", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.campaigns", context.run.run_id):
         for channel in ("email", "sms"):
             for raw, raw_messages in streams.campaigns(client, channel):
                 c = parse(Resource, raw, "campaign")
@@ -100,7 +100,7 @@ def klaviyo_campaigns(
                             (d.get("content") or {}).get("subject"),
                             _ts(sends[0]["datetime"]) if sends else None,
                             json.dumps(raw_m),
-                            context.run_id,
+                            context.run.run_id,
                         )
                     )
         stats = client.stats
@@ -116,7 +116,7 @@ def klaviyo_campaigns(
             _ts(c.attributes.get("updated_at")),
             [m["id"] for m in raw_messages],
             json.dumps(raw),
-            context.run_id,
+            context.run.run_id,
         )
         for c, channel, raw, raw_messages in campaigns
     ]
@@ -135,7 +135,7 @@ def klaviyo_campaigns(
                         _ts(c.attributes.get("send_time")),
                         _ts(c.attributes.get("updated_at")),
                         json.dumps({**raw, "messages": raw_messages}),
-                        context.run_id,
+                        context.run.run_id,
                     )
                 )
     with warehouse.transaction() as conn:
@@ -199,7 +199,7 @@ def klaviyo_flows(
     days = partition_days(context)
     tz = settings.load().tz
     flows, actions, messages = [], [], []
-    with klaviyo.client() as client, ingest_errors("klaviyo.flows", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.flows", context.run.run_id):
         for raw, raw_actions in streams.flows(client):
             f = parse(Resource, raw, "flow")
             flows.append((f, raw, raw_actions))
@@ -212,7 +212,7 @@ def klaviyo_flows(
                         a.attributes.get("action_type"),
                         a.attributes.get("status"),
                         json.dumps(raw_a),
-                        context.run_id,
+                        context.run.run_id,
                     )
                 )
                 for raw_m in raw_messages:
@@ -225,7 +225,7 @@ def klaviyo_flows(
                             m.attributes.get("name"),
                             m.attributes.get("channel"),
                             json.dumps(raw_m),
-                            context.run_id,
+                            context.run.run_id,
                         )
                     )
         stats = client.stats
@@ -239,7 +239,7 @@ def klaviyo_flows(
             _ts(f.attributes.get("created")),
             _ts(f.attributes.get("updated")),
             json.dumps(raw),
-            context.run_id,
+            context.run.run_id,
         )
         for f, raw, _ in flows
     ]
@@ -257,7 +257,7 @@ def klaviyo_flows(
                         f.attributes.get("name"),
                         f.attributes.get("status"),
                         json.dumps({**raw, "actions": nested}),
-                        context.run_id,
+                        context.run.run_id,
                     )
                 )
     with warehouse.transaction() as conn:
@@ -324,7 +324,7 @@ def klaviyo_lists_segments(
     latest = max(days)
     with_counts = (datetime.now(tz).date() - latest).days <= 1  # counting costs a 1/s, 15/m call per group
     found: dict[str, list] = {"list": [], "segment": []}
-    with klaviyo.client() as client, ingest_errors("klaviyo.lists_segments", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.lists_segments", context.run.run_id):
         for kind in ("list", "segment"):
             for raw in streams.groups(client, kind, with_counts):
                 found[kind].append((parse(Resource, raw, kind), raw))
@@ -337,7 +337,7 @@ def klaviyo_lists_segments(
             _ts(g.attributes.get("created")),
             _ts(g.attributes.get("updated")),
             json.dumps(raw),
-            context.run_id,
+            context.run.run_id,
         )
         for g, raw in found["list"]
     ]
@@ -349,13 +349,13 @@ def klaviyo_lists_segments(
             _ts(g.attributes.get("created")),
             _ts(g.attributes.get("updated")),
             json.dumps(raw),
-            context.run_id,
+            context.run.run_id,
         )
         for g, raw in found["segment"]
     ]
     counts = (
         [
-            (latest, kind, g.id, g.attributes.get("name"), g.attributes.get("profile_count"), context.run_id)
+            (latest, kind, g.id, g.attributes.get("name"), g.attributes.get("profile_count"), context.run.run_id)
             for kind, items in found.items()
             for g, _ in items
         ]

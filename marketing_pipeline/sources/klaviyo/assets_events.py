@@ -287,9 +287,9 @@ def klaviyo_events(
 ) -> Iterator[dg.MaterializeResult]:
     days = partition_days(context)
     tz = settings.load().tz
-    with klaviyo.client() as client, ingest_errors("klaviyo.events", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.events", context.run.run_id):
         with warehouse.transaction() as conn:
-            counts = load_events(conn, client, days, tz, context.run_id)
+            counts = load_events(conn, client, days, tz, context.run.run_id)
         stats = client.stats
     context.log.info(f"loaded {counts} for {days[0]}..{days[-1]}")
     yield dg.MaterializeResult(

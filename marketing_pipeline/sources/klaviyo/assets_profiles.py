@@ -122,7 +122,7 @@ def klaviyo_profiles(
     days = partition_days(context)
     tz = settings.load().tz
     rows = consents = suppressions = 0
-    with klaviyo.client() as client, ingest_errors("klaviyo.profiles", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.profiles", context.run.run_id):
         with warehouse.transaction() as conn:
             for day in days:
                 for page in streams.profile_pages(client, *day_bounds(day, tz)):
@@ -140,7 +140,7 @@ def klaviyo_profiles(
                                 f"attributes.updated: {p.attributes.updated} is outside {day}",
                                 raw,
                             )
-                        batch.append(profile_row(p, raw, day, context.run_id))
+                        batch.append(profile_row(p, raw, day, context.run.run_id))
                         c, s = record_consent_state(conn, p)
                         consents, suppressions = consents + c, suppressions + s
                     rows += upsert_rows(conn, TABLE, COLUMNS, batch, key=("profile_id",))

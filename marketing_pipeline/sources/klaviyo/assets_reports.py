@@ -134,9 +134,9 @@ def klaviyo_performance(
     days = partition_days(context)
     tz = settings.load().tz
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
-    budget = ReportBudget(warehouse.url(), context.run_id)
+    budget = ReportBudget(warehouse.url(), context.run.run_id)
     campaign_rows, flow_rows = [], []
-    with klaviyo.client() as client, ingest_errors("klaviyo.performance", context.run_id):
+    with klaviyo.client() as client, ingest_errors("klaviyo.performance", context.run.run_id):
         metric_ids = {(m.get("attributes") or {}).get("name"): m["id"] for m in streams.metrics(client)}
         conversion = metric_ids.get("Placed Order")
         if not conversion:
@@ -167,7 +167,7 @@ def klaviyo_performance(
                             g.get("send_channel") or "email",
                             *_stat_values(row.statistics),
                             json.dumps(raw),
-                            context.run_id,
+                            context.run.run_id,
                         )
                     )
         chunk = start
@@ -195,7 +195,7 @@ def klaviyo_performance(
                                     g.get("send_channel") or "email",
                                     *_stat_values(values),
                                     json.dumps({"groupings": g, "statistics": values, "date_time": stamp}),
-                                    context.run_id,
+                                    context.run.run_id,
                                 )
                             )
             chunk = chunk_end

@@ -121,14 +121,14 @@ def tiktok_content_daily(
 ) -> dg.MaterializeResult:
     days = partition_days(context)
     counts = {"videos": 0}
-    with tiktok_content.client() as client, ingest_errors("tiktok_shop.content", context.run_id):
+    with tiktok_content.client() as client, ingest_errors("tiktok_shop.content", context.run.run_id):
         with warehouse.transaction() as conn:
             delete_partitions(conn, VIDEOS_TABLE, days)
             delete_partitions(conn, ACCOUNTS_TABLE, days)
             rows = copy_rows(
-                conn, VIDEOS_TABLE, VIDEO_COLUMNS, video_rows(client, days, context.run_id, counts)
+                conn, VIDEOS_TABLE, VIDEO_COLUMNS, video_rows(client, days, context.run.run_id, counts)
             )
-            accounts = conn.execute(_ACCOUNTS_SQL, {"run_id": context.run_id, "days": days}).rowcount
+            accounts = conn.execute(_ACCOUNTS_SQL, {"run_id": context.run.run_id, "days": days}).rowcount
         stats = client.stats
     context.log.info(f"loaded {rows} video-days of {counts['videos']} videos, {accounts} account-days")
     return dg.MaterializeResult(

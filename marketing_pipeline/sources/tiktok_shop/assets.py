@@ -126,20 +126,20 @@ def tiktok_shop_orders(
     days = partition_days(context)
     tz = settings.load().tz
     orders = lines = 0
-    with tiktok_shop.client() as client, ingest_errors("tiktok_shop.orders", context.run_id):
+    with tiktok_shop.client() as client, ingest_errors("tiktok_shop.orders", context.run.run_id):
         with warehouse.transaction() as conn:
             delete_partitions(conn, ORDERS_TABLE, days)
             delete_partitions(conn, LINES_TABLE, days)
             for day in days:
                 for page in client.search_orders(*day_bounds(day, tz)):
                     orders += copy_rows(
-                        conn, ORDERS_TABLE, ORDER_COLUMNS, (order_row(o, day, context.run_id) for o in page)
+                        conn, ORDERS_TABLE, ORDER_COLUMNS, (order_row(o, day, context.run.run_id) for o in page)
                     )
                     lines += copy_rows(
                         conn,
                         LINES_TABLE,
                         LINE_COLUMNS,
-                        (r for o in page for r in line_rows(o, day, context.run_id)),
+                        (r for o in page for r in line_rows(o, day, context.run.run_id)),
                     )
         stats = client.stats
     context.log.info(f"loaded {orders} orders, {lines} lines for {days[0]}..{days[-1]}")

@@ -1,9 +1,11 @@
 """The one load path for website orders: rows into a temp staging table, checks in SQL, merge in SQL.
 
 Both the checkout push (``orders.upsert_orders``) and the CSV import stage one row per order
-line, as text, with the input's line number. Validation runs as set-based SQL over the staging
-table, so every problem is reported with its line; the merge updates known order ids, inserts
-new ones and replaces those orders' lines, so loading the same orders twice changes nothing.
+line, as text, with the input's line number. One aggregate pass over the staging table checks
+every line and (once per order) the order fields and builds the typed orders; only an input
+with problems is then checked row by row, so every problem is reported with its line. The
+merge inserts orders that are new (plain inserts when none of them exist yet), updates known
+ones and replaces their lines, so loading the same orders twice changes nothing.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class RejectedInput(ValueError):
 def create_stage(conn: psycopg.Connection, extra_columns: Sequence[str] = ()) -> None:
     """The staging table: text columns in the "C" collation (fast sorts), line numbers from 2 (after the header)."""
     conn.execute("SET LOCAL work_mem = '256MB'")
+    # Compiling these wide expressions costs more than it saves on a one-off load.
     conn.execute("SET LOCAL jit = off")
     cols = ", ".join(f'{c} text COLLATE "C"' for c in (*FIELDS, *extra_columns))
     conn.execute(
@@ -209,6 +212,7 @@ SELECT line_no, order_id, problem FROM (
 
 SRC = "_website_stage_orders"
 
+
 def _fast_or(fast: str, full: str) -> str:
     """``full`` (the exact check) only where the cheap ``fast`` test does not already vouch for the value."""
     return f"CASE WHEN coalesce({fast}, false) THEN NULL ELSE {full} END"
@@ -231,14 +235,11 @@ _COMMON_TS = """(created_at LIKE '____-__-__T__:__:__+__:__' OR created_at LIKE 
 # The order-field row checks, once per order; the exact created_at and currency checks only
 # where a cheap test for the common shape of a good value does not vouch for it.
 _ORDER_PROBLEMS_LIST = (
-        _EMAIL_CHECK,
-        _fast_or(_COMMON_TS, _created_at_check("translate(created_at, '0123456789', '9999999999')")),
-        _fast_or(
-            "length(currency) = 3 AND ltrim(currency, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = ''",
-            _CURRENCY_CHECK,
-        ),
-        *[_amount_check(c) for c in _MONEY_FIELDS],
-        _ACCEPTS_CHECK,
+    _EMAIL_CHECK,
+    _fast_or(_COMMON_TS, _created_at_check("translate(created_at, '0123456789', '9999999999')")),
+    _fast_or("length(currency) = 3 AND ltrim(currency, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = ''", _CURRENCY_CHECK),
+    *[_amount_check(c) for c in _MONEY_FIELDS],
+    _ACCEPTS_CHECK,
 )
 _ORDER_PROBLEMS = ", ".join(_ORDER_PROBLEMS_LIST)
 
@@ -305,7 +306,9 @@ def _build_orders(conn: psycopg.Connection, params: dict) -> int:
     return conn.execute(f"SELECT count(*) FROM {SRC} WHERE NOT ok").fetchone()[0]
 
 
-def find_problems(conn: psycopg.Connection, *, source: str, tz: str, run_id: str | None = None) -> list[Problem]:
+def find_problems(
+    conn: psycopg.Connection, *, source: str, tz: str, run_id: str | None = None
+) -> list[Problem]:
     """Every bad row with its line: row checks, then orders whose lines disagree.
 
     A clean input (the common case) costs one aggregate pass, which also builds the typed orders
@@ -377,7 +380,8 @@ UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in _ORDER_COLUMN
 FROM {SRC} s WHERE o.order_id = s.order_id
 """
 _INSERT_NEW_ORDERS_SQL = (
-    _INSERT_ORDERS_SQL + " WHERE NOT EXISTS (SELECT 1 FROM raw.website_orders o WHERE o.order_id = s.order_id)"
+    _INSERT_ORDERS_SQL
+    + " WHERE NOT EXISTS (SELECT 1 FROM raw.website_orders o WHERE o.order_id = s.order_id)"
 )
 _DELETE_LINES_SQL = f"DELETE FROM raw.website_order_lines l USING {SRC} k WHERE l.order_id = k.order_id"
 
