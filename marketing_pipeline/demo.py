@@ -64,7 +64,9 @@ def run(days: int = 14) -> int:
             if hasattr(module, "run"):
                 step_started = time.monotonic()
                 module.run(ctx)
-                timings.append((module.__name__.removeprefix("marketing_pipeline."), time.monotonic() - step_started))
+                timings.append(
+                    (module.__name__.removeprefix("marketing_pipeline."), time.monotonic() - step_started)
+                )
         print()
         print(f"== marketing_pipeline demo: {ctx.first} .. {ctx.last} ==")
         with connect(rt.warehouse_url, autocommit=True) as conn:

@@ -84,7 +84,12 @@ def klaviyo_profile_sync(
         warehouse,
         "profiles",
         lambda conn, client, counts: sync_profiles(
-            conn, client, context.run.run_id, counts, config.poll_interval_seconds, config.poll_timeout_seconds
+            conn,
+            client,
+            context.run.run_id,
+            counts,
+            config.poll_interval_seconds,
+            config.poll_timeout_seconds,
         ),
     )
 

@@ -223,7 +223,9 @@ def customerio_campaign_metrics(
     cfg = settings.load()
     today = datetime.now(cfg.tz).date()
     with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run.run_id):
-        catalog, rows, unreachable = collect_metrics(client, days, cfg.brand_timezone, today, context.run.run_id)
+        catalog, rows, unreachable = collect_metrics(
+            client, days, cfg.brand_timezone, today, context.run.run_id
+        )
         with warehouse.transaction() as conn:
             upsert_rows(conn, CATALOG_TABLE, CATALOG_COLUMNS, catalog, key=("kind", "object_id"))
             delete_partitions(conn, METRICS_TABLE, days)

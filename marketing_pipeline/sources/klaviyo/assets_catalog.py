@@ -355,7 +355,14 @@ def klaviyo_lists_segments(
     ]
     counts = (
         [
-            (latest, kind, g.id, g.attributes.get("name"), g.attributes.get("profile_count"), context.run.run_id)
+            (
+                latest,
+                kind,
+                g.id,
+                g.attributes.get("name"),
+                g.attributes.get("profile_count"),
+                context.run.run_id,
+            )
             for kind, items in found.items()
             for g, _ in items
         ]

@@ -133,7 +133,10 @@ def tiktok_shop_orders(
             for day in days:
                 for page in client.search_orders(*day_bounds(day, tz)):
                     orders += copy_rows(
-                        conn, ORDERS_TABLE, ORDER_COLUMNS, (order_row(o, day, context.run.run_id) for o in page)
+                        conn,
+                        ORDERS_TABLE,
+                        ORDER_COLUMNS,
+                        (order_row(o, day, context.run.run_id) for o in page),
                     )
                     lines += copy_rows(
                         conn,
