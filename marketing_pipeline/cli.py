@@ -120,6 +120,8 @@ def _ui(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     status = 0
     for script in sorted((PROJECT_ROOT / "bench").glob("*.py")):
+        if "__main__" not in script.read_text():  # helpers such as scratch.py are not benchmarks
+            continue
         print(f"== {script.name}")
         status |= subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
     return status
