@@ -18,23 +18,10 @@ from decimal import Decimal
 from functools import cached_property
 
 from marketing_pipeline.sandbox.world import Customer, Order, World
+from marketing_pipeline.sources.klaviyo.streams import METRICS
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as in Klaviyo's ULIDs
-METRIC_NAMES = [
-    "Placed Order",
-    "Ordered Product",
-    "Started Checkout",
-    "Received Email",
-    "Opened Email",
-    "Clicked Email",
-    "Bounced Email",
-    "Unsubscribed",
-    "Subscribed to List",
-    "Active on Site",
-    "Viewed Product",
-    "Refunded Order",
-    "Cancelled Order",
-]
+METRIC_NAMES = METRICS  # the brand emits exactly the metrics the pipeline reads
 _SHOP_METRICS = {
     "Placed Order",
     "Ordered Product",
