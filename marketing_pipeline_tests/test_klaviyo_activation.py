@@ -295,3 +295,24 @@ def test_profiles_are_chunked_under_the_job_limits():
     assert sum(len(c.emails) for c in chunks) == 50
     assert all(len(c.emails) <= 20 and len(job_body(c).encode()) <= 4000 for c in chunks)
     assert [e for c in chunks for e in c.emails] == [r[0] for r in rows if r[0] != "huge@example.com"]
+
+
+def test_profiles_deleted_in_klaviyo_are_forgotten_and_reimported(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T1", "gone@example.com", "40.00", days_ago=5)
+    tiktok_order(conn, "T2", "kept@example.com", "40.00", days_ago=5)
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync]).success
+    gone = conn.execute(
+        "SELECT profile_id FROM ops.klaviyo_profiles WHERE email = 'gone@example.com'"
+    ).fetchone()[0]
+    writes.delete_profile(gone)  # deleted in Klaviyo; our cache still has its id
+    conn.execute("DELETE FROM ops.sync_history")
+    assert materialize(url, [klaviyo_list_sync]).success  # a 404 on the batch does not fail the sync
+    status, *_, failed = history(conn)["lists"][:6]
+    assert status == "succeeded" and failed >= 1
+    assert (
+        conn.execute("SELECT count(*) FROM ops.klaviyo_profiles WHERE profile_id = %s", (gone,)).fetchone()[0]
+        == 0
+    )
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync]).success  # the next cycle heals
+    assert writes.members("All Customers") == {"gone@example.com", "kept@example.com"}

@@ -30,6 +30,7 @@ from marketing_pipeline.activation.klaviyo.config import (
 )
 from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.activation.warehouse_orders import create_views
+from marketing_pipeline.sources.klaviyo.client import KlaviyoError
 
 _BUYERS = """
     SELECT email, sum(value) AS revenue, max(created_at) AS last_order_at
@@ -126,18 +127,35 @@ def sync_list(
         )
     ]
     path = f"/api/lists/{list_id}/relationships/profiles"
+    unknown = 0
     for batch in _batches(to_add, limits.MAX_LIST_MEMBERS_PER_CALL):
-        client.jsonapi("POST", path, json={"data": [{"type": "profile", "id": pid} for pid in batch]})
+        try:
+            client.jsonapi("POST", path, json={"data": [{"type": "profile", "id": pid} for pid in batch]})
+        except KlaviyoError as exc:
+            if exc.status != 404:
+                raise
+            # Klaviyo no longer has some of these profiles (deleted there): forget the batch's ids so the
+            # next profile sync imports them again, and the list sync after it adds them.
+            conn.execute("DELETE FROM ops.klaviyo_profiles WHERE profile_id = ANY(%s)", (batch,))
+            counts.fail(
+                f"{name}: {len(batch)} profiles", f"not found in Klaviyo, re-imported next sync: {exc}"
+            )
+            unknown += len(batch)
     for batch in _batches(to_remove, limits.MAX_LIST_MEMBERS_PER_CALL):
         client.jsonapi("DELETE", path, json={"data": [{"type": "profile", "id": pid} for pid in batch]})
     size = (
         conn.execute("SELECT count(*) FROM klaviyo_list_current").fetchone()[0] + len(to_add) - len(to_remove)
     )
     counts.sent += len(to_add) + len(to_remove)
-    counts.created += len(to_add)
+    counts.created += len(to_add) - unknown
     counts.updated += len(to_remove)
     counts.skipped += without_profile
-    return {"added": len(to_add), "removed": len(to_remove), "size": size, "without_profile": without_profile}
+    return {
+        "added": len(to_add) - unknown,
+        "removed": len(to_remove),
+        "size": size - unknown,
+        "without_profile": without_profile,
+    }
 
 
 def sync_lists(

@@ -127,6 +127,13 @@ class KlaviyoWrites:
                 return {self.profiles[p].get("email") for p in lst["members"]}
         return set()
 
+    def delete_profile(self, pid: str) -> None:
+        """A profile deleted in Klaviyo (e.g. a data-privacy deletion): gone from lists too."""
+        attrs = self.profiles.pop(pid)
+        self.by_email.pop((attrs.get("email") or "").strip().lower(), None)
+        for lst in self.lists.values():
+            lst["members"].pop(pid, None)
+
     def upsert_profile(self, attributes: dict) -> str:
         email = (attributes.get("email") or "").strip().lower()
         pid = self.by_email.get(email) if email else None
