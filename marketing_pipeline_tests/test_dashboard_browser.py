@@ -57,7 +57,8 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{base}/healthz")  # a running browser, as a marketer has: time the page, not Chromium's start
+        # a running browser, as a marketer has: time the page, not Chromium's start
+        page.goto(f"{base}/healthz")
         loads = []
         for _ in range(2):  # cold, then with plotly.js in the HTTP cache (the morning visit)
             t = time.monotonic()
