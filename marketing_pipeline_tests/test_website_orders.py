@@ -212,3 +212,31 @@ def test_demo_step_imports_the_window_and_summarises_it(warehouse_url, conn, tmp
     assert ctx.extra["website_import"]["orders"] == len(expected)
     lines = demo.summary(conn, ctx)
     assert any(days[0].isoformat() in line for line in lines) and any("imported" in line for line in lines)
+
+
+def test_one_bad_line_among_good_orders_is_named_alone(conn, tmp_path):
+    good = tmp_path / "good.csv"
+    write_csv(good, sample(6))
+    with good.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    bad_line = len(rows) // 2 + 1  # the file's physical line (header is line 1)
+    rows[bad_line - 1][FIELDS.index("unit_price")] = "-1.00"
+    path = tmp_path / "one_bad.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with pytest.raises(RejectedInput) as caught:
+        import_csv(conn, path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].line == bad_line
+    assert "unit_price '-1.00' is not a non-negative amount" in str(caught.value)
+    assert conn.execute("SELECT count(*) FROM raw.website_order_lines").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM ops.consent").fetchone()[0] == 0
+
+
+def test_order_fields_that_differ_between_lines_are_named(conn, tmp_path):
+    path = tmp_path / "differ.csv"
+    _csv(path, [_row("W1"), _row("W2"), _row("W2", sku="SKU2", email="b@example.com")])
+    with pytest.raises(
+        RejectedInput, match=r"line 4 \(order W2\): order field\(s\) email differ from line 3"
+    ):
+        import_csv(conn, path)
