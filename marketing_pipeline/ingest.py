@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 
 from marketing_pipeline.http import AuthError, CallStats, MalformedRecord, MissingCredentials, VendorError
+from marketing_pipeline.partitions import daily_partitions
 from marketing_pipeline.warehouse import record_dead_letter
 
 # Whole-run retries for what the client's own retries could not ride out (a long outage).
@@ -16,6 +17,22 @@ INGEST_RETRY_POLICY = dg.RetryPolicy(
 )
 # Backfills batch days per run; one failing batch does not fail the others.
 INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=14)
+
+
+def ingest_run_args(pool: str) -> dict:
+    """What every ingestion asset (or multi-asset) shares: daily partitions, its vendor pool, policies."""
+    return {
+        "partitions_def": daily_partitions,
+        "pool": pool,
+        "retry_policy": INGEST_RETRY_POLICY,
+        "backfill_policy": INGEST_BACKFILL_POLICY,
+    }
+
+
+def ingest_asset_args(group: str, pool: str) -> dict:
+    """``@dg.asset(**ingest_asset_args(...))``: the run arguments plus group, kind and the raw-layer tag
+    that puts the asset in the ``daily_ingest`` job."""
+    return {**ingest_run_args(pool), "group_name": group, "kinds": {"postgres"}, "tags": {"layer": "raw"}}
 
 
 def ingest_metadata(stats: CallStats, rows: int, **extra: int) -> dict:

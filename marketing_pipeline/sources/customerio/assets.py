@@ -12,12 +12,11 @@ import dagster as dg
 
 from marketing_pipeline import consent, settings
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.customerio.client import V1_MAX_DAY_STEPS, CustomerIoAppClient
 from marketing_pipeline.sources.customerio.models import SUPPRESSING_STATES, CatalogItem, Delivery, ts
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
@@ -83,15 +82,7 @@ def delivery_row(d: Delivery, day: date, run_id: str) -> tuple:
     )
 
 
-COMMON = dict(
-    group_name="customerio",
-    partitions_def=daily_partitions,
-    pool="customerio_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
-    kinds={"postgres"},
-    tags={"layer": "raw"},
-)
+COMMON = ingest_asset_args("customerio", "customerio_api")
 
 
 @dg.asset(

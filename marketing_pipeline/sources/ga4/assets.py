@@ -11,12 +11,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, partition_days
+from marketing_pipeline.partitions import partition_days
 from marketing_pipeline.sources.ga4.client import GA4Client
 from marketing_pipeline.sources.ga4.reports import REPORTS, Report
 from marketing_pipeline.sources.ga4.resource import GA4Resource
@@ -44,13 +43,7 @@ def _rows(client: GA4Client, report: Report, days, run_id: str, tally: _Tally) -
 def build_report_asset(report: Report) -> dg.AssetsDefinition:
     @dg.asset(
         name=report.name,
-        group_name="ga4",
-        partitions_def=daily_partitions,
-        pool="ga4_api",
-        retry_policy=INGEST_RETRY_POLICY,
-        backfill_policy=INGEST_BACKFILL_POLICY,
-        kinds={"postgres"},
-        tags={"layer": "raw"},
+        **ingest_asset_args("ga4", "ga4_api"),
         description=report.description + " GA4 revises the last ~3 days; the daily refresh re-reads them.",
     )
     def _asset(

@@ -13,26 +13,17 @@ import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Resource, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions, upsert_rows
 
-COMMON = dict(
-    partitions_def=daily_partitions,
-    pool="klaviyo_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
-    kinds={"postgres"},
-    tags={"layer": "raw"},
-    group_name="klaviyo",
-)
+COMMON = ingest_asset_args("klaviyo", "klaviyo_api")
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -329,30 +320,23 @@ def klaviyo_lists_segments(
             for raw in streams.groups(client, kind, with_counts):
                 found[kind].append((parse(Resource, raw, kind), raw))
         stats = client.stats
-    lists = [
-        (
-            g.id,
-            g.attributes.get("name"),
-            g.attributes.get("opt_in_process"),
-            _ts(g.attributes.get("created")),
-            _ts(g.attributes.get("updated")),
-            json.dumps(raw),
-            context.run.run_id,
-        )
-        for g, raw in found["list"]
-    ]
-    segments = [
-        (
-            g.id,
-            g.attributes.get("name"),
-            g.attributes.get("is_active"),
-            _ts(g.attributes.get("created")),
-            _ts(g.attributes.get("updated")),
-            json.dumps(raw),
-            context.run.run_id,
-        )
-        for g, raw in found["segment"]
-    ]
+
+    def rows(kind: str, third: str) -> list[tuple]:
+        """Id, name, the kind's own flag (a list's opt-in process, a segment's is_active), times, payload."""
+        return [
+            (
+                g.id,
+                g.attributes.get("name"),
+                g.attributes.get(third),
+                _ts(g.attributes.get("created")),
+                _ts(g.attributes.get("updated")),
+                json.dumps(raw),
+                context.run.run_id,
+            )
+            for g, raw in found[kind]
+        ]
+
+    lists, segments = rows("list", "opt_in_process"), rows("segment", "is_active")
     counts = (
         [
             (

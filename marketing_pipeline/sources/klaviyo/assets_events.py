@@ -16,12 +16,11 @@ import dagster as dg
 from marketing_pipeline import settings
 from marketing_pipeline.http import MalformedRecord
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
     ingest_errors,
     ingest_metadata,
+    ingest_run_args,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Event, parse, placed_order
 from marketing_pipeline.sources.klaviyo.prefetch import prefetch
@@ -277,10 +276,7 @@ def _spec(name: str, description: str, deps: tuple = ()) -> dg.AssetSpec:
         ),
         _spec("klaviyo_order_lines", "Order lines (items and quantities) of Placed Order events."),
     ],
-    partitions_def=daily_partitions,
-    pool="klaviyo_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
+    **ingest_run_args("klaviyo_api"),
 )
 def klaviyo_events(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource

@@ -12,12 +12,11 @@ import dagster as dg
 from marketing_pipeline import consent, settings
 from marketing_pipeline.http import MalformedRecord
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Profile, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
@@ -108,13 +107,7 @@ def record_consent_state(conn, p: Profile) -> tuple[int, int]:
 @dg.asset(
     description="Klaviyo profiles updated on the partition's days (raw.klaviyo_profiles, upserted on the id), "
     "with email consent and suppressions written to ops.consent and ops.suppressions.",
-    partitions_def=daily_partitions,
-    pool="klaviyo_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
-    kinds={"postgres"},
-    tags={"layer": "raw"},
-    group_name="klaviyo",
+    **ingest_asset_args("klaviyo", "klaviyo_api"),
 )
 def klaviyo_profiles(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource

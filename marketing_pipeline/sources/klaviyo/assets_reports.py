@@ -16,12 +16,11 @@ import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
     ingest_errors,
     ingest_metadata,
+    ingest_run_args,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import ReportRow, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
@@ -123,10 +122,7 @@ def _report(client, budget: ReportBudget, path: str, kind: str, attributes: dict
             description="Per flow message and day: the same statistics (flow series report, daily).",
         ),
     ],
-    partitions_def=daily_partitions,
-    pool="klaviyo_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
+    **ingest_run_args("klaviyo_api"),
 )
 def klaviyo_performance(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, partition_days
+from marketing_pipeline.partitions import partition_days
 from marketing_pipeline.sources.tiktok_content.api import list_videos, video_detail
 from marketing_pipeline.sources.tiktok_content.resource import TikTokContentResource
 from marketing_pipeline.sources.tiktok_shop.client import TikTokShopClient
@@ -105,13 +104,7 @@ def video_rows(client: TikTokShopClient, days, run_id: str, counts: dict) -> Ite
 
 
 @dg.asset(
-    group_name="tiktok_shop",
-    partitions_def=daily_partitions,
-    pool="tiktok_shop_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
-    kinds={"postgres"},
-    tags={"layer": "raw"},
+    **ingest_asset_args("tiktok_shop", "tiktok_shop_api"),
     description="TikTok Shop shoppable-video analytics per video and shop-local day: views, likes, comments, "
     "shares, product impressions and clicks, GMV (raw.tiktok_content_daily), rolled up per posting account "
     "(raw.tiktok_content_account_daily). Saves are not offered by the API (NULL).",

@@ -8,12 +8,11 @@ import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.ingest import (
-    INGEST_BACKFILL_POLICY,
-    INGEST_RETRY_POLICY,
+    ingest_asset_args,
     ingest_errors,
     ingest_metadata,
 )
-from marketing_pipeline.partitions import daily_partitions, day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.tiktok_shop.models import Order
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions
@@ -110,13 +109,7 @@ def line_rows(order: Order, day: date, run_id: str) -> Iterator[tuple]:
 
 
 @dg.asset(
-    group_name="tiktok_shop",
-    partitions_def=daily_partitions,
-    pool="tiktok_shop_api",
-    retry_policy=INGEST_RETRY_POLICY,
-    backfill_policy=INGEST_BACKFILL_POLICY,
-    kinds={"postgres"},
-    tags={"layer": "raw"},
+    **ingest_asset_args("tiktok_shop", "tiktok_shop_api"),
     description="TikTok Shop orders created on the partition's brand-local day, with their line items "
     "(raw.tiktok_shop_orders, raw.tiktok_shop_order_lines). Re-reading a day replaces it.",
 )

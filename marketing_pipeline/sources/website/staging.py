@@ -16,34 +16,6 @@ from dataclasses import dataclass, field
 import psycopg
 
 STAGE = "_website_stage"
-# One row per order line; order fields repeat on each line (the CSV layout).
-FIELDS = (
-    "order_id",
-    "email",
-    "created_at",
-    "currency",
-    "sku",
-    "product_id",
-    "product_name",
-    "variant",
-    "quantity",
-    "unit_price",
-    "line_discount",
-    "image_url",
-    "subtotal",
-    "discount",
-    "shipping",
-    "tax",
-    "total",
-    "discount_code",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "accepts_marketing",
-)
-REQUIRED = ("order_id", "email", "created_at", "currency", "sku", "quantity", "unit_price", "total")
 ORDER_FIELDS = (
     "email",
     "created_at",
@@ -61,6 +33,20 @@ ORDER_FIELDS = (
     "utm_term",
     "accepts_marketing",
 )
+LINE_FIELDS = (
+    "sku",
+    "product_id",
+    "product_name",
+    "variant",
+    "quantity",
+    "unit_price",
+    "line_discount",
+    "image_url",
+)
+# One row per order line; order fields repeat on each line. The CSV's column order: order id, who, when and
+# currency, then the line, then the order's amounts, code, UTM fields and consent.
+FIELDS = ("order_id", *ORDER_FIELDS[:3], *LINE_FIELDS, *ORDER_FIELDS[3:])
+REQUIRED = ("order_id", "email", "created_at", "currency", "sku", "quantity", "unit_price", "total")
 STAGE_COLUMNS = ("line_no", *FIELDS, "problem", "payload")
 
 
