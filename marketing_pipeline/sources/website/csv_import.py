@@ -3,8 +3,10 @@
 Layout: a header row, then one row per order line with the order's fields repeated on each
 of its lines (columns in ``staging.FIELDS``; see the README). Unknown columns are ignored.
 
-The file is streamed into a temp staging table with COPY, checked in SQL and merged in SQL,
-so memory does not grow with the file. The fast path hands the bytes to PostgreSQL's own CSV
+A clean file whose orders sit on consecutive lines takes the fast path (``csv_direct``:
+polars checks, COPY straight into the order tables). Anything else takes the checked path
+here: the file is streamed into a temp staging table with COPY, checked in SQL and merged in
+SQL, so memory does not grow with the file. Staging hands the bytes to PostgreSQL's own CSV
 parser; a file it cannot read row for line (a quoted field spanning lines, a row with the
 wrong number of columns) is read again with the csv module, which knows every row's line.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import psycopg
 from psycopg import errors
 
 from marketing_pipeline import settings
-from marketing_pipeline.sources.website import staging
+from marketing_pipeline.sources.website import csv_direct, staging
 from marketing_pipeline.sources.website.staging import (
     FIELDS,
     REQUIRED,
@@ -35,6 +38,7 @@ from marketing_pipeline.sources.website.staging import (
 
 ALIASES = {"customer_email": "email", "name": "product_name", "created": "created_at"}
 CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 class _NeedsCsvModule(Exception):
@@ -127,8 +131,7 @@ def read_rows(path: Path, columns: list[str | None]) -> Iterator[tuple]:
             yield (line, *((cells[p] or None) if p is not None else None for p in positions), problem, None)
 
 
-def _stage(conn: psycopg.Connection, path: Path) -> int:
-    columns, header_bytes = _read_header(path)
+def _stage(conn: psycopg.Connection, path: Path, columns: list[str | None], header_bytes: int) -> int:
     try:
         with conn.transaction():
             return _copy_bytes(conn, path, columns, header_bytes)
@@ -147,17 +150,27 @@ def import_csv(
     run_id: str | None = None,
 ) -> LoadResult:
     """Import one CSV file in one transaction; raises ``RejectedInput`` (nothing written) on bad rows
-    unless ``skip_bad``, in which case the orders with a bad line are left out and listed in the result."""
+    unless ``skip_bad``, in which case the orders with a bad line are left out and listed in the result.
+
+    A clean file takes the fast path (``csv_direct``); any file it does not vouch for is rolled
+    back and imported by the checked path, which names every bad line.
+    """
     path = Path(path)
+    source = source or f"csv:{path.name}"
+    tz = settings.load().brand_timezone
+    columns, header_bytes = _read_header(path)
     result = LoadResult()
     with conn.transaction():
-        result.rows_read = _stage(conn, path)
-        problems = staging.find_problems(
-            conn,
-            source=source or f"csv:{path.name}",
-            tz=settings.load().brand_timezone,
-            run_id=run_id,
-        )
+        try:
+            with conn.transaction():
+                return csv_direct.import_file(
+                    conn, path, columns, header_bytes, source=source, tz=tz, run_id=run_id
+                )
+        except csv_direct.NotForFastPath as why:
+            log.info("%s: checked path (%s)", path.name, why)
+            result.checked_because = str(why)
+        result.rows_read = _stage(conn, path, columns, header_bytes)
+        problems = staging.find_problems(conn, source=source, tz=tz, run_id=run_id)
         if problems and not skip_bad:
             raise RejectedInput(str(path), problems)
         result.skipped = problems

@@ -67,6 +67,7 @@ class LoadResult:
     lines: int = 0
     rows_read: int = 0
     skipped: list[Problem] = field(default_factory=list)
+    checked_because: str | None = None  # why a CSV import took the checked path (None: the fast path)
 
     @property
     def skipped_orders(self) -> list[str]:
@@ -159,7 +160,7 @@ def _created_at_check(m: str) -> str:
         f" WHEN right({m}, 3) IN ('+99', '-99') THEN right(created_at, 2)::int ELSE 0 END"
     )
     return f"""CASE WHEN created_at IS NULL THEN 'created_at is empty'
-         WHEN {m} NOT IN ({_TS_MASKS}) OR substr(created_at, 6, 2)::int NOT BETWEEN 1 AND 12
+         WHEN {m} NOT IN ({_TS_MASKS}) OR left(created_at, 4) = '0000' OR substr(created_at, 6, 2)::int NOT BETWEEN 1 AND 12
               OR substr(created_at, 9, 2)::int NOT BETWEEN 1 AND {_LAST_DAY}
               OR substr(created_at, 12, 2)::int > 23 OR substr(created_at, 15, 2)::int > 59
               OR (substr({m}, 17, 1) = ':' AND substr(created_at, 18, 2)::int > 59) OR {offset_hour} > 15
@@ -247,7 +248,7 @@ SELECT order_id, ok, first_line, line_count::int AS line_count, last_line - firs
     discount_code, utm_source, utm_medium, utm_campaign, utm_content, utm_term,
     lower(accepts_marketing) IN ('true', 't', 'yes', 'y', '1') AS accepts_marketing, 'website' AS channel,
     %(source)s::text AS source,
-    coalesce(payload::jsonb, jsonb_build_object('source', %(source)s::text, 'first_line', first_line)) AS payload,
+    payload::jsonb AS payload, CASE WHEN payload IS NULL THEN first_line::int END AS source_line,
     CASE WHEN ok THEN (created_at::timestamptz AT TIME ZONE %(tz)s)::date END AS partition_date,
     %(run_id)s::text AS _run_id
 FROM (
@@ -324,13 +325,14 @@ def find_problems(
     return problems
 
 
-_ORDER_COLUMNS = (
+ORDER_COLUMNS = (
     "order_id",
     *ORDER_FIELDS,
     "channel",
     "line_count",
     "source",
     "payload",
+    "source_line",
     "partition_date",
     "_run_id",
 )
@@ -342,13 +344,13 @@ SELECT EXISTS (SELECT 1 FROM raw.website_orders o JOIN {SRC} s USING (order_id))
 """
 
 _INSERT_ORDERS_SQL = f"""
-INSERT INTO raw.website_orders ({", ".join(_ORDER_COLUMNS)})
-SELECT {", ".join(_ORDER_COLUMNS)} FROM {SRC} s
+INSERT INTO raw.website_orders ({", ".join(ORDER_COLUMNS)})
+SELECT {", ".join(ORDER_COLUMNS)} FROM {SRC} s
 """
 # Known orders are updated in place, new ones inserted (both read the table as it was before
 # the statement; merges hold an advisory lock, so an order is either updated or inserted).
 _UPDATE_ORDERS_SQL = f"""
-UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in _ORDER_COLUMNS[1:])}, _loaded_at = now()
+UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in ORDER_COLUMNS[1:])}, _loaded_at = now()
 FROM {SRC} s WHERE o.order_id = s.order_id
 """
 _INSERT_NEW_ORDERS_SQL = (
@@ -369,19 +371,28 @@ ORDER BY email, created_at DESC, order_id DESC
 ON CONFLICT DO NOTHING
 """
 
-_LINE_COLUMNS = """order_id, line_number, sku, product_id, product_name, variant, quantity,
-    unit_price, discount, image_url, currency, partition_date, _run_id"""
+LINE_COLUMNS = (
+    "order_id",
+    "line_number",
+    *LINE_FIELDS[:5],  # sku .. quantity
+    "unit_price",
+    "discount",
+    "image_url",
+    "currency",
+    "partition_date",
+    "_run_id",
+)
 _LINE_VALUES = """sku, product_id, product_name, variant, quantity::int, unit_price::numeric,
     coalesce(line_discount::numeric, 0), image_url, k.currency, k.partition_date, k._run_id"""
 # An order whose lines sit together in the file numbers them by offset from its first line
 # (no sort); the rest (lines spread over the file, or a quoted field spanning lines) by rank.
 _INSERT_LINES_SQL = f"""
-INSERT INTO raw.website_order_lines ({_LINE_COLUMNS})
+INSERT INTO raw.website_order_lines ({", ".join(LINE_COLUMNS)})
 SELECT order_id, (s.line_no - k.first_line + 1)::int, {_LINE_VALUES}
 FROM {STAGE} s JOIN {SRC} k USING (order_id) WHERE k.contiguous
 """
 _INSERT_SCATTERED_LINES_SQL = f"""
-INSERT INTO raw.website_order_lines ({_LINE_COLUMNS})
+INSERT INTO raw.website_order_lines ({", ".join(LINE_COLUMNS)})
 SELECT order_id, row_number() OVER (PARTITION BY order_id ORDER BY s.line_no), {_LINE_VALUES}
 FROM {STAGE} s JOIN {SRC} k USING (order_id) WHERE NOT k.contiguous
 ORDER BY order_id, s.line_no

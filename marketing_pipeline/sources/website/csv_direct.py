@@ -1,0 +1,312 @@
+"""The fast path of the CSV import: a clean file whose orders sit on consecutive lines is
+written straight into the order tables with COPY, with no staging table.
+
+The file is read in chunks of whole lines and parsed by polars, every column as text. Each
+chunk is checked with vectorized tests that accept only the common shapes of good values and
+are at least as strict as the SQL checks in ``staging``. Its orders (held back when the
+chunk ends inside one) are then written: any earlier copy of the same orders is deleted and
+the orders and their lines are COPYed in, so importing a file twice changes nothing.
+
+Anything these tests do not vouch for raises ``NotForFastPath`` with the reason: a bad or
+unusual value, an order whose lines are spread over the file, a quoted field spanning lines,
+an order without its subtotal or discount (the checked path sums them from the lines). The
+caller rolls back and runs the checked path, which names every bad line; so the fast path
+never has to explain a problem, only to notice one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import psycopg
+
+from marketing_pipeline.sources.website.staging import (
+    FIELDS,
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    ORDER_FIELDS,
+    LoadResult,
+)
+
+CHUNK = 8 << 20
+ORDER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))"
+
+# Shapes the fast path accepts; each is a subset of what the checked path accepts.
+_AMOUNT = r"^\d{1,17}(\.\d{1,6})?$"
+_COUNT = r"^\d{1,6}$"
+_TIMESTAMP = (
+    r"^(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+    r"(Z|[+-](0\d|1[0-5]):[0-5]\d)$"
+)
+_EMAIL = r"^[!-?A-~]+@[!-?A-~]+$"  # printable ASCII, one @ with something on each side
+_CURRENCY = r"^[A-Za-z]{3}$"
+_BOOLEAN = r"^(?i:true|false|t|f|yes|no|y|n|1|0)$"
+_TRUE = r"^(?i:true|t|yes|y|1)$"
+_ORDER_AMOUNTS = ("total", "subtotal", "discount")  # required here: the checked path sums missing ones
+_OPTIONAL_ORDER_AMOUNTS = ("shipping", "tax")
+
+
+class NotForFastPath(Exception):
+    """The file needs the checked path; the message says why."""
+
+
+def _chunks(path: Path, start: int) -> Iterator[bytes]:
+    """The file from byte ``start`` in pieces of whole lines."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        carry = b""
+        while chunk := handle.read(CHUNK):
+            body, newline, carry = (carry + chunk).rpartition(b"\n")
+            if newline:
+                yield body + newline
+            else:
+                carry = body + carry
+        if carry:
+            yield carry + b"\n"
+
+
+def _parse(body: bytes, names: list[str], first_line: int) -> pl.DataFrame:
+    """One chunk as text columns plus ``line_no``; refuses what would not map one row to one line."""
+    if body.count(b"\r") != body.count(b"\r\n"):
+        raise NotForFastPath("a carriage return that does not end a line")
+    width, lines = len(names), body.count(b"\n")
+    try:
+        frame = pl.read_csv(body, has_header=False, new_columns=names, infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise NotForFastPath(f"a chunk polars cannot read ({type(exc).__name__})") from None
+    if frame.width != width or frame.height != lines:
+        raise NotForFastPath("a row that is not exactly one line (a quoted field spanning lines?)")
+    # polars fills a short row's missing cells with nulls (a long row is an error above). Without
+    # quotes every comma separates cells, so the count proves each row is full.
+    if b'"' in body:
+        separators = pl.Series(body.decode().split("\n")[:-1]).str.replace_all('"[^"]*"', "")
+        short = (separators.str.count_matches(",", literal=True) != width - 1).any()
+    else:
+        short = body.count(b",") != lines * (width - 1)
+    if short:
+        raise NotForFastPath("a row with fewer cells than the header")
+    frame = frame.with_columns(line_no=pl.int_range(first_line, first_line + lines, dtype=pl.Int64))
+    missing = [f for f in FIELDS if f not in frame.columns]
+    return frame.with_columns(pl.lit(None, pl.String).alias(f) for f in missing)
+
+
+def _matches(column: str, pattern: str) -> pl.Expr:
+    return pl.col(column).str.contains(pattern).fill_null(False)
+
+
+def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Check a chunk's complete orders; return (lines, orders): ``orders`` is each order's first line
+    with ``ts`` and ``line_count``. Raise unless every value is plainly sound and each order's
+    lines agree, so the order fields need checking on first lines only."""
+    frame = frame.with_columns(first=pl.col("order_id").ne_missing(pl.col("order_id").shift(1)))
+    line_ok = [
+        (pl.col("order_id").str.len_bytes() > 0).fill_null(False),
+        (pl.col("sku").str.len_bytes() > 0).fill_null(False),
+        _matches("quantity", _COUNT) & (pl.col("quantity").str.strip_chars_start("0") != ""),
+        _matches("unit_price", _AMOUNT),
+        pl.col("line_discount").is_null() | _matches("line_discount", _AMOUNT),
+        # Every line of an order carries the same order fields as the line before it.
+        *[pl.col("first") | pl.col(c).eq_missing(pl.col(c).shift(1)) for c in ORDER_FIELDS],
+    ]
+    lines_ok, order_count = frame.select(pl.all_horizontal(line_ok).all(), pl.col("first").sum()).row(0)
+    if not lines_ok:
+        raise NotForFastPath("a line value the fast checks do not vouch for (or an order whose lines differ)")
+    if order_count != frame["order_id"].n_unique():
+        raise NotForFastPath("an order whose lines are not on consecutive lines")
+    starts = frame.with_row_index("at").filter(pl.col("first"))
+    orders = starts.with_columns(
+        line_count=(pl.col("at").shift(-1, fill_value=frame.height) - pl.col("at")).cast(pl.Int32),
+        ts=pl.col("created_at")
+        .str.replace(r"Z$", "+00:00")
+        .str.replace(" ", "T", literal=True)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us"),
+    )
+    order_ok = [
+        _matches("email", _EMAIL),
+        _matches("created_at", _TIMESTAMP) & pl.col("ts").is_not_null(),
+        _matches("currency", _CURRENCY),
+        *[_matches(c, _AMOUNT) for c in _ORDER_AMOUNTS],
+        *[pl.col(c).is_null() | _matches(c, _AMOUNT) for c in _OPTIONAL_ORDER_AMOUNTS],
+        pl.col("accepts_marketing").is_null() | _matches("accepts_marketing", _BOOLEAN),
+    ]
+    if not orders.select(pl.all_horizontal(order_ok).all()).item():
+        raise NotForFastPath("an order value the fast checks do not vouch for")
+    return frame, orders
+
+
+@dataclass
+class Batch:
+    """Complete orders from one chunk, ready to COPY."""
+
+    order_ids: pl.Series
+    orders: bytes
+    lines: bytes
+    order_count: int
+    line_count: int
+
+
+class Batches:
+    """Chunks of the file -> batches of complete orders; also each email's latest consent answer."""
+
+    def __init__(self, path: Path, names: list[str], header_bytes: int, *, source: str, tz: str, run_id):
+        self.path, self.names, self.header_bytes = path, names, header_bytes
+        self.source, self.tz, self.run_id = source, tz, run_id
+        self.seen = pl.Series("order_id", [], pl.String)
+        self.highest = ""
+        self.consent = pl.DataFrame(
+            schema={
+                "email": pl.String,
+                "accepts_marketing": pl.Boolean,
+                "created_at": pl.String,
+                "ts": pl.Datetime("us", "UTC"),
+                "order_id": pl.String,
+            }
+        )
+        self.rows_read = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        pending: pl.DataFrame | None = None
+        for body in _chunks(self.path, self.header_bytes):
+            frame = _parse(body, self.names, 2 + self.rows_read)
+            self.rows_read += frame.height
+            frame = frame if pending is None else pl.concat([pending, frame])
+            # The last order may go on in the next chunk: hold it back.
+            last = frame["order_id"][-1]
+            held = frame.select(
+                (pl.col("order_id") == last).fill_null(False).not_().cum_sum(reverse=True) == 0
+            )
+            pending = frame.filter(held.to_series())
+            complete = frame.filter(~held.to_series())
+            if complete.height:
+                yield self._batch(*_split(complete))
+        if pending is not None and pending.height:
+            yield self._batch(*_split(pending))
+
+    def _batch(self, lines: pl.DataFrame, orders: pl.DataFrame) -> Batch:
+        ids = orders["order_id"]
+        # Ids usually rise through a file; only when they do not, look for one seen before.
+        if self.seen.len() and ids.min() <= self.highest and ids.is_in(self.seen.implode()).any():
+            raise NotForFastPath("an order whose lines are not on consecutive lines")
+        self.seen.append(ids)
+        self.highest = max(self.highest, ids.max())
+        orders = orders.with_columns(
+            pl.col("email").str.to_lowercase(),
+            pl.col("currency").str.to_uppercase(),
+            pl.col("shipping", "tax").fill_null("0"),
+            pl.col("accepts_marketing").str.contains(_TRUE),
+            channel=pl.lit("website"),
+            source=pl.lit(self.source),
+            payload=pl.lit(None, pl.String),
+            source_line=pl.col("line_no"),
+            partition_date=pl.col("ts").dt.convert_time_zone(self.tz).dt.date(),
+            _run_id=pl.lit(self.run_id, pl.String),
+        )
+        # Each line's order: its position among the orders (lines of an order are consecutive).
+        order_of_line = lines["first"].cum_sum() - 1
+        lines = lines.with_columns(
+            line_number=(pl.col("line_no") - orders["line_no"].gather(order_of_line) + 1).cast(pl.Int32),
+            discount=pl.col("line_discount").fill_null("0"),
+            currency=orders["currency"].gather(order_of_line),
+            partition_date=orders["partition_date"].gather(order_of_line),
+            _run_id=pl.lit(self.run_id, pl.String),
+        )
+        self._keep_latest_consent(orders)
+        return Batch(
+            order_ids=ids,
+            orders=orders.select(ORDER_COLUMNS).write_csv(include_header=False).encode(),
+            lines=lines.select(LINE_COLUMNS).write_csv(include_header=False).encode(),
+            order_count=orders.height,
+            line_count=lines.height,
+        )
+
+    def _keep_latest_consent(self, orders: pl.DataFrame) -> None:
+        """Each email's latest order with a consent answer (older ones would not change the state)."""
+        said = orders.filter(pl.col("accepts_marketing").is_not_null()).select(self.consent.columns)
+        self.consent = (
+            pl.concat([self.consent, said])
+            .sort(["email", "ts", "order_id"], descending=True)
+            .unique("email", keep="first", maintain_order=True)
+        )
+
+
+def _copy(conn: psycopg.Connection, table: str, columns, data: bytes) -> None:
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(data)
+
+
+def _write(conn: psycopg.Connection, batch: Batch) -> None:
+    """COPY the batch's orders and lines; where some are stored already, replace them.
+
+    Every stored line has its order row, so the orders' primary key notices a stored order;
+    a file of new orders (the usual history import) then costs no deletes at all.
+    """
+    try:
+        with conn.transaction():
+            _copy(conn, "raw.website_orders", ORDER_COLUMNS, batch.orders)
+            _copy(conn, "raw.website_order_lines", LINE_COLUMNS, batch.lines)
+        return
+    except psycopg.errors.UniqueViolation:
+        pass
+    # Ids go as one text split on the server: far cheaper than binding a list (no id holds a newline).
+    ids = "\n".join(batch.order_ids.to_list())
+    for table in ("raw.website_order_lines", "raw.website_orders"):
+        conn.execute(f"DELETE FROM {table} WHERE order_id = ANY(string_to_array(%s, E'\\n'))", (ids,))
+    _copy(conn, "raw.website_orders", ORDER_COLUMNS, batch.orders)
+    _copy(conn, "raw.website_order_lines", LINE_COLUMNS, batch.lines)
+
+
+def _record_consent(conn: psycopg.Connection, consent: pl.DataFrame, source: str) -> None:
+    """The rows ``consent.record_consent`` would write, in one statement."""
+    if consent.is_empty():
+        return
+    conn.execute(
+        "CREATE TEMP TABLE _website_consent (email text, accepts_marketing boolean, created_at timestamptz,"
+        " order_id text) ON COMMIT DROP"
+    )
+    columns = ("email", "accepts_marketing", "created_at", "order_id")
+    _copy(conn, "_website_consent", columns, consent.select(columns).write_csv(include_header=False).encode())
+    conn.execute(
+        "INSERT INTO ops.consent (email, channel, consented, source, recorded_at, evidence)"
+        " SELECT email, 'email', accepts_marketing, 'website.checkout', created_at,"
+        " jsonb_build_object('order_id', order_id, 'via', %s::text) FROM _website_consent"
+        " ON CONFLICT DO NOTHING",
+        (source,),
+    )
+    conn.execute("DROP TABLE _website_consent")
+
+
+def import_file(
+    conn: psycopg.Connection,
+    path: Path,
+    columns: list[str | None],
+    header_bytes: int,
+    *,
+    source: str,
+    tz: str,
+    run_id: str | None = None,
+) -> LoadResult:
+    """Import ``path`` (header already read: ``columns``, ``header_bytes``) or raise ``NotForFastPath``.
+
+    Run it inside a transaction (or savepoint) the caller rolls back on ``NotForFastPath``.
+    A worker thread prepares the next batch while this one is written: polars and the server
+    each keep a core busy.
+    """
+    names = [c or f"_ignored_{i}" for i, c in enumerate(columns)]
+    batches = Batches(path, names, header_bytes, source=source, tz=tz, run_id=run_id)
+    result = LoadResult()
+    conn.execute(ORDER_LOCK)
+    with ThreadPoolExecutor(1) as worker:
+        pending = iter(batches)
+        upcoming = worker.submit(next, pending, None)
+        while (batch := upcoming.result()) is not None:
+            upcoming = worker.submit(next, pending, None)
+            _write(conn, batch)
+            result.orders += batch.order_count
+            result.lines += batch.line_count
+    _record_consent(conn, batches.consent, source)
+    result.rows_read = batches.rows_read
+    return result
