@@ -4,8 +4,9 @@ written straight into the order tables with COPY, with no staging table.
 The file is read in chunks of whole lines and parsed by polars, every column as text. Each
 chunk is checked with vectorized tests that accept only the common shapes of good values and
 are at least as strict as the SQL checks in ``staging``. Its orders (held back when the
-chunk ends inside one) are then written: any earlier copy of the same orders is deleted and
-the orders and their lines are COPYed in, so importing a file twice changes nothing.
+chunk ends inside one) are then COPYed in with their lines; when the orders' primary key
+says some are stored already, the chunk replaces them instead (delete + COPY), so importing
+a file twice changes nothing.
 
 Anything these tests do not vouch for raises ``NotForFastPath`` with the reason: a bad or
 unusual value, an order whose lines are spread over the file, a quoted field spanning lines,
@@ -29,11 +30,11 @@ from marketing_pipeline.sources.website.staging import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
     ORDER_FIELDS,
+    ORDER_LOCK,
     LoadResult,
 )
 
 CHUNK = 8 << 20
-ORDER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))"
 
 # Shapes the fast path accepts; each is a subset of what the checked path accepts.
 _AMOUNT = r"^\d{1,17}(\.\d{1,6})?$"
@@ -152,7 +153,9 @@ class Batch:
 class Batches:
     """Chunks of the file -> batches of complete orders; also each email's latest consent answer."""
 
-    def __init__(self, path: Path, names: list[str], header_bytes: int, *, source: str, tz: str, run_id):
+    def __init__(
+        self, path: Path, names: list[str], header_bytes: int, *, source: str, tz: str, run_id: str | None
+    ):
         self.path, self.names, self.header_bytes = path, names, header_bytes
         self.source, self.tz, self.run_id = source, tz, run_id
         self.seen = pl.Series("order_id", [], pl.String)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import psycopg
 
 STAGE = "_website_stage"
+# Every writer of the website order tables holds this lock: an order is inserted or replaced once.
+ORDER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))"
 ORDER_FIELDS = (
     "email",
     "created_at",
@@ -407,7 +409,7 @@ def merge(conn: psycopg.Connection, *, consent_in_sql: bool = True) -> tuple[int
     """
     conn.execute(f"DELETE FROM {SRC} WHERE NOT ok")
     conn.execute(f"ANALYZE {SRC} (order_id, contiguous)")
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))")
+    conn.execute(ORDER_LOCK)
     if conn.execute(_ANY_KNOWN_SQL).fetchone()[0]:
         orders = conn.execute(_UPDATE_ORDERS_SQL).rowcount
         orders += conn.execute(_INSERT_NEW_ORDERS_SQL).rowcount
