@@ -1,5 +1,7 @@
-"""The dashboard's JSON: figures equal SQL over the marts, the range changes them, gaps are named."""
+"""The dashboard's JSON: figures equal SQL over the marts, the range changes them, gaps are named;
+the chart library is served by the app itself."""
 
+import re
 from datetime import date, timedelta
 
 import httpx
@@ -87,15 +89,32 @@ def test_bad_ranges_are_refused_with_a_reason(web):
     assert r.status_code == 400 and "before start" in r.json()["error"]
 
 
-def test_plotly_is_served_locally(web):
+def test_echarts_is_vendored_and_served_locally(web):
     page = httpx.get(f"{web}/dashboard")
-    assert (
-        page.status_code == 200
-        and 'src="/static/plotly.min.js"' in page.text
-        and "cdn" not in page.text.lower()
-    )
-    js = httpx.get(f"{web}/static/plotly.min.js")
-    assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
+    assert page.status_code == 200 and "cdn" not in page.text.lower() and "plotly" not in page.text.lower()
+    urls = re.findall(r'\s(?:src|href)="([^"]*)"', page.text)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls  # nothing off-site
+    (src,) = [u for u in urls if u.startswith("/dashboard/static/vendor/echarts.min.js?v=")]
+    version = src.split("?v=")[1]
+
+    js = httpx.get(f"{web}{src}")  # httpx asks for gzip and decodes it
+    assert js.status_code == 200 and js.headers["content-encoding"] == "gzip"
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert "max-age=31536000" in js.headers["cache-control"]
+    assert 500_000 < len(js.content) < 3_000_000 and b"Apache Software Foundation" in js.content[:2000]
+    # the ?v= that browsers cache by is the version actually vendored
+    assert f'version="{version}"'.encode() in js.content
+    plain = httpx.get(f"{web}{src}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == js.content
+
+    # only the listed files: no license texts, no walking out of the folder, plotly.js is gone
+    for path in (
+        "/dashboard/static/vendor/echarts.LICENSE",
+        "/dashboard/static/vendor/..%2F..%2Fdashboard.py",
+        "/dashboard/static/vendor/%2e%2e%2fdashboard.js",
+        "/static/plotly.min.js",
+    ):
+        assert httpx.get(f"{web}{path}").status_code == 404, path
 
 
 def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):

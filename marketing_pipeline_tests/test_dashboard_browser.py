@@ -1,7 +1,13 @@
 """The dashboard in headless Chromium over two years of generated data: it loads, every chart
-draws (plotly SVG), the date selector changes the figures; a screenshot goes to artifacts/."""
+draws (ECharts on canvas), the date selector changes the figures; a screenshot goes to artifacts/.
+
+Timing: a first visit is a fresh browser context (empty HTTP cache, as a marketer who has never
+opened the page), a warm visit the same page again. Both are read in the page: ``performance.now()``
+when dashboard.js has drawn every panel (``window.dashboardRendered``), i.e. from navigation start.
+"""
 
 import os
+import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +30,11 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"]
+VIEWPORT = {"width": 1400, "height": 1000}
+FIRST_VISITS = 3
+FIRST_VISIT_BUDGET_S = 1.0  # measured about 0.5 s on an idle 2-CPU machine
+# The suite runs on two workers beside this test; a busy machine may slow the median, not the page.
+BUSY_MACHINE_BUDGET_S = 2.0
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,6 +54,20 @@ def two_years(conn):
         yield server.url
 
 
+def _rendered_seconds(page, url: str) -> float:
+    page.goto(url)
+    page.wait_for_function("window.dashboardRendered", timeout=20_000)
+    return page.evaluate("window.dashboardRendered") / 1000
+
+
+def _chart(page, chart: str, expression: str):
+    """``expression`` over the chart's ECharts option (``o``)."""
+    return page.evaluate(
+        f"(() => {{ const o = echarts.getInstanceByDom(document.getElementById('{chart}')).getOption();"
+        f" return {expression}; }})()"
+    )
+
+
 def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
     from playwright.sync_api import sync_playwright
 
@@ -52,24 +77,37 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
     server_seconds = time.monotonic() - t
     assert api.status_code == 200
     ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    requested: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # a running browser, as a marketer has: time the page, not Chromium's start
-        page.goto(f"{base}/healthz")
-        loads = []
-        for _ in range(2):  # cold, then with plotly.js in the HTTP cache (the morning visit)
-            t = time.monotonic()
-            page.goto(f"{base}/dashboard")
-            page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
-            loads.append(time.monotonic() - t)
+        firsts = []
+        for _ in range(FIRST_VISITS):
+            context = browser.new_context(viewport=VIEWPORT)  # its own, empty, HTTP cache
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requested.append(r.url))
+            # a running browser, as a marketer has: time the page, not the tab's start
+            page.goto(f"{base}/healthz")
+            firsts.append(_rendered_seconds(page, f"{base}/dashboard"))
+            if len(firsts) < FIRST_VISITS:
+                context.close()
+        # the last context again: chart library from the HTTP cache (the morning visit)
+        warm = _rendered_seconds(page, f"{base}/dashboard")
         assert not errors, errors
+        assert all(u.startswith(base) for u in requested), [u for u in requested if not u.startswith(base)]
+        src = page.locator('script[src*="/vendor/echarts.min.js"]').get_attribute("src")
+        assert page.evaluate("echarts.version") == src.split("?v=")[1]
+
         for chart in CHARTS:
-            assert page.locator(f"#{chart} svg.main-svg").count() >= 1, f"{chart} did not draw"
-        assert page.locator("#chart-revenue .bars path").count() > 10
-        assert page.locator("#chart-cohorts .hm, #chart-cohorts image").count() >= 1
+            assert page.locator(f"#{chart} canvas").count() >= 1, f"{chart} did not draw"
+            assert _chart(page, chart, "o.series.length") > 0, f"{chart} has no series"
+        assert _chart(page, "chart-revenue", "o.series.reduce((n, s) => n + s.data.length, 0)") > 10
+        assert _chart(page, "chart-funnel", "o.series.some((s) => s.data.some((v) => v > 0))")
+        assert _chart(page, "chart-segments", "o.series[0].data.length") >= 1
+        assert _chart(page, "chart-rfm", "o.series[0].links.length") >= 1
+        assert _chart(page, "chart-cohorts", "o.series[0].data.length") >= 1
+        revenue_chart = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id")
         default_revenue = page.locator('[data-kpi="Revenue"] .value').inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
@@ -85,13 +123,24 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert week["range"]["start"] == start and (
             page.evaluate("location.search") == f"?start={start}&end={end}"
         )
+        # the same chart, redrawn with only the week's days
+        assert page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id") == (
+            revenue_chart
+        )
+        assert _chart(page, "chart-revenue", "Math.max(...o.series.map((s) => s.data.length))") <= 7
         page.screenshot(path=str(ARTIFACTS / "dashboard_7_days.png"), full_page=False)
+        assert not errors, errors
         browser.close()
+    first = statistics.median(firsts)
+    runs = ",".join(f"{s * 1000:.0f}" for s in firsts)
     print(
-        f"\ndashboard: server {server_seconds * 1000:.0f} ms; page load cold {loads[0] * 1000:.0f} ms,"
-        f" warm {loads[1] * 1000:.0f} ms"
+        f"\ndashboard: server {server_seconds * 1000:.0f} ms; first visit (empty cache) median"
+        f" {first * 1000:.0f} ms of {runs}; warm {warm * 1000:.0f} ms"
     )
     (ARTIFACTS / "dashboard_timing.txt").write_text(
-        f"api_ms={server_seconds * 1000:.0f} cold_ms={loads[0] * 1000:.0f} warm_ms={loads[1] * 1000:.0f}\n"
+        f"api_ms={server_seconds * 1000:.0f} cold_ms={first * 1000:.0f} cold_runs_ms={runs}"
+        f" warm_ms={warm * 1000:.0f}\n"
     )
-    assert loads[1] < 10, "the dashboard should render in seconds even on a loaded machine"
+    assert min(firsts) < FIRST_VISIT_BUDGET_S, f"no first visit under {FIRST_VISIT_BUDGET_S} s: {runs} ms"
+    assert first < BUSY_MACHINE_BUDGET_S, f"first visit took {first:.2f} s (median of {runs} ms)"
+    assert warm < FIRST_VISIT_BUDGET_S, f"warm visit took {warm:.2f} s"

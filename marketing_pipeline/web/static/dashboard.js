@@ -2,14 +2,25 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const money = (v) => v == null ? "n/a" : "$" + Number(v).toLocaleString(undefined, {maximumFractionDigits: 0});
-  const num = (v) => v == null ? "n/a" : Number(v).toLocaleString(undefined, {maximumFractionDigits: 0});
+  // one formatter for every number: toLocaleString builds a new one on each call
+  const whole = new Intl.NumberFormat(undefined, {maximumFractionDigits: 0});
+  const money = (v) => v == null ? "n/a" : "$" + whole.format(Number(v));
+  const num = (v) => v == null ? "n/a" : whole.format(Number(v));
   const pct = (v) => v == null || !isFinite(v) ? "n/a" : (100 * v).toFixed(1) + "%";
   const ratio = (a, b) => (a == null || !b) ? null : a / b;
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  const layout = (extra) => Object.assign({margin: {l: 48, r: 12, t: 8, b: 36}, paper_bgcolor: "#fff",
-    plot_bgcolor: "#fff", font: {size: 12}, legend: {orientation: "h", y: -0.2}}, extra || {});
-  const config = {displayModeBar: false, responsive: true};
+  const CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"];
+  const legend = {bottom: 0, type: "scroll"};
+  const PALETTE = ["#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"];
+
+  // One ECharts instance per chart, kept across date ranges; notMerge drops the previous range's
+  // series. Canvas (SVG measured no faster here, with more DOM); without animation a chart is
+  // complete as soon as setOption returns.
+  function draw(id, option) {
+    const el = $(id);
+    const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, {renderer: "canvas"});
+    chart.setOption(Object.assign({animation: false}, option, {tooltip: Object.assign({confine: true}, option.tooltip)}), {notMerge: true});
+  }
 
   function change(cur, prev) {
     if (cur == null || prev == null || prev === 0) return '<span class="flat">no previous</span>';
@@ -36,21 +47,28 @@
 
   function revenue(d) {
     const channels = [...new Set(d.channels.map((r) => r.channel))];
-    const traces = channels.map((ch) => {
-      const rows = d.channels.filter((r) => r.channel === ch);
-      return {type: "bar", name: ch, x: rows.map((r) => r.day), y: rows.map((r) => r.revenue)};
+    const days = [...new Set(d.channels.map((r) => r.day))].sort();
+    const byKey = new Map(d.channels.map((r) => [r.channel + "|" + r.day, r.revenue]));
+    draw("chart-revenue", {
+      legend, grid: {left: 8, right: 16, top: 12, bottom: 32, containLabel: true},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
+      xAxis: {type: "time", minInterval: 86400000, axisLabel: {formatter: {day: "{MMM} {d}"}}},  // no ticks within a day
+      yAxis: {type: "value", axisLabel: {formatter: (v) => "$" + num(v)}},
+      // every channel gets every day (null where it has none): stacks line up by position
+      series: channels.map((ch) => ({type: "bar", name: ch, stack: "revenue", barMaxWidth: 48,
+        data: days.map((day) => [day, byKey.has(ch + "|" + day) ? byKey.get(ch + "|" + day) : null])})),
     });
-    Plotly.react("chart-revenue", traces, layout({barmode: "stack", yaxis: {tickprefix: "$"}}), config);
   }
 
   function funnel(d) {
-    const traces = [], rows = [];
+    const series = [], rows = [];
     const order = [...new Map(d.funnel.slice().sort((a, b) => a.stage_no - b.stage_no).map((r) => [r.stage, r])).keys()];
+    // only stages with a count to draw (a log axis has no zero), top to bottom in funnel order
+    const drawn = order.filter((st) => d.funnel.some((r) => r.stage === st && r.value > 0));
     for (const ch of ["tiktok", "website"]) {
       const stages = d.funnel.filter((r) => r.channel === ch);
-      const known = stages.filter((r) => r.value != null && r.value > 0);
-      traces.push({type: "bar", orientation: "h", name: ch, y: known.map((r) => r.stage), x: known.map((r) => r.value),
-                   text: known.map((r) => num(r.value)), textposition: "auto"});
+      series.push({type: "bar", name: ch, label: {show: true, position: "right", formatter: (p) => num(p.value)},
+        data: drawn.map((st) => { const r = stages.find((x) => x.stage === st); return r && r.value > 0 ? r.value : null; })});
       let prev = null;
       for (const r of stages) {
         const complete = r.value != null;
@@ -62,9 +80,12 @@
         prev = complete ? r.value : null;
       }
     }
-    Plotly.react("chart-funnel", traces, layout({barmode: "group", margin: {l: 110, r: 12, t: 8, b: 30},
-      xaxis: {type: "log", title: {text: "count (log scale)"}},
-      yaxis: {categoryorder: "array", categoryarray: order.slice().reverse()}}), config);
+    draw("chart-funnel", {
+      legend, series, grid: {left: 8, right: 40, top: 8, bottom: 52, containLabel: true},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: num},
+      xAxis: {type: "log", name: "count (log scale)", nameLocation: "middle", nameGap: 24},
+      yAxis: {type: "category", data: drawn, inverse: true},
+    });
     $("funnel-table").innerHTML = '<tr><th>Channel</th><th>Stage</th><th class="num">Count</th><th class="num">Conversion</th><th class="num">Drop-off</th></tr>' + rows.join("");
   }
 
@@ -98,32 +119,49 @@
 
   function segments(d) {
     const s = d.segments, asOf = s.length ? s[0].as_of : null, before = s.length ? s[0].before_as_of : null;
-    const traces = [{type: "bar", name: "as of " + (asOf || "n/a"), x: s.map((r) => r.segment), y: s.map((r) => r.customers)}];
-    if (before && before !== asOf) traces.unshift({type: "bar", name: "as of " + before, x: s.map((r) => r.segment), y: s.map((r) => r.before)});
-    Plotly.react("chart-segments", traces, layout({barmode: "group"}), config);
+    const series = [{type: "bar", name: "as of " + (asOf || "n/a"), data: s.map((r) => r.customers)}];
+    if (before && before !== asOf) series.unshift({type: "bar", name: "as of " + before, data: s.map((r) => r.before)});
+    draw("chart-segments", {
+      legend, series, grid: {left: 8, right: 16, top: 12, bottom: 32, containLabel: true},
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: num},
+      xAxis: {type: "category", data: s.map((r) => r.segment), axisLabel: {interval: 0, rotate: 40}},
+      yAxis: {type: "value"},
+    });
   }
 
   function rfm(d) {
     const moves = d.rfm_moves;
+    // a trailing space tells a segment before (left) from the same segment after (right); both
+    // get the segment's color, labels face inwards, and the gap keeps tiny segments' labels apart
     const names = [...new Set(moves.flatMap((m) => [m.source + " ", m.target]))];
-    const idx = (n) => names.indexOf(n);
-    Plotly.react("chart-rfm", [{type: "sankey", node: {label: names, pad: 8},
-      link: {source: moves.map((m) => idx(m.source + " ")), target: moves.map((m) => idx(m.target)), value: moves.map((m) => m.customers)}}],
-      layout({margin: {l: 8, r: 8, t: 8, b: 8}}), config);
+    const segs = [...new Set(names.map((n) => n.trim()))];
+    draw("chart-rfm", {
+      tooltip: {formatter: (p) => p.dataType === "edge"
+        ? `${esc(p.data.source)} &rarr; ${esc(p.data.target)}: ${num(p.value)}` : `${esc(p.name)}: ${num(p.value)}`},
+      series: [{type: "sankey", left: 8, right: 8, top: 8, bottom: 8, nodeWidth: 12, nodeGap: 12, draggable: false,
+        emphasis: {focus: "adjacency"}, lineStyle: {color: "source", opacity: 0.3, curveness: 0.5}, label: {fontSize: 11},
+        data: names.map((n) => ({name: n, itemStyle: {color: PALETTE[segs.indexOf(n.trim()) % PALETTE.length]},
+                                 label: {position: n.endsWith(" ") ? "right" : "left"}})),
+        links: moves.map((m) => ({source: m.source + " ", target: m.target, value: m.customers}))}],
+    });
   }
 
   function cohorts(d) {
     const months = [...new Set(d.cohorts.map((r) => r.cohort_month))];
     const maxSince = Math.max(0, ...d.cohorts.map((r) => r.months_since));
-    const z = months.map((m) => Array.from({length: maxSince + 1}, (_, k) => {
-      const r = d.cohorts.find((x) => x.cohort_month === m && x.months_since === k);
-      return r ? r.retention : null;
-    }));
-    Plotly.react("chart-cohorts", [{type: "heatmap", x: Array.from({length: maxSince + 1}, (_, k) => k), y: months, z: z,
-      colorscale: "Blues", reversescale: true, zmin: 0,
-      zmax: Math.max(0.05, ...d.cohorts.filter((r) => r.months_since > 0).map((r) => r.retention)),
-      hovertemplate: "cohort %{y}<br>month %{x}: %{z:.1%}<extra></extra>"}],
-      layout({xaxis: {title: {text: "months since first order"}, dtick: 1}, yaxis: {type: "category"}, margin: {l: 90, r: 12, t: 8, b: 40}}), config);
+    // the scale tops out at the best later month: month 0 (always 100%) would wash the rest out
+    const top = Math.max(0.05, ...d.cohorts.filter((r) => r.months_since > 0).map((r) => r.retention));
+    draw("chart-cohorts", {
+      grid: {left: 8, right: 72, top: 8, bottom: 32, containLabel: true},
+      tooltip: {formatter: (p) => `cohort ${esc(months[p.value[1]])}<br>month ${p.value[0]}: ${pct(p.value[2])}`},
+      xAxis: {type: "category", data: Array.from({length: maxSince + 1}, (_, k) => k),
+              name: "months since first order", nameLocation: "middle", nameGap: 24},
+      yAxis: {type: "category", data: months},
+      visualMap: {type: "continuous", min: 0, max: top, right: 0, top: "middle", itemHeight: 240,
+                  text: ["\u2265 " + pct(top), "0%"], inRange: {color: ["#eef3fb", "#6baed6", "#08306b"]}},
+      series: [{type: "heatmap", itemStyle: {borderColor: "#fff", borderWidth: 1},
+        data: d.cohorts.filter((r) => r.retention != null).map((r) => [r.months_since, months.indexOf(r.cohort_month), r.retention])}],
+    });
   }
 
   function table(id, head, rows) {
@@ -167,10 +205,20 @@
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.email_campaigns);
     table("campaigns", [{label: "Channel", key: "channel"}, {label: "Campaign", key: "campaign"},
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.campaigns);
+    // ms from navigation start to the first complete page, read by the browser test
+    if (window.dashboardRendered == null) window.dashboardRendered = performance.now();
     document.body.dataset.loaded = d.range.start + ".." + d.range.end;
     if (start || end) history.replaceState(null, "", `?start=${d.range.start}&end=${d.range.end}`);
   }
 
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    cancelAnimationFrame(resizing);
+    resizing = requestAnimationFrame(() => CHARTS.forEach((id) => {
+      const chart = echarts.getInstanceByDom($(id));
+      if (chart) chart.resize();
+    }));
+  });
   $("range").addEventListener("submit", (e) => { e.preventDefault(); load($("start").value, $("end").value); });
   document.querySelectorAll(".presets button").forEach((b) => b.addEventListener("click", () => {
     const end = $("end").value ? new Date($("end").value) : new Date();
