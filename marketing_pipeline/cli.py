@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 
 from marketing_pipeline import vendor_env
@@ -184,6 +185,8 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # The policies used here are settled choices; Dagster's beta notice for them is noise in the demo.
+    warnings.filterwarnings("ignore", message=r".* is currently in beta")
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
     )
