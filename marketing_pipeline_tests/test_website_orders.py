@@ -187,6 +187,7 @@ def test_cli_skip_bad_writes_the_rest_and_lists_what_it_skipped(warehouse_url, c
     assert (
         "imported 2 orders" in out and "skipped 1 bad row(s); orders left out: W2" in out and "line 3" in out
     )
+    assert "checked path (every line checked in SQL): an order value the fast checks do not vouch for" in out
     assert [r[0] for r in conn.execute("SELECT order_id FROM raw.website_orders ORDER BY 1")] == ["W1", "W3"]
 
 

@@ -35,6 +35,8 @@ def import_orders(path: str, *, skip_bad: bool = False) -> int:
         f"imported {result.orders:,} orders ({result.lines:,} lines) from {result.rows_read:,} rows "
         f"of {file.name} in {seconds:.1f}s"
     )
+    if result.checked_because:
+        print(f"checked path (every line checked in SQL): {result.checked_because}")
     if result.skipped:
         print(
             f"skipped {len(result.skipped)} bad row(s); orders left out: "
