@@ -1,4 +1,4 @@
-"""``marketing-pipeline``: demo | ui | sandbox | web | migrate | bench (and more from later parts)."""
+"""``marketing-pipeline``: demo | ui | sandbox | web | migrate | bench | celery-worker (and more)."""
 
 from __future__ import annotations
 
@@ -115,6 +115,28 @@ def _ui(args: argparse.Namespace) -> int:
         return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
     except KeyboardInterrupt:
         return 0
+
+
+def _celery_worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--queue", default="dagster", help="queue to serve: the job's `queue` run config")
+    p.add_argument("--concurrency", type=int, default=None, help="steps at once (default: one per CPU)")
+    p.add_argument(
+        "--name", default=None, help="worker node name, e.g. ingest-1@%%h (default: unique per process)"
+    )
+    p.add_argument("--loglevel", default="INFO")
+
+
+@command(
+    "celery-worker",
+    "run a Celery worker for daily_ingest_celery's steps (CELERY_BROKER_URL, CELERY_BACKEND_URL)",
+    _celery_worker_args,
+)
+def _celery_worker(args: argparse.Namespace) -> int:
+    from marketing_pipeline import celery_jobs, runtime
+
+    runtime.start()  # the same warehouse, vendor variables and instance storage as `ui`
+    celery_jobs.run_worker(args.queue, args.concurrency, args.name, args.loglevel)
+    return 0
 
 
 @command("bench", "run the benchmarks in bench/ and print their ratios")

@@ -2,7 +2,7 @@
 
 Each part of the project exposes its own ``defs`` (a ``dg.Definitions``) in the module listed in
 ``COMPONENTS``; this file adds what they share (the warehouse, the daily ingest job and its
-schedule) and merges them.
+schedule, and the same ingest on Celery workers) and merges them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import importlib
 
 import dagster as dg
 
+from marketing_pipeline.celery_jobs import daily_ingest_celery_job
+from marketing_pipeline.ingest import RAW_ASSETS
 from marketing_pipeline.schedules import build_lookback_schedule
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -25,16 +27,15 @@ COMPONENTS = [
     "marketing_pipeline.activation.klaviyo.definitions",
 ]
 
-# Every daily-partitioned raw asset, whichever vendor it comes from (they carry tag layer=raw).
 daily_ingest_job = dg.define_asset_job(
     "daily_ingest",
-    selection=dg.AssetSelection.tag("layer", "raw"),
+    selection=RAW_ASSETS,
     description="Ingest every source for the selected days.",
 )
 
 defs = dg.Definitions.merge(
     dg.Definitions(
-        jobs=[daily_ingest_job],
+        jobs=[daily_ingest_job, daily_ingest_celery_job],
         schedules=[build_lookback_schedule(daily_ingest_job)],
         resources={"warehouse": WarehouseResource()},
     ),

@@ -17,6 +17,8 @@ INGEST_RETRY_POLICY = dg.RetryPolicy(
 )
 # Backfills batch days per run; one failing batch does not fail the others.
 INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=14)
+# Every daily-partitioned raw asset, whichever vendor it comes from: what the ingest jobs select.
+RAW_ASSETS = dg.AssetSelection.tag("layer", "raw")
 
 
 def ingest_run_args(pool: str) -> dict:
@@ -31,7 +33,7 @@ def ingest_run_args(pool: str) -> dict:
 
 def ingest_asset_args(group: str, pool: str) -> dict:
     """``@dg.asset(**ingest_asset_args(...))``: the run arguments plus group, kind and the raw-layer tag
-    that puts the asset in the ``daily_ingest`` job."""
+    that puts the asset in ``RAW_ASSETS`` (the ``daily_ingest`` jobs)."""
     return {**ingest_run_args(pool), "group_name": group, "kinds": {"postgres"}, "tags": {"layer": "raw"}}
 
 

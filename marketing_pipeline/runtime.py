@@ -9,7 +9,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from marketing_pipeline import settings, vendor_env
+from marketing_pipeline import celery_jobs, settings, vendor_env
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import embedded, migrate
 from marketing_pipeline.warehouse.engine import WAREHOUSE_DB, sqlalchemy_url
@@ -40,7 +40,8 @@ def start(
     """Warehouse up and migrated, sandbox serving the vendors without keys, instance configured.
 
     Sets ``MARKETING_DATABASE_URL`` and ``DAGSTER_POSTGRES_URL`` so child processes (Dagster's
-    code server and run workers) share this process's embedded server instead of starting one.
+    code server and run workers) share this process's embedded server instead of starting one,
+    and the Celery URLs when unset.
     """
     cfg = settings.load()
     if cfg.database_url:
@@ -51,6 +52,7 @@ def start(
         dagster_url = sqlalchemy_url(embedded.url(cfg.state_dir, "dagster"), "psycopg2")
         os.environ["MARKETING_DATABASE_URL"] = warehouse_url
     os.environ.setdefault("DAGSTER_POSTGRES_URL", dagster_url)
+    celery_jobs.apply_env_defaults()  # for daily_ingest_celery runs and workers
     migrate(warehouse_url)
 
     server = None

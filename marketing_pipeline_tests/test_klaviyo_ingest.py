@@ -1,5 +1,6 @@
 """Klaviyo ingestion end to end: emulator over HTTP -> client -> Dagster assets -> PostgreSQL."""
 
+import copy
 from collections import Counter
 from datetime import UTC, timedelta
 
@@ -156,7 +157,8 @@ def test_a_malformed_event_is_named_kept_and_nothing_is_written(
     bad = {}
 
     def corrupt(ev, metric_id, base):
-        body = original(ev, metric_id, base)
+        # A deep copy: the emulator shares cached event properties with every later request.
+        body = copy.deepcopy(original(ev, metric_id, base))
         if ev.metric == "Placed Order" and not bad:
             body["attributes"]["event_properties"]["Items"][0]["Quantity"] = "two"
             bad["id"] = ev.id
