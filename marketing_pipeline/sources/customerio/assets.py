@@ -18,7 +18,13 @@ from marketing_pipeline.ingest import (
 )
 from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.customerio.client import V1_MAX_DAY_STEPS, CustomerIoAppClient
-from marketing_pipeline.sources.customerio.models import SUPPRESSING_STATES, CatalogItem, Delivery, ts
+from marketing_pipeline.sources.customerio.models import (
+    DAILY_METRICS,
+    SUPPRESSING_STATES,
+    CatalogItem,
+    Delivery,
+    ts,
+)
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions, upsert_rows
 
@@ -44,17 +50,6 @@ DELIVERY_COLUMNS = (
     "payload",
     "partition_date",
     "_run_id",
-)
-METRIC_COLUMNS = (
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-    "bounced",
-    "spammed",
-    "unsubscribed",
-    "failed",
 )
 CATALOG_COLUMNS = ("kind", "object_id", "name", "state", "created_at", "updated_at", "payload", "_run_id")
 NEWSLETTER_TRAIL_DAYS = 7  # a newsletter's opens and clicks trail its send by days
@@ -153,7 +148,7 @@ def metric_rows(
                     kind,
                     object_id,
                     day,
-                    *(int(values.get(m, 0)) for m in METRIC_COLUMNS),
+                    *(int(values.get(m, 0)) for m in DAILY_METRICS),
                     json.dumps(values),
                     run_id,
                 )
@@ -223,7 +218,7 @@ def customerio_campaign_metrics(
             copy_rows(
                 conn,
                 METRICS_TABLE,
-                ("kind", "object_id", "partition_date", *METRIC_COLUMNS, "payload", "_run_id"),
+                ("kind", "object_id", "partition_date", *DAILY_METRICS, "payload", "_run_id"),
                 rows,
             )
         stats = client.stats

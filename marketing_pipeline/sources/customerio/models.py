@@ -8,6 +8,19 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from marketing_pipeline.http import MalformedRecord
 
+# The App API's per-day metric series (campaigns, newsletters, broadcasts), in its order.
+DAILY_METRICS = (
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+    "bounced",
+    "spammed",
+    "unsubscribed",
+    "failed",
+)
+
 VENDOR = "Customer.io"
 # How far a delivery got, furthest last; its state is the last metric it reached in this order.
 STATE_ORDER = (

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from marketing_pipeline.sandbox.world import Customer, World
+from marketing_pipeline.sources.customerio.models import DAILY_METRICS
 
 CAMPAIGNS = [  # id, name, action id, subject
     (11, "Welcome series", 101, "Welcome to Lumen & Leaf"),
@@ -24,17 +25,6 @@ CAMPAIGNS = [  # id, name, action id, subject
 BROADCASTS = [(21, "Restock alert", 201, "Back in stock"), (22, "Flash sale", 202, "24 hours only")]
 NEWSLETTER_WEEKDAY = 1  # Tuesdays
 FIRST_NEWSLETTER_ID = 1000
-METRICS = (
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-    "bounced",
-    "spammed",
-    "unsubscribed",
-    "failed",
-)
 
 
 @dataclass(frozen=True)
@@ -259,7 +249,7 @@ class CustomerIoWorkspace:
     # -- metrics consistent with the deliveries ---------------------------------------------
     def daily_counts(self, key: str, object_id: int, days: list[tuple[int, int]]) -> dict[str, list[int]]:
         """Per [lo, hi) window: how many deliveries of the object reached each metric (by creation time)."""
-        series = {m: [0] * len(days) for m in METRICS}
+        series = {m: [0] * len(days) for m in DAILY_METRICS}
         if not days:
             return series
         start = datetime.fromtimestamp(days[0][0], UTC)
@@ -269,7 +259,7 @@ class CustomerIoWorkspace:
                 continue
             for i, (lo, hi) in enumerate(days):
                 if lo <= d.created < hi:
-                    for m in METRICS:
+                    for m in DAILY_METRICS:
                         if m in d.metrics:
                             series[m][i] += 1
                     break

@@ -249,8 +249,7 @@ def _write(conn: psycopg.Connection, batch: Batch) -> None:
     """
     try:
         with conn.transaction():
-            _copy(conn, "raw.website_orders", ORDER_COLUMNS, batch.orders)
-            _copy(conn, "raw.website_order_lines", LINE_COLUMNS, batch.lines)
+            _copy_batch(conn, batch)
         return
     except psycopg.errors.UniqueViolation:
         pass
@@ -258,6 +257,10 @@ def _write(conn: psycopg.Connection, batch: Batch) -> None:
     ids = "\n".join(batch.order_ids.to_list())
     for table in ("raw.website_order_lines", "raw.website_orders"):
         conn.execute(f"DELETE FROM {table} WHERE order_id = ANY(string_to_array(%s, E'\\n'))", (ids,))
+    _copy_batch(conn, batch)
+
+
+def _copy_batch(conn: psycopg.Connection, batch: Batch) -> None:
     _copy(conn, "raw.website_orders", ORDER_COLUMNS, batch.orders)
     _copy(conn, "raw.website_order_lines", LINE_COLUMNS, batch.lines)
 
