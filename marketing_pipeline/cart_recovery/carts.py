@@ -109,12 +109,7 @@ _ITEM_COLUMNS = (
 )
 
 
-def _stored(conn: psycopg.Connection, cart_id: str) -> CartState | None:
-    row = conn.execute(
-        "SELECT channel, created_at, last_activity_at, email, customer_id, currency, checkout_started_at,"
-        " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s",
-        (cart_id,),
-    ).fetchone()
+def _stored(cart_id: str, row: tuple | None, item_rows: list[tuple]) -> CartState | None:
     if row is None:
         return None
     state = CartState(cart_id, *row[:3])
@@ -128,13 +123,17 @@ def _stored(conn: psycopg.Connection, cart_id: str) -> CartState | None:
         state.order_total,
         state.last_event_id,
     ) = row[3:]
-    for values in conn.execute(
-        f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s", (cart_id,)
-    ):
+    for values in item_rows:
         # rows we wrote from validated events: no need to validate again
         state.items[values[0]] = CartItem.model_construct(**dict(zip(_ITEM_COLUMNS, values, strict=True)))
     return state
 
+
+_HEAD = (
+    "SELECT channel, created_at, last_activity_at, email, customer_id, currency, checkout_started_at,"
+    " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s"
+)
+_ITEMS = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s"
 
 _UPSERT = """
 INSERT INTO ops.carts (cart_id, channel, email, customer_id, currency, item_count, subtotal, product_url, created_at,
@@ -152,6 +151,11 @@ ON CONFLICT (cart_id) DO UPDATE SET
 
 
 def _write(conn: psycopg.Connection, s: CartState) -> None:
+    with conn.pipeline():  # upsert, delete and insert items: one round trip
+        _write_statements(conn, s)
+
+
+def _write_statements(conn: psycopg.Connection, s: CartState) -> None:
     conn.execute(
         _UPSERT,
         (
@@ -209,21 +213,26 @@ def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str
         by_cart[e.cart_id].append(e)
     out = Recorded()
     for cart_id in sorted(by_cart):  # one lock order: concurrent batches cannot deadlock
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('ops.carts:' || %s))", (cart_id,))
-        state = _stored(conn, cart_id)
+        # lock, read the cart, insert the events: one round trip (a pipeline). Inserting before
+        # the channel check is safe: a refusal raises and the caller's transaction rolls back.
+        with conn.pipeline():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ops.carts:' || %s))", (cart_id,))
+            head = conn.execute(_HEAD, (cart_id,))
+            items = conn.execute(_ITEMS, (cart_id,))
+            inserted = [
+                conn.execute(
+                    "INSERT INTO ops.cart_events (event_id, cart_id, type, source, occurred_at, payload)"
+                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+                    (e.event_id, cart_id, e.type, source, e.occurred_at, Jsonb(e.model_dump(mode="json"))),
+                )
+                for e in by_cart[cart_id]
+            ]
+            state = _stored(cart_id, head.fetchone(), items.fetchall())
+            fresh = [e for e, cur in zip(by_cart[cart_id], inserted, strict=True) if cur.fetchone()]
         if state is not None and state.channel != source:
             raise BadEvent(
                 f"cart {cart_id!r} belongs to the {state.channel} channel; {source} events cannot change it"
             )
-        fresh = []
-        for e in by_cart[cart_id]:
-            row = conn.execute(
-                "INSERT INTO ops.cart_events (event_id, cart_id, type, source, occurred_at, payload)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-                (e.event_id, cart_id, e.type, source, e.occurred_at, Jsonb(e.model_dump(mode="json"))),
-            ).fetchone()
-            if row:
-                fresh.append(e)
         out.duplicates += len(by_cart[cart_id]) - len(fresh)
         if not fresh:
             continue
