@@ -358,3 +358,23 @@ def test_incremental_folding_equals_a_full_refold(warehouse_url, conn):
     assert state("inc-a")[1] == state("inc-a2")[1] and state("inc-a")[0][:4] == state("inc-a2")[0][:4]
     expected = fold("inc-a", "website", in_order)
     assert state("inc-a")[0][:3] == (expected.email, expected.item_count, expected.subtotal)
+
+
+def test_tiktok_webhook_replay_is_deduplicated_before_the_order_is_fetched(
+    web, sandbox, warehouse_url, conn, vendor_env_for, monkeypatch
+):
+    box, url = sandbox
+    vendor_env_for(url)
+    monkeypatch.setenv("TIKTOK_SHOP_BASE_URL", url + "/tiktok-shop")
+    order = next(o for o in box.world.orders_on(TODAY) if o.channel == "tiktok_shop")
+    unpaid = {
+        "type": 1,
+        "tts_notification_id": f"n-{uuid.uuid4().hex}",
+        "timestamp": int(order.created_at.timestamp()),
+        "data": {"order_id": order.order_id, "order_status": "UNPAID"},
+    }
+    assert tiktok_webhook(web, unpaid).json()["accepted"] == 2
+    # the order API is gone now: a replay that fetched it would answer 503
+    monkeypatch.setenv("TIKTOK_SHOP_BASE_URL", "http://127.0.0.1:9/tiktok-shop")
+    replay = tiktok_webhook(web, unpaid)
+    assert replay.status_code == 200 and replay.json() == {"accepted": 0, "duplicates": 1}
