@@ -424,11 +424,18 @@ def run_concurrency(url: str, sendgrid_base: str) -> dict:
     """20 concurrent runs of one step, and three carts of one address processed together (7 times)."""
     from marketing_pipeline.cart_recovery.carts import record_events
     from marketing_pipeline.cart_recovery.events import CartEvent
-    from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
     from marketing_pipeline.cart_recovery.send import process_step
+    from marketing_pipeline.sandbox.credentials import SENDGRID_FROM_EMAIL
+    from marketing_pipeline.sandbox.world import World
+    from marketing_pipeline.settings.recovery import RecoveryPolicy
     from marketing_pipeline.sources.sendgrid.client import SendGridClient
 
-    policy = RecoveryPolicy()
+    policy = RecoveryPolicy(
+        brand_name=World.brand,
+        brand_address=World.brand_address,
+        store_url=World.store_url,
+        from_email=SENDGRID_FROM_EMAIL,
+    )
     t0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     now = t0 + timedelta(minutes=45)
 

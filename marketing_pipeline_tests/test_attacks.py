@@ -13,14 +13,22 @@ import pytest
 from bench import attacks
 from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import CartEvent
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.cart_recovery.send import process_step
+from marketing_pipeline.sandbox.credentials import SENDGRID_FROM_EMAIL
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.sandbox.world import World
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.sendgrid.client import SendGridClient
 from marketing_pipeline.warehouse import connect
 from marketing_pipeline.web.app import create_app
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+SANDBOX_POLICY = RecoveryPolicy(
+    brand_name=World.brand,
+    brand_address=World.brand_address,
+    store_url=World.store_url,
+    from_email=SENDGRID_FROM_EMAIL,
+)
 NOW = T0 + timedelta(minutes=45)
 
 
@@ -79,7 +87,7 @@ def _cart(url: str, cart_id: str, email: str) -> None:
 
 def _step(url: str, sendgrid: str, cart_id: str, run_id: str) -> str:
     with SendGridClient(f"{sendgrid}/sendgrid", "SG.sandbox-key") as client:
-        return process_step(url, client, RecoveryPolicy(), cart_id, 1, NOW, run_id).status
+        return process_step(url, client, SANDBOX_POLICY, cart_id, 1, NOW, run_id).status
 
 
 def _sent(sendgrid: str, cart_ids: set[str]) -> int:
@@ -143,8 +151,8 @@ def test_every_recovery_email_carries_one_click_unsubscribe_headers_that_work(sa
     headers = message["headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = headers["List-Unsubscribe"].strip("<>")
-    assert url.startswith(RecoveryPolicy().public_url) and "/u/" in url
-    path = url[len(RecoveryPolicy().public_url) :]
+    assert url.startswith(SANDBOX_POLICY.public_url) and "/u/" in url
+    path = url[len(SANDBOX_POLICY.public_url) :]
     with BackgroundServer(create_app()) as server:
         # RFC 8058: the mail client POSTs this body to the URL, with no confirmation step
         r = httpx.post(server.url + path, data={"List-Unsubscribe": "One-Click"})
@@ -155,9 +163,8 @@ def test_every_recovery_email_carries_one_click_unsubscribe_headers_that_work(sa
 def test_restore_url_percent_encodes_the_cart_id():
     from marketing_pipeline.cart_recovery.send import target_url
 
-    url = target_url(RecoveryPolicy(), {"channel": "website", "cart_id": "a/../b?x=1#f", "product_url": None})
+    policy = RecoveryPolicy(store_url="https://shop.lumenleaf.example")
+    url = target_url(policy, {"channel": "website", "cart_id": "a/../b?x=1#f", "product_url": None})
     assert url == "https://shop.lumenleaf.example/cart/restore/a%2F..%2Fb%3Fx%3D1%23f"
     foreign = {"channel": "tiktok_shop", "cart_id": "tts:1", "product_url": "https://evil.example/phish"}
-    assert target_url(RecoveryPolicy(), foreign).startswith(
-        "https://shop.lumenleaf.example/cart/restore/tts%3A1"
-    )
+    assert target_url(policy, foreign).startswith("https://shop.lumenleaf.example/cart/restore/tts%3A1")

@@ -193,7 +193,7 @@ def test_public_only_app_has_no_dashboard(warehouse_url):
     with BackgroundServer(create_app(dashboard=False)) as server, httpx.Client(base_url=server.url) as public:
         assert public.get("/dashboard").status_code == 404 and public.get("/login").status_code == 404
         assert public.get("/dashboard/api/data").status_code == 404
-        assert public.post("/intake/cart-events", json={}).status_code == 401  # intake is there
+        assert public.post("/intake/cart-events", json={}).status_code in (401, 503)  # intake is there
     with BackgroundServer(create_app(public=False)) as server, httpx.Client(base_url=server.url) as private:
         assert private.post("/intake/cart-events", json={}).status_code == 404
         assert private.get("/login").status_code in (200, 503)

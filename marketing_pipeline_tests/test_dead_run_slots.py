@@ -72,6 +72,10 @@ def test_a_recovery_run_killed_with_sigkill_gives_its_pool_slot_back(
         "PYTHONPATH": str(ROOT),
         "SENDGRID_BASE_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
         "SENDGRID_API_KEY": "SG.test",
+        "SENDGRID_FROM_EMAIL": "hello@lumenleaf.example",
+        "BRAND_NAME": "Lumen & Leaf",
+        "BRAND_ADDRESS": "500 Market Street, San Francisco",
+        "STORE_URL": "https://shop.lumenleaf.example",
     }
     run_config = tmp_path / "run.yaml"
     run_config.write_text(
@@ -104,7 +108,7 @@ def test_a_recovery_run_killed_with_sigkill_gives_its_pool_slot_back(
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "run.log").open("w"),
     )
     daemon = None
     try:
@@ -121,7 +125,10 @@ def test_a_recovery_run_killed_with_sigkill_gives_its_pool_slot_back(
                     and info.claimed_slots[0].run_id
                 )
 
-            run_id = _wait(held, 120, "the run to claim the slot and the step")
+            try:
+                run_id = _wait(held, 120, "the run to claim the slot and the step")
+            except AssertionError:
+                raise AssertionError((tmp_path / "run.log").read_text()[-3000:]) from None
             os.killpg(run.pid, signal.SIGKILL)
             run.wait(timeout=10)
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED  # nobody noticed

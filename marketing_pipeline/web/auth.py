@@ -12,7 +12,6 @@ import functools
 import hashlib
 import hmac
 import inspect
-import os
 import threading
 import time
 from collections import defaultdict, deque
@@ -25,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from marketing_pipeline.settings import web as web_settings
+
 COOKIE = "mp_dashboard"
 SESSION_SECONDS = 12 * 3600
 WINDOW_SECONDS = 300
@@ -33,12 +34,12 @@ MAX_FAILURES_TOTAL = 50  # per window, all clients: a spread-out guesser is slow
 
 
 def password() -> str:
-    return os.environ.get("DASHBOARD_PASSWORD", "")
+    return web_settings.dashboard_password()
 
 
 def _serializer() -> URLSafeTimedSerializer:
     secret = (
-        os.environ.get("DASHBOARD_SESSION_SECRET", "")
+        web_settings.dashboard_session_secret()
         or hashlib.sha256(b"marketing_pipeline dashboard session:" + password().encode()).hexdigest()
     )
     return URLSafeTimedSerializer(secret, salt="dashboard-session")
