@@ -43,7 +43,11 @@ def _rendered_seconds(page, url: str) -> float:
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("MARKETING_TEST_DATABASE_URL") or database_url()
+    server = (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("MARKETING_TEST_DATABASE_URL")
+        or database_url()
+    )
     with scratch_database(server) as url:
         migrate(url)
         os.environ["MARKETING_DATABASE_URL"] = url

@@ -33,7 +33,8 @@ FIRST_VISITS = 2
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"Chromium not installed at {CHROMIUM}"
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"Chromium not installed at {CHROMIUM}",
     ),
 ]
 
