@@ -3,6 +3,11 @@
 -- net_revenue: 0 for a cancelled order, gross minus refunds otherwise; is_refunded when nothing is left.
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
 TRUNCATE core.orders, core.order_lines;
+-- Filled without keys and indexes, which are built once afterwards: several times faster than
+-- maintaining them row by row in a freshly emptied table.
+ALTER TABLE core.orders DROP CONSTRAINT orders_pkey;
+DROP INDEX core.orders_date_idx, core.orders_customer_idx;
+ALTER TABLE core.order_lines DROP CONSTRAINT order_lines_pkey;
 ANALYZE stg_orders;  -- temporary tables get no statistics otherwise
 
 WITH resolved AS (
@@ -25,5 +30,9 @@ SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
 FROM resolved;
 
 INSERT INTO core.order_lines SELECT * FROM stg_order_lines;
+ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
+CREATE INDEX orders_date_idx ON core.orders (order_date);
+CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);
+ALTER TABLE core.order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_key, line_id);
 ANALYZE core.orders;
 ANALYZE core.order_lines;
