@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import ratio  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline.marts import config, sqlfiles  # noqa: E402
 from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
@@ -191,6 +192,13 @@ def main() -> int:
         print(
             f"marts_refresh job (in process): wall {wall:.1f}s, its SQL {sql:.1f}s: {wall / sql:.2f}x its SQL"
         )
+        ratio(
+            "marts_refresh job: its SQL / wall",
+            f"wall {wall:.1f}s",
+            f"SQL {sql:.1f}s",
+            sql / wall,
+            ">= 0.67x",
+        )
 
         with connect(url, autocommit=True) as conn:
             new_day = add_day(conn, last)
@@ -215,6 +223,13 @@ def main() -> int:
         )
         for name, seconds in steps:
             print(f"  {name:<20}{seconds:>8.2f}s")
+        ratio(
+            "marts daily refresh vs full rebuild",
+            f"{daily:.1f}s",
+            f"full {full:.1f}s",
+            full / daily,
+            "day <= 2s",
+        )
 
         # One RFM snapshot: SQL (fresh connection, so its peak is its own) vs pandas (child process).
         with connect(url) as conn:
@@ -244,6 +259,12 @@ def main() -> int:
             + (f", memory {pd_peak / sql_peak:.2f}x" if sql_peak else "")
         )
         print(f"  identical scores: {same:,} of {len(pd_scores):,} customers")
+        ratio(
+            "one RFM snapshot, SQL vs pandas",
+            f"{sql_seconds:.2f}s",
+            f"pandas {pd_seconds:.2f}s",
+            pd_seconds / sql_seconds,
+        )
     return 0
 
 

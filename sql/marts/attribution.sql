@@ -31,10 +31,10 @@ WITH touches AS (
      AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
      AND e.occurred_at >= o.ordered_at - make_interval(secs => current_setting('marts.attribution_window_seconds')::int)
      AND e.occurred_at <= o.ordered_at
-), firsts AS (
-    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at, tie
+), firsts AS (   -- byte order ("C") to group by order: the same groups, a cheaper sort
+    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at, tie
 ), lasts AS (
-    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at DESC, tie
+    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at DESC, tie
 )
 INSERT INTO marts.attribution
 SELECT o.order_key, o.order_date, o.channel, o.net_revenue,

@@ -25,7 +25,7 @@ SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
        CASE WHEN is_cancelled THEN 0 ELSE greatest(gross_revenue - refunded_amount, 0) END,
        discount_code, utm_source, utm_medium, utm_campaign,
        CASE WHEN customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
-            THEN row_number() OVER (PARTITION BY customer_id, (is_cancelled OR is_refunded)
+            THEN row_number() OVER (PARTITION BY customer_id COLLATE "C", (is_cancelled OR is_refunded)
                                     ORDER BY ordered_at, channel, source_order_id) END
 FROM resolved;
 

@@ -3,7 +3,7 @@
 A run's days are read with ``greater-or-equal(datetime,start)`` and ``less-than(datetime,end)`` (the
 brand-local bounds), so a boundary event belongs to exactly one day, and the event's own datetime
 picks its partition.
-Each event is validated from the bytes Klaviyo sent (pydantic-core's JSON parser) and stored as
+Each event is decoded from the bytes Klaviyo sent (msgspec, typed; models.Event) and stored as
 that text, never re-serialized. Rows are built in the thread that fetches the pages, so parsing
 overlaps the COPY; the events go into one COPY stream per run, and the orders and lines (a few in
 a hundred events) follow in one stream each. The run's days are replaced in one transaction.
@@ -25,7 +25,7 @@ from marketing_pipeline.ingest import (
 )
 from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
-from marketing_pipeline.sources.klaviyo.models import Event, parse_json, placed_order
+from marketing_pipeline.sources.klaviyo.models import Event, parse_event, placed_order
 from marketing_pipeline.sources.klaviyo.prefetch import prefetch
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions
@@ -127,12 +127,13 @@ class DayLoader:
         """Rows of one page, each event given as its JSON text."""
         events, orders, lines = [], [], []
         for raw in page:
-            ev = parse_json(Event, raw, "event")
-            if not ev.metric_id:
+            ev = parse_event(raw)
+            metric_id, profile_id = ev.related_id("metric"), ev.related_id("profile")
+            if not metric_id:
                 raise MalformedRecord(
                     "Klaviyo", "event", ev.id, "relationships.metric.data: missing", json.loads(raw)
                 )
-            name = self.metric_names.get(ev.metric_id)
+            name = self.metric_names.get(metric_id)
             if name not in self.wanted:
                 self.counts["skipped_metrics"] += 1
                 continue
@@ -155,9 +156,9 @@ class DayLoader:
             events.append(
                 (
                     ev.id,
-                    ev.metric_id,
+                    metric_id,
                     name,
-                    ev.profile_id,
+                    profile_id,
                     when,
                     _value(ev, raw),
                     props.get("$event_id"),
@@ -177,7 +178,7 @@ class DayLoader:
                     (
                         ev.id,
                         order.order_id,
-                        ev.profile_id,
+                        profile_id,
                         when,
                         order.value,
                         order.currency,
