@@ -37,12 +37,12 @@ from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline import settings  # noqa: E402
 from marketing_pipeline.http import CallStats  # noqa: E402
 from marketing_pipeline.partitions import day_bounds  # noqa: E402
+from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY  # noqa: E402
+from marketing_pipeline.sandbox.klaviyo.data import KlaviyoData  # noqa: E402
 from marketing_pipeline.sandbox.world import World  # noqa: E402
 from marketing_pipeline.sources.klaviyo import streams  # noqa: E402
 from marketing_pipeline.sources.klaviyo.assets_events import load_events  # noqa: E402
 from marketing_pipeline.sources.klaviyo.client import KlaviyoClient  # noqa: E402
-from marketing_pipeline.sources.klaviyo.resource import ENV  # noqa: E402
-from marketing_pipeline.sources.klaviyo.sandbox_data import KlaviyoData  # noqa: E402
 from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_KLAVIYO_SCALE", "5.5"))
@@ -94,7 +94,7 @@ def save_pages(folder: Path, today: date, day: date) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the sandbox did not start") from exc
                 time.sleep(0.5)
-        client = KlaviyoClient(f"http://127.0.0.1:{port}/klaviyo", ENV.keys["KLAVIYO_API_KEY"], timeout=120)
+        client = KlaviyoClient(f"http://127.0.0.1:{port}/klaviyo", KLAVIYO_API_KEY, timeout=120)
         tmp = folder.parent / f"{folder.name}.partial"
         tmp.mkdir(parents=True, exist_ok=True)
         (tmp / "metrics.json").write_text(json.dumps(list(streams.metrics(client))))

@@ -75,10 +75,27 @@ class MalformedRecord(ValueError):
 
 
 class MissingCredentials(ValueError):
-    """A vendor key is not configured. Raised before any call, naming the variable to set."""
+    """A vendor is not configured. Raised before any call, naming every variable to set."""
 
-    def __init__(self, vendor: str, variable: str):
-        super().__init__(f"{vendor}: set {variable} (or leave every {vendor} key unset to use the sandbox)")
+    def __init__(self, vendor: str, variables: list[str]):
+        self.variables = variables
+        super().__init__(
+            f"{vendor} is not configured: set {', '.join(variables)} "
+            "(or run in sandbox mode, MARKETING_SANDBOX=1, for generated data)"
+        )
+
+    @classmethod
+    def check(cls, vendor, resource, variables: tuple[str, ...] | None = None) -> None:
+        """Raise when ``resource`` lacks a value ``vendor`` (a ``VendorSettings``) requires, or one
+        of ``variables`` when a client needs other variables than the vendor's ingestion does."""
+        values = resource.model_dump()
+        if variables is None:
+            missing = vendor.unset(values)
+        else:
+            field_of = {var: f for f, var in vendor.fields.items()}
+            missing = [v for v in variables if not str(values.get(field_of[v]) or "").strip()]
+        if missing:
+            raise cls(vendor.name, missing)
 
 
 @dataclass
@@ -284,21 +301,22 @@ T = TypeVar("T")
 
 
 def cursor_pages(
-    fetch: Callable[[str | None], tuple[T, str | None]], stats: CallStats | None = None
+    fetch: Callable[[Any], tuple[T, Any]], stats: CallStats | None = None, vendor: str = "vendor"
 ) -> Iterator[T]:
     """Yield pages from ``fetch(cursor) -> (page, next_cursor)`` until the cursor runs out.
 
-    A cursor that repeats is a vendor bug that would loop forever; it raises instead.
+    The one paging loop of every client: a cursor may be a token, a next link or an offset. One
+    that repeats is a vendor bug that would loop forever; it raises instead.
     """
-    cursor: str | None = None
-    seen: set[str] = set()
+    cursor: Any = None
+    seen: set = set()
     while True:
         page, cursor = fetch(cursor)
         if stats is not None:
             stats.pages += 1
         yield page
-        if not cursor:
+        if cursor is None or cursor == "":
             return
         if cursor in seen:
-            raise RuntimeError(f"pagination cursor repeated: {cursor[:40]}")
+            raise VendorError(vendor, f"pagination cursor repeated ({str(cursor)[:60]}); refusing to loop")
         seen.add(cursor)

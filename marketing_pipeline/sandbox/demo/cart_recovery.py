@@ -1,0 +1,122 @@
+"""Demo step: the sandbox brand's carts flow through the intake over HTTP while a simulated
+clock advances; at each tick the sensor runs and the recovery runs it requests execute through
+Dagster. Then the SendGrid suppressions and the reporting mart are materialized."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import httpx
+
+from marketing_pipeline.cart_recovery import links, runner
+from marketing_pipeline.cart_recovery.reporting import cart_recovery_daily
+from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
+from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.sandbox.world import World
+from marketing_pipeline.sources.sendgrid.assets import sendgrid_suppressions
+from marketing_pipeline.sources.sendgrid.resource import from_env as sendgrid_from_env
+from marketing_pipeline.warehouse import WarehouseResource, connect
+from marketing_pipeline.web.app import create_app
+from marketing_pipeline.web.intake import write_key
+
+ABANDON_DAYS = 1  # carts abandoned on this many days, followed through every step
+TICK = timedelta(hours=1)
+LINK = re.compile(r"/r/([A-Za-z0-9_-]{20,})")
+
+
+def _post(web: str, events: list[dict]) -> None:
+    for i in range(0, len(events), 400):
+        r = httpx.post(
+            f"{web}/intake/cart-events",
+            json=events[i : i + 400],
+            headers={"Authorization": f"Bearer {write_key()}"},
+            timeout=60,
+        )
+        r.raise_for_status()
+
+
+def _recover_link(sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None:
+    """The token of the last email this cart got (read back from the SendGrid emulator)."""
+    if cart_id not in sent:
+        return None
+    for m in reversed(httpx.get(f"{sendgrid_url}/_sandbox/messages", timeout=30).json()):
+        if m["body"]["personalizations"][0]["custom_args"]["cart_id"] == cart_id:
+            found = LINK.search(m["body"]["content"][0]["value"])
+            return found.group(1) if found else None
+    return None
+
+
+def run(ctx) -> None:
+    world = World(seed=7)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    first = (now - timedelta(days=ABANDON_DAYS + 2)).date()
+    carts = carts_between(world, first, first + timedelta(days=ABANDON_DAYS - 1))
+    events = sorted((e for c in carts for e in c.events), key=lambda e: e["occurred_at"])
+    clicks = sorted((t, c.cart_id) for c in carts for t in c.click_at)
+    sendgrid_url = os.environ["SENDGRID_BASE_URL"]
+    resources = {"warehouse": WarehouseResource(), "sendgrid": sendgrid_from_env()}
+    dg.materialize([sendgrid_suppressions], instance=ctx.instance, resources=resources)
+    clock = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    cursor, job, done, sent = None, runner.recovery_job(), [], set()
+    with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn:
+        while clock <= now:
+            due = [e for e in events if datetime.fromisoformat(e["occurred_at"]) <= clock]
+            events = events[len(due) :]
+            if due:
+                _post(web.url, due)
+            while clicks and clicks[0][0] <= clock:
+                at, cart_id = clicks.pop(0)
+                token = _recover_link(sendgrid_url, cart_id, sent)
+                if token:
+                    links.record_click(conn, token, at, "demo-shopper")
+            cursor, runs = runner.advance(ctx.instance, clock, cursor, job)
+            done += runs
+            sent |= {r.cart_id for r in runs if r.status == "sent"}
+            clock += TICK
+        # The simulation stops here: close every sequence it left open, so a later `make ui`
+        # (whose sensor runs on the real clock) never emails a demo cart.
+        ctx.extra["cart_sequences_closed"] = conn.execute(
+            "UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = 'demo_ended' "
+            "WHERE recovery_ended_at IS NULL AND converted_at IS NULL",
+            (now,),
+        ).rowcount
+    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources)
+    ctx.extra["cart_recovery_runs"] = len(done)
+
+
+def summary(conn, ctx) -> list[str]:
+    lines = [
+        "",
+        f"Cart recovery ({ctx.extra.get('cart_recovery_runs', 0)} recovery runs through Dagster):",
+        f"  {'step':<10}{'sent':>6}{'skipped':>9}{'other':>7}",
+    ]
+    for step, sent, skipped, other in conn.execute(
+        "SELECT step, count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'skipped'),"
+        " count(*) FILTER (WHERE status NOT IN ('sent', 'skipped')) FROM ops.recovery_outbox GROUP BY 1 ORDER BY 1"
+    ):
+        lines.append(f"  {step:<10}{sent:>6}{skipped:>9}{other:>7}")
+    reasons = conn.execute(
+        "SELECT detail, count(*) FROM ops.recovery_outbox WHERE status = 'skipped' GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
+    if reasons:
+        lines.append("  stopped by: " + ", ".join(f"{r} {n}" for r, n in reasons))
+    lines += [
+        f"  {'channel':<12}{'step':>5}{'carts':>7}{'emails':>8}{'clicked':>9}{'recovered':>11}"
+        f"{'via click':>10}{'revenue':>11}{'rate':>8}"
+    ]
+    for channel, step, carts, emails, clicked, rec, via, revenue, rate in conn.execute(
+        "SELECT channel, step, sum(carts_abandoned), sum(emails_sent), sum(carts_clicked), sum(recovered_carts),"
+        " sum(recovered_after_click), sum(recovered_revenue),"
+        " round(sum(recovered_carts)::numeric / nullif(CASE WHEN step = 0 THEN sum(carts_abandoned)"
+        "   ELSE sum(emails_sent) END, 0), 3)"
+        " FROM marts.cart_recovery_daily GROUP BY 1, 2 ORDER BY 1, 2"
+    ):
+        label = "all" if step == 0 else str(step)
+        lines.append(
+            f"  {channel:<12}{label:>5}{carts:>7}{emails:>8}{clicked:>9}{rec:>11}{via:>10}"
+            f"{revenue:>11,.2f}{(rate or 0):>8.1%}"
+        )
+    return lines

@@ -1,0 +1,129 @@
+"""Cart recovery settings: every timing and rule, and who the emails come from, read when asked for.
+
+Durations in the environment are written like ``30m``, ``24h``, ``2d`` or plain seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from marketing_pipeline.settings import SettingsError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(name: str, raw: str) -> timedelta:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw or "")
+    if not m:
+        raise SettingsError(f"{name} must be a duration like 30m, 24h or 2d, got {raw!r}")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    name: str  # reminder | urgency | offer
+    delay: timedelta  # after the cart's last activity
+    discount_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    steps: tuple[Step, ...] = (
+        Step(1, "reminder", timedelta(minutes=30)),
+        Step(2, "urgency", timedelta(hours=24)),
+        Step(3, "offer", timedelta(hours=48), Decimal(10)),
+    )
+    idle: timedelta = timedelta(minutes=30)  # no activity this long = abandoned
+    min_gap: timedelta = timedelta(hours=6)  # between two steps of one cart
+    late_grace: timedelta = timedelta(hours=24)  # a step this late is not sent any more
+    cap_window: timedelta = timedelta(days=7)  # one sequence per person in this window
+    link_ttl: timedelta = timedelta(days=7)
+    attribution_window: timedelta = timedelta(days=7)
+    quiet_hours: tuple[int, int] | None = None  # (start hour, end hour) brand-local, no sends
+    timezone: str = "UTC"
+    max_requests_per_tick: int = 1000
+    # Who the emails come from: BRAND_NAME, BRAND_ADDRESS, STORE_URL, SENDGRID_FROM_EMAIL.
+    brand_name: str = ""
+    brand_address: str = ""  # a postal address: required in marketing email (CAN-SPAM)
+    store_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
+    from_email: str = ""
+
+    def missing_sender(self) -> list[str]:
+        """Variables a recovery email cannot go out without."""
+        needed = {
+            "BRAND_NAME": self.brand_name,
+            "BRAND_ADDRESS": self.brand_address,
+            "STORE_URL": self.store_url,
+            "SENDGRID_FROM_EMAIL": self.from_email,
+        }
+        return [var for var, value in needed.items() if not value]
+
+    def step(self, number: int) -> Step:
+        for s in self.steps:
+            if s.number == number:
+                return s
+        raise ValueError(f"no recovery step {number}; steps are {[s.number for s in self.steps]}")
+
+    def is_quiet(self, now: datetime) -> bool:
+        if not self.quiet_hours:
+            return False
+        start, end = self.quiet_hours
+        hour = now.astimezone(ZoneInfo(self.timezone)).time()
+        lo, hi = time(start), time(end)
+        return (lo <= hour < hi) if lo <= hi else (hour >= lo or hour < hi)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RecoveryPolicy:
+        env = os.environ if environ is None else environ
+        policy = cls(timezone=env.get("BRAND_TIMEZONE", "").strip() or "UTC")
+        changes: dict = {}
+        for var, attr in (
+            ("CART_RECOVERY_IDLE", "idle"),
+            ("CART_RECOVERY_MIN_GAP", "min_gap"),
+            ("CART_RECOVERY_LATE_GRACE", "late_grace"),
+            ("CART_RECOVERY_CAP_WINDOW", "cap_window"),
+            ("CART_RECOVERY_LINK_TTL", "link_ttl"),
+            ("CART_RECOVERY_ATTRIBUTION_WINDOW", "attribution_window"),
+        ):
+            if env.get(var, "").strip():
+                changes[attr] = parse_duration(var, env[var])
+        if env.get("CART_RECOVERY_STEP_DELAYS", "").strip():
+            delays = [
+                parse_duration("CART_RECOVERY_STEP_DELAYS", d)
+                for d in env["CART_RECOVERY_STEP_DELAYS"].split(",")
+            ]
+            if len(delays) != len(policy.steps) or delays != sorted(delays):
+                raise SettingsError(
+                    f"CART_RECOVERY_STEP_DELAYS needs {len(policy.steps)} increasing durations"
+                )
+            changes["steps"] = tuple(replace(s, delay=d) for s, d in zip(policy.steps, delays, strict=True))
+        if env.get("CART_RECOVERY_DISCOUNT_PERCENT", "").strip():
+            pct = Decimal(env["CART_RECOVERY_DISCOUNT_PERCENT"])
+            if not 0 < pct < 100:
+                raise SettingsError("CART_RECOVERY_DISCOUNT_PERCENT must be between 0 and 100")
+            steps = changes.get("steps", policy.steps)
+            changes["steps"] = steps[:-1] + (replace(steps[-1], discount_percent=pct),)
+        quiet = env.get("CART_RECOVERY_QUIET_HOURS", "").strip()
+        if quiet:
+            m = re.fullmatch(r"(\d{1,2})-(\d{1,2})", quiet)
+            if not m or not all(0 <= int(h) <= 23 for h in m.groups()):
+                raise SettingsError(f"CART_RECOVERY_QUIET_HOURS must look like 21-8, got {quiet!r}")
+            changes["quiet_hours"] = (int(m.group(1)), int(m.group(2)))
+        for var, attr in (
+            ("BRAND_NAME", "brand_name"),
+            ("BRAND_ADDRESS", "brand_address"),
+            ("STORE_URL", "store_url"),
+            ("CART_RECOVERY_PUBLIC_URL", "public_url"),
+            ("SENDGRID_FROM_EMAIL", "from_email"),
+        ):
+            if env.get(var, "").strip():
+                changes[attr] = env[var].strip()
+        return replace(policy, **changes)
