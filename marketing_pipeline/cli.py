@@ -172,14 +172,27 @@ def _celery_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("bench", "run the benchmarks in bench/ and print their ratios")
+@command("bench", "run the benchmarks in bench/ one after another and print a table of their ratios")
 def _bench(args: argparse.Namespace) -> int:
-    status = 0
+    status, rows = 0, []
     for script in sorted((PROJECT_ROOT / "bench").glob("*.py")):
         if "__main__" not in script.read_text():  # helpers such as scratch.py are not benchmarks
             continue
-        print(f"== {script.name}")
-        status |= subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
+        print(f"== {script.name}", flush=True)
+        with subprocess.Popen(
+            [sys.executable, str(script)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        ) as proc:
+            for line in proc.stdout:
+                if line.startswith("@ratio\t"):  # bench/report.py
+                    rows.append([script.stem, *line.rstrip("\n").split("\t")[1:]])
+                else:
+                    print(line, end="", flush=True)
+        status |= proc.returncode
+    header = ["bench", "measure", "project", "baseline (same run)", "ratio", "target"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return status
 
 
