@@ -25,6 +25,7 @@ COMPONENTS = [
     "marketing_pipeline.sources.customerio.definitions",
     "marketing_pipeline.marts.definitions",
     "marketing_pipeline.activation.klaviyo.definitions",
+    "marketing_pipeline.activation.assets",
 ]
 
 daily_ingest_job = dg.define_asset_job(

@@ -12,6 +12,7 @@ from marketing_pipeline.marts.assets import build_segments
 ORDER = [
     "core_customers",
     "core_orders",
+    "core_customer_names",
     "core_email_events",
     "core_sessions",
     "core_content_daily",
