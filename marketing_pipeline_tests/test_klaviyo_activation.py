@@ -4,13 +4,13 @@ import json
 
 import pytest
 
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo.assets import (
     klaviyo_list_sync,
     klaviyo_order_event_sync,
     klaviyo_profile_sync,
     klaviyo_subscription_sync,
 )
-from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS, DEFAULT_LISTS
 from marketing_pipeline.consent import suppress
 from marketing_pipeline_tests.test_klaviyo_activation_support import (
@@ -92,7 +92,9 @@ def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
 def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "good@example.com", "40.00")
-    tiktok_order(conn, "T2", "broken@example.c0m", "20.00")  # a digit in the top-level domain: Klaviyo refuses it
+    tiktok_order(
+        conn, "T2", "broken@example.c0m", "20.00"
+    )  # a digit in the top-level domain: Klaviyo refuses it
     assert materialize(url, [klaviyo_profile_sync]).success
 
     rejects = conn.execute(
@@ -192,12 +194,19 @@ def test_any_segment_can_be_a_list_and_a_suppressed_person_leaves_every_list(kla
         tiktok_order(conn, f"V{n}", "vip@example.com", "100.00", days_ago=days)
         tiktok_order(conn, f"R{n}", "rae@example.com", "20.00", days_ago=days)
     tiktok_order(conn, "L1", "lapsed@example.com", "40.00", days_ago=200)
-    extra = {"ops": {"klaviyo_list_sync": {"config": {"extra_lists": {"Repeat": "repeat", "Lapsed": "lapsed"}}}}}
+    extra = {
+        "ops": {"klaviyo_list_sync": {"config": {"extra_lists": {"Repeat": "repeat", "Lapsed": "lapsed"}}}}
+    }
     assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=extra).success
     lists_of = {name: writes.members(name) for name in [*DEFAULT_LISTS, "Repeat", "Lapsed"]}
     assert lists_of["Repeat"] == {"vip@example.com", "rae@example.com"}
     assert lists_of["Lapsed"] == {"lapsed@example.com"}
-    assert {n for n, m in lists_of.items() if "vip@example.com" in m} == {"All Customers", "VIP", "Active", "Repeat"}
+    assert {n for n, m in lists_of.items() if "vip@example.com" in m} == {
+        "All Customers",
+        "VIP",
+        "Active",
+        "Repeat",
+    }
 
     suppress(conn, "vip@example.com", "sendgrid", "bounced")  # suppressed anywhere: in no list
     assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=extra).success
