@@ -5,9 +5,11 @@ fills it, so the asset graph shows raw -> core -> marts -> activation.
 """
 
 import dagster as dg
+import httpx
 
 from marketing_pipeline.activation.consent_push import push_consent
 from marketing_pipeline.activation.customerio.segments import DEFAULT_SEGMENTS, sync_segment_attributes
+from marketing_pipeline.http import VendorError
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
@@ -50,9 +52,15 @@ def consent_sync(
     failed = {p: r for p, r in results.items() if isinstance(r, Exception)}
     metadata = {f"{p} pushed": r.sent for p, r in results.items() if not isinstance(r, Exception)}
     if failed:
+        # Only outages are worth a retry; a refused key or body fails at once (the others are pushed).
+        transient = any(
+            isinstance(e, httpx.TransportError) or (isinstance(e, VendorError) and e.retryable)
+            for e in failed.values()
+        )
         raise dg.Failure(
             "consent push failed for " + ", ".join(f"{p}: {e!r}"[:300] for p, e in failed.items()),
             metadata=metadata,
+            allow_retries=transient,
         )
     return dg.MaterializeResult(metadata=metadata)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import psycopg
 
 from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
-from marketing_pipeline.consent import suppressed
+from marketing_pipeline.consent import may_subscribe, suppressed
 
 # Orders by the same person after the cart went idle: another converted cart (website or
 # TikTok Shop webhook), a website order from any source, or a paid TikTok Shop order.
@@ -35,6 +35,8 @@ def exit_reason(
         return "ordered"
     if suppressed(conn, [cart["email"]]):
         return "suppressed"
+    if policy.require_consent and not may_subscribe(conn, [cart["email"]]):
+        return "no_consent"
     if (
         step == policy.steps[0].number
         and conn.execute(

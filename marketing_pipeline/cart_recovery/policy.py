@@ -56,6 +56,10 @@ class RecoveryPolicy:
     store_url: str = SANDBOX_STORE_URL
     public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
     from_email: str = "hello@lumenleaf.example"
+    # Send only to people whose latest recorded email consent is a yes (e.g. shoppers in the EU/UK).
+    require_consent: bool = False
+    # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
+    empty_pool: str = "without_offer"
 
     def step(self, number: int) -> Step:
         for s in self.steps:
@@ -117,4 +121,14 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
+        flag = env.get("CART_RECOVERY_REQUIRE_CONSENT", "").strip().lower()
+        if flag:
+            if flag not in ("true", "false", "1", "0", "yes", "no"):
+                raise SettingsError(f"CART_RECOVERY_REQUIRE_CONSENT must be true or false, got {flag!r}")
+            changes["require_consent"] = flag in ("true", "1", "yes")
+        empty = env.get("CART_RECOVERY_EMPTY_POOL", "").strip().lower()
+        if empty:
+            if empty not in ("without_offer", "skip"):
+                raise SettingsError(f"CART_RECOVERY_EMPTY_POOL must be without_offer or skip, got {empty!r}")
+            changes["empty_pool"] = empty
         return replace(policy, **changes)
