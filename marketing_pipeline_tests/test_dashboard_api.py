@@ -136,3 +136,20 @@ def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
     assert steps[1]["rate"] == 0.1875
     empty = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
     assert empty["cart_recovery"] == []
+
+
+def test_an_incomplete_stage_is_na_and_no_conversion_comes_from_it(web):
+    d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    for channel in ("tiktok", "website"):
+        stages = [r for r in d["funnel"] if r["channel"] == channel]
+        for before, r in zip([None, *stages], stages, strict=False):
+            if r["days_missing"]:
+                assert r["value"] is None and r["conversion"] is None and r["drop_off"] is None
+            if before is None or before["value"] is None or r["value"] is None:
+                assert r["conversion"] is None  # only between two complete stages
+            if r["conversion"] is not None:
+                assert 0 <= r["conversion"] <= 1 and abs(r["conversion"] + r["drop_off"] - 1) < 1e-9
+    tiktok = {r["stage"]: r for r in d["funnel"] if r["channel"] == "tiktok"}
+    # TikTok orders missed 8 days: n/a, with the loaded days' count kept apart
+    assert tiktok["orders"]["value"] is None and tiktok["orders"]["covered_value"] == 6
+    assert d["kpis"]["current"]["add_to_carts"] is None  # no cart source: n/a, not 0

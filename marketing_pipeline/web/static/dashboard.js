@@ -69,15 +69,13 @@
       const stages = d.funnel.filter((r) => r.channel === ch);
       series.push({type: "bar", name: ch, label: {show: true, position: "right", formatter: (p) => num(p.value)},
         data: drawn.map((st) => { const r = stages.find((x) => x.stage === st); return r && r.value > 0 ? r.value : null; })});
-      let prev = null;
+      // value is null when the stage's source missed a day of the range (n/a, never a partial
+      // count); conversion and drop-off come from the server, only between two complete stages
       for (const r of stages) {
-        const complete = r.value != null;
-        const conv = complete && prev != null ? ratio(r.value, prev) : null;
-        const shown = !complete ? '<span class="status-bad">no data</span>'
-          : num(r.value) + (r.days_missing ? ` <span class="status-bad" title="days without this source">(${r.days_missing} d missing)</span>` : "");
+        const shown = r.value != null ? num(r.value)
+          : r.days_missing ? `n/a <span class="status-bad" title="days without this source">(${r.days_missing} d missing)</span>` : "n/a";
         rows.push(`<tr><td>${esc(ch)}</td><td>${esc(r.stage)}</td><td class="num">${shown}</td>` +
-                  `<td class="num">${pct(conv)}</td><td class="num">${conv == null ? "n/a" : pct(1 - conv)}</td></tr>`);
-        prev = complete ? r.value : null;
+                  `<td class="num">${pct(r.conversion)}</td><td class="num">${pct(r.drop_off)}</td></tr>`);
       }
     }
     draw("chart-funnel", {
