@@ -64,6 +64,7 @@ def summary(conn, ctx) -> list[str]:
         lines.append(f"  sources not connected: {', '.join(absent)}")
     lines += [
         "",
-        "Dashboard: run `marketing-pipeline web` (or `make web`) and open http://127.0.0.1:8000/dashboard",
+        "Dashboard: run `marketing-pipeline web` (or `make web`) and open "
+        f"http://127.0.0.1:8000/dashboard?start={ctx.first}&end={ctx.last} (the same range as this summary)",
     ]
     return lines

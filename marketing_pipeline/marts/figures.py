@@ -7,6 +7,8 @@
   the earlier (a later count above the earlier one means the sources differ: no ratio is shown).
 - Audiences: ``marts.segment_members`` as of a day, suppressed people left out; exactly the
   membership the Klaviyo list sync sends (``activation.model.SEGMENT_EMAILS_SQL``).
+- Cart recovery: per step over abandonment days of the range; the rate is recovered carts over
+  the step's emails (step 0, the whole sequence: over abandoned carts), as documented.
 - Email campaigns and flows: revenue under the last-touch model of ``marts.attribution`` (clicks
   within ``ATTRIBUTION_WINDOW_DAYS``), cancelled orders left out, flows and campaigns together.
 """
@@ -52,6 +54,14 @@ WHERE a.order_date BETWEEN %(start)s AND %(end)s AND a.last_touch_channel = 'ema
 GROUP BY 1, 2, 3 ORDER BY revenue DESC, name LIMIT %(limit)s
 """
 
+CART_RECOVERY_SQL = """
+SELECT step, sum(carts_abandoned) AS carts, sum(emails_sent) AS emails_sent, sum(carts_clicked) AS clicked,
+       sum(recovered_carts) AS recovered, sum(recovered_revenue) AS revenue,
+       round(sum(recovered_carts)::numeric
+             / nullif(sum(CASE WHEN step = 0 THEN carts_abandoned ELSE emails_sent END), 0), 4) AS rate
+FROM marts.cart_recovery_daily WHERE day BETWEEN %(start)s AND %(end)s GROUP BY step ORDER BY step
+"""
+
 
 def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
@@ -92,3 +102,10 @@ def audiences(conn: psycopg.Connection, as_of: date | None) -> dict[str, int]:
 
 def email_top(conn: psycopg.Connection, start: date, end: date, limit: int = 10) -> list[dict]:
     return _rows(conn, EMAIL_TOP_SQL, {"start": start, "end": end, "limit": limit})
+
+
+def cart_recovery(conn: psycopg.Connection, start: date, end: date) -> list[dict] | None:
+    """Per step (0 = the whole sequence); None while ``marts.cart_recovery_daily`` does not exist."""
+    if not conn.execute("SELECT to_regclass('marts.cart_recovery_daily') IS NOT NULL").fetchone()[0]:
+        return None
+    return _rows(conn, CART_RECOVERY_SQL, {"start": start, "end": end})

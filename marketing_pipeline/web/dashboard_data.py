@@ -103,13 +103,6 @@ FROM marts.attribution WHERE order_date BETWEEN %(start)s AND %(end)s
 GROUP BY 1, 2 ORDER BY revenue DESC LIMIT 10
 """
 
-CART_SQL = """
-SELECT step, sum(carts_abandoned) AS carts, sum(emails_sent) AS emails_sent, sum(carts_clicked) AS clicked,
-       sum(recovered_carts) AS recovered, sum(recovered_revenue) AS revenue,
-       round(sum(recovered_carts)::numeric / nullif(sum(CASE WHEN step = 0 THEN carts_abandoned ELSE carts_emailable END), 0), 4) AS rate
-FROM marts.cart_recovery_daily WHERE day BETWEEN %(start)s AND %(end)s GROUP BY step ORDER BY step
-"""
-
 FRESHNESS_SQL = """
 SELECT f.source, f.last_loaded_day, f.source_absent,
        (SELECT count(*) FROM marts.source_coverage c
@@ -130,7 +123,7 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
     }
     kpis = {r.pop("name"): r for r in _rows(conn, KPI_SQL, params)}
     audience_day = figures.segments_day(conn, end)
-    cart_present = conn.execute("SELECT to_regclass('marts.cart_recovery_daily') IS NOT NULL").fetchone()[0]
+    carts = figures.cart_recovery(conn, start, end)
     freshness = _rows(conn, FRESHNESS_SQL, params)
     for f in freshness:
         f["missing_days"] = (f["missing_days"] or [])[:31]
@@ -152,6 +145,6 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         ],
         "audiences": {"as_of": _plain(audience_day), "people": figures.audiences(conn, audience_day)},
         "campaigns": _rows(conn, UTM_CAMPAIGNS_SQL, params),
-        "cart_recovery": _rows(conn, CART_SQL, params) if cart_present else None,
+        "cart_recovery": None if carts is None else [{k: _plain(v) for k, v in r.items()} for r in carts],
         "freshness": freshness,
     }
