@@ -166,6 +166,21 @@ def _import_orders(args: argparse.Namespace) -> int:
     return import_orders(args.path, skip_bad=args.skip_bad)
 
 
+def _import_codes_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="CSV with a 'code' column and an optional 'expires_at' (ISO date or time)")
+
+
+@command(
+    "import-discount-codes",
+    "add single-use discount codes from the store to the pool cart recovery offers take from",
+    _import_codes_args,
+)
+def _import_codes(args: argparse.Namespace) -> int:
+    from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
+
+    return import_discount_codes(args.path)
+
+
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:
     from marketing_pipeline.sources.customerio.commands import person_args
 

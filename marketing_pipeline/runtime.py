@@ -11,7 +11,7 @@ from pathlib import Path
 
 from marketing_pipeline import celery_jobs, settings, vendor_env
 from marketing_pipeline.sandbox.server import BackgroundServer
-from marketing_pipeline.warehouse import embedded, migrate
+from marketing_pipeline.warehouse import connect, embedded, migrate
 from marketing_pipeline.warehouse.engine import WAREHOUSE_DB, sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,13 @@ def start(
         server = BackgroundServer(build(seed=seed, scale=scale, faults=faults).app, port=port).start()
         log.info("sandbox serving on %s", server.url)
     served = vendor_env.apply_defaults(server.url if server else vendor_env.DEFAULT_SANDBOX_URL)
+    # The sandbox store's discount codes, only while mail goes to the sandbox's SendGrid: sandbox
+    # codes never reach a real inbox.
+    if server and "SendGrid" in served:
+        from marketing_pipeline.sandbox.discount_codes import seed_pool
+
+        with connect(warehouse_url, autocommit=True) as conn:
+            seed_pool(conn, seed=seed)
 
     home = cfg.state_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)

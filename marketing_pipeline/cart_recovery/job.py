@@ -43,14 +43,20 @@ def send_recovery_step(
             now,
             context.run.run_id,
         )
-    context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
+    context.log.info(
+        f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}"
+        + (f" (offer: {outcome.offer})" if outcome.offer else "")
+    )
     if outcome.status in ("unknown", "failed", "already_unknown"):
         raise dg.Failure(
             f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
             metadata={"status": outcome.status},
             allow_retries=False,
         )
-    return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
+    metadata = {"status": outcome.status, "detail": outcome.detail or ""}
+    if outcome.offer:  # the offer step says whether a code went out or the pool was empty
+        metadata["offer"] = outcome.offer
+    return dg.Output(outcome.status, metadata=metadata)
 
 
 @dg.job(tags={"cart_recovery": "true"}, description="One abandoned-cart email step for one cart.")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg.rows import dict_row
 
-from marketing_pipeline.cart_recovery import exit_rules, links, outbox
+from marketing_pipeline.cart_recovery import discount_codes, exit_rules, links, outbox
 from marketing_pipeline.cart_recovery.emails import mail_send_body, render
 from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.http import VendorError
@@ -19,21 +18,21 @@ from marketing_pipeline.warehouse import connect
 log = logging.getLogger(__name__)
 
 
+_EMPTY = {"without_offer": "sent_without_offer", "skip": "skipped"}
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # sent | skipped | unknown | failed | already_<status>
     detail: str | None = None
     message_id: str | None = None
+    offer: str | None = None  # offer step only: code | pool_empty_sent_without_offer | pool_empty_skipped
 
 
 def target_url(policy: RecoveryPolicy, cart: dict) -> str:
     if cart["channel"] == "tiktok_shop" and cart["product_url"]:
         return cart["product_url"]
     return f"{policy.store_url.rstrip('/')}/cart/restore/{cart['cart_id']}"
-
-
-def discount_code() -> str:
-    return f"BACK-{secrets.token_hex(5).upper()}"
 
 
 def process_step(
@@ -72,35 +71,51 @@ def process_step(
         items = dicts.execute(
             "SELECT * FROM ops.cart_items WHERE cart_id = %s ORDER BY unit_price DESC, sku_id", (cart_id,)
         ).fetchall()
+        offer = recover = unsub = None
         with conn.transaction():
-            code = discount_code() if step.discount_percent else None
-            recover = links.create_link(
-                conn,
-                "recover",
-                cart_id,
-                step.number,
-                cart["email"],
-                target_url(policy, cart),
-                now,
-                policy.link_ttl,
-            )
-            unsub = links.create_link(
-                conn, "unsubscribe", cart_id, step.number, cart["email"], None, now, None
-            )
-            conn.execute(
-                "UPDATE ops.recovery_outbox SET email = %s, discount_code = %s, discount_percent = %s"
-                " WHERE id = %s",
-                (cart["email"], code, step.discount_percent if code else None, outbox_id),
-            )
+            # The code is bound to this outbox row in the transaction that records it there.
+            code = discount_codes.claim(conn, outbox_id, cart_id, now) if step.discount_percent else None
+            if step.discount_percent:
+                offer = "code" if code else f"pool_empty_{_EMPTY[policy.empty_pool]}"
+            if offer == "pool_empty_skipped":
+                outbox.finish(conn, outbox_id, "skipped", detail="no_discount_code")
+                conn.execute(
+                    "UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = 'no_discount_code'"
+                    " WHERE cart_id = %s AND recovery_ended_at IS NULL",
+                    (now, cart_id),
+                )
+            else:
+                recover = links.create_link(
+                    conn,
+                    "recover",
+                    cart_id,
+                    step.number,
+                    cart["email"],
+                    target_url(policy, cart),
+                    now,
+                    policy.link_ttl,
+                )
+                unsub = links.create_link(
+                    conn, "unsubscribe", cart_id, step.number, cart["email"], None, now, None
+                )
+                conn.execute(
+                    "UPDATE ops.recovery_outbox SET email = %s, discount_code = %s, discount_percent = %s"
+                    " WHERE id = %s",
+                    (cart["email"], code, step.discount_percent if code else None, outbox_id),
+                )
+        if offer == "pool_empty_skipped":
+            return Outcome("skipped", "no_discount_code", offer=offer)
         base = policy.public_url.rstrip("/")
         email = render(policy, step, cart, items, f"{base}/r/{recover}", f"{base}/u/{unsub}", code)
         try:
             message_id = client.send_mail(mail_send_body(email, policy, cart_id, step))
         except SendOutcomeUnknown as exc:
-            outbox.finish(conn, outbox_id, "unknown", detail=str(exc))
-            return Outcome("unknown", str(exc))
+            outbox.finish(conn, outbox_id, "unknown", detail=str(exc))  # the code may be out: kept
+            return Outcome("unknown", str(exc), offer=offer)
         except VendorError as exc:
-            outbox.finish(conn, outbox_id, "failed", detail=str(exc))
-            return Outcome("failed", str(exc))
+            with conn.transaction():  # certainly not sent: the code goes back to the pool
+                outbox.finish(conn, outbox_id, "failed", detail=str(exc))
+                discount_codes.release(conn, outbox_id)
+            return Outcome("failed", str(exc), offer=offer)
         outbox.finish(conn, outbox_id, "sent", sent_at=now, message_id=message_id)
-        return Outcome("sent", message_id=message_id)
+        return Outcome("sent", message_id=message_id, offer=offer)
