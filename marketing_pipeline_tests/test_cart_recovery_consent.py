@@ -4,8 +4,8 @@ import uuid
 from datetime import timedelta
 
 from marketing_pipeline.cart_recovery import runner
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.consent import record_consent
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline_tests.test_cart_recovery import T, env, events, messages, record  # noqa: F401
 
 

@@ -11,9 +11,9 @@ from marketing_pipeline.activation.assets import consent_sync
 from marketing_pipeline.activation.klaviyo.assets import klaviyo_list_sync, klaviyo_profile_sync
 from marketing_pipeline.cart_recovery import links
 from marketing_pipeline.sandbox.app import build
+from marketing_pipeline.sandbox.credentials import SENDGRID_API_KEY
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
-from marketing_pipeline.sources.sendgrid.resource import ENV as SENDGRID
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import TODAY
@@ -39,7 +39,7 @@ def resources(url: str) -> dict:
     return {
         "klaviyo": klaviyo_resource(url),
         "customerio": CustomerIoResource(app_base_url=url + "/customerio/app", **CIO),
-        "sendgrid": SendGridResource(base_url=url + "/sendgrid", api_key=SENDGRID.keys["SENDGRID_API_KEY"]),
+        "sendgrid": SendGridResource(base_url=url + "/sendgrid", api_key=SENDGRID_API_KEY),
         "warehouse": WarehouseResource(),
     }
 

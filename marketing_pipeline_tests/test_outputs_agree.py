@@ -11,7 +11,7 @@ import pytest
 
 from marketing_pipeline.activation.klaviyo.assets import klaviyo_list_sync, klaviyo_profile_sync
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
-from marketing_pipeline.marts import demo as marts_demo
+from marketing_pipeline.sandbox.demo import marts as marts_demo
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.klaviyo.assets_profiles import klaviyo_profiles
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders

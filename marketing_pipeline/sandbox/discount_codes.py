@@ -27,3 +27,11 @@ def seed_pool(conn: psycopg.Connection, size: int = 500, seed: int = 7, now: dat
         " ON CONFLICT (code) DO NOTHING",
         (codes, expiries),
     ).rowcount
+
+
+def seed_into(warehouse_url: str) -> int:
+    """Seed the pool of a sandbox warehouse (the CLI's sandbox mode and the demo call this)."""
+    from marketing_pipeline.warehouse import connect
+
+    with connect(warehouse_url, autocommit=True) as conn:
+        return seed_pool(conn)

@@ -15,9 +15,9 @@ import psycopg
 
 from marketing_pipeline import consent
 from marketing_pipeline.activation import model
-from marketing_pipeline.activation.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.activation.sync_history import SyncCounts, recorded_sync
 from marketing_pipeline.http import VendorError
+from marketing_pipeline.sources.customerio.track import TrackClient, TrackPayloadError
 
 DEFAULT_SEGMENTS = ("customer", "new_subscriber", "vip", "active", "at_risk", "lapsed")
 

@@ -16,9 +16,9 @@ import psycopg
 
 from marketing_pipeline import consent
 from marketing_pipeline.activation import model
-from marketing_pipeline.activation.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.http import VendorError
+from marketing_pipeline.sources.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
 
 EVENT_NAME = "order_placed"
