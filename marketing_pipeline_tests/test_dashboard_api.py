@@ -153,3 +153,12 @@ def test_an_incomplete_stage_is_na_and_no_conversion_comes_from_it(web):
     # TikTok orders missed 8 days: n/a, with the loaded days' count kept apart
     assert tiktok["orders"]["value"] is None and tiktok["orders"]["covered_value"] == 6
     assert d["kpis"]["current"]["add_to_carts"] is None  # no cart source: n/a, not 0
+
+
+def test_favicon_and_rfm_snapshot_count_are_served(web):
+    icon = httpx.get(f"{web}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    assert d["rfm_snapshots"]["snapshots"] >= 1 and d["rfm_snapshots"]["latest"] <= "2025-06-14"
+    assert '<link rel="icon" href="/favicon.ico"' in httpx.get(f"{web}/dashboard").text

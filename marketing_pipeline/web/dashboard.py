@@ -52,6 +52,14 @@ def static(request: Request) -> Response:
     return FileResponse(HERE / "static" / name, headers={"Cache-Control": "no-cache"})
 
 
+def favicon(request: Request) -> Response:
+    return FileResponse(
+        HERE / "static" / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def _day(request: Request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -83,4 +91,5 @@ routes = [
     Route("/dashboard/api/data", data),
     Route("/dashboard/static/vendor/{name}", vendor),
     Route("/dashboard/static/{name}", static),
+    Route("/favicon.ico", favicon),
 ]

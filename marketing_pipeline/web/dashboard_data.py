@@ -89,6 +89,10 @@ WHERE y.as_of = (SELECT d FROM b)
 GROUP BY 1, 2 ORDER BY 3 DESC
 """
 
+RFM_SNAPSHOTS_SQL = """
+SELECT count(DISTINCT as_of) AS snapshots, max(as_of) AS latest FROM marts.rfm WHERE as_of <= %(end)s
+"""
+
 COHORTS_SQL = """
 SELECT cohort_month, months_since, retention, cohort_size, cumulative_revenue_per_customer
 FROM marts.cohorts
@@ -139,6 +143,7 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         "funnel": [{k: _plain(v) for k, v in r.items()} for r in figures.funnel(conn, start, end)],
         "segments": _rows(conn, SEGMENTS_SQL, params),
         "rfm_moves": _rows(conn, RFM_MOVES_SQL, params),
+        "rfm_snapshots": _rows(conn, RFM_SNAPSHOTS_SQL, params)[0],
         "cohorts": _rows(conn, COHORTS_SQL, params),
         "email_campaigns": [
             {k: _plain(v) for k, v in r.items()} for r in figures.email_top(conn, start, end)
