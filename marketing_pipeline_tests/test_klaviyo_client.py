@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from marketing_pipeline.http import AuthError, MissingCredentials, RateLimiter
+from marketing_pipeline.http import AuthError, MissingCredentials, RateLimiter, VendorError
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.klaviyo.client import (
     REVISION,
@@ -193,6 +193,6 @@ def test_links_next_is_followed_and_a_repeated_link_refused():
         )
 
     c = KlaviyoClient("https://a.klaviyo.com", API_KEY, transport=httpx.MockTransport(handler))
-    with pytest.raises(KlaviyoError, match="links.next repeated"):
+    with pytest.raises(VendorError, match="cursor repeated"):
         list(c.pages("/api/metrics"))
     assert c.stats.pages == 2

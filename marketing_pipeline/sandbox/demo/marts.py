@@ -5,7 +5,7 @@ from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
 from marketing_pipeline.definitions import defs
 from marketing_pipeline.marts import figures
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def run(ctx) -> None:
