@@ -146,3 +146,18 @@ def test_a_failing_platform_is_recorded_and_the_others_still_get_their_pushes(bo
     }
     assert run(url, [consent_sync]).success  # the next run pushes only what is missing
     assert conn.execute("SELECT count(*) FROM ops.consent_pushes").fetchone()[0] == 3
+
+
+def test_an_unconfigured_platform_is_left_for_later_and_the_others_get_their_pushes(box, conn):
+    _, url = box
+    consent.suppress(conn, "k@example.com", "recovery_link", "unsubscribed")
+    res = resources(url)
+    res["sendgrid"] = SendGridResource(base_url=url + "/sendgrid", api_key="")  # SENDGRID_API_KEY unset
+    result = dg.materialize([consent_sync], resources=res)
+    assert result.success
+    metadata = result.asset_materializations_for_node("consent_sync")[0].metadata
+    assert metadata["sendgrid pushed"].value == "not configured" and metadata["klaviyo pushed"].value == 1
+    assert {r[0] for r in conn.execute("SELECT platform FROM ops.consent_pushes")} == {
+        "klaviyo",
+        "customerio",
+    }

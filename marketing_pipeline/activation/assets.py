@@ -4,12 +4,14 @@ Both read the model (``ops.suppressions``, ``marts.segment_members``) and sit do
 fills it, so the asset graph shows raw -> core -> marts -> activation.
 """
 
+from contextlib import ExitStack
+
 import dagster as dg
 import httpx
 
 from marketing_pipeline.activation.consent_push import push_consent
 from marketing_pipeline.activation.customerio.segments import DEFAULT_SEGMENTS, sync_segment_attributes
-from marketing_pipeline.http import VendorError
+from marketing_pipeline.http import MissingCredentials, VendorError
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
@@ -42,15 +44,24 @@ def consent_sync(
     sendgrid: SendGridResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    with (
-        klaviyo.client() as k,
-        customerio.track_client() as c,
-        sendgrid.client() as s,
-        warehouse.connection() as conn,
-    ):
-        results = push_consent(conn, {"klaviyo": k, "customerio": c, "sendgrid": s}, context.run.run_id)
+    factories = {
+        "klaviyo": klaviyo.client,
+        "customerio": customerio.track_client,
+        "sendgrid": sendgrid.client,
+    }
+    with ExitStack() as stack, warehouse.connection() as conn:
+        clients, not_configured = {}, {}
+        for platform, make in factories.items():
+            try:
+                clients[platform] = stack.enter_context(make())
+            except MissingCredentials as exc:  # pushed once it is configured: nothing is lost
+                not_configured[platform] = str(exc)
+        results = push_consent(conn, clients, context.run.run_id)
+    for platform, why in not_configured.items():
+        context.log.warning(f"consent not pushed to {platform}: {why}")
     failed = {p: r for p, r in results.items() if isinstance(r, Exception)}
     metadata = {f"{p} pushed": r.sent for p, r in results.items() if not isinstance(r, Exception)}
+    metadata.update({f"{p} pushed": "not configured" for p in not_configured})
     if failed:
         # Only outages are worth a retry; a refused key or body fails at once (the others are pushed).
         transient = any(
