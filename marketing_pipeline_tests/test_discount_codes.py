@@ -143,3 +143,26 @@ def test_concurrent_claims_never_get_the_same_code(warehouse_url, conn):
 def test_the_sandbox_pool_is_deterministic_and_seeding_is_idempotent(conn):
     assert sandbox_codes(3) == sandbox_codes(3) and len(set(sandbox_codes(500))) == 500
     assert seed_pool(conn, size=10) == 10 and seed_pool(conn, size=10) == 0
+
+
+def test_a_refused_send_gives_its_code_back_to_the_next_offer(env, warehouse_url, conn, monkeypatch):  # noqa: F811
+    _, url, instance = env
+    seed_pool(conn, size=1, now=T)
+    first, second = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
+    record(warehouse_url, events(first, T, f"{first}@example.com"))
+    record(warehouse_url, events(second, T + timedelta(hours=2), f"{second}@example.com"))
+    cursor, statuses = None, {}
+    for minutes in (31, 151, 24 * 60 + 1, 26 * 60 + 1, 48 * 60 + 1, 50 * 60 + 1):
+        if minutes == 48 * 60 + 1:  # SendGrid unreachable for the first cart's offer: certainly not sent
+            monkeypatch.setenv("SENDGRID_BASE_URL", "http://127.0.0.1:9")
+        if minutes == 50 * 60 + 1:
+            monkeypatch.setenv("SENDGRID_BASE_URL", url + "/sendgrid")
+        cursor, runs = runner.advance(instance, T + timedelta(minutes=minutes), cursor)
+        statuses.update({(r.cart_id, r.step): r.status for r in runs})
+    assert statuses[(first, 3)] == "failed" and statuses[(second, 3)] == "sent"
+    code = sandbox_codes(1)[0]
+    rows = dict(
+        conn.execute("SELECT cart_id, discount_code FROM ops.recovery_outbox WHERE step = 3").fetchall()
+    )
+    assert rows == {first: None, second: code}  # the one code went out once, to the second cart
+    assert code in text_of(messages(url, second)[2])

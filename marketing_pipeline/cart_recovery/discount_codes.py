@@ -42,10 +42,16 @@ def claim(conn: psycopg.Connection, outbox_id: int, cart_id: str, now: datetime)
 
 
 def release(conn: psycopg.Connection, outbox_id: int) -> None:
-    conn.execute(
-        "UPDATE ops.discount_codes SET claimed_at = NULL, outbox_id = NULL, cart_id = NULL WHERE outbox_id = %s",
-        (outbox_id,),
-    )
+    """Give the step's code back (the email certainly did not go out); the outbox row forgets it too."""
+    with conn.transaction():
+        conn.execute(
+            "UPDATE ops.recovery_outbox SET discount_code = NULL, discount_percent = NULL WHERE id = %s",
+            (outbox_id,),
+        )
+        conn.execute(
+            "UPDATE ops.discount_codes SET claimed_at = NULL, outbox_id = NULL, cart_id = NULL WHERE outbox_id = %s",
+            (outbox_id,),
+        )
 
 
 def free_codes(conn: psycopg.Connection, now: datetime) -> int:
