@@ -6,7 +6,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import dagster as dg
-import httpx
 import pytest
 
 from marketing_pipeline.activation.klaviyo.assets import klaviyo_list_sync, klaviyo_profile_sync
@@ -22,6 +21,7 @@ from marketing_pipeline_tests.conftest import TODAY
 from marketing_pipeline_tests.klaviyo_support import resources as klaviyo_resources
 from marketing_pipeline_tests.klaviyo_support import small_sandbox
 from marketing_pipeline_tests.marts_fixtures import build
+from marketing_pipeline_tests.test_dashboard_api import PASSWORD, signed_in
 from marketing_pipeline_tests.test_klaviyo_activation_support import materialize
 from marketing_pipeline_tests.test_tiktok_shop_orders import CREDS
 
@@ -60,15 +60,17 @@ def summary_section(lines: list[str], heading: str) -> list[str]:
     return out
 
 
-def test_demo_summary_dashboard_and_klaviyo_lists_agree(built, conn):
+def test_demo_summary_dashboard_and_klaviyo_lists_agree(built, conn, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
     writes = built
     ctx = SimpleNamespace(days=DAYS, first=DAYS[0].isoformat(), last=DAYS[-1].isoformat())
     lines = marts_demo.summary(conn, ctx)
     with BackgroundServer(create_app()) as web:
-        api = httpx.get(
-            f"{web.url}/dashboard/api/data",
-            params={"start": DAYS[0].isoformat(), "end": DAYS[-1].isoformat()},
+        client = signed_in(web.url)
+        api = client.get(
+            "/dashboard/api/data", params={"start": DAYS[0].isoformat(), "end": DAYS[-1].isoformat()}
         ).json()
+        client.close()
 
     # Audiences: the summary, the dashboard and the lists in Klaviyo.
     summary_people = {

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from marketing_pipeline.settings import SettingsError
@@ -59,6 +60,23 @@ class RecoveryPolicy:
     require_consent: bool = False
     # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
     empty_pool: str = "without_offer"
+    # Besides the store's own host, where a recovery link may send a shopper (TikTok Shop product pages).
+    redirect_hosts: tuple[str, ...] = ("shop.tiktok.com",)
+
+    def may_redirect_to(self, url: str | None) -> bool:
+        """Recovery links lead only to the store's host or a configured one, over http(s)."""
+        if not url:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        allowed = {
+            (urlsplit(self.store_url).hostname or "").lower(),
+            *(h.lower() for h in self.redirect_hosts),
+        }
+        return parts.scheme in ("http", "https") and bool(host) and host in allowed
 
     def missing_sender(self) -> list[str]:
         """Variables a recovery email cannot go out without."""
@@ -140,4 +158,8 @@ class RecoveryPolicy:
             if empty not in ("without_offer", "skip"):
                 raise SettingsError(f"CART_RECOVERY_EMPTY_POOL must be without_offer or skip, got {empty!r}")
             changes["empty_pool"] = empty
+        if env.get("CART_RECOVERY_REDIRECT_HOSTS", "").strip():
+            changes["redirect_hosts"] = tuple(
+                h.strip() for h in env["CART_RECOVERY_REDIRECT_HOSTS"].split(",") if h.strip()
+            )
         return replace(policy, **changes)
