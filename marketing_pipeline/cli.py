@@ -114,6 +114,10 @@ def _start(args: argparse.Namespace):
         url = launch.start()
         print(f"sandbox mode: every vendor is served by the emulators on {url}")
     rt = runtime.start()
+    if rt.sandbox:  # the sandbox store's discount codes, so cart recovery offers can be redeemed
+        from marketing_pipeline.sandbox.discount_codes import seed_into
+
+        seed_into(rt.warehouse_url)
     for vendor, missing in rt.unconfigured.items():
         print(f"{vendor}: not configured (set {', '.join(missing)}); its assets fail until it is")
     return rt
@@ -210,6 +214,21 @@ def _import_orders(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.website.cli import import_orders
 
     return import_orders(args.path, skip_bad=args.skip_bad)
+
+
+def _import_codes_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="CSV with a 'code' column and an optional 'expires_at' (ISO date or time)")
+
+
+@command(
+    "import-discount-codes",
+    "add single-use discount codes from the store to the pool cart recovery offers take from",
+    _import_codes_args,
+)
+def _import_codes(args: argparse.Namespace) -> int:
+    from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
+
+    return import_discount_codes(args.path)
 
 
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:

@@ -27,6 +27,7 @@ COMPONENTS = [
     "marketing_pipeline.marts.definitions",
     "marketing_pipeline.activation.klaviyo.definitions",
     "marketing_pipeline.activation.customerio.definitions",
+    "marketing_pipeline.activation.assets",
 ]
 
 

@@ -17,6 +17,7 @@ from marketing_pipeline.cart_recovery import outbox, runner
 from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
+from marketing_pipeline.sandbox.discount_codes import sandbox_codes, seed_pool
 from marketing_pipeline.warehouse import connect
 
 T = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -92,6 +93,7 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
     cart = f"c-{uuid.uuid4().hex[:8]}"
     email = f"{cart}@example.com"
     record(warehouse_url, events(cart, T, email))
+    seed_pool(conn, size=5, now=T)  # the store's codes: the offer takes one of them
     cursor, sent_at = None, {}
     job = runner.recovery_job()
     for minutes in [
@@ -121,6 +123,9 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
         "SELECT discount_code FROM ops.recovery_outbox WHERE cart_id = %s AND step = 3", (cart,)
     ).fetchone()[0]
     assert code and code in html["text/html"] and code in html["text/plain"]
+    assert code in sandbox_codes(5) and conn.execute(
+        "SELECT cart_id FROM ops.discount_codes WHERE code = %s", (code,)
+    ).fetchone() == (cart,)
     for kind, text in html.items():
         assert "Glow Serum" in text and "Body Oil" in text and "$100.00" in text  # 2 x 34 + 32
         address = box.world.brand_address

@@ -147,6 +147,32 @@ def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
     assert empty["cart_recovery"] == []
 
 
+def test_an_incomplete_stage_is_na_and_no_conversion_comes_from_it(web):
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    for channel in ("tiktok", "website"):
+        stages = [r for r in d["funnel"] if r["channel"] == channel]
+        for before, r in zip([None, *stages], stages, strict=False):
+            if r["days_missing"]:
+                assert r["value"] is None and r["conversion"] is None and r["drop_off"] is None
+            if before is None or before["value"] is None or r["value"] is None:
+                assert r["conversion"] is None  # only between two complete stages
+            if r["conversion"] is not None:
+                assert 0 <= r["conversion"] <= 1 and abs(r["conversion"] + r["drop_off"] - 1) < 1e-9
+    tiktok = {r["stage"]: r for r in d["funnel"] if r["channel"] == "tiktok"}
+    # TikTok orders missed 8 days: n/a, with the loaded days' count kept apart
+    assert tiktok["orders"]["value"] is None and tiktok["orders"]["covered_value"] == 6
+    assert d["kpis"]["current"]["add_to_carts"] is None  # no cart source: n/a, not 0
+
+
+def test_favicon_and_rfm_snapshot_count_are_served(web):
+    icon = web.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    assert d["rfm_snapshots"]["snapshots"] >= 1 and d["rfm_snapshots"]["latest"] <= "2025-06-14"
+    assert '<link rel="icon" href="/favicon.ico"' in web.get("/dashboard").text
+
+
 def test_dashboard_without_a_session_redirects_to_login_and_its_api_says_401(web):
     anonymous = httpx.Client(base_url=str(web.base_url))
     page = anonymous.get("/dashboard")

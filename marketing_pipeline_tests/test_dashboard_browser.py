@@ -112,6 +112,13 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert _chart(page, "chart-segments", "o.series[0].data.length") >= 1
         assert _chart(page, "chart-rfm", "o.series[0].links.length") >= 1
         assert _chart(page, "chart-cohorts", "o.series[0].data.length") >= 1
+        # every table has a CSV button; a download carries the table's rows
+        tables = page.locator(".card table[id]").count()
+        assert page.locator("button.csv").count() == tables >= 5
+        with page.expect_download() as download:
+            page.locator('button.csv[data-table="funnel-table"]').click()
+        csv_text = Path(download.value.path()).read_text()
+        assert csv_text.startswith("Channel,Stage,Count,Conversion,Drop-off") and csv_text.count("\n") > 5
         revenue_chart = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id")
         default_revenue = page.locator('[data-kpi="Revenue"] .value').inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import psycopg
 
-from marketing_pipeline.consent import suppressed
+from marketing_pipeline.consent import may_subscribe, suppressed
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 
 # Orders by the same person after the cart went idle: another converted cart (website or
@@ -35,6 +35,8 @@ def exit_reason(
         return "ordered"
     if suppressed(conn, [cart["email"]]):
         return "suppressed"
+    if policy.require_consent and not may_subscribe(conn, [cart["email"]]):
+        return "no_consent"
     if (
         step == policy.steps[0].number
         and conn.execute(

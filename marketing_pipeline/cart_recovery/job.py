@@ -49,7 +49,10 @@ def send_recovery_step(
             now,
             context.run.run_id,
         )
-    context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
+    context.log.info(
+        f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}"
+        + (f" (offer: {outcome.offer})" if outcome.offer else "")
+    )
     # "duplicate": another run has this step in hand; nothing failed and nothing is sent twice
     if outcome.status in ("unknown", "failed", "already_unknown"):
         raise dg.Failure(
@@ -57,7 +60,10 @@ def send_recovery_step(
             metadata={"status": outcome.status},
             allow_retries=False,
         )
-    return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
+    metadata = {"status": outcome.status, "detail": outcome.detail or ""}
+    if outcome.offer:  # the offer step says whether a code went out or the pool was empty
+        metadata["offer"] = outcome.offer
+    return dg.Output(outcome.status, metadata=metadata)
 
 
 # A step takes seconds. A run killed outright (SIGKILL) would hold its sendgrid_api pool slot

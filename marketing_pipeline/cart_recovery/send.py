@@ -11,7 +11,6 @@ Whatever goes wrong after the claim, the row leaves ``claimed``: ``failed`` befo
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg.rows import dict_row
 
-from marketing_pipeline.cart_recovery import exit_rules, links, outbox
+from marketing_pipeline.cart_recovery import discount_codes, exit_rules, links, outbox
 from marketing_pipeline.cart_recovery.emails import mail_send_body, render
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.settings.recovery import RecoveryPolicy
@@ -29,21 +28,21 @@ from marketing_pipeline.warehouse import connect
 log = logging.getLogger(__name__)
 
 
+_EMPTY = {"without_offer": "sent_without_offer", "skip": "skipped"}
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # sent | skipped | unknown | failed | duplicate | already_<status>
     detail: str | None = None
     message_id: str | None = None
+    offer: str | None = None  # offer step only: code | pool_empty_sent_without_offer | pool_empty_skipped
 
 
 def target_url(policy: RecoveryPolicy, cart: dict) -> str:
     if cart["channel"] == "tiktok_shop" and policy.may_redirect_to(cart["product_url"]):
         return cart["product_url"]
     return f"{policy.store_url.rstrip('/')}/cart/restore/{quote(cart['cart_id'], safe='')}"
-
-
-def discount_code() -> str:
-    return f"BACK-{secrets.token_hex(5).upper()}"
 
 
 def _try_lock(conn: psycopg.Connection, key: str) -> bool:
@@ -75,26 +74,31 @@ def process_step(
             prepared = _prepare(conn, policy, step, cart_id, outbox_id, now)
         except Exception as exc:  # bad data or a bug: nothing was sent, the row must not stay claimed
             log.exception("cart %s step %s failed before sending", cart_id, step.number)
-            outbox.finish(conn, outbox_id, "failed", detail=f"{type(exc).__name__}: {exc}")
+            with conn.transaction():  # nothing went out: a claimed code goes back to the pool
+                outbox.finish(conn, outbox_id, "failed", detail=f"{type(exc).__name__}: {exc}")
+                discount_codes.release(conn, outbox_id)
             return Outcome("failed", f"{type(exc).__name__}: {exc}")
         if isinstance(prepared, Outcome):
             return prepared
+        body, offer = prepared
         try:
-            message_id = client.send_mail(prepared)
+            message_id = client.send_mail(body)
         except VendorError as exc:
-            outbox.finish(conn, outbox_id, "failed", detail=str(exc))
-            return Outcome("failed", str(exc))
+            with conn.transaction():  # certainly not sent: the code goes back to the pool
+                outbox.finish(conn, outbox_id, "failed", detail=str(exc))
+                discount_codes.release(conn, outbox_id)
+            return Outcome("failed", str(exc), offer=offer)
         except Exception as exc:  # SendOutcomeUnknown, or anything else mid-send: it may have gone out
-            outbox.finish(conn, outbox_id, "unknown", detail=f"{type(exc).__name__}: {exc}")
-            return Outcome("unknown", str(exc))
+            outbox.finish(conn, outbox_id, "unknown", detail=f"{type(exc).__name__}: {exc}")  # code kept
+            return Outcome("unknown", str(exc), offer=offer)
         outbox.finish(conn, outbox_id, "sent", sent_at=now, message_id=message_id)
-        return Outcome("sent", message_id=message_id)
+        return Outcome("sent", message_id=message_id, offer=offer)
 
 
 def _prepare(
     conn: psycopg.Connection, policy: RecoveryPolicy, step, cart_id: str, outbox_id: int, now: datetime
-) -> dict | Outcome:
-    """The mail send body, or the skip Outcome when an exit rule holds."""
+) -> tuple[dict, str | None] | Outcome:
+    """The mail send body and the offer's state, or the skip Outcome when an exit rule holds."""
     dicts = conn.cursor(row_factory=dict_row)
     cart = dicts.execute("SELECT * FROM ops.carts WHERE cart_id = %s", (cart_id,)).fetchone()
     if cart is not None and cart["email"]:
@@ -113,8 +117,20 @@ def _prepare(
     items = dicts.execute(
         "SELECT * FROM ops.cart_items WHERE cart_id = %s ORDER BY unit_price DESC, sku_id", (cart_id,)
     ).fetchall()
+    offer = None
     with conn.transaction():
-        code = discount_code() if step.discount_percent else None
+        # The code is bound to this outbox row in the transaction that records it there.
+        code = discount_codes.claim(conn, outbox_id, cart_id, now) if step.discount_percent else None
+        if step.discount_percent:
+            offer = "code" if code else f"pool_empty_{_EMPTY[policy.empty_pool]}"
+        if offer == "pool_empty_skipped":
+            outbox.finish(conn, outbox_id, "skipped", detail="no_discount_code")
+            conn.execute(
+                "UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = 'no_discount_code'"
+                " WHERE cart_id = %s AND recovery_ended_at IS NULL",
+                (now, cart_id),
+            )
+            return Outcome("skipped", "no_discount_code", offer=offer)
         recover = links.create_link(
             conn,
             "recover",
@@ -134,4 +150,4 @@ def _prepare(
         )
     base = policy.public_url.rstrip("/")
     email = render(policy, step, cart, items, f"{base}/r/{recover}", f"{base}/u/{unsub}", code)
-    return mail_send_body(email, policy, cart_id, step)
+    return mail_send_body(email, policy, cart_id, step), offer

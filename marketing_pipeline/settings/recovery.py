@@ -56,6 +56,10 @@ class RecoveryPolicy:
     store_url: str = ""
     public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
     from_email: str = ""
+    # Send only to people whose latest recorded email consent is a yes (e.g. shoppers in the EU/UK).
+    require_consent: bool = False
+    # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
+    empty_pool: str = "without_offer"
     # Besides the store's own host, where a recovery link may send a shopper (TikTok Shop product pages).
     redirect_hosts: tuple[str, ...] = ("shop.tiktok.com",)
 
@@ -144,6 +148,16 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
+        flag = env.get("CART_RECOVERY_REQUIRE_CONSENT", "").strip().lower()
+        if flag:
+            if flag not in ("true", "false", "1", "0", "yes", "no"):
+                raise SettingsError(f"CART_RECOVERY_REQUIRE_CONSENT must be true or false, got {flag!r}")
+            changes["require_consent"] = flag in ("true", "1", "yes")
+        empty = env.get("CART_RECOVERY_EMPTY_POOL", "").strip().lower()
+        if empty:
+            if empty not in ("without_offer", "skip"):
+                raise SettingsError(f"CART_RECOVERY_EMPTY_POOL must be without_offer or skip, got {empty!r}")
+            changes["empty_pool"] = empty
         if env.get("CART_RECOVERY_REDIRECT_HOSTS", "").strip():
             changes["redirect_hosts"] = tuple(
                 h.strip() for h in env["CART_RECOVERY_REDIRECT_HOSTS"].split(",") if h.strip()

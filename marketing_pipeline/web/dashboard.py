@@ -53,6 +53,14 @@ def static(request: Request) -> Response:
     return FileResponse(HERE / "static" / name, headers={"Cache-Control": "no-cache"})
 
 
+def favicon(request: Request) -> Response:
+    return FileResponse(
+        HERE / "static" / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def _day(request: Request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -84,5 +92,6 @@ routes = [
     Route("/dashboard/api/data", auth.require_login(data)),
     Route("/dashboard/static/vendor/{name}", auth.require_login(vendor)),
     Route("/dashboard/static/{name}", auth.require_login(static)),
+    Route("/favicon.ico", favicon),  # public: the login page shows it too
     *auth.routes,
 ]

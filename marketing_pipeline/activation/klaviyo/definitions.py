@@ -16,8 +16,9 @@ ACTIVATION_ASSETS = [
 
 klaviyo_activation_job = dg.define_asset_job(
     "klaviyo_activation",
-    selection=dg.AssetSelection.assets(*ACTIVATION_ASSETS),
-    description="Sync profiles, then order events, lists and subscriptions to Klaviyo.",
+    selection=dg.AssetSelection.assets(*ACTIVATION_ASSETS, dg.AssetKey("consent_sync")),
+    description="Push suppressions to every platform, sync profiles, then order events, lists and "
+    "subscriptions to Klaviyo.",
 )
 
 # After the morning ingest; UTC because the brand time zone is only read at run time.
