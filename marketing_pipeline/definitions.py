@@ -11,6 +11,7 @@ import importlib
 
 import dagster as dg
 
+from marketing_pipeline.automation import policy as automation
 from marketing_pipeline.celery_jobs import daily_ingest_celery_job
 from marketing_pipeline.ingest import RAW_ASSETS
 from marketing_pipeline.schedules import build_lookback_schedule
@@ -33,11 +34,13 @@ daily_ingest_job = dg.define_asset_job(
     description="Ingest every source for the selected days.",
 )
 
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        jobs=[daily_ingest_job, daily_ingest_celery_job],
-        schedules=[build_lookback_schedule(daily_ingest_job)],
-        resources={"warehouse": WarehouseResource()},
-    ),
-    *(importlib.import_module(m).defs for m in COMPONENTS),
+defs = automation.apply(
+    dg.Definitions.merge(
+        dg.Definitions(
+            jobs=[daily_ingest_job, daily_ingest_celery_job],
+            schedules=[build_lookback_schedule(daily_ingest_job)],
+            resources={"warehouse": WarehouseResource()},
+        ),
+        *(importlib.import_module(m).defs for m in COMPONENTS),
+    )
 )
