@@ -26,6 +26,7 @@ COMPONENTS = [
     "marketing_pipeline.sources.customerio.definitions",
     "marketing_pipeline.marts.definitions",
     "marketing_pipeline.activation.klaviyo.definitions",
+    "marketing_pipeline.alerts.definitions",
 ]
 
 daily_ingest_job = dg.define_asset_job(

@@ -23,6 +23,7 @@ VENDOR_ENV_MODULES = [
     "marketing_pipeline.sources.sendgrid.resource",
     "marketing_pipeline.sources.customerio.resource",
     "marketing_pipeline.sources.klaviyo.resource",
+    "marketing_pipeline.alerts.slack",  # where alerts go; not a data source
 ]
 
 

@@ -45,7 +45,8 @@ ACTIVATION = {
 
 def vendor_envs_by_resource() -> dict[str, VendorEnv]:
     """Resource key -> the vendor's variables (``sources/<key>/resource.py`` defines ``ENV``)."""
-    return {m.split(".")[-2]: importlib.import_module(m).ENV for m in VENDOR_ENV_MODULES}
+    sources = [m for m in VENDOR_ENV_MODULES if m.startswith("marketing_pipeline.sources.")]
+    return {m.split(".")[-2]: importlib.import_module(m).ENV for m in sources}
 
 
 def vendor_of(assets_def: dg.AssetsDefinition) -> VendorEnv | None:

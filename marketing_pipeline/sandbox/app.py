@@ -21,6 +21,7 @@ EMULATORS = {
     "sendgrid": "marketing_pipeline.sources.sendgrid.emulator:SendGridEmulator",
     "customerio": "marketing_pipeline.sources.customerio.emulator:CustomerIoEmulator",
     "klaviyo": "marketing_pipeline.sources.klaviyo.emulator:KlaviyoEmulator",
+    "slack": "marketing_pipeline.sandbox.slack.emulator:SlackEmulator",
 }
 
 
