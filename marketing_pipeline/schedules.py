@@ -1,8 +1,7 @@
 """The daily refresh: after midnight brand time, re-read the last LOOKBACK_DAYS partitions.
 
 Vendors revise recent days (order statuses, attribution, GA4 processing), so yesterday alone
-is not enough. One run per partition keeps each day's status visible in the UI. Assets of a
-vendor without credentials are left out of the runs, and the tick says which were skipped.
+is not enough. One run per partition keeps each day's status visible in the UI.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from datetime import date, timedelta
 import dagster as dg
 
 from marketing_pipeline import settings
-from marketing_pipeline.automation.conditions import configured
-from marketing_pipeline.automation.policy import vendor_of
 from marketing_pipeline.partitions import daily_partitions
+from marketing_pipeline.settings import vendors
 
 
 def lookback_keys(today: date, lookback_days: int) -> list[str]:
@@ -23,16 +21,21 @@ def lookback_keys(today: date, lookback_days: int) -> list[str]:
     return [k for k in keys if daily_partitions.has_partition_key(k)]
 
 
-def configured_selection(repo: dg.RepositoryDefinition, job_name: str) -> tuple[list[dg.AssetKey], list[str]]:
-    """The job's assets whose vendor is configured, and the vendors left out."""
-    keys, skipped = [], set()
-    for key in sorted(repo.get_job(job_name).asset_layer.selected_asset_keys):
-        vendor = vendor_of(repo.assets_defs_by_key[key])
-        if vendor is None or configured(vendor):
-            keys.append(key)
-        else:
-            skipped.add(vendor.vendor)
-    return keys, sorted(skipped)
+def configured_selection(
+    context: dg.ScheduleEvaluationContext, selection: dg.AssetSelection
+) -> tuple[list[dg.AssetKey] | None, dict[str, list[str]]]:
+    """The assets of ``selection`` whose vendor is configured (None: all of them), and the vendors
+    left out with their missing variables."""
+    unconfigured = vendors.unconfigured()
+    if not unconfigured:
+        return None, {}
+    graph = context.repository_def.asset_graph
+    keys = [
+        key
+        for key in selection.resolve(graph)
+        if not graph.get(key).assets_def.required_resource_keys & unconfigured.keys()
+    ]
+    return sorted(keys), unconfigured
 
 
 def build_lookback_schedule(
@@ -44,23 +47,22 @@ def build_lookback_schedule(
         cron_schedule=cron,
         execution_timezone=daily_partitions.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Daily refresh of the last LOOKBACK_DAYS partitions (default 7).",
+        description="Daily refresh of the last LOOKBACK_DAYS partitions (default 7), of the vendors "
+        "that are configured.",
     )
     def _schedule(context: dg.ScheduleEvaluationContext):
+        keys, skipped = configured_selection(context, job.selection)
+        reason = "; ".join(f"{v} not configured (set {', '.join(m)})" for v, m in sorted(skipped.items()))
+        if keys == []:
+            return dg.SkipReason(f"no source is configured: {reason}")
+        if reason:
+            context.log.info(f"left out: {reason}")
         today = context.scheduled_execution_time.astimezone(settings.load().tz).date()
         tick = today.isoformat()
-        selection, skipped = configured_selection(context.repository_def, job.name)
-        if not selection:
-            yield dg.SkipReason(f"no vendor configured (skipped: {', '.join(skipped)})")
-            return
-        if skipped:
-            context.log.info(f"not configured, skipped: {', '.join(skipped)}")
-        for key in lookback_keys(today, settings.load().lookback_days):
-            yield dg.RunRequest(
-                run_key=f"{key}@{tick}",
-                partition_key=key,
-                asset_selection=selection if skipped else None,
-                tags={"refresh": "lookback", **({"skipped_vendors": ",".join(skipped)} if skipped else {})},
-            )
+        tags = {"refresh": "lookback"} | ({"unconfigured": ", ".join(sorted(skipped))} if skipped else {})
+        return [
+            dg.RunRequest(run_key=f"{key}@{tick}", partition_key=key, tags=tags, asset_selection=keys)
+            for key in lookback_keys(today, settings.load().lookback_days)
+        ]
 
     return _schedule

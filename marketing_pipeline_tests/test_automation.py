@@ -127,7 +127,7 @@ def test_lookback_schedule_leaves_out_unconfigured_vendors(defs, monkeypatch):
             instance=instance, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
         )
         runs = list(schedule.evaluate_tick(context).run_requests)
-    assert runs and all(r.tags["skipped_vendors"] == "GA4" for r in runs)
+    assert runs and all(r.tags["unconfigured"] == "ga4" for r in runs)
     selected = {k.to_user_string() for k in runs[0].asset_selection}
     assert (
         "tiktok_shop_orders" in selected and not {"ga4_traffic_daily", "ga4_landing_pages_daily"} & selected

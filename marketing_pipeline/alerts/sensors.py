@@ -10,7 +10,6 @@ import dagster as dg
 from marketing_pipeline import settings
 from marketing_pipeline.alerts.notify import notify, ui_link
 from marketing_pipeline.alerts.slack import SlackAlertsResource
-from marketing_pipeline.automation.conditions import configured
 from marketing_pipeline.automation.policy import vendor_of
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -25,6 +24,9 @@ RUNNING = dg.DefaultSensorStatus.RUNNING
 def alert_on_run_failure(
     context: dg.RunFailureSensorContext, slack: SlackAlertsResource, warehouse: WarehouseResource
 ) -> None:
+    if missing := slack.missing():
+        context.log.warning(f"not alerted: Slack is not configured (set {', '.join(missing)})")
+        return
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
     what = run.job_name if run.job_name != "__ASSET_JOB" else "asset run"
@@ -47,6 +49,8 @@ def alert_on_run_failure(
 def alert_on_failed_checks(
     context: dg.SensorEvaluationContext, slack: SlackAlertsResource, warehouse: WarehouseResource
 ):
+    if missing := slack.missing():
+        return dg.SkipReason(f"Slack is not configured (set {', '.join(missing)})")
     repo = context.repository_def
     if repo is None:
         return dg.SkipReason("no repository to read checks from")
@@ -64,8 +68,8 @@ def alert_on_failed_checks(
             asset = check_key.asset_key
             assets_def = repo.assets_defs_by_key.get(asset)
             vendor = vendor_of(assets_def) if assets_def else None
-            if vendor and not configured(vendor):
-                not_configured.add(vendor.vendor)
+            if vendor and not vendor.configured():
+                not_configured.add(vendor.name)
                 continue
             day = datetime.fromtimestamp(record.create_timestamp, tz).date().isoformat()
             name = check_key.to_user_string().replace(":", "/")
@@ -96,6 +100,8 @@ ORDER BY o.id LIMIT 100
 def alert_on_unknown_sends(
     context: dg.SensorEvaluationContext, slack: SlackAlertsResource, warehouse: WarehouseResource
 ):
+    if missing := slack.missing():
+        return dg.SkipReason(f"Slack is not configured (set {', '.join(missing)})")
     with warehouse.connection() as conn:
         rows = conn.execute(UNKNOWN_SENDS_SQL).fetchall()
         for outbox_id, cart_id, step, run_id, detail in rows:

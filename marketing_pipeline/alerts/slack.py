@@ -1,23 +1,27 @@
 """Slack for alerts: dagster-slack's resource, pointed at a base URL (the sandbox has an emulator),
-or an incoming webhook when ``SLACK_WEBHOOK_URL`` is set."""
+or an incoming webhook when ``SLACK_WEBHOOK_URL`` is set. Slack is not a data source, so it is not
+in ``settings.vendors.VENDORS`` (schedules do not wait for it); its variables are described the same way."""
 
 from __future__ import annotations
 
-import dagster as dg
 from dagster_slack import SlackResource
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from marketing_pipeline.vendor_env import VendorEnv
+from marketing_pipeline.settings.vendors import VendorSettings
 
 API_BASE_URL = "https://slack.com/api/"
-ENV = VendorEnv(
-    vendor="Slack",
-    base_url_var="SLACK_BASE_URL",
-    api_base_url=API_BASE_URL,
-    sandbox_prefix="/slack/api/",
-    keys={"SLACK_BOT_TOKEN": "xoxb-sandbox-token"},
-    optional={"SLACK_CHANNEL": "#marketing-alerts", "SLACK_WEBHOOK_URL": ""},
+SLACK = VendorSettings(
+    "slack",
+    "Slack",
+    {
+        "token": "SLACK_BOT_TOKEN",
+        "base_url": "SLACK_BASE_URL",
+        "channel": "SLACK_CHANNEL",
+        "webhook_url": "SLACK_WEBHOOK_URL",
+    },
+    (),
+    alternatives=(("SLACK_WEBHOOK_URL",), ("SLACK_BOT_TOKEN",)),
 )
 
 
@@ -28,9 +32,14 @@ class SlackDeliveryError(RuntimeError):
 class SlackAlertsResource(SlackResource):
     """``token`` (a bot token with ``chat:write``) posts to ``channel``; a webhook URL wins when set."""
 
+    token: str = ""
     base_url: str = API_BASE_URL
     channel: str = "#marketing-alerts"
     webhook_url: str = ""
+
+    def missing(self) -> list[str]:
+        """What to set before alerts can go out (empty: configured)."""
+        return SLACK.unset(self.model_dump())
 
     def get_client(self) -> WebClient:
         return WebClient(self.token, base_url=self.base_url, timeout=10)
@@ -49,9 +58,4 @@ class SlackAlertsResource(SlackResource):
 
 
 def from_env() -> SlackAlertsResource:
-    return SlackAlertsResource(
-        token=dg.EnvVar("SLACK_BOT_TOKEN"),
-        base_url=dg.EnvVar("SLACK_BASE_URL"),
-        channel=dg.EnvVar("SLACK_CHANNEL"),
-        webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"),
-    )
+    return SlackAlertsResource(**SLACK.env_vars())

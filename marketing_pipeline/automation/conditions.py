@@ -7,37 +7,32 @@ skipped and the UI's evaluation tree names the variables it is waiting for.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
-from marketing_pipeline.vendor_env import VendorEnv
+from marketing_pipeline.settings.vendors import VendorSettings
 
 AC = dg.AutomationCondition
 
 
-def configured(env: VendorEnv) -> bool:
-    """Every key variable of the vendor is set (read now, in the evaluating process)."""
-    return all(os.environ.get(var) for var in env.keys)
-
-
 class VendorConfigured(AC):
-    """True for every candidate while all of the vendor's key variables are set."""
+    """True for every candidate while the vendor's required variables are set."""
 
-    def __init__(self, env: VendorEnv):
-        self.env = env
+    def __init__(self, vendor: VendorSettings):
+        self.vendor = vendor
 
     @property
     def description(self) -> str:
-        return f"{self.env.vendor} configured ({', '.join(self.env.keys)} set)"
+        needs = [*self.vendor.required, *(" or ".join("+".join(g) for g in self.vendor.alternatives),)]
+        return f"{self.vendor.name} configured ({', '.join(n for n in needs if n)} set)"
 
     @property
     def name(self) -> str:
-        return f"vendor_configured({self.env.vendor})"
+        return f"vendor_configured({self.vendor.name})"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
-        subset = context.candidate_subset if configured(self.env) else context.get_empty_subset()
+        subset = context.candidate_subset if self.vendor.configured() else context.get_empty_subset()
         return dg.AutomationResult(context=context, true_subset=subset)
 
 

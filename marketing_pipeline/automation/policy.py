@@ -11,14 +11,12 @@ asset that nothing runs.
 
 from __future__ import annotations
 
-import importlib
-
 import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.automation import conditions
 from marketing_pipeline.ingest import RAW_ASSETS
-from marketing_pipeline.vendor_env import VENDOR_ENV_MODULES, VendorEnv
+from marketing_pipeline.settings.vendors import VENDORS, VendorSettings
 
 MANUAL_TAG = ("automation", "manual")
 # Sources whose today changes by the hour; their closed days are final enough for the daily lookback.
@@ -43,18 +41,12 @@ ACTIVATION = {
 }
 
 
-def vendor_envs_by_resource() -> dict[str, VendorEnv]:
-    """Resource key -> the vendor's variables (``sources/<key>/resource.py`` defines ``ENV``)."""
-    sources = [m for m in VENDOR_ENV_MODULES if m.startswith("marketing_pipeline.sources.")]
-    return {m.split(".")[-2]: importlib.import_module(m).ENV for m in sources}
+def vendor_of(assets_def: dg.AssetsDefinition) -> VendorSettings | None:
+    """The vendor whose resource the asset uses (by resource key), if any."""
+    return next((VENDORS[k] for k in sorted(assets_def.required_resource_keys) if k in VENDORS), None)
 
 
-def vendor_of(assets_def: dg.AssetsDefinition) -> VendorEnv | None:
-    envs = vendor_envs_by_resource()
-    return next((envs[k] for k in sorted(assets_def.required_resource_keys) if k in envs), None)
-
-
-def condition_for(spec: dg.AssetSpec, vendor: VendorEnv | None) -> dg.AutomationCondition | None:
+def condition_for(spec: dg.AssetSpec, vendor: VendorSettings | None) -> dg.AutomationCondition | None:
     cfg = settings.load()
     name, tz = spec.key.to_user_string(), cfg.brand_timezone
     if name in INTRADAY or name in EVERY_TICK:
@@ -71,7 +63,7 @@ def condition_for(spec: dg.AssetSpec, vendor: VendorEnv | None) -> dg.Automation
         return cond
     # the vendor test last: it then sees only the partitions the timing let through
     return (cond & conditions.VendorConfigured(vendor)).with_label(
-        f"{cond.get_label() or cond.name} while {vendor.vendor} is configured"
+        f"{cond.get_label() or cond.name} while {vendor.name} is configured"
     )
 
 

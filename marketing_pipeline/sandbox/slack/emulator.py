@@ -17,9 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from marketing_pipeline.alerts.slack import ENV
-
-TOKEN = ENV.keys["SLACK_BOT_TOKEN"]
+from marketing_pipeline.sandbox.credentials import SLACK_BOT_TOKEN as TOKEN
 
 
 class SlackEmulator:

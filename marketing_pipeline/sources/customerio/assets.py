@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from marketing_pipeline import consent, settings
+from marketing_pipeline import clock, consent, settings
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
@@ -207,7 +207,7 @@ def customerio_campaign_metrics(
 ) -> dg.MaterializeResult:
     days = partition_days(context)
     cfg = settings.load()
-    today = datetime.now(cfg.tz).date()
+    today = clock.today(cfg.tz)
     with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run.run_id):
         catalog, rows, unreachable = collect_metrics(
             client, days, cfg.brand_timezone, today, context.run.run_id

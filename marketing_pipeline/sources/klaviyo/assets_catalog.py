@@ -11,7 +11,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from marketing_pipeline import settings
+from marketing_pipeline import clock, settings
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
@@ -313,7 +313,7 @@ def klaviyo_lists_segments(
     days = partition_days(context)
     tz = settings.load().tz
     latest = max(days)
-    with_counts = (datetime.now(tz).date() - latest).days <= 1  # counting costs a 1/s, 15/m call per group
+    with_counts = (clock.today(tz) - latest).days <= 1  # counting costs a 1/s, 15/m call per group
     found: dict[str, list] = {"list": [], "segment": []}
     with klaviyo.client() as client, ingest_errors("klaviyo.lists_segments", context.run.run_id):
         for kind in ("list", "segment"):

@@ -17,10 +17,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from marketing_pipeline import settings
-from marketing_pipeline.automation.conditions import configured
 from marketing_pipeline.partitions import daily_partitions
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
-from marketing_pipeline.sources.tiktok_shop.resource import ENV, TikTokShopResource
+from marketing_pipeline.sources.tiktok_shop.resource import VENDOR, TikTokShopResource
 
 MAX_WINDOW = timedelta(days=1)  # per tick, so catching up after an outage stays inside the 60 s limit
 
@@ -50,8 +49,8 @@ def changed_days(client, start: datetime, end: datetime, today: str) -> Counter:
     "re-reads each one's creation day.",
 )
 def tiktok_shop_order_changes(context: dg.SensorEvaluationContext, tiktok_shop: TikTokShopResource):
-    if not configured(ENV):
-        return dg.SkipReason(f"TikTok Shop is not configured ({', '.join(ENV.keys)} unset)")
+    if not VENDOR.configured():
+        return dg.SkipReason(f"TikTok Shop is not configured (set {', '.join(VENDOR.missing())})")
     cfg = settings.load()
     until = now()
     interval = timedelta(minutes=cfg.intraday_interval_minutes)
