@@ -36,8 +36,11 @@ def _late_change(ctx, tiktok: TikTokShopResource) -> None:
     if row is None:
         return
     base = os.environ["TIKTOK_SHOP_BASE_URL"].rstrip("/")
+    cancelled_at = int(datetime.now(UTC).timestamp()) - 5  # whole past seconds are read
     httpx.post(
-        f"{base}/_sandbox/orders/{row[0]}", json={"status": "CANCELLED"}, timeout=30
+        f"{base}/_sandbox/orders/{row[0]}",
+        json={"status": "CANCELLED", "update_time": cancelled_at},
+        timeout=30,
     ).raise_for_status()
     cursor = json.dumps({"until": (datetime.now(UTC) - timedelta(hours=1, minutes=1)).isoformat()})
     with dg.build_sensor_context(instance=ctx.instance, cursor=cursor, resources=resources) as context:

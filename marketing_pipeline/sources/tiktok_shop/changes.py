@@ -59,7 +59,8 @@ def tiktok_shop_order_changes(context: dg.SensorEvaluationContext, tiktok_shop: 
     )
     if until - start < interval:
         return dg.SkipReason(f"next read after {(start + interval).isoformat(timespec='seconds')}")
-    end = min(until, start + MAX_WINDOW)
+    # whole seconds, as TikTok filters: a change in the current second is read by the next tick
+    end = min(until, start + MAX_WINDOW).replace(microsecond=0)
     with tiktok_shop.client() as client:
         days = changed_days(client, start, end, until.astimezone(cfg.tz).date().isoformat())
     stamp = end.isoformat(timespec="seconds")
