@@ -29,7 +29,7 @@ def alert_on_run_failure(
         return
     run = context.dagster_run
     partition = run.tags.get("dagster/partition")
-    what = run.job_name if run.job_name != "__ASSET_JOB" else "asset run"
+    what = "asset run" if run.job_name.startswith("__") else run.job_name  # Dagster's implicit asset jobs
     assets = ", ".join(sorted(k.to_user_string() for k in run.asset_selection or []))[:200]
     text = (
         f":rotating_light: Run failed: *{what}*{f' ({assets})' if assets else ''}"
