@@ -93,7 +93,7 @@ def customerio_deliveries(
     tz = settings.load().tz
     rows = suppressed = 0
     states: dict[str, int] = {}
-    with customerio.app_client() as client, ingest_errors("customerio.deliveries", context.run.run_id):
+    with ingest_errors("customerio.deliveries", context.run.run_id), customerio.app_client() as client:
         with warehouse.transaction() as conn:
             delete_partitions(conn, DELIVERIES_TABLE, days)
             for day in days:
@@ -208,7 +208,7 @@ def customerio_campaign_metrics(
     days = partition_days(context)
     cfg = settings.load()
     today = clock.today(cfg.tz)
-    with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run.run_id):
+    with ingest_errors("customerio.campaign_metrics", context.run.run_id), customerio.app_client() as client:
         catalog, rows, unreachable = collect_metrics(
             client, days, cfg.brand_timezone, today, context.run.run_id
         )
