@@ -231,6 +231,20 @@ def _import_codes(args: argparse.Namespace) -> int:
     return import_discount_codes(args.path)
 
 
+def _export_mart_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="a table or view in the marts schema, e.g. channel_daily")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--out", help="CSV file to write (default: standard output)")
+
+
+@command("export-mart", "export a mart as CSV for a date range", _export_mart_args)
+def _export_mart(args: argparse.Namespace) -> int:
+    from marketing_pipeline.marts.export import run
+
+    return run(args.name, args.start, args.end, args.out)
+
+
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:
     from marketing_pipeline.activation.customerio.commands import person_args
 

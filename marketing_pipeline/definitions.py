@@ -28,6 +28,7 @@ COMPONENTS = [
     "marketing_pipeline.activation.klaviyo.definitions",
     "marketing_pipeline.activation.customerio.definitions",
     "marketing_pipeline.activation.assets",
+    "marketing_pipeline.alerts.definitions",
 ]
 
 
@@ -43,6 +44,7 @@ def _environment_key() -> tuple:
 
 @cache
 def _build(environment: tuple) -> dg.Definitions:
+    from marketing_pipeline.automation import policy as automation
     from marketing_pipeline.celery_jobs import daily_ingest_celery_job
     from marketing_pipeline.ingest import RAW_ASSETS
     from marketing_pipeline.schedules import build_lookback_schedule
@@ -53,13 +55,15 @@ def _build(environment: tuple) -> dg.Definitions:
         selection=RAW_ASSETS,
         description="Ingest every source for the selected days.",
     )
-    return dg.Definitions.merge(
-        dg.Definitions(
-            jobs=[daily_ingest_job, daily_ingest_celery_job],
-            schedules=[build_lookback_schedule(daily_ingest_job)],
-            resources={"warehouse": WarehouseResource()},
-        ),
-        *(importlib.import_module(m).defs for m in COMPONENTS),
+    return automation.apply(
+        dg.Definitions.merge(
+            dg.Definitions(
+                jobs=[daily_ingest_job, daily_ingest_celery_job],
+                schedules=[build_lookback_schedule(daily_ingest_job)],
+                resources={"warehouse": WarehouseResource()},
+            ),
+            *(importlib.import_module(m).defs for m in COMPONENTS),
+        )
     )
 
 
