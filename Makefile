@@ -10,7 +10,7 @@ export XDG_RUNTIME_DIR ?= /tmp
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,clv]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

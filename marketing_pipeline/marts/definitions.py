@@ -6,7 +6,7 @@ time); ``customer_segments_daily`` then writes yesterday's segment snapshot.
 
 import dagster as dg
 
-from marketing_pipeline.marts import assets, checks
+from marketing_pipeline.marts import assets, checks, predictions_assets
 from marketing_pipeline.partitions import daily_partitions
 
 marts_refresh = dg.define_asset_job(
@@ -38,8 +38,8 @@ segments_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=[*assets.UNPARTITIONED, assets.customer_segments],
-    asset_checks=checks.CHECKS,
-    jobs=[marts_refresh, segments_job],
-    schedules=[marts_schedule, segments_schedule],
+    assets=[*assets.UNPARTITIONED, assets.customer_segments, predictions_assets.customer_predictions],
+    asset_checks=[*checks.CHECKS, predictions_assets.customer_predictions_fit_ok],
+    jobs=[marts_refresh, segments_job, predictions_assets.predictions_job],
+    schedules=[marts_schedule, segments_schedule, predictions_assets.predictions_schedule],
 )
