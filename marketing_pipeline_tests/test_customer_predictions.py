@@ -2,12 +2,14 @@
 a website-orders CSV -> ``marketing-pipeline import-orders`` -> core.orders -> customer_predictions."""
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from marketing_pipeline import cli
+from marketing_pipeline.marts.assets import build_segments
 
 CDNOW = Path(__file__).parent / "data" / "CDNOW_sample.txt"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -113,3 +115,45 @@ def test_cdnow_reproduces_the_papers_through_import_and_assets(conn, cdnow_impor
         " FROM marts.customer_predictions WHERE as_of = '1998-06-30'"
     ).fetchone()
     assert preds[0] == 2357 and preds[1] > 0 and preds[2] and preds[3] and preds[4] >= 0 and preds[5] >= 2
+
+
+def _segment_flags(conn, day: str) -> tuple[int, int, int]:
+    with conn.transaction():
+        build_segments(conn, date.fromisoformat(day), date.fromisoformat(day))
+    return conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE likely_to_churn), count(*) FILTER (WHERE high_predicted_value)"
+        " FROM marts.customer_segments WHERE as_of = %s",
+        (day,),
+    ).fetchone()
+
+
+def test_segments_use_a_good_fit_and_ignore_a_poor_one(conn, cdnow_imported):
+    as_of = {"as_of": "1998-06-30", "holdout_weeks": 39}
+    with dg.instance_for_test() as instance:
+        assert _materialize(
+            cdnow_imported, {"ops": {"customer_predictions": {"config": as_of}}}, instance
+        ).success
+        people, churn, high = _segment_flags(conn, "1998-07-15")
+        expected_churn = conn.execute(
+            "SELECT count(*) FROM marts.customer_predictions WHERE as_of = '1998-06-30' AND churn_risk = 'high'"
+        ).fetchone()[0]
+        assert people == 2357 and churn == expected_churn > 0
+        assert abs(high - 0.1 * people) <= 5  # the top tenth of predicted 12-month CLV
+        # The same snapshot refitted with a repeat-buyer floor it cannot meet: flagged, and not used.
+        poor = {"ops": {"customer_predictions": {"config": {**as_of, "min_repeat_buyers": 100_000}}}}
+        job = cdnow_imported.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey("customer_predictions")],
+            run_config={**QUIET, **poor},
+            raise_on_error=False,
+        )
+    checks = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert [c.passed for c in checks] == [False]
+    ok, problems = conn.execute(
+        "SELECT fit_ok, problems FROM marts.customer_prediction_fits WHERE as_of = '1998-06-30'"
+    ).fetchone()
+    assert not ok and "fewer than 100000" in problems
+    assert _segment_flags(conn, "1998-07-15") == (2357, 0, 0)
