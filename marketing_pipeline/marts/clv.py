@@ -22,7 +22,8 @@ BG_PARAMS = ("r", "alpha", "a", "b")
 GG_PARAMS = ("p", "q", "v")
 WEEKS_PER_DAY = 1 / 7
 MAX_PARAM = 1e4  # beyond this a parameter is running off along a flat likelihood: not a usable fit
-NEXT_ORDER_GRID_WEEKS = 52
+NEXT_ORDER_HORIZON_WEEKS = 52
+BISECTIONS = 10  # 52 weeks / 2**10: about a third of a day
 
 
 @dataclass
@@ -107,14 +108,8 @@ def score(fit_: Fit, summary: pd.DataFrame, *, annual_discount_rate: float) -> p
     out["prob_alive"] = _values(fit_.bg.expected_probability_alive(data=rfm))
     for days in (30, 90, 365):
         out[f"expected_purchases_{days}d"] = _values(fit_.bg.expected_purchases(data=rfm, future_t=days / 7))
-    no_purchase = np.column_stack(
-        [
-            _values(fit_.bg.expected_probability_no_purchase(t=w, data=rfm))
-            for w in range(1, NEXT_ORDER_GRID_WEEKS + 1)
-        ]
-    )
-    out["churn_probability"] = no_purchase[:, -1]
-    out["next_order_weeks"] = _median_weeks(no_purchase)
+    out["churn_probability"] = _no_purchase(fit_, rfm, NEXT_ORDER_HORIZON_WEEKS)
+    out["next_order_weeks"] = _median_weeks(fit_, rfm, out["churn_probability"].to_numpy())
     if fit_.gg is None:
         out["expected_order_value"] = np.nan
         out["predicted_clv_12m"] = np.nan
@@ -135,16 +130,25 @@ def score(fit_: Fit, summary: pd.DataFrame, *, annual_discount_rate: float) -> p
     return out
 
 
-def _median_weeks(no_purchase: np.ndarray) -> np.ndarray:
-    """First week (interpolated linearly) where P(no purchase yet) falls to one half; NaN if never."""
-    below = no_purchase <= 0.5
-    hit = below.any(axis=1)
-    k = np.where(hit, below.argmax(axis=1), 0)
-    rows = np.arange(len(no_purchase))
-    after = no_purchase[rows, k]
-    before = np.where(k > 0, no_purchase[rows, np.maximum(k - 1, 0)], 1.0)
-    frac = np.where(before > after, (before - 0.5) / np.where(before > after, before - after, 1), 1.0)
-    return np.where(hit, k + frac, np.nan)
+def _no_purchase(fit_: Fit, rfm: pd.DataFrame, weeks) -> np.ndarray:
+    """P(no purchase in the next ``weeks``), a number or one per customer."""
+    if np.ndim(weeks):
+        import xarray
+
+        weeks = xarray.DataArray(weeks, dims=("customer_id",), coords={"customer_id": rfm["customer_id"]})
+    return _values(fit_.bg.expected_probability_no_purchase(t=weeks, data=rfm))
+
+
+def _median_weeks(fit_: Fit, rfm: pd.DataFrame, at_horizon: np.ndarray) -> np.ndarray:
+    """Weeks until P(no purchase yet) falls to one half (bisection, to about half a day); NaN when it
+    is still above one half at the horizon."""
+    lo = np.zeros(len(rfm))
+    hi = np.full(len(rfm), float(NEXT_ORDER_HORIZON_WEEKS))
+    for _ in range(BISECTIONS):
+        mid = (lo + hi) / 2
+        below = _no_purchase(fit_, rfm, mid) <= 0.5
+        hi, lo = np.where(below, mid, hi), np.where(below, lo, mid)
+    return np.where(at_horizon <= 0.5, hi, np.nan)
 
 
 def holdout_table(x_cal: np.ndarray, actual: np.ndarray, predicted: np.ndarray, top: int = 7) -> pd.DataFrame:

@@ -47,19 +47,25 @@ class Outcome:
 
 
 def summary(conn: psycopg.Connection, end: date, as_of: date) -> pd.DataFrame:
-    rows = conn.execute(
-        sqlfiles.path("customer_prediction_summary").read_text(), {"end": end, "as_of": as_of}
-    )
-    cols = [c.name for c in rows.description]
-    frame = pd.DataFrame(rows.fetchall(), columns=cols).set_index("customer_id")
-    return frame.astype(
-        {c: float for c in ("frequency", "recency", "T", "monetary_value", "holdout_purchases")}
+    """Every customer's inputs at as_of, and the calibration inputs at ``end`` (cal_*, NaN when the
+    customer first bought after it) with the holdout purchases that followed (one pass over the orders)."""
+    cur = conn.execute(sqlfiles.path("customer_prediction_summary").read_text(), {"end": end, "as_of": as_of})
+    cols = [c.name for c in cur.description]
+    frame = pd.DataFrame(cur.fetchall(), columns=cols).set_index("customer_id")
+    return frame.astype(float)
+
+
+def calibration(frame: pd.DataFrame) -> pd.DataFrame:
+    cal = frame[frame["cal_T"].notna()]
+    inputs = ("frequency", "recency", "T", "monetary_value")
+    return (
+        cal[[f"cal_{c}" for c in inputs]]
+        .set_axis(inputs, axis=1)
+        .assign(holdout_purchases=cal["holdout_purchases"])
     )
 
 
-def _validate(conn, as_of: date, opts: Options, out: Outcome) -> None:
-    end = as_of - timedelta(weeks=opts.holdout_weeks)
-    cal = summary(conn, end, as_of)
+def _validate(cal: pd.DataFrame, end: date, opts: Options, out: Outcome) -> None:
     if (cal["frequency"] > 0).sum() < 2:
         out.problems.append(f"holdout: too few repeat buyers before {end} to validate")
         return
@@ -75,7 +81,8 @@ def run(conn: psycopg.Connection, as_of: date, opts: Options) -> tuple[Outcome, 
     """Fit, validate and score; returns the outcome and the per-customer scores (None when unfit)."""
     out = Outcome(as_of=as_of)
     started = time.monotonic()
-    data = summary(conn, as_of, as_of)
+    end = as_of - timedelta(weeks=opts.holdout_weeks)
+    data = summary(conn, end, as_of)
     out.customers, out.repeat_buyers = len(data), int((data["frequency"] > 0).sum())
     out.seconds["summary"] = time.monotonic() - started
     if out.repeat_buyers < max(opts.min_repeat_buyers, 2):
@@ -83,7 +90,7 @@ def run(conn: psycopg.Connection, as_of: date, opts: Options) -> tuple[Outcome, 
         if out.repeat_buyers < 2:
             return out, None
     started = time.monotonic()
-    _validate(conn, as_of, opts, out)
+    _validate(calibration(data), end, opts, out)
     out.seconds["holdout"] = time.monotonic() - started
     started = time.monotonic()
     fit = clv.fit(data)
@@ -155,7 +162,7 @@ def write(conn: psycopg.Connection, out: Outcome, scored: pd.DataFrame | None, o
         " clv double precision, next_weeks double precision, churn double precision) ON COMMIT DROP"
     )
     with conn.cursor().copy("COPY stg_predictions FROM STDIN (FORMAT csv)") as copy:
-        copy.write(scored[list(SCORE_COLUMNS)].to_csv(header=False))
+        copy.write(scored[list(SCORE_COLUMNS)].to_csv(header=False, float_format="%.9g"))
     conn.execute(
         sqlfiles.path("customer_predictions").read_text(),
         {"as_of": out.as_of, "high": opts.churn_high, "medium": opts.churn_medium},
