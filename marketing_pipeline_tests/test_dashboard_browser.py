@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from marketing_pipeline.marts import predictions
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.marts_fixtures import build
@@ -29,7 +30,16 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"]
+CHARTS = [
+    "chart-revenue",
+    "chart-funnel",
+    "chart-segments",
+    "chart-rfm",
+    "chart-cohorts",
+    "chart-clv",
+    "chart-churn",
+    "chart-holdout",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 FIRST_VISITS = 3
 FIRST_VISIT_BUDGET_S = 1.0  # measured about 0.5 s on an idle 2-CPU machine
@@ -50,6 +60,10 @@ def two_years(conn):
     last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
     first = conn.execute("SELECT min(partition_date) FROM raw.website_orders").fetchone()[0]
     build(conn, first, last, segments_from=last - timedelta(days=30))
+    with conn.transaction():  # predictions as of the last day, 13 holdout weeks
+        opts = predictions.Options(holdout_weeks=13)
+        out, scored = predictions.run(conn, last, opts)
+        predictions.write(conn, out, scored, opts)
     with BackgroundServer(create_app()) as server:
         yield server.url
 
@@ -107,6 +121,11 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert _chart(page, "chart-segments", "o.series[0].data.length") >= 1
         assert _chart(page, "chart-rfm", "o.series[0].links.length") >= 1
         assert _chart(page, "chart-cohorts", "o.series[0].data.length") >= 1
+        assert _chart(page, "chart-clv", "o.series[0].data.reduce((n, v) => n + v, 0)") > 100
+        assert _chart(page, "chart-churn", "o.series[0].data.length") >= 2
+        holdout = _chart(page, "chart-holdout", "o.series.map((s) => s.data.length)")
+        assert len(holdout) == 2 and holdout[0] == holdout[1] >= 2
+        assert "customers" in page.locator("#predictions-note").inner_text()
         revenue_chart = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id")
         default_revenue = page.locator('[data-kpi="Revenue"] .value').inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

@@ -96,7 +96,8 @@ def run(conn: psycopg.Connection, as_of: date, opts: Options) -> tuple[Outcome, 
     fit = clv.fit(data)
     out.params, out.converged = fit.params, fit.converged
     if not fit.converged:
-        out.problems.append(f"the fit did not converge to usable parameters: {fit.params}")
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in fit.params.items())
+        out.problems.append(f"the fit did not converge to usable parameters ({shown})")
     out.seconds["fit"] = time.monotonic() - started
     started = time.monotonic()
     scores = clv.score(fit, data, annual_discount_rate=opts.annual_discount_rate)
