@@ -81,6 +81,7 @@ def run(conn: psycopg.Connection, as_of: date, opts: Options) -> tuple[Outcome, 
     """Fit, validate and score; returns the outcome and the per-customer scores (None when unfit)."""
     out = Outcome(as_of=as_of)
     started = time.monotonic()
+    sqlfiles.apply_settings(conn, {})  # work_mem and no JIT, as for the other marts
     end = as_of - timedelta(weeks=opts.holdout_weeks)
     data = summary(conn, end, as_of)
     out.customers, out.repeat_buyers = len(data), int((data["frequency"] > 0).sum())

@@ -8,8 +8,10 @@ WITH days AS (
     FROM core.orders
     WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded AND order_date <= %(as_of)s
     GROUP BY 1, 2
+), firsts AS (
+    SELECT customer_id, min(day) AS first_day FROM days GROUP BY 1
 ), ranked AS (
-    SELECT customer_id, day, value, min(day) OVER (PARTITION BY customer_id) AS first_day FROM days
+    SELECT customer_id, day, value, first_day FROM days JOIN firsts USING (customer_id)
 )
 SELECT customer_id,
        count(*) - 1 AS frequency,
@@ -23,4 +25,3 @@ SELECT customer_id,
        count(*) FILTER (WHERE day > %(end)s) AS holdout_purchases
 FROM ranked
 GROUP BY customer_id, first_day
-ORDER BY customer_id
