@@ -29,6 +29,7 @@ sandbox: $(STAMP)
 	$(BIN)/marketing-pipeline sandbox
 
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check marketing_pipeline marketing_pipeline_tests bench
 	$(BIN)/ruff format --check marketing_pipeline marketing_pipeline_tests bench
 

@@ -29,11 +29,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY  # noqa: E402
+from marketing_pipeline.sandbox.klaviyo.data import KlaviyoData  # noqa: E402
 from marketing_pipeline.sandbox.world import World  # noqa: E402
 from marketing_pipeline.sources.klaviyo.assets_events import load_events  # noqa: E402
 from marketing_pipeline.sources.klaviyo.client import KlaviyoClient  # noqa: E402
-from marketing_pipeline.sources.klaviyo.resource import ENV  # noqa: E402
-from marketing_pipeline.sources.klaviyo.sandbox_data import KlaviyoData  # noqa: E402
 from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
 
 SCALE = float(os.environ.get("BENCH_KLAVIYO_SCALE", "14"))
@@ -98,7 +98,7 @@ def main() -> int:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the sandbox did not start") from exc
                 time.sleep(0.5)
-        client = KlaviyoClient(f"http://127.0.0.1:{port}/klaviyo", ENV.keys["KLAVIYO_API_KEY"], timeout=120)
+        client = KlaviyoClient(f"http://127.0.0.1:{port}/klaviyo", KLAVIYO_API_KEY, timeout=120)
         rss_before = max_rss_mb()
         started = time.perf_counter()
         with psycopg.connect(url) as conn:

@@ -23,8 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scratch import scratch_database  # noqa: E402
-from marketing_pipeline.marts import config, sqlfiles  # noqa: E402
+from marketing_pipeline.marts import sqlfiles  # noqa: E402
 from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
+from marketing_pipeline.settings import marts as config  # noqa: E402
 from marketing_pipeline.warehouse import connect, database_url, migrate  # noqa: E402
 
 DATA_SQL = Path(__file__).with_name("marts_data.sql")

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg  # noqa: E402
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy  # noqa: E402
 from marketing_pipeline.cart_recovery.sensor import build_abandoned_cart_sensor  # noqa: E402
+from marketing_pipeline.settings.recovery import RecoveryPolicy  # noqa: E402
 from marketing_pipeline.warehouse import WarehouseResource, database_url, migrate  # noqa: E402
 
 OPEN_CARTS = int(os.environ.get("BENCH_OPEN_CARTS", "100000"))

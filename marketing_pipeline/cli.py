@@ -11,8 +11,10 @@ import sys
 import warnings
 from collections.abc import Callable
 
-from marketing_pipeline import vendor_env
+from marketing_pipeline import settings
 from marketing_pipeline.settings import PROJECT_ROOT
+
+SANDBOX_PORT = 8765  # the sandbox's default port (also in sandbox.credentials)
 
 COMMANDS: dict[
     str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -37,7 +39,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _sandbox_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=vendor_env.DEFAULT_SANDBOX_PORT)
+    p.add_argument("--port", type=int, default=SANDBOX_PORT)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--scale", type=float, default=1.0)
@@ -80,27 +82,50 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 @command("demo", "run the pipeline against the sandbox and print a summary", _demo_args)
 def _demo(args: argparse.Namespace) -> int:
-    from marketing_pipeline import demo
+    from marketing_pipeline.sandbox.demo import run as demo
 
     return demo.run(days=args.days)
 
 
+def _sandbox_switch(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="generated data: serve every vendor from the built-in sandbox (same as MARKETING_SANDBOX=1)",
+    )
+
+
+def _start(args: argparse.Namespace):
+    """The warehouse and instance, after the sandbox when sandbox mode is asked for."""
+    from marketing_pipeline import runtime
+
+    if getattr(args, "sandbox", False):
+        os.environ["MARKETING_SANDBOX"] = "1"
+    if settings.load().sandbox:
+        from marketing_pipeline.sandbox import launch
+
+        url = launch.start()
+        print(f"sandbox mode: every vendor is served by the emulators on {url}")
+    rt = runtime.start()
+    for vendor, missing in rt.unconfigured.items():
+        print(f"{vendor}: not configured (set {', '.join(missing)}); its assets fail until it is")
+    return rt
+
+
 def _ui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=3000)
+    _sandbox_switch(p)
 
 
-@command("ui", "start the Dagster UI and daemon against the sandbox and the warehouse", _ui_args)
+@command("ui", "start the Dagster UI and daemon on the warehouse (--sandbox: on generated data)", _ui_args)
 def _ui(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from marketing_pipeline import runtime
     from marketing_pipeline.pools import apply_pool_limits
 
-    rt = runtime.start()
+    _start(args)
     with dg.DagsterInstance.get() as instance:
         apply_pool_limits(instance)
-    if rt.sandbox:
-        print(f"sandbox: {rt.sandbox.url} ({', '.join(rt.sandbox_vendors)})")
     cmd = [
         sys.executable,
         "-m",
@@ -124,6 +149,7 @@ def _celery_worker_args(p: argparse.ArgumentParser) -> None:
         "--name", default=None, help="worker node name, e.g. ingest-1@%%h (default: unique per process)"
     )
     p.add_argument("--loglevel", default="INFO")
+    _sandbox_switch(p)
 
 
 @command(
@@ -132,9 +158,9 @@ def _celery_worker_args(p: argparse.ArgumentParser) -> None:
     _celery_worker_args,
 )
 def _celery_worker(args: argparse.Namespace) -> int:
-    from marketing_pipeline import celery_jobs, runtime
+    from marketing_pipeline import celery_jobs
 
-    runtime.start()  # the same warehouse, vendor variables and instance storage as `ui`
+    _start(args)  # the same warehouse, vendor variables and instance storage as `ui`
     celery_jobs.run_worker(args.queue, args.concurrency, args.name, args.loglevel)
     return 0
 
@@ -167,7 +193,7 @@ def _import_orders(args: argparse.Namespace) -> int:
 
 
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:
-    from marketing_pipeline.sources.customerio.commands import person_args
+    from marketing_pipeline.activation.customerio.commands import person_args
 
     person_args(p)
 
@@ -178,13 +204,13 @@ def _customerio_person_args(p: argparse.ArgumentParser) -> None:
     _customerio_person_args,
 )
 def _customerio_person(args: argparse.Namespace) -> int:
-    from marketing_pipeline.sources.customerio.commands import person
+    from marketing_pipeline.activation.customerio.commands import person
 
     return person(args)
 
 
 def _customerio_webhooks_args(p: argparse.ArgumentParser) -> None:
-    from marketing_pipeline.sources.customerio.commands import webhooks_args
+    from marketing_pipeline.sandbox.customerio.commands import webhooks_args
 
     webhooks_args(p)
 
@@ -195,7 +221,7 @@ def _customerio_webhooks_args(p: argparse.ArgumentParser) -> None:
     _customerio_webhooks_args,
 )
 def _customerio_webhooks(args: argparse.Namespace) -> int:
-    from marketing_pipeline.sources.customerio.commands import webhooks
+    from marketing_pipeline.sandbox.customerio.commands import webhooks
 
     return webhooks(args)
 

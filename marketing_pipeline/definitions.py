@@ -3,18 +3,18 @@
 Each part of the project exposes its own ``defs`` (a ``dg.Definitions``) in the module listed in
 ``COMPONENTS``; this file adds what they share (the warehouse, the daily ingest job and its
 schedule, and the same ingest on Celery workers) and merges them.
+
+Nothing is built when this module is imported: Dagster calls ``load_defs`` when it loads the code
+location, and ``defs`` (the same object) is built on first access. That is when the environment
+(time zone, history start, vendor variables) is read.
 """
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
 import dagster as dg
-
-from marketing_pipeline.celery_jobs import daily_ingest_celery_job
-from marketing_pipeline.ingest import RAW_ASSETS
-from marketing_pipeline.schedules import build_lookback_schedule
-from marketing_pipeline.warehouse import WarehouseResource
 
 COMPONENTS = [
     "marketing_pipeline.sources.tiktok_content.definitions",
@@ -25,19 +25,38 @@ COMPONENTS = [
     "marketing_pipeline.sources.customerio.definitions",
     "marketing_pipeline.marts.definitions",
     "marketing_pipeline.activation.klaviyo.definitions",
+    "marketing_pipeline.activation.customerio.definitions",
 ]
 
-daily_ingest_job = dg.define_asset_job(
-    "daily_ingest",
-    selection=RAW_ASSETS,
-    description="Ingest every source for the selected days.",
-)
 
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        jobs=[daily_ingest_job, daily_ingest_celery_job],
-        schedules=[build_lookback_schedule(daily_ingest_job)],
-        resources={"warehouse": WarehouseResource()},
-    ),
-    *(importlib.import_module(m).defs for m in COMPONENTS),
-)
+@cache
+def _build() -> dg.Definitions:
+    from marketing_pipeline.celery_jobs import daily_ingest_celery_job
+    from marketing_pipeline.ingest import RAW_ASSETS
+    from marketing_pipeline.schedules import build_lookback_schedule
+    from marketing_pipeline.warehouse import WarehouseResource
+
+    daily_ingest_job = dg.define_asset_job(
+        "daily_ingest",
+        selection=RAW_ASSETS,
+        description="Ingest every source for the selected days.",
+    )
+    return dg.Definitions.merge(
+        dg.Definitions(
+            jobs=[daily_ingest_job, daily_ingest_celery_job],
+            schedules=[build_lookback_schedule(daily_ingest_job)],
+            resources={"warehouse": WarehouseResource()},
+        ),
+        *(importlib.import_module(m).defs for m in COMPONENTS),
+    )
+
+
+@dg.definitions
+def load_defs() -> dg.Definitions:
+    return _build()
+
+
+def __getattr__(name: str):
+    if name == "defs":
+        return _build()
+    raise AttributeError(name)

@@ -75,10 +75,27 @@ class MalformedRecord(ValueError):
 
 
 class MissingCredentials(ValueError):
-    """A vendor key is not configured. Raised before any call, naming the variable to set."""
+    """A vendor is not configured. Raised before any call, naming every variable to set."""
 
-    def __init__(self, vendor: str, variable: str):
-        super().__init__(f"{vendor}: set {variable} (or leave every {vendor} key unset to use the sandbox)")
+    def __init__(self, vendor: str, variables: list[str]):
+        self.variables = variables
+        super().__init__(
+            f"{vendor} is not configured: set {', '.join(variables)} "
+            "(or run in sandbox mode, MARKETING_SANDBOX=1, for generated data)"
+        )
+
+    @classmethod
+    def check(cls, vendor, resource, variables: tuple[str, ...] | None = None) -> None:
+        """Raise when ``resource`` lacks a value ``vendor`` (a ``VendorSettings``) requires, or one
+        of ``variables`` when a client needs other variables than the vendor's ingestion does."""
+        values = resource.model_dump()
+        if variables is None:
+            missing = vendor.unset(values)
+        else:
+            field_of = {var: f for f, var in vendor.fields.items()}
+            missing = [v for v in variables if not str(values.get(field_of[v]) or "").strip()]
+        if missing:
+            raise cls(vendor.name, missing)
 
 
 @dataclass

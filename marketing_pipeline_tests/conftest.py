@@ -11,19 +11,21 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from marketing_pipeline import vendor_env
+from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.app import Sandbox, build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import migrate
 
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-TODAY = datetime.now(UTC).date()
+# The sandbox's "today" in tests: a fixed day, so no figure depends on the day the suite runs.
+# Tests about "now" use the clock explicitly; MARKETING_TEST_TODAY moves the reference day.
+TODAY = date.fromisoformat(os.environ.get("MARKETING_TEST_TODAY", "2026-06-15"))
 
 
 def _with_db(url: str, db: str) -> str:
@@ -94,12 +96,10 @@ def faulty_sandbox(request: pytest.FixtureRequest) -> Iterator[tuple[Sandbox, st
 
 @pytest.fixture
 def vendor_env_for(monkeypatch: pytest.MonkeyPatch):
-    """Point every vendor's variables at a sandbox URL (clearing real keys)."""
+    """Sandbox mode for one test: every vendor's variables point at a sandbox URL."""
 
     def apply(base_url: str) -> None:
-        values: dict[str, str] = {}
-        vendor_env.apply_defaults(base_url, values)  # an empty mapping: every vendor on the sandbox
-        for var, value in values.items():
+        for var, value in credentials.environ(base_url).items():
             monkeypatch.setenv(var, value)
 
     return apply

@@ -6,14 +6,15 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from marketing_pipeline.sandbox.app import Sandbox, build
+from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY
+from marketing_pipeline.sandbox.klaviyo.emulator import KlaviyoEmulator
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.klaviyo.client import KlaviyoClient
-from marketing_pipeline.sources.klaviyo.emulator import KlaviyoEmulator
-from marketing_pipeline.sources.klaviyo.resource import ENV, KlaviyoResource
+from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.sources.klaviyo.streams import METRICS
 from marketing_pipeline.warehouse import WarehouseResource
 
-API_KEY = ENV.keys["KLAVIYO_API_KEY"]
+API_KEY = KLAVIYO_API_KEY
 SCALE = 0.02
 FAST = 1000.0  # tests pace 1000x faster than a real account; the emulator's limits are raised to match
 RELAXED = {

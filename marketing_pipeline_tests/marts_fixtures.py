@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import psycopg
 
-from marketing_pipeline.marts import config, sqlfiles
+from marketing_pipeline.marts import sqlfiles
 from marketing_pipeline.marts.rebuild import rebuild
+from marketing_pipeline.settings import marts as config
 
 UTC = UTC
 

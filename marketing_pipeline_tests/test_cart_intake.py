@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from marketing_pipeline.cart_recovery.tiktok import cart_id_for
+from marketing_pipeline.sandbox.credentials import WEBSITE_WRITE_KEY as SANDBOX_WRITE_KEY
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.tiktok_shop.signing import sign_webhook
 from marketing_pipeline.web.app import create_app
-from marketing_pipeline.web.intake import SANDBOX_WRITE_KEY
 from marketing_pipeline_tests.conftest import TODAY
 
 KEY = {"Authorization": f"Bearer {SANDBOX_WRITE_KEY}"}
@@ -24,6 +24,18 @@ AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 def web():
     with BackgroundServer(create_app()) as server:
         yield server.url
+
+
+@pytest.fixture(autouse=True)
+def write_key(monkeypatch):
+    monkeypatch.setenv("WEBSITE_WRITE_KEY", SANDBOX_WRITE_KEY)  # read per request
+
+
+def test_without_a_configured_write_key_the_intake_refuses_everything(web, monkeypatch):
+    monkeypatch.delenv("WEBSITE_WRITE_KEY")
+    r = httpx.post(f"{web}/intake/cart-events", json=[], headers=KEY)
+    assert r.status_code == 503
+    assert "WEBSITE_WRITE_KEY" in r.json()["error"]
 
 
 def cart_events(cart: str, email: str = "buyer@example.com") -> list[dict]:

@@ -18,6 +18,12 @@ def web():
         yield server.url
 
 
+@pytest.fixture(autouse=True)
+def brand(monkeypatch):
+    monkeypatch.setenv("BRAND_NAME", "Lumen & Leaf")
+    monkeypatch.setenv("STORE_URL", "https://shop.lumenleaf.example")
+
+
 def test_a_recovery_link_redirects_to_the_cart_and_records_the_click(web, warehouse_url, conn):
     token = links.create_link(
         conn,

@@ -305,8 +305,8 @@ def test_quiet_hours_hold_requests_until_they_end(env, warehouse_url, monkeypatc
 
 
 def test_policy_reads_its_overrides_and_names_a_bad_value():
-    from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
     from marketing_pipeline.settings import SettingsError
+    from marketing_pipeline.settings.recovery import RecoveryPolicy
 
     policy = RecoveryPolicy.from_env(
         {

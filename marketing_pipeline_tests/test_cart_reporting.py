@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import dagster as dg
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.cart_recovery.reporting import cart_recovery_daily, refresh
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource
 
 T = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.sandbox.customerio.webhook_sender import reporting_events
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.customerio.client import CustomerIoAppClient
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.customerio.webhook_models import METRICS
-from marketing_pipeline.sources.customerio.webhook_sender import reporting_events
 from marketing_pipeline_tests.conftest import SPECS, TODAY, recent_day
 
 jsonschema = pytest.importorskip("jsonschema")

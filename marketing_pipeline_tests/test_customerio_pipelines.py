@@ -5,18 +5,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from marketing_pipeline.activation.customerio.pipelines import (
+from marketing_pipeline.http import AuthError
+from marketing_pipeline.sandbox.app import build
+from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.sources.customerio.pipelines import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
     identify_message,
     pack,
     track_message,
 )
-from marketing_pipeline.activation.customerio.track import TrackPayloadError
-from marketing_pipeline.http import AuthError
-from marketing_pipeline.sandbox.app import build
-from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
+from marketing_pipeline.sources.customerio.track import TrackPayloadError
 from marketing_pipeline_tests.conftest import SPECS, TODAY
 
 AT = datetime(2026, 5, 1, 12, tzinfo=UTC)

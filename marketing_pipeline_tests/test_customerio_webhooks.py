@@ -6,10 +6,10 @@ import time
 import httpx
 import pytest
 
+from marketing_pipeline.sandbox.customerio.webhook_sender import reporting_events, send_events, signed_headers
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.customerio.signing import sign
-from marketing_pipeline.sources.customerio.webhook_sender import reporting_events, send_events, signed_headers
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.conftest import TODAY, recent_day
 

@@ -5,10 +5,11 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_TOKEN
+from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
 from marketing_pipeline.sources.ga4.auth import StaticToken
 from marketing_pipeline.sources.ga4.client import GA4Client
 from marketing_pipeline.sources.ga4.reports import LANDING_PAGES, TRAFFIC
-from marketing_pipeline.sources.ga4.resource import SANDBOX_PROPERTY_ID, SANDBOX_TOKEN
 from marketing_pipeline_tests.conftest import SPECS, recent_day
 
 DISCOVERY = SPECS / "ga4" / "analyticsdata.v1beta.json"

@@ -8,11 +8,13 @@ import pytest
 
 from marketing_pipeline.http import AuthError
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_TOKEN
+from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
 from marketing_pipeline.sources.ga4.assets import ga4_assets
 from marketing_pipeline.sources.ga4.auth import StaticToken
 from marketing_pipeline.sources.ga4.client import GA4Client, GA4QuotaExhausted
 from marketing_pipeline.sources.ga4.reports import LANDING_PAGES, TRAFFIC
-from marketing_pipeline.sources.ga4.resource import SANDBOX_PROPERTY_ID, SANDBOX_TOKEN, GA4Resource
+from marketing_pipeline.sources.ga4.resource import GA4Resource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import recent_day
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 import dagster as dg
 
 from marketing_pipeline.activation.klaviyo.definitions import ACTIVATION_ASSETS
-from marketing_pipeline.sources.klaviyo.resource import ENV, KlaviyoResource
+from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY
+from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
 
-API_KEY = ENV.keys["KLAVIYO_API_KEY"]
+API_KEY = KLAVIYO_API_KEY
 NOW = datetime.now(UTC)
 FAST = {
     "ops": {"klaviyo_profile_sync": {"config": {"poll_interval_seconds": 0.05, "poll_timeout_seconds": 20}}}

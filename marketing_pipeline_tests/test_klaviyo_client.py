@@ -137,7 +137,7 @@ def test_a_refused_key_is_an_auth_error_over_http_and_never_retried(klaviyo_sand
 
 
 def test_missing_key_names_the_variable():
-    with pytest.raises(MissingCredentials, match="Klaviyo: set KLAVIYO_API_KEY"):
+    with pytest.raises(MissingCredentials, match="Klaviyo is not configured: set KLAVIYO_API_KEY"):
         KlaviyoResource(api_key="").client()
 
 

@@ -2,13 +2,14 @@
 
 import copy
 from collections import Counter
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import dagster as dg
 import pytest
 
+from marketing_pipeline import clock
+from marketing_pipeline.sandbox.klaviyo import emulator as emulator_module
 from marketing_pipeline.sandbox.server import BackgroundServer
-from marketing_pipeline.sources.klaviyo import emulator as emulator_module
 from marketing_pipeline.sources.klaviyo.assets_catalog import (
     klaviyo_campaigns,
     klaviyo_flows,
@@ -230,8 +231,9 @@ def test_profiles_write_consent_and_suppressions_for_every_sender(klaviyo_sandbo
     assert conn.execute("SELECT * FROM ops.consent ORDER BY 1, 4").fetchall() == before
 
 
-def test_campaigns_flows_lists_and_performance(klaviyo_sandbox, warehouse_url, conn):
+def test_campaigns_flows_lists_and_performance(klaviyo_sandbox, warehouse_url, conn, monkeypatch):
     box, url = klaviyo_sandbox
+    monkeypatch.setattr(clock, "now", lambda: datetime.combine(TODAY, time(12), UTC))  # counts are "now"
     data = emulator(box).data
     day = campaign_day(box)
     yesterday = TODAY - timedelta(days=1)

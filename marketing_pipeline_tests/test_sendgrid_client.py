@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from marketing_pipeline.cart_recovery.emails import mail_send_body, render
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.http import AuthError, VendorError
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.sendgrid.assets import sendgrid_suppressions
 from marketing_pipeline.sources.sendgrid.client import SendGridClient, SendOutcomeUnknown
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
@@ -21,7 +21,12 @@ KEY = "SG.sandbox-key"
 
 
 def message(to: str = "c@example.com") -> dict:
-    policy = RecoveryPolicy()
+    policy = RecoveryPolicy(
+        brand_name="Lumen & Leaf",
+        brand_address="500 Market Street, San Francisco",
+        store_url="https://shop.lumenleaf.example",
+        from_email="hello@lumenleaf.example",
+    )
     step = policy.step(3)
     cart = {"currency": "USD", "email": to}
     items = [

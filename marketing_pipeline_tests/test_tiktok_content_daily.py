@@ -9,10 +9,10 @@ import pytest
 from marketing_pipeline import settings
 from marketing_pipeline.http import AuthError
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.sandbox.tiktok_content.data import VideoWorld
 from marketing_pipeline.sources.tiktok_content.api import list_videos, video_detail
 from marketing_pipeline.sources.tiktok_content.assets import tiktok_content_daily
 from marketing_pipeline.sources.tiktok_content.resource import TikTokContentResource
-from marketing_pipeline.sources.tiktok_content.sandbox_data import VideoWorld
 from marketing_pipeline.sources.tiktok_shop.client import TikTokShopClient
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import recent_day

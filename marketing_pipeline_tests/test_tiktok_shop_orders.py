@@ -133,7 +133,7 @@ def test_a_run_that_fails_halfway_leaves_the_previous_rows(sandbox, warehouse_ur
 
 def test_malformed_order_is_named_and_kept(sandbox, warehouse_url, conn, monkeypatch):
     _, url = sandbox
-    from marketing_pipeline.sources.tiktok_shop import emulator
+    from marketing_pipeline.sandbox.tiktok_shop import emulator
 
     original = emulator.order_json
 
@@ -160,8 +160,17 @@ def test_malformed_order_is_named_and_kept(sandbox, warehouse_url, conn, monkeyp
 
 
 def test_missing_credentials_name_the_vendor_and_variable():
-    with pytest.raises(MissingCredentials, match="TikTok Shop: set TIKTOK_SHOP_APP_SECRET"):
+    with pytest.raises(
+        MissingCredentials, match="TikTok Shop is not configured: set TIKTOK_SHOP_APP_SECRET \\("
+    ):
         TikTokShopResource(app_key="k", app_secret="", access_token="t").client()
+    with pytest.raises(MissingCredentials) as info:
+        TikTokShopResource().client()
+    assert info.value.variables == [
+        "TIKTOK_SHOP_APP_KEY",
+        "TIKTOK_SHOP_APP_SECRET",
+        "TIKTOK_SHOP_ACCESS_TOKEN",
+    ]
 
 
 def test_partition_key_outside_the_range_is_a_clear_error():

@@ -8,10 +8,10 @@ import csv
 
 import pytest
 
+from marketing_pipeline.sandbox.website.export import website_orders, write_csv
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.website import csv_direct
 from marketing_pipeline.sources.website.csv_import import import_csv
-from marketing_pipeline.sources.website.export import website_orders, write_csv
 from marketing_pipeline.sources.website.staging import FIELDS, RejectedInput
 from marketing_pipeline_tests.conftest import TODAY, recent_day
 from marketing_pipeline_tests.test_website_orders import _csv, _row, snapshot

@@ -9,10 +9,10 @@ import pytest
 
 from marketing_pipeline import cli
 from marketing_pipeline.http import MalformedRecord
+from marketing_pipeline.sandbox.demo import website as demo
+from marketing_pipeline.sandbox.website.export import to_website_order, website_orders, write_csv
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.website import demo
 from marketing_pipeline.sources.website.csv_import import import_csv
-from marketing_pipeline.sources.website.export import to_website_order, website_orders, write_csv
 from marketing_pipeline.sources.website.orders import parse_website_order, upsert_orders
 from marketing_pipeline.sources.website.staging import FIELDS, RejectedInput
 from marketing_pipeline_tests.conftest import TODAY, recent_day

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy, Step
+from marketing_pipeline.settings.recovery import RecoveryPolicy, Step
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUBJECTS = {

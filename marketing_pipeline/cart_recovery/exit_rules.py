@@ -6,8 +6,8 @@ from datetime import datetime
 
 import psycopg
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.consent import suppressed
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 
 # Orders by the same person after the cart went idle: another converted cart (website or
 # TikTok Shop webhook), a website order from any source, or a paid TikTok Shop order.

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.cart_recovery.send import process_step
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -33,11 +33,17 @@ def send_recovery_step(
     now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
     if now.tzinfo is None:
         raise dg.Failure(f"as_of {config.as_of!r} needs a time zone offset", allow_retries=False)
+    policy = RecoveryPolicy.from_env()
+    if policy.missing_sender():
+        raise dg.Failure(
+            f"cart recovery is not configured: set {', '.join(policy.missing_sender())}",
+            allow_retries=False,
+        )
     with sendgrid.client() as client:
         outcome = process_step(
             warehouse.url(),
             client,
-            RecoveryPolicy.from_env(),
+            policy,
             config.cart_id,
             config.step,
             now,

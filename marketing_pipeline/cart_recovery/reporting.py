@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.settings import PROJECT_ROOT
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource
 
 SQL_FILE = PROJECT_ROOT / "sql" / "marts" / "cart_recovery_daily.sql"

@@ -11,8 +11,8 @@ from psycopg.rows import dict_row
 
 from marketing_pipeline.cart_recovery import exit_rules, links, outbox
 from marketing_pipeline.cart_recovery.emails import mail_send_body, render
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
 from marketing_pipeline.http import VendorError
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.sendgrid.client import SendGridClient, SendOutcomeUnknown
 from marketing_pipeline.warehouse import connect
 

@@ -17,7 +17,7 @@ import dagster as dg
 import psycopg
 
 from marketing_pipeline.cart_recovery.job import RECOVERY_OP, cart_recovery_job
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource, connect
 
 DUE_SQL = """

@@ -8,14 +8,15 @@ a handful of set-based statements (bench/marts.py times them at a million orders
 """
 
 import time
-from datetime import date, datetime
+from datetime import date
 
 import dagster as dg
 
-from marketing_pipeline import settings
-from marketing_pipeline.marts import config, coverage, sqlfiles
+from marketing_pipeline import clock, settings
+from marketing_pipeline.marts import coverage, sqlfiles
 from marketing_pipeline.marts import sources as src
 from marketing_pipeline.partitions import daily_partitions, partition_days
+from marketing_pipeline.settings import marts as config
 from marketing_pipeline.warehouse import WarehouseResource
 
 COMMON = dict(group_name="marts", kinds={"postgres"}, tags={"layer": "marts"})
@@ -57,7 +58,7 @@ def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         if keys:
             materialized[source.name] = set.intersection(*keys)
     first = settings.load().history_start
-    last = datetime.now(settings.load().tz).date()
+    last = clock.today(settings.load().tz)
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, config.gucs())
         summary = coverage.refresh(conn, first, last, materialized)

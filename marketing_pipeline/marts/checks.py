@@ -5,8 +5,8 @@ import dagster as dg
 
 from marketing_pipeline import settings
 from marketing_pipeline.marts import assets, sqlfiles
-from marketing_pipeline.marts import config as marts_config
 from marketing_pipeline.marts import sources as src
+from marketing_pipeline.settings import marts as marts_config
 from marketing_pipeline.warehouse import WarehouseResource
 
 

@@ -6,8 +6,9 @@ from datetime import date
 
 import psycopg
 
-from marketing_pipeline.marts import config, coverage, sqlfiles
+from marketing_pipeline.marts import coverage, sqlfiles
 from marketing_pipeline.marts.assets import build_segments
+from marketing_pipeline.settings import marts as config
 
 ORDER = [
     "core_customers",

@@ -15,12 +15,12 @@ from marketing_pipeline.sandbox.world import World
 
 # prefix -> "module:Class"; each class takes the World and has ``app()``. One line per vendor.
 EMULATORS = {
-    "tiktok-shop-content": "marketing_pipeline.sources.tiktok_content.emulator:TikTokContentEmulator",
-    "ga4": "marketing_pipeline.sources.ga4.emulator:GA4Emulator",
-    "tiktok-shop": "marketing_pipeline.sources.tiktok_shop.emulator:TikTokShopEmulator",
-    "sendgrid": "marketing_pipeline.sources.sendgrid.emulator:SendGridEmulator",
-    "customerio": "marketing_pipeline.sources.customerio.emulator:CustomerIoEmulator",
-    "klaviyo": "marketing_pipeline.sources.klaviyo.emulator:KlaviyoEmulator",
+    "tiktok-shop-content": "marketing_pipeline.sandbox.tiktok_content.emulator:TikTokContentEmulator",
+    "ga4": "marketing_pipeline.sandbox.ga4.emulator:GA4Emulator",
+    "tiktok-shop": "marketing_pipeline.sandbox.tiktok_shop.emulator:TikTokShopEmulator",
+    "sendgrid": "marketing_pipeline.sandbox.sendgrid.emulator:SendGridEmulator",
+    "customerio": "marketing_pipeline.sandbox.customerio.emulator:CustomerIoEmulator",
+    "klaviyo": "marketing_pipeline.sandbox.klaviyo.emulator:KlaviyoEmulator",
 }
 
 

@@ -11,13 +11,14 @@ from marketing_pipeline import settings
 from marketing_pipeline.warehouse import embedded
 
 WAREHOUSE_DB = "marketing"
+SANDBOX_WAREHOUSE_DB = "marketing_sandbox"  # the embedded server keeps the two apart
 
 
 def database_url(cfg: settings.Settings | None = None) -> str:
     cfg = cfg or settings.load()
     if cfg.database_url:
         return cfg.database_url
-    return embedded.url(cfg.state_dir, WAREHOUSE_DB)
+    return embedded.url(cfg.state_dir, SANDBOX_WAREHOUSE_DB if cfg.sandbox else WAREHOUSE_DB)
 
 
 def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:

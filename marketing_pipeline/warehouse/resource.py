@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import dagster as dg
 import psycopg
 
+from marketing_pipeline import settings
+from marketing_pipeline.warehouse import mode
 from marketing_pipeline.warehouse.engine import connect, database_url
 from marketing_pipeline.warehouse.migrate import migrate
 
@@ -21,6 +23,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.apply_migrations:
             migrate(self.url())
+        # Every run checks it writes generated data only to a sandbox warehouse, and the reverse.
+        mode.claim(self.url(), settings.load().sandbox)
 
     def url(self) -> str:
         return database_url()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
@@ -21,16 +20,16 @@ from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, parse_events
 from marketing_pipeline.cart_recovery.orders import record_website_orders
 from marketing_pipeline.http import MalformedRecord, MissingCredentials, VendorError
+from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.sources.tiktok_shop.signing import verify_webhook
 from marketing_pipeline.warehouse import connect, record_dead_letter
 
 log = logging.getLogger(__name__)
-SANDBOX_WRITE_KEY = "wk_sandbox_lumenleaf"
 MAX_FUTURE = timedelta(hours=1)  # storefront clocks drift; a later time is a bug, not a skew
 
 
 def write_key() -> str:
-    return os.environ.get("WEBSITE_WRITE_KEY", "").strip() or SANDBOX_WRITE_KEY
+    return web_settings.website_write_key()
 
 
 def _presented_key(request: Request) -> str:
@@ -56,7 +55,10 @@ def store(events: list[CartEvent], source: str) -> dict:
 
 
 async def cart_events(request: Request) -> JSONResponse:
-    if not hmac.compare_digest(_presented_key(request).encode(), write_key().encode()):
+    expected = write_key()
+    if not expected:
+        return JSONResponse({"error": "cart intake is not configured (WEBSITE_WRITE_KEY)"}, status_code=503)
+    if not hmac.compare_digest(_presented_key(request).encode(), expected.encode()):
         return JSONResponse(
             {"error": "missing or wrong write key (Authorization: Bearer <key> or X-Write-Key)"},
             status_code=401,
@@ -87,16 +89,10 @@ async def cart_events(request: Request) -> JSONResponse:
 
 def _tiktok_order(order_id: str):
     from marketing_pipeline.sources.tiktok_shop.models import parse_order
-    from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
+    from marketing_pipeline.sources.tiktok_shop.resource import VENDOR, TikTokShopResource
 
-    env = os.environ  # read per request, like the Dagster resource's EnvVars would be per run
-    resource = TikTokShopResource(
-        base_url=env.get("TIKTOK_SHOP_BASE_URL", ""),
-        app_key=env.get("TIKTOK_SHOP_APP_KEY", ""),
-        app_secret=env.get("TIKTOK_SHOP_APP_SECRET", ""),
-        access_token=env.get("TIKTOK_SHOP_ACCESS_TOKEN", ""),
-        shop_cipher=env.get("TIKTOK_SHOP_SHOP_CIPHER", ""),
-    )
+    # read per request, like the Dagster resource's EnvVars are per run
+    resource = TikTokShopResource(**VENDOR.values())
     with resource.client(max_attempts=3) as client:
         orders = client.call("GET", "/order/202309/orders", params={"ids": order_id}).get("orders") or []
     if not orders:
@@ -106,7 +102,7 @@ def _tiktok_order(order_id: str):
 
 async def tiktok_shop_webhook(request: Request) -> JSONResponse:
     body = await request.body()
-    key, secret = os.environ.get("TIKTOK_SHOP_APP_KEY", ""), os.environ.get("TIKTOK_SHOP_APP_SECRET", "")
+    key, secret = web_settings.tiktok_app()
     if not key or not secret or not verify_webhook(key, secret, body, request.headers.get("authorization")):
         return JSONResponse({"error": "invalid signature"}, status_code=401)
     try:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from marketing_pipeline.cart_recovery import links
 from marketing_pipeline.cart_recovery.emails import environment
-from marketing_pipeline.cart_recovery.policy import RecoveryPolicy
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import connect
 
 

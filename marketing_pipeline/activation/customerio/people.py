@@ -9,9 +9,9 @@ from __future__ import annotations
 import psycopg
 
 from marketing_pipeline import consent
-from marketing_pipeline.activation.customerio.track import TrackClient
 from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.http import VendorError
+from marketing_pipeline.sources.customerio.track import TrackClient
 
 ACTIONS = ("suppress", "unsuppress", "delete")
 

@@ -15,10 +15,10 @@ from decimal import Decimal
 import psycopg
 
 from marketing_pipeline import consent
-from marketing_pipeline.activation.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
 from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
+from marketing_pipeline.sources.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
 
 EVENT_NAME = "order_placed"

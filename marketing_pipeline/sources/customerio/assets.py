@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from marketing_pipeline import consent, settings
+from marketing_pipeline import clock, consent, settings
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
@@ -93,7 +93,7 @@ def customerio_deliveries(
     tz = settings.load().tz
     rows = suppressed = 0
     states: dict[str, int] = {}
-    with customerio.app_client() as client, ingest_errors("customerio.deliveries", context.run.run_id):
+    with ingest_errors("customerio.deliveries", context.run.run_id), customerio.app_client() as client:
         with warehouse.transaction() as conn:
             delete_partitions(conn, DELIVERIES_TABLE, days)
             for day in days:
@@ -207,8 +207,8 @@ def customerio_campaign_metrics(
 ) -> dg.MaterializeResult:
     days = partition_days(context)
     cfg = settings.load()
-    today = datetime.now(cfg.tz).date()
-    with customerio.app_client() as client, ingest_errors("customerio.campaign_metrics", context.run.run_id):
+    today = clock.today(cfg.tz)
+    with ingest_errors("customerio.campaign_metrics", context.run.run_id), customerio.app_client() as client:
         catalog, rows, unreachable = collect_metrics(
             client, days, cfg.brand_timezone, today, context.run.run_id
         )

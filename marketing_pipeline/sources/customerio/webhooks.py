@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 
 from psycopg.types.json import Jsonb
@@ -21,13 +20,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline import consent
+from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.sources.customerio.signing import check
 from marketing_pipeline.sources.customerio.webhook_models import SUPPRESSING, ReportingEvent, parse_event
 from marketing_pipeline.warehouse import connect, record_dead_letter
 
 log = logging.getLogger(__name__)
 SOURCE = "customerio.webhooks"
-KEY_VAR = "CUSTOMERIO_WEBHOOK_SIGNING_KEY"
+KEY_VAR = web_settings.CUSTOMERIO_WEBHOOK_SIGNING_KEY
 KEPT_HEADERS = ("content-type", "user-agent", "x-cio-timestamp")
 
 
@@ -85,7 +85,7 @@ async def refuse(request: Request, body: bytes, problem: str) -> JSONResponse:
 
 
 async def receive(request: Request) -> JSONResponse:
-    key = os.environ.get(KEY_VAR, "")
+    key = web_settings.customerio_webhook_signing_key()
     if not key:
         log.error("customerio webhook refused: %s is not set", KEY_VAR)
         return JSONResponse({"error": "webhook signing key not configured"}, status_code=503)

@@ -51,7 +51,7 @@ def build_report_asset(report: Report) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = partition_days(context)
         tally = _Tally()
-        with ga4.client() as client, ingest_errors(f"ga4.{report.name}", context.run.run_id):
+        with ingest_errors(f"ga4.{report.name}", context.run.run_id), ga4.client() as client:
             with warehouse.transaction() as conn:
                 rows = replace_partitions(
                     conn,

@@ -1,1 +1,1 @@
-"""Klaviyo (API revision 2026-07-15): client, models, Dagster resource and assets, the emulator."""
+"""Klaviyo (API revision 2026-07-15): client, models, Dagster resource and assets."""

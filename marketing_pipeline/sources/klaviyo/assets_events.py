@@ -283,7 +283,7 @@ def klaviyo_events(
 ) -> Iterator[dg.MaterializeResult]:
     days = partition_days(context)
     tz = settings.load().tz
-    with klaviyo.client() as client, ingest_errors("klaviyo.events", context.run.run_id):
+    with ingest_errors("klaviyo.events", context.run.run_id), klaviyo.client() as client:
         with warehouse.transaction() as conn:
             counts = load_events(conn, client, days, tz, context.run.run_id)
         stats = client.stats

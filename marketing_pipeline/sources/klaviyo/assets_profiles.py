@@ -115,7 +115,7 @@ def klaviyo_profiles(
     days = partition_days(context)
     tz = settings.load().tz
     rows = consents = suppressions = 0
-    with klaviyo.client() as client, ingest_errors("klaviyo.profiles", context.run.run_id):
+    with ingest_errors("klaviyo.profiles", context.run.run_id), klaviyo.client() as client:
         with warehouse.transaction() as conn:
             for day in days:
                 for page in streams.profile_pages(client, *day_bounds(day, tz)):

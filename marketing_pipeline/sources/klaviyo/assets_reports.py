@@ -132,7 +132,7 @@ def klaviyo_performance(
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     budget = ReportBudget(warehouse.url(), context.run.run_id)
     campaign_rows, flow_rows = [], []
-    with klaviyo.client() as client, ingest_errors("klaviyo.performance", context.run.run_id):
+    with ingest_errors("klaviyo.performance", context.run.run_id), klaviyo.client() as client:
         metric_ids = {(m.get("attributes") or {}).get("name"): m["id"] for m in streams.metrics(client)}
         conversion = metric_ids.get("Placed Order")
         if not conversion:

@@ -1,1 +1,1 @@
-"""Twilio SendGrid v3: mail send, suppression lists, the Dagster resource and the emulator."""
+"""Twilio SendGrid v3: mail send, suppression lists, the Dagster resource."""

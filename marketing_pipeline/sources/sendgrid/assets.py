@@ -23,7 +23,7 @@ def sendgrid_suppressions(
     context: dg.AssetExecutionContext, sendgrid: SendGridResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     counts = dict.fromkeys(SUPPRESSION_LISTS, 0)
-    with sendgrid.client() as client, ingest_errors("sendgrid.suppressions", context.run.run_id):
+    with ingest_errors("sendgrid.suppressions", context.run.run_id), sendgrid.client() as client:
         with warehouse.transaction() as conn:
             for kind, reason in SUPPRESSION_LISTS.items():
                 for page in client.suppression_pages(kind):

@@ -114,7 +114,7 @@ def tiktok_content_daily(
 ) -> dg.MaterializeResult:
     days = partition_days(context)
     counts = {"videos": 0}
-    with tiktok_content.client() as client, ingest_errors("tiktok_shop.content", context.run.run_id):
+    with ingest_errors("tiktok_shop.content", context.run.run_id), tiktok_content.client() as client:
         with warehouse.transaction() as conn:
             delete_partitions(conn, VIDEOS_TABLE, days)
             delete_partitions(conn, ACCOUNTS_TABLE, days)

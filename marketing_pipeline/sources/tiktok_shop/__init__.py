@@ -1,1 +1,1 @@
-"""TikTok Shop Partner API (202309): orders, signing, the Dagster resource and assets, the emulator."""
+"""TikTok Shop Partner API (202309): orders, signing, the Dagster resource and assets."""

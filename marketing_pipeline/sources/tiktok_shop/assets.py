@@ -119,7 +119,7 @@ def tiktok_shop_orders(
     days = partition_days(context)
     tz = settings.load().tz
     orders = lines = 0
-    with tiktok_shop.client() as client, ingest_errors("tiktok_shop.orders", context.run.run_id):
+    with ingest_errors("tiktok_shop.orders", context.run.run_id), tiktok_shop.client() as client:
         with warehouse.transaction() as conn:
             delete_partitions(conn, ORDERS_TABLE, days)
             delete_partitions(conn, LINES_TABLE, days)

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline import settings
+from marketing_pipeline.sandbox.tiktok_content.data import Video, VideoDay, VideoWorld
+from marketing_pipeline.sandbox.tiktok_shop.emulator import TikTokShopEmulator, envelope
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.tiktok_content.sandbox_data import Video, VideoDay, VideoWorld
-from marketing_pipeline.sources.tiktok_shop.emulator import TikTokShopEmulator, envelope
 
 SORT_FIELDS = {"gmv", "sku_orders", "units_sold", "views", "click_through_rate"}
 ACCOUNT_TYPES = {"ALL", "LINKED_ACCOUNTS", "AFFILIATES"}

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 
 import httpx
 
+from marketing_pipeline.sandbox.customerio.data import CustomerIoWorkspace, SandboxDelivery
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.customerio.sandbox_data import CustomerIoWorkspace, SandboxDelivery
 from marketing_pipeline.sources.customerio.signing import sign
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
 

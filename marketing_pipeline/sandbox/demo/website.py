@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marketing_pipeline import settings
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.sandbox.website.export import write_csv
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.website.csv_import import import_csv
-from marketing_pipeline.sources.website.export import write_csv
 from marketing_pipeline.warehouse import connect
 
 SEED = 7  # the sandbox's default seed: the same brand the emulators serve

@@ -23,10 +23,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline import settings
+from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_TOKEN
+from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
+from marketing_pipeline.sandbox.ga4.data import Fact, day_facts
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.ga4.auth import SCOPE
-from marketing_pipeline.sources.ga4.resource import SANDBOX_PROPERTY_ID, SANDBOX_TOKEN
-from marketing_pipeline.sources.ga4.sandbox_data import Fact, day_facts
 
 DIMENSIONS = {"date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage"}
 METRIC_TYPES = {

@@ -13,7 +13,7 @@ import httpx
 
 from marketing_pipeline.cart_recovery import links, runner
 from marketing_pipeline.cart_recovery.reporting import cart_recovery_daily
-from marketing_pipeline.cart_recovery.sandbox_carts import carts_between
+from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.sources.sendgrid.assets import sendgrid_suppressions

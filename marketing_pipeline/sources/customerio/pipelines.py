@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from marketing_pipeline.activation.customerio.track import TrackPayloadError
 from marketing_pipeline.http import ApiClient, RateLimiter, VendorError
 from marketing_pipeline.sources.customerio.client import customerio_error
+from marketing_pipeline.sources.customerio.track import TrackPayloadError
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024

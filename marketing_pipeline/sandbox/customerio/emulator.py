@@ -24,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.customerio.data import CustomerIoWorkspace
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.customerio.resource import ENV
-from marketing_pipeline.sources.customerio.sandbox_data import CustomerIoWorkspace
 
-APP_API_KEY = ENV.keys["CUSTOMERIO_APP_API_KEY"]
-SITE_ID = ENV.keys["CUSTOMERIO_SITE_ID"]
-TRACK_API_KEY = ENV.keys["CUSTOMERIO_TRACK_API_KEY"]
-PIPELINES_API_KEY = ENV.keys["CUSTOMERIO_PIPELINES_API_KEY"]
+APP_API_KEY = credentials.CUSTOMERIO_APP_API_KEY
+SITE_ID = credentials.CUSTOMERIO_SITE_ID
+TRACK_API_KEY = credentials.CUSTOMERIO_TRACK_API_KEY
+PIPELINES_API_KEY = credentials.CUSTOMERIO_PIPELINES_API_KEY
 PIPELINES_MAX_MESSAGE, PIPELINES_MAX_BATCH = 32 * 1024, 500 * 1024
 MAX_MESSAGES_LIMIT = 1000
 MAX_MESSAGES_WINDOW = 183 * 86400  # GET /v1/messages is limited to 6-month windows

@@ -1,4 +1,4 @@
-"""The recovery policy: every timing and rule, with environment overrides read when asked for.
+"""Cart recovery settings: every timing and rule, and who the emails come from, read when asked for.
 
 Durations in the environment are written like ``30m``, ``24h``, ``2d`` or plain seconds.
 """
@@ -13,10 +13,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.settings import SettingsError
 
-SANDBOX_BRAND, SANDBOX_ADDRESS, SANDBOX_STORE_URL = World.brand, World.brand_address, World.store_url
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -51,11 +49,22 @@ class RecoveryPolicy:
     quiet_hours: tuple[int, int] | None = None  # (start hour, end hour) brand-local, no sends
     timezone: str = "UTC"
     max_requests_per_tick: int = 1000
-    brand_name: str = SANDBOX_BRAND
-    brand_address: str = SANDBOX_ADDRESS
-    store_url: str = SANDBOX_STORE_URL
+    # Who the emails come from: BRAND_NAME, BRAND_ADDRESS, STORE_URL, SENDGRID_FROM_EMAIL.
+    brand_name: str = ""
+    brand_address: str = ""  # a postal address: required in marketing email (CAN-SPAM)
+    store_url: str = ""
     public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
-    from_email: str = "hello@lumenleaf.example"
+    from_email: str = ""
+
+    def missing_sender(self) -> list[str]:
+        """Variables a recovery email cannot go out without."""
+        needed = {
+            "BRAND_NAME": self.brand_name,
+            "BRAND_ADDRESS": self.brand_address,
+            "STORE_URL": self.store_url,
+            "SENDGRID_FROM_EMAIL": self.from_email,
+        }
+        return [var for var, value in needed.items() if not value]
 
     def step(self, number: int) -> Step:
         for s in self.steps:

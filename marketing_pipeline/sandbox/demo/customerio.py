@@ -12,8 +12,8 @@ from marketing_pipeline.sandbox.server import BackgroundServer
 
 def run(ctx) -> None:
     from marketing_pipeline.definitions import defs
+    from marketing_pipeline.sandbox.customerio.webhook_sender import reporting_events, send_events
     from marketing_pipeline.sandbox.world import World
-    from marketing_pipeline.sources.customerio.webhook_sender import reporting_events, send_events
     from marketing_pipeline.web.app import create_app
 
     key = os.environ.get("CUSTOMERIO_WEBHOOK_SIGNING_KEY")

@@ -17,7 +17,7 @@ DESTINATION_STATE = (
 
 
 def run(ctx) -> None:
-    if ctx.runtime.sandbox is not None and "Klaviyo" in ctx.runtime.sandbox_vendors:
+    if ctx.runtime.sandbox:
         with connect(ctx.runtime.warehouse_url) as conn:
             conn.execute(f"TRUNCATE {', '.join(DESTINATION_STATE)}")
     result = defs.resolve_job_def("klaviyo_activation").execute_in_process(

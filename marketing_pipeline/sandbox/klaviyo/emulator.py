@@ -29,13 +29,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marketing_pipeline import settings
+from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
+from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.klaviyo import emulator_filters as filters
 from marketing_pipeline.sources.klaviyo.client import JSONAPI, PAGE_SIZES, REVISION, tier_of
-from marketing_pipeline.sources.klaviyo.resource import ENV
-from marketing_pipeline.sources.klaviyo.sandbox_data import Ev, KlaviyoData, iso
 
-API_KEY = ENV.keys["KLAVIYO_API_KEY"]
+API_KEY = credentials.KLAVIYO_API_KEY
 _REVISION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 # Requests per window for each tier: (count, seconds). The reporting tier also has a daily cap.
 TIER_LIMITS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -175,8 +175,8 @@ class KlaviyoEmulator:
             Route("/api/flow-values-reports", self.flow_values, methods=["POST"]),
             Route("/api/flow-series-reports", self.flow_series, methods=["POST"]),
         ]
-        if importlib.util.find_spec("marketing_pipeline.sources.klaviyo.emulator_writes"):
-            from marketing_pipeline.sources.klaviyo import emulator_writes
+        if importlib.util.find_spec("marketing_pipeline.sandbox.klaviyo.emulator_writes"):
+            from marketing_pipeline.sandbox.klaviyo import emulator_writes
 
             routes = routes + emulator_writes.write_routes(self)  # same path, other methods: theirs
         return Starlette(routes=routes)

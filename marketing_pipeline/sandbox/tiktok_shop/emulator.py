@@ -19,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.world import Order, World
-from marketing_pipeline.sources.tiktok_shop.resource import ENV
 from marketing_pipeline.sources.tiktok_shop.signing import sign_request
 
-APP_KEY = ENV.keys["TIKTOK_SHOP_APP_KEY"]
-APP_SECRET = ENV.keys["TIKTOK_SHOP_APP_SECRET"]
-ACCESS_TOKEN = ENV.keys["TIKTOK_SHOP_ACCESS_TOKEN"]
+APP_KEY = credentials.TIKTOK_APP_KEY
+APP_SECRET = credentials.TIKTOK_APP_SECRET
+ACCESS_TOKEN = credentials.TIKTOK_ACCESS_TOKEN
 SHOP_CIPHER = "GCP_SANDBOX_SHOP_CIPHER"
 SHOP_ID = "7495609988000000001"
 TIMESTAMP_TOLERANCE = 300

@@ -1,8 +1,9 @@
 """Configuration read from the environment, in one place.
 
-Call ``load()`` when a value is needed; nothing here runs at import time except the
-dataclass definitions. Vendor credentials are not here: they are Dagster ``EnvVar``s on
-each vendor's resource, so Dagster can keep them out of logs and the UI.
+Call ``load()`` when a value is needed; nothing here reads the environment at import time.
+Sections: this module (warehouse, calendar, sandbox switch), ``vendors`` (each vendor's
+variables, from which both the Dagster ``EnvVar``s and plain values derive), ``marts``,
+``recovery`` and ``web``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SettingsError(ValueError):
@@ -27,6 +28,7 @@ class Settings:
     lookback_days: int
     history_start: date
     state_dir: Path
+    sandbox: bool = False  # MARKETING_SANDBOX: generated vendors and a sandbox warehouse
 
     @property
     def tz(self) -> ZoneInfo:
@@ -44,6 +46,17 @@ def _int(name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, got {value}")
     return value
+
+
+def flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false (1/0), got {raw!r}")
 
 
 def load() -> Settings:
@@ -68,4 +81,5 @@ def load() -> Settings:
         lookback_days=_int("LOOKBACK_DAYS", 7),
         history_start=history_start,
         state_dir=state_dir,
+        sandbox=flag("MARKETING_SANDBOX"),
     )

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.sendgrid.resource import ENV
 
-API_KEY = ENV.keys["SENDGRID_API_KEY"]
+API_KEY = credentials.SENDGRID_API_KEY
 
 
 def errors(status: int, *problems: tuple[str | None, str]) -> JSONResponse:

@@ -1,0 +1,103 @@
+"""``make demo``: the whole pipeline against the sandbox, through Dagster, then a short summary.
+
+Steps run in order; each part of the project adds its own module to ``STEPS`` with an optional
+``run(ctx)`` (work done through Dagster) and ``summary(conn, ctx) -> list[str]`` (lines to print).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from marketing_pipeline import runtime, settings
+from marketing_pipeline.pools import apply_pool_limits
+from marketing_pipeline.sandbox import launch
+from marketing_pipeline.warehouse import connect
+
+STEPS = [
+    "marketing_pipeline.sandbox.demo.ingest",
+    "marketing_pipeline.sandbox.demo.klaviyo",
+    "marketing_pipeline.sandbox.demo.website",
+    "marketing_pipeline.sandbox.demo.ga4",
+    "marketing_pipeline.sandbox.demo.tiktok_content",
+    "marketing_pipeline.sandbox.demo.customerio",
+    "marketing_pipeline.sandbox.demo.cart_recovery",
+    "marketing_pipeline.sandbox.demo.marts",  # after every source, carts included, so the funnel is complete
+    "marketing_pipeline.sandbox.demo.klaviyo_activation",
+]
+
+
+@dataclass
+class DemoContext:
+    instance: dg.DagsterInstance
+    days: list[date]
+    runtime: runtime.Runtime
+    sandbox_url: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def first(self) -> str:
+        return self.days[0].isoformat()
+
+    @property
+    def last(self) -> str:
+        return self.days[-1].isoformat()
+
+
+def _quiet_logs(path) -> None:
+    """Dagster's and the libraries' log lines go to a file; the terminal shows the summary."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in ("dagster", "alembic"):
+        logging.getLogger(name).handlers = [handler]
+        logging.getLogger(name).propagate = False
+
+
+def run(days: int = 14) -> int:
+    started = time.monotonic()
+    cfg = settings.load()
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = cfg.state_dir / "demo.log"
+    _quiet_logs(log_path)
+    print(f"marketing_pipeline demo: {days} days of a generated brand, about 2 minutes on 2 cores")
+    print(f"(details in {log_path})")
+    os.environ["MARKETING_SANDBOX"] = "1"
+    sandbox_url = launch.start()
+    rt = runtime.start()
+    print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
+    brand_today = datetime.now(settings.load().tz).date()
+    window = [brand_today - timedelta(days=i) for i in range(days, 0, -1)]
+    with dg.DagsterInstance.get() as instance:
+        apply_pool_limits(instance)
+        ctx = DemoContext(instance=instance, days=window, runtime=rt, sandbox_url=sandbox_url)
+        modules = [importlib.import_module(m) for m in STEPS]
+        timings = []
+        for module in modules:
+            if hasattr(module, "run"):
+                step_started = time.monotonic()
+                print(f"  {module.__name__.rsplit('.', 1)[-1]} ...", flush=True)
+                module.run(ctx)
+                timings.append((module.__name__.rsplit(".", 1)[-1], time.monotonic() - step_started))
+        print()
+        print(f"== marketing_pipeline demo: {ctx.first} .. {ctx.last} ==")
+        with connect(rt.warehouse_url, autocommit=True) as conn:
+            for module in modules:
+                if hasattr(module, "summary"):
+                    for line in module.summary(conn, ctx):
+                        print(line)
+    print()
+    print("Step times: " + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in timings))
+    print(f"done in {time.monotonic() - started:.0f}s. Runs are in the Dagster UI: make ui (sandbox mode)")
+    print(f"Dagster's own log lines: {log_path}")
+    return 0
