@@ -17,6 +17,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 PAPER_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 # "RFM and CLV: Using Iso-Value Curves", the spend model on the same calibration period.
 PAPER_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
+AS_OF = {"as_of": "1998-06-30", "holdout_weeks": 39}  # calibration 1997-01-01 .. 1997-09-30
 
 
 def cdnow_csv(path: Path) -> int:
@@ -71,7 +72,9 @@ def cdnow_imported(conn, tmp_path, vendor_env_for):
 
 
 def test_cdnow_reproduces_the_papers_through_import_and_assets(conn, cdnow_imported):
-    config = {"ops": {"customer_predictions": {"config": {"as_of": "1998-06-30", "holdout_weeks": 39}}}}
+    """One test (each fit costs seconds): the papers' parameters, the holdout, the scores, then the
+    segments from this good fit, and a poor fit of the same snapshot that the segments ignore."""
+    config = {"ops": {"customer_predictions": {"config": AS_OF}}}
     with dg.instance_for_test() as instance:
         result = _materialize(cdnow_imported, config, instance)
         assert result.success
@@ -80,7 +83,12 @@ def test_cdnow_reproduces_the_papers_through_import_and_assets(conn, cdnow_impor
             for e in result.all_events
             if e.event_type_value == "ASSET_CHECK_EVALUATION"
         }
-    assert checks["customer_predictions_fit_ok"]
+        assert checks["customer_predictions_fit_ok"]
+        _check_fit_and_scores(conn)
+        _check_segments_then_a_poor_fit(conn, cdnow_imported, instance)
+
+
+def _check_fit_and_scores(conn) -> None:
     fit = conn.execute(
         "SELECT calibration_end, holdout_customers, cal_r, cal_alpha, cal_a, cal_b, cal_p, cal_q, cal_v,"
         " holdout_mae, repeat_buyers, customers, fit_ok FROM marts.customer_prediction_fits"
@@ -127,27 +135,22 @@ def _segment_flags(conn, day: str) -> tuple[int, int, int]:
     ).fetchone()
 
 
-def test_segments_use_a_good_fit_and_ignore_a_poor_one(conn, cdnow_imported):
-    as_of = {"as_of": "1998-06-30", "holdout_weeks": 39}
-    with dg.instance_for_test() as instance:
-        assert _materialize(
-            cdnow_imported, {"ops": {"customer_predictions": {"config": as_of}}}, instance
-        ).success
-        people, churn, high = _segment_flags(conn, "1998-07-15")
-        expected_churn = conn.execute(
-            "SELECT count(*) FROM marts.customer_predictions WHERE as_of = '1998-06-30' AND churn_risk = 'high'"
-        ).fetchone()[0]
-        assert people == 2357 and churn == expected_churn > 0
-        assert abs(high - 0.1 * people) <= 5  # the top tenth of predicted 12-month CLV
-        # The same snapshot refitted with a repeat-buyer floor it cannot meet: flagged, and not used.
-        poor = {"ops": {"customer_predictions": {"config": {**as_of, "min_repeat_buyers": 100_000}}}}
-        job = cdnow_imported.resolve_implicit_global_asset_job_def()
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=[dg.AssetKey("customer_predictions")],
-            run_config={**QUIET, **poor},
-            raise_on_error=False,
-        )
+def _check_segments_then_a_poor_fit(conn, defs, instance) -> None:
+    people, churn, high = _segment_flags(conn, "1998-07-15")
+    expected_churn = conn.execute(
+        "SELECT count(*) FROM marts.customer_predictions WHERE as_of = '1998-06-30' AND churn_risk = 'high'"
+    ).fetchone()[0]
+    assert people == 2357 and churn == expected_churn > 0
+    assert abs(high - 0.1 * people) <= 5  # the top tenth of predicted 12-month CLV
+    # The same snapshot refitted with a repeat-buyer floor it cannot meet: flagged, and not used.
+    poor = {"ops": {"customer_predictions": {"config": {**AS_OF, "min_repeat_buyers": 100_000}}}}
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey("customer_predictions")],
+        run_config={**QUIET, **poor},
+        raise_on_error=False,
+    )
     checks = [
         e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
