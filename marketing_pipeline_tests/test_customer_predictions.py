@@ -160,3 +160,18 @@ def _check_segments_then_a_poor_fit(conn, defs, instance) -> None:
     ).fetchone()
     assert not ok and "fewer than 100000" in problems
     assert _segment_flags(conn, "1998-07-15") == (2357, 0, 0)
+
+
+def test_the_default_snapshot_is_the_last_brand_local_month_end(monkeypatch):
+    from datetime import UTC, datetime
+
+    from marketing_pipeline import clock
+    from marketing_pipeline.marts import predictions_assets
+
+    monkeypatch.setenv("BRAND_TIMEZONE", "America/New_York")
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 1, 3, 0, tzinfo=UTC))  # Feb 28 in New York
+    assert predictions_assets._as_of(predictions_assets.PredictionsConfig()) == date(2026, 1, 31)
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+    assert predictions_assets._as_of(predictions_assets.PredictionsConfig()) == date(2026, 2, 28)
+    config = predictions_assets.PredictionsConfig(as_of="1998-06-30")
+    assert predictions_assets._as_of(config) == date(1998, 6, 30)

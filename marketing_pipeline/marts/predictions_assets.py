@@ -7,11 +7,11 @@ good snapshot at or before their day and ignore what a customer did after it (an
 the snapshot means the customer is not churning).
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
-from marketing_pipeline import settings
+from marketing_pipeline import clock, settings
 from marketing_pipeline.marts import assets, predictions
 from marketing_pipeline.partitions import daily_partitions
 from marketing_pipeline.warehouse import WarehouseResource
@@ -33,7 +33,7 @@ def last_month_end(today: date) -> date:
 def _as_of(config: PredictionsConfig) -> date:
     if config.as_of:
         return date.fromisoformat(config.as_of)
-    return last_month_end(datetime.now(settings.load().tz).date())
+    return last_month_end(clock.today(settings.load().tz))
 
 
 @dg.asset(
