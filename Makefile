@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export XDG_RUNTIME_DIR ?= /tmp
 
 .PHONY: demo test ui web sandbox lint bench clean
 
@@ -19,8 +18,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-ui: $(STAMP)
-	$(BIN)/marketing-pipeline ui
+ui: $(STAMP)  # the Dagster UI on the sandbox's generated data
+	$(BIN)/marketing-pipeline ui --sandbox
 
 web: $(STAMP)
 	$(BIN)/marketing-pipeline web

@@ -235,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # The policies used here are settled choices; Dagster's beta notice for them is noise in the demo.
     warnings.filterwarnings("ignore", message=r".* is currently in beta")
+    # The embedded server's libraries look for a per-user runtime directory a container rarely has.
+    warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
     )

@@ -301,21 +301,22 @@ T = TypeVar("T")
 
 
 def cursor_pages(
-    fetch: Callable[[str | None], tuple[T, str | None]], stats: CallStats | None = None
+    fetch: Callable[[Any], tuple[T, Any]], stats: CallStats | None = None, vendor: str = "vendor"
 ) -> Iterator[T]:
     """Yield pages from ``fetch(cursor) -> (page, next_cursor)`` until the cursor runs out.
 
-    A cursor that repeats is a vendor bug that would loop forever; it raises instead.
+    The one paging loop of every client: a cursor may be a token, a next link or an offset. One
+    that repeats is a vendor bug that would loop forever; it raises instead.
     """
-    cursor: str | None = None
-    seen: set[str] = set()
+    cursor: Any = None
+    seen: set = set()
     while True:
         page, cursor = fetch(cursor)
         if stats is not None:
             stats.pages += 1
         yield page
-        if not cursor:
+        if cursor is None or cursor == "":
             return
         if cursor in seen:
-            raise RuntimeError(f"pagination cursor repeated: {cursor[:40]}")
+            raise VendorError(vendor, f"pagination cursor repeated ({str(cursor)[:60]}); refusing to loop")
         seen.add(cursor)

@@ -1,14 +1,11 @@
 """The dashboard in headless Chromium over two years of generated data: it loads, every chart
 draws (ECharts on canvas), the date selector changes the figures; a screenshot goes to artifacts/.
 
-Timing: a first visit is a fresh browser context (empty HTTP cache, as a marketer who has never
-opened the page), a warm visit the same page again. Both are read in the page: ``performance.now()``
-when dashboard.js has drawn every panel (``window.dashboardRendered``), i.e. from navigation start.
+How fast it renders is measured by ``bench/dashboard.py``, not asserted here: a test must pass on a
+busy machine. In CI (``CI`` set) a missing Chromium fails the test instead of skipping it.
 """
 
 import os
-import statistics
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,14 +38,14 @@ CHARTS = [
     "chart-holdout",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
-FIRST_VISITS = 3
-FIRST_VISIT_BUDGET_S = 1.0  # measured about 0.5 s on an idle 2-CPU machine
-# The suite runs on two workers beside this test; a busy machine may slow the median, not the page.
-BUSY_MACHINE_BUDGET_S = 2.0
+FIRST_VISITS = 2
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+        reason=f"Chromium not installed at {CHROMIUM}",
+    ),
 ]
 
 
@@ -86,9 +83,8 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
     from playwright.sync_api import sync_playwright
 
     base = two_years
-    t = time.monotonic()
+    assert os.path.exists(CHROMIUM), f"Chromium is required in CI ({CHROMIUM})"
     api = httpx.get(f"{base}/dashboard/api/data")
-    server_seconds = time.monotonic() - t
     assert api.status_code == 200
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -107,7 +103,7 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
             if len(firsts) < FIRST_VISITS:
                 context.close()
         # the last context again: chart library from the HTTP cache (the morning visit)
-        warm = _rendered_seconds(page, f"{base}/dashboard")
+        assert _rendered_seconds(page, f"{base}/dashboard") > 0
         assert not errors, errors
         assert all(u.startswith(base) for u in requested), [u for u in requested if not u.startswith(base)]
         src = page.locator('script[src*="/vendor/echarts.min.js"]').get_attribute("src")
@@ -150,16 +146,4 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         page.screenshot(path=str(ARTIFACTS / "dashboard_7_days.png"), full_page=False)
         assert not errors, errors
         browser.close()
-    first = statistics.median(firsts)
-    runs = ",".join(f"{s * 1000:.0f}" for s in firsts)
-    print(
-        f"\ndashboard: server {server_seconds * 1000:.0f} ms; first visit (empty cache) median"
-        f" {first * 1000:.0f} ms of {runs}; warm {warm * 1000:.0f} ms"
-    )
-    (ARTIFACTS / "dashboard_timing.txt").write_text(
-        f"api_ms={server_seconds * 1000:.0f} cold_ms={first * 1000:.0f} cold_runs_ms={runs}"
-        f" warm_ms={warm * 1000:.0f}\n"
-    )
-    assert min(firsts) < FIRST_VISIT_BUDGET_S, f"no first visit under {FIRST_VISIT_BUDGET_S} s: {runs} ms"
-    assert first < BUSY_MACHINE_BUDGET_S, f"first visit took {first:.2f} s (median of {runs} ms)"
-    assert warm < FIRST_VISIT_BUDGET_S, f"warm visit took {warm:.2f} s"
+    assert len(firsts) == FIRST_VISITS and all(s > 0 for s in firsts)

@@ -103,6 +103,6 @@ def test_rate_limiter_paces_over_two_windows():
 
 def test_cursor_pages_refuses_a_repeating_cursor():
     pages = {None: ([1], "a"), "a": ([2], "b"), "b": ([3], "a")}
-    with pytest.raises(RuntimeError, match="repeated"):
+    with pytest.raises(VendorError, match="repeated"):
         list(cursor_pages(lambda c: pages[c]))
     assert list(cursor_pages(lambda c: {None: ([1], "a"), "a": ([2], None)}[c])) == [[1], [2]]

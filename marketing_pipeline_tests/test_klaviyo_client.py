@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from marketing_pipeline.http import AuthError, MissingCredentials, RateLimiter
+from marketing_pipeline.http import AuthError, MissingCredentials, RateLimiter, VendorError
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.klaviyo.client import (
     REVISION,
@@ -51,6 +51,7 @@ def test_filters_read_as_klaviyo_writes_them():
         ("GET", "/api/lists", "L"),
         ("GET", "/api/segments/a?additional-fields[segment]=profile_count", "XS"),
         ("POST", "/api/lists/a/relationships/profiles", "M"),
+        ("POST", "/api/lists", "M"),  # create list: 10/s, 150/m
         ("POST", "/api/campaign-values-reports", "REPORTS"),
         ("GET", "http://127.0.0.1:1/klaviyo/api/events?page%5Bcursor%5D=x", "XL"),
     ],
@@ -193,6 +194,6 @@ def test_links_next_is_followed_and_a_repeated_link_refused():
         )
 
     c = KlaviyoClient("https://a.klaviyo.com", API_KEY, transport=httpx.MockTransport(handler))
-    with pytest.raises(KlaviyoError, match="links.next repeated"):
+    with pytest.raises(VendorError, match="cursor repeated"):
         list(c.pages("/api/metrics"))
     assert c.stats.pages == 2

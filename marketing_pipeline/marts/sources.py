@@ -78,8 +78,6 @@ SOURCES: tuple[Source, ...] = (
     ),
 )
 
-BY_NAME = {s.name: s for s in SOURCES}
-
 
 def present(conn: psycopg.Connection, source: Source) -> bool:
     return all(conn.execute("SELECT to_regclass(%s) IS NOT NULL", (t,)).fetchone()[0] for t in source.tables)

@@ -76,6 +76,13 @@ def run(ctx) -> None:
             done += runs
             sent |= {r.cart_id for r in runs if r.status == "sent"}
             clock += TICK
+        # The simulation stops here: close every sequence it left open, so a later `make ui`
+        # (whose sensor runs on the real clock) never emails a demo cart.
+        ctx.extra["cart_sequences_closed"] = conn.execute(
+            "UPDATE ops.carts SET recovery_ended_at = %s, recovery_exit_reason = 'demo_ended' "
+            "WHERE recovery_ended_at IS NULL AND converted_at IS NULL",
+            (now,),
+        ).rowcount
     dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources)
     ctx.extra["cart_recovery_runs"] = len(done)
 

@@ -29,7 +29,7 @@ def run(ctx) -> None:
             "dagster/asset_partition_range_end": ctx.last,
             "source": "demo",
         },
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         raise_on_error=False,
     )
     ctx.extra["customerio_sync_ok"] = result.success

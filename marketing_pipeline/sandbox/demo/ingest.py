@@ -14,7 +14,7 @@ def run(ctx) -> None:
             "dagster/asset_partition_range_end": ctx.last,
             "source": "demo",
         },
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         raise_on_error=True,
     )
     if not result.success:

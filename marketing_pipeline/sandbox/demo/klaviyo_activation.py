@@ -5,7 +5,7 @@ import dagster as dg
 from marketing_pipeline.definitions import defs
 from marketing_pipeline.warehouse import connect
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 # What the syncs remember about Klaviyo's side. The demo's sandbox starts empty every time, so
 # a second demo must not believe the profiles, lists and events of the previous sandbox exist.
 DESTINATION_STATE = (

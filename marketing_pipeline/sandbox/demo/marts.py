@@ -3,7 +3,7 @@ segments and the funnel of the demo window and where to open the dashboard."""
 
 from marketing_pipeline.definitions import defs
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def run(ctx) -> None:

@@ -12,7 +12,14 @@ from typing import Any
 
 import httpx
 
-from marketing_pipeline.http import ApiClient, AuthError, RateLimiter, VendorError, parse_retry_after
+from marketing_pipeline.http import (
+    ApiClient,
+    AuthError,
+    RateLimiter,
+    VendorError,
+    cursor_pages,
+    parse_retry_after,
+)
 from marketing_pipeline.sources.ga4.auth import TokenProvider
 from marketing_pipeline.sources.ga4.models import ReportPage, parse_page
 
@@ -66,22 +73,24 @@ class GA4Client(ApiClient):
         """Every page of a report: ``offset`` steps by ``limit`` until ``rowCount`` rows are read."""
         if not 1 <= page_size <= MAX_LIMIT:
             raise ValueError(f"page_size must be 1..{MAX_LIMIT}")
-        offset, total = 0, None
-        while True:
+        first_count: dict[str, int] = {}  # rowCount of the first page: every page must agree
+
+        def fetch(offset: int | None) -> tuple[ReportPage, int | None]:
+            offset = offset or 0
             request = {**body, "limit": str(page_size), "offset": str(offset), "returnPropertyQuota": True}
             response = self.request("POST", f"/v1beta/{self.property}:runReport", json=request)
             page = parse_page(response.json())
-            self.stats.pages += 1
             self.last_quota = page.property_quota or self.last_quota
-            if total is None:
-                total = page.row_count
-            elif page.row_count != total:
+            total = first_count.setdefault("rows", page.row_count)
+            if page.row_count != total:
                 raise VendorError(
                     self.vendor, f"rowCount changed while paging ({total} -> {page.row_count}); re-run"
                 )
-            yield page
-            offset += len(page.rows)
-            if offset >= total or not page.rows:
-                if offset < total:
-                    raise VendorError(self.vendor, f"report ended at row {offset} of {total}")
-                return
+            read = offset + len(page.rows)
+            if read >= total or not page.rows:
+                if read < total:
+                    raise VendorError(self.vendor, f"report ended at row {read} of {total}")
+                return page, None
+            return page, read
+
+        return cursor_pages(fetch, self.stats, self.vendor)

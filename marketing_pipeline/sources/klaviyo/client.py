@@ -14,7 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from marketing_pipeline.http import ApiClient, AuthError, RateLimiter, VendorError, parse_retry_after
+from marketing_pipeline.http import (
+    ApiClient,
+    AuthError,
+    RateLimiter,
+    VendorError,
+    cursor_pages,
+    parse_retry_after,
+)
 
 API_BASE_URL = "https://a.klaviyo.com"
 # The API revision every request sends (the ``info.version`` of the spec we build against).
@@ -72,8 +79,8 @@ def tier_of(method: str, path: str) -> str:
         resource = segments[segments.index("api") + 1]
     except (ValueError, IndexError):
         return "M"
-    if resource == "lists" and method.upper() != "GET" and "relationships" in segments:
-        return "M"  # list membership writes: 10/s, 150/m
+    if resource == "lists" and method.upper() != "GET":
+        return "M"  # list writes (create, membership): 10/s, 150/m
     if resource in ("lists", "segments") and "profile_count" in urlsplit(path).query:
         return "XS"  # asking for profile_count drops a list/segment read to 1/s, 15/m
     return _TIER_BY_RESOURCE.get(resource, "M")
@@ -198,39 +205,28 @@ class KlaviyoClient(ApiClient):
 
     def pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
         """Every page document of a collection, following ``links.next`` until it is absent."""
-        url, query = path, dict(params or {})
-        seen: set[str] = set()
-        while True:
-            document = self.jsonapi("GET", url, params=query or None) or {}
-            self.stats.pages += 1
-            yield document
-            nxt = (document.get("links") or {}).get("next")
-            if not nxt:
-                return
-            if nxt in seen:
-                raise KlaviyoError(self.vendor, f"links.next repeated ({nxt[:80]}); refusing to loop")
-            seen.add(nxt)
-            url, query = nxt, {}  # the next link carries every parameter, cursor included
+
+        def fetch(nxt: str | None) -> tuple[dict, str | None]:
+            # the next link carries every parameter, cursor included
+            document = self.jsonapi("GET", nxt or path, params=None if nxt else (params or None)) or {}
+            return document, (document.get("links") or {}).get("next")
+
+        return cursor_pages(fetch, self.stats, self.vendor)
 
     def report_pages(self, path: str, body: dict, before_call=None) -> Iterator[dict]:
         """A values/series report: POST the query, then the same body with ``page_cursor`` for more.
 
         ``before_call(path)`` runs before each call (the reports' daily budget is counted there).
         """
-        cursor: str | None = None
-        while True:
+
+        def fetch(cursor: str | None) -> tuple[dict, str | None]:
             if before_call:
                 before_call(path)
-            document = (
-                self.jsonapi("POST", path, params={"page_cursor": cursor} if cursor else None, json=body)
-                or {}
-            )
-            self.stats.pages += 1
-            yield document
-            nxt = report_cursor(document)
-            if not nxt or nxt == cursor:
-                return
-            cursor = nxt
+            params = {"page_cursor": cursor} if cursor else None
+            document = self.jsonapi("POST", path, params=params, json=body) or {}
+            return document, report_cursor(document)
+
+        return cursor_pages(fetch, self.stats, self.vendor)
 
 
 def report_cursor(document: dict) -> str | None:

@@ -38,10 +38,6 @@ class Resource(_Model):
     attributes: dict[str, Any] = Field(default_factory=dict)
     relationships: dict[str, Relationship] = Field(default_factory=dict)
 
-    def related_id(self, name: str) -> str | None:
-        rel = self.relationships.get(name)
-        return rel.data.id if rel and isinstance(rel.data, Linkage) else None
-
 
 # -- events --------------------------------------------------------------------------------
 class EventAttributes(_Model):

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from marketing_pipeline.http import VendorError
+from marketing_pipeline.http import cursor_pages
 from marketing_pipeline.sources.tiktok_content.models import (
     VideoDetail,
     VideoSummary,
@@ -65,8 +65,8 @@ def list_videos(
     """Pages of videos with activity on days ``first..last`` (shop time zone), by GMV."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
-    token, seen = None, set()
-    while True:
+
+    def fetch(token: str | None) -> tuple[list[VideoSummary], str | None]:
         params = {
             **_window(first, last),
             "page_size": page_size,
@@ -77,14 +77,9 @@ def list_videos(
         if token:
             params["page_token"] = token
         data = client.call("GET", LIST_PATH, params=params)
-        client.stats.pages += 1
-        yield [parse_summary(v) for v in data.get("videos") or []]
-        token = data.get("next_page_token") or None
-        if not token:
-            return
-        if token in seen:
-            raise VendorError(client.vendor, "next_page_token repeated; refusing to loop")
-        seen.add(token)
+        return [parse_summary(v) for v in data.get("videos") or []], data.get("next_page_token")
+
+    return cursor_pages(fetch, client.stats, client.vendor)
 
 
 def video_detail(client: TikTokShopClient, video_id: str, first: date, last: date) -> VideoDetail:

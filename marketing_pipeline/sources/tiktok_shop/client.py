@@ -10,7 +10,14 @@ from typing import Any
 
 import httpx
 
-from marketing_pipeline.http import ApiClient, AuthError, RateLimiter, VendorError, parse_retry_after
+from marketing_pipeline.http import (
+    ApiClient,
+    AuthError,
+    RateLimiter,
+    VendorError,
+    cursor_pages,
+    parse_retry_after,
+)
 from marketing_pipeline.sources.tiktok_shop.models import Order, parse_order
 from marketing_pipeline.sources.tiktok_shop.signing import sign_request
 
@@ -124,18 +131,12 @@ class TikTokShopClient(ApiClient):
     def _pages(self, filters: dict, sort_field: str, page_size: int) -> Iterator[list[Order]]:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
+
+        def fetch(token: str | None) -> tuple[list[Order], str | None]:
             params = {"page_size": page_size, "sort_field": sort_field, "sort_order": "ASC"}
             if token:
                 params["page_token"] = token
             data = self.call("POST", "/order/202309/orders/search", params=params, body=filters)
-            self.stats.pages += 1
-            yield [parse_order(raw) for raw in data.get("orders") or []]
-            token = data.get("next_page_token") or None
-            if not token:
-                return
-            if token in seen:
-                raise VendorError(self.vendor, "next_page_token repeated; refusing to loop")
-            seen.add(token)
+            return [parse_order(raw) for raw in data.get("orders") or []], data.get("next_page_token")
+
+        return cursor_pages(fetch, self.stats, self.vendor)
