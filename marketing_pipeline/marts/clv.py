@@ -20,7 +20,6 @@ import pandas as pd
 
 BG_PARAMS = ("r", "alpha", "a", "b")
 GG_PARAMS = ("p", "q", "v")
-WEEKS_PER_DAY = 1 / 7
 MAX_PARAM = 1e4  # beyond this a parameter is running off along a flat likelihood: not a usable fit
 NEXT_ORDER_HORIZON_WEEKS = 52
 BISECTIONS = 10  # 52 weeks / 2**10: about a third of a day
