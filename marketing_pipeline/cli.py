@@ -61,6 +61,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _web_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument(
+        "--public-only", action="store_true", help="intake, webhooks and recovery links; no dashboard"
+    )
+    only.add_argument("--dashboard-only", action="store_true", help="the dashboard and its login only")
 
 
 @command("web", "serve intake endpoints, recovery links and the dashboard", _web_args)
@@ -71,8 +76,10 @@ def _web(args: argparse.Namespace) -> int:
     from marketing_pipeline.web.app import create_app
 
     migrate(database_url())
-    print(f"web app on http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    app = create_app(public=not args.dashboard_only, dashboard=not args.public_only)
+    part = "public endpoints" if args.public_only else "dashboard" if args.dashboard_only else "web app"
+    print(f"{part} on http://{args.host}:{args.port}/")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

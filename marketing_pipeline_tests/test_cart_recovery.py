@@ -212,7 +212,9 @@ def test_an_unsubscribe_link_stops_the_remaining_steps(env, warehouse_url, conn)
     text = next(c["value"] for c in messages(url, cart)[0]["content"] if c["type"] == "text/plain")
     token = re.search(r"http://links\.test/u/(\S+)", text).group(1)
     with BackgroundServer(create_app()) as web:
-        page = httpx.get(f"{web.url}/u/{token}")
+        confirm = httpx.get(f"{web.url}/u/{token}")  # the link in the email: a confirmation page
+        page = httpx.post(f"{web.url}/u/{token}")  # its button
+    assert confirm.status_code == 200 and 'method="post"' in confirm.text
     assert page.status_code == 200 and "unsubscribed" in page.text
     assert conn.execute(
         "SELECT source, reason FROM ops.suppressions WHERE email = %s", (f"{cart}@example.com",)

@@ -38,8 +38,10 @@ def exit_reason(
     if (
         step == policy.steps[0].number
         and conn.execute(
+            # only steps that passed these rules count: other carts' claims still being checked
+            # do not, or concurrent carts of one person would all skip (send.py serialises them)
             "SELECT EXISTS (SELECT 1 FROM ops.recovery_outbox WHERE email = %s AND cart_id <> %s"
-            " AND status IN ('claimed', 'sent', 'unknown') AND claimed_at > %s)",
+            " AND status IN ('claimed', 'sent', 'unknown') AND passed_rules_at IS NOT NULL AND claimed_at > %s)",
             (cart["email"], cart["cart_id"], now - policy.cap_window),
         ).fetchone()[0]
     ):

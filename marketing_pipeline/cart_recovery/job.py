@@ -50,6 +50,7 @@ def send_recovery_step(
             context.run.run_id,
         )
     context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
+    # "duplicate": another run has this step in hand; nothing failed and nothing is sent twice
     if outcome.status in ("unknown", "failed", "already_unknown"):
         raise dg.Failure(
             f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
@@ -59,6 +60,14 @@ def send_recovery_step(
     return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
 
 
-@dg.job(tags={"cart_recovery": "true"}, description="One abandoned-cart email step for one cart.")
+# A step takes seconds. A run killed outright (SIGKILL) would hold its sendgrid_api pool slot
+# forever: run monitoring fails it after this long, and then frees the slot (dagster.yaml).
+MAX_RUNTIME_SECONDS = 300
+
+
+@dg.job(
+    tags={"cart_recovery": "true", "dagster/max_runtime_seconds": str(MAX_RUNTIME_SECONDS)},
+    description="One abandoned-cart email step for one cart.",
+)
 def cart_recovery_job():
     send_recovery_step()

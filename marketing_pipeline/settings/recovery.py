@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from marketing_pipeline.settings import SettingsError
@@ -55,6 +56,23 @@ class RecoveryPolicy:
     store_url: str = ""
     public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
     from_email: str = ""
+    # Besides the store's own host, where a recovery link may send a shopper (TikTok Shop product pages).
+    redirect_hosts: tuple[str, ...] = ("shop.tiktok.com",)
+
+    def may_redirect_to(self, url: str | None) -> bool:
+        """Recovery links lead only to the store's host or a configured one, over http(s)."""
+        if not url:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        allowed = {
+            (urlsplit(self.store_url).hostname or "").lower(),
+            *(h.lower() for h in self.redirect_hosts),
+        }
+        return parts.scheme in ("http", "https") and bool(host) and host in allowed
 
     def missing_sender(self) -> list[str]:
         """Variables a recovery email cannot go out without."""
@@ -126,4 +144,8 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
+        if env.get("CART_RECOVERY_REDIRECT_HOSTS", "").strip():
+            changes["redirect_hosts"] = tuple(
+                h.strip() for h in env["CART_RECOVERY_REDIRECT_HOSTS"].split(",") if h.strip()
+            )
         return replace(policy, **changes)
