@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from marketing_pipeline.marts import predictions
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.marts_fixtures import build
@@ -26,7 +27,16 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"]
+CHARTS = [
+    "chart-revenue",
+    "chart-funnel",
+    "chart-segments",
+    "chart-rfm",
+    "chart-cohorts",
+    "chart-clv",
+    "chart-churn",
+    "chart-holdout",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 FIRST_VISITS = 2
 
@@ -51,6 +61,10 @@ def two_years(conn, monkeypatch):
     last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
     first = conn.execute("SELECT min(partition_date) FROM raw.website_orders").fetchone()[0]
     build(conn, first, last, segments_from=last - timedelta(days=30))
+    with conn.transaction():  # predictions as of the last day, 13 holdout weeks
+        opts = predictions.Options(holdout_weeks=13)
+        out, scored = predictions.run(conn, last, opts)
+        predictions.write(conn, out, scored, opts)
     with BackgroundServer(create_app()) as server:
         yield server.url
 
@@ -119,6 +133,11 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
             page.locator('button.csv[data-table="funnel-table"]').click()
         csv_text = Path(download.value.path()).read_text()
         assert csv_text.startswith("Channel,Stage,Count,Conversion,Drop-off") and csv_text.count("\n") > 5
+        assert _chart(page, "chart-clv", "o.series[0].data.reduce((n, v) => n + v, 0)") > 100
+        assert _chart(page, "chart-churn", "o.series[0].data.length") >= 2
+        holdout = _chart(page, "chart-holdout", "o.series.map((s) => s.data.length)")
+        assert len(holdout) == 2 and holdout[0] == holdout[1] >= 2
+        assert "customers" in page.locator("#predictions-note").inner_text()
         revenue_chart = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id")
         default_revenue = page.locator('[data-kpi="Revenue"] .value').inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

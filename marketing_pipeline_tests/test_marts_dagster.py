@@ -113,5 +113,7 @@ def test_schedules_follow_the_daily_ingest(vendor_env_for):
     assert ingest.cron_schedule == "15 0 * * *"  # the marts follow on their automation condition
     assert defs.resolve_schedule_def("customer_segments_daily_schedule").job.name == "customer_segments_daily"
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs() if s.group_name == "marts"}
-    assert len(specs) == 14  # core_customer_names included
+    assert len(specs) == 15  # core_customer_names and customer_predictions included
+    monthly = defs.resolve_schedule_def("customer_predictions_monthly_schedule")
+    assert monthly.cron_schedule == "0 4 1 * *" and monthly.job.name == "customer_predictions_monthly"
     assert all(s.tags.get("layer") == "marts" and "postgres" in s.kinds for s in specs.values())

@@ -29,6 +29,22 @@ def bare_env(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.delenv(var, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def fresh_definitions():
+    """The definitions read the vendor variables when they are built, once per process: build them
+    anew for this test's environment, and leave none built in it for the next test."""
+    from marketing_pipeline import definitions
+
+    def reset() -> None:
+        for name in definitions.COMPONENTS:
+            sys.modules.pop(name, None)
+        definitions._build.cache_clear()
+
+    reset()
+    yield
+    reset()
+
+
 def _defs():
     from marketing_pipeline.definitions import load_defs
 

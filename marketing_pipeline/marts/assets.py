@@ -166,7 +166,7 @@ cohorts = _mart(
 
 @dg.asset(
     **COMMON,
-    deps=[core_orders, core_customers],
+    deps=[core_orders, core_customers, dg.AssetKey("customer_predictions")],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Every known person's segment and lifecycle as of the partition's day.",
@@ -197,6 +197,7 @@ def build_segments(conn, first: date, last: date) -> None:
         conn, {**config.gucs(), "first_day": first.isoformat(), "last_day": last.isoformat()}
     )
     sqlfiles.run(conn, "customer_segments")
+    sqlfiles.run(conn, "customer_segments_predictions")
 
 
 UNPARTITIONED = [

@@ -10,7 +10,7 @@ Both jobs run in process: their steps are SQL statements that PostgreSQL execute
 
 import dagster as dg
 
-from marketing_pipeline.marts import assets, checks
+from marketing_pipeline.marts import assets, checks, predictions_assets
 
 marts_refresh = dg.define_asset_job(
     "marts_refresh",
@@ -34,8 +34,8 @@ segments_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=[*assets.UNPARTITIONED, assets.customer_segments],
-    asset_checks=checks.CHECKS,
-    jobs=[marts_refresh, segments_job],
-    schedules=[segments_schedule],
+    assets=[*assets.UNPARTITIONED, assets.customer_segments, predictions_assets.customer_predictions],
+    asset_checks=[*checks.CHECKS, predictions_assets.customer_predictions_fit_ok],
+    jobs=[marts_refresh, segments_job, predictions_assets.predictions_job],
+    schedules=[segments_schedule, predictions_assets.predictions_schedule],
 )

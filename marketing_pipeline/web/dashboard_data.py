@@ -117,6 +117,47 @@ SELECT f.source, f.last_loaded_day, f.source_absent,
 FROM marts.source_freshness f ORDER BY f.source
 """
 
+# The latest prediction snapshot at or before the range's end: its fit, churn-risk bands, the
+# distribution of predicted 12-month CLV (20 equal-width bins up to the 99th percentile, the last
+# one open-ended) and the holdout comparison.
+PREDICTION_FIT_SQL = """
+SELECT as_of, fit_ok, problems, customers, repeat_buyers, annual_discount_rate, calibration_end,
+       holdout_weeks, holdout_mae
+FROM marts.customer_prediction_fits WHERE as_of <= %(end)s ORDER BY as_of DESC LIMIT 1
+"""
+
+PREDICTION_BANDS_SQL = """
+SELECT churn_risk, count(*) AS customers, sum(predicted_clv_12m) AS predicted_clv
+FROM marts.customer_predictions WHERE as_of = %(as_of)s GROUP BY 1
+ORDER BY array_position(ARRAY['low', 'medium', 'high'], churn_risk)
+"""
+
+PREDICTION_CLV_SQL = """
+WITH p AS (SELECT predicted_clv_12m AS clv FROM marts.customer_predictions
+           WHERE as_of = %(as_of)s AND predicted_clv_12m IS NOT NULL),
+     top AS (SELECT greatest(percentile_cont(0.99) WITHIN GROUP (ORDER BY clv), 1) AS hi FROM p)
+SELECT least(width_bucket(clv, 0, hi, 20), 21) AS bin, hi / 20 AS width, count(*) AS customers
+FROM p, top GROUP BY 1, 2 ORDER BY 1
+"""
+
+PREDICTION_HOLDOUT_SQL = """
+SELECT calibration_repeat_purchases, customers, actual_mean, predicted_mean
+FROM marts.customer_prediction_holdout WHERE as_of = %(as_of)s ORDER BY 1
+"""
+
+
+def predictions(conn: psycopg.Connection, end: date) -> dict | None:
+    fits = _rows(conn, PREDICTION_FIT_SQL, {"end": end})
+    if not fits:
+        return None
+    params = {"as_of": fits[0]["as_of"]}
+    return {
+        "fit": fits[0],
+        "bands": _rows(conn, PREDICTION_BANDS_SQL, params),
+        "clv": _rows(conn, PREDICTION_CLV_SQL, params),
+        "holdout": _rows(conn, PREDICTION_HOLDOUT_SQL, params),
+    }
+
 
 # The sources refreshed within the day: when their recent partitions were last written (the
 # partition index keeps this to the last days' rows). Website orders arrive as they are pushed.
@@ -182,4 +223,5 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         "cart_recovery": None if carts is None else [{k: _plain(v) for k, v in r.items()} for r in carts],
         "freshness": freshness,
         "data_as_of": data_as_of(conn),
+        "predictions": predictions(conn, end),
     }

@@ -14,6 +14,11 @@ def run(ctx) -> None:
     )
     if not refresh.success:
         raise RuntimeError("marts_refresh failed; see the run in the Dagster UI")
+    # CLV models as of the demo's last day; the window is short, so the holdout is one week
+    config = {"ops": {"customer_predictions": {"config": {"as_of": ctx.last, "holdout_weeks": 1}}}}
+    defs.resolve_job_def("customer_predictions_monthly").execute_in_process(
+        instance=ctx.instance, tags={"source": "demo"}, run_config={**QUIET, **config}, raise_on_error=False
+    )
     segments = defs.resolve_job_def("customer_segments_daily").execute_in_process(
         instance=ctx.instance,
         run_config=QUIET,
@@ -45,6 +50,7 @@ def summary(conn, ctx) -> list[str]:
     lines += ["", f"Orders {ctx.first} .. {ctx.last} (cancelled orders are not orders):"]
     for r in figures.orders(conn, first, last):
         lines.append(f"  {r['channel']:<12}{r['orders']:>8,} orders {r['revenue']:>14,.2f} net revenue")
+    lines += _predictions(conn, ctx)
     lines += ["", f"Funnel {ctx.first} .. {ctx.last} (n/a: source not loaded for every day):"]
     for r in figures.funnel(conn, first, last):
         shown = "n/a" if r["value"] is None else f"{r['value']:,}"
@@ -67,4 +73,24 @@ def summary(conn, ctx) -> list[str]:
         "Dashboard: run `marketing-pipeline web` (or `make web`) and open "
         f"http://127.0.0.1:8000/dashboard?start={ctx.first}&end={ctx.last} (the same range as this summary)",
     ]
+    return lines
+
+
+def _predictions(conn, ctx) -> list[str]:
+    fit = conn.execute(
+        "SELECT customers, repeat_buyers, fit_ok, problems FROM marts.customer_prediction_fits WHERE as_of = %s",
+        (ctx.days[-1],),
+    ).fetchone()
+    if fit is None:
+        return ["", "Predicted CLV: no fit (see the customer_predictions run)"]
+    customers, repeat, ok, problems = fit
+    lines = ["", f"Predicted CLV as of {ctx.last}: {customers:,} customers, {repeat:,} repeat buyers"]
+    if not ok:
+        lines.append(f"  poor fit, not used for segments: {problems}")
+    for band, n, clv in conn.execute(
+        "SELECT churn_risk, count(*), avg(predicted_clv_12m) FROM marts.customer_predictions WHERE as_of = %s"
+        " GROUP BY 1 ORDER BY array_position(ARRAY['low', 'medium', 'high'], churn_risk)",
+        (ctx.days[-1],),
+    ):
+        lines.append(f"  churn risk {band:<8}{n:>8,} customers, mean 12-month CLV ${clv or 0:,.2f}")
     return lines

@@ -9,7 +9,8 @@
   const pct = (v) => v == null || !isFinite(v) ? "n/a" : (100 * v).toFixed(1) + "%";
   const ratio = (a, b) => (a == null || !b) ? null : a / b;
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  const CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts"];
+  const CHARTS = ["chart-revenue", "chart-funnel", "chart-segments", "chart-rfm", "chart-cohorts",
+                  "chart-clv", "chart-churn", "chart-holdout"];
   const legend = {bottom: 0, type: "scroll"};
   const PALETTE = ["#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"];
 
@@ -239,6 +240,40 @@
       (absent.length ? `<div class="warn">Not connected yet: ${absent.map(esc).join(", ")}. Their panels show n/a.</div>` : "");
   }
 
+  // The latest BG/NBD + Gamma-Gamma snapshot (customer_predictions) at or before the range's end.
+  function predictions(d) {
+    const p = d.predictions;
+    if (!p) {
+      $("predictions-note").textContent = "No predictions yet: materialize customer_predictions (monthly).";
+      ["chart-clv", "chart-churn", "chart-holdout"].forEach((id) => { const c = echarts.getInstanceByDom($(id)); if (c) c.clear(); });
+      return;
+    }
+    const f = p.fit;
+    $("predictions-note").innerHTML = `As of ${esc(f.as_of)}: ${num(f.customers)} customers, ${num(f.repeat_buyers)} repeat buyers; ` +
+      `CLV discounted at ${pct(f.annual_discount_rate)} a year` +
+      (f.holdout_mae == null ? "" : `; holdout ${esc(f.calibration_end)} + ${f.holdout_weeks} weeks, mean absolute error ${Number(f.holdout_mae).toFixed(2)} purchases`) +
+      (f.fit_ok ? "" : ` <span class="status-bad">Poor fit, not used for segments: ${esc(f.problems)}</span>`);
+    const grid = {left: 8, right: 16, top: 12, bottom: 32, containLabel: true};
+    const label = (r) => r.bin > 20 ? "≥ " + money(20 * r.width) : money((r.bin - 1) * r.width) + "–" + money(r.bin * r.width);
+    draw("chart-clv", {grid, tooltip: {trigger: "axis", valueFormatter: num},
+      xAxis: {type: "category", data: p.clv.map(label), axisLabel: {rotate: 40}},
+      yAxis: {type: "value", name: "customers"},
+      series: [{type: "bar", name: "customers", barCategoryGap: "5%", data: p.clv.map((r) => r.customers)}]});
+    const colors = {low: "#91cc75", medium: "#fac858", high: "#ee6666"};
+    draw("chart-churn", {grid, tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: num},
+      xAxis: {type: "category", data: p.bands.map((r) => r.churn_risk)}, yAxis: {type: "value", name: "customers"},
+      series: [{type: "bar", name: "customers", label: {show: true, position: "top", formatter: (x) => num(x.value)},
+        data: p.bands.map((r) => ({value: r.customers, itemStyle: {color: colors[r.churn_risk]}}))}]});
+    const last = p.holdout.length ? p.holdout[p.holdout.length - 1].calibration_repeat_purchases : 0;
+    draw("chart-holdout", {grid: Object.assign({}, grid, {bottom: 56}), legend,
+      tooltip: {trigger: "axis", valueFormatter: (v) => v == null ? "n/a" : Number(v).toFixed(2)},
+      xAxis: {type: "category", name: "repeat purchases in calibration", nameLocation: "middle", nameGap: 24,
+              data: p.holdout.map((r) => r.calibration_repeat_purchases === last ? last + "+" : String(r.calibration_repeat_purchases))},
+      yAxis: {type: "value", name: "holdout purchases"},
+      series: [{type: "line", name: "actual", data: p.holdout.map((r) => r.actual_mean)},
+               {type: "line", name: "predicted (BG/NBD)", lineStyle: {type: "dashed"}, data: p.holdout.map((r) => r.predicted_mean)}]});
+  }
+
   async function load(start, end, prefetched) {
     const qs = start && end ? `?start=${start}&end=${end}` : "";
     const res = await (prefetched || fetch("/dashboard/api/data" + qs));
@@ -248,7 +283,7 @@
     $("period").textContent = `${d.range.start} to ${d.range.end}, compared with ${d.range.previous_start} to ${d.range.previous_end}`;
     $("as-of").textContent = "Data as of " + d.data_as_of.map((a) =>
       `${a.source} ${a.time ? (a.day ? a.day + " " : "") + a.time : "—"}`).join(" · ");
-    kpis(d); revenue(d); funnel(d); overview(d); segments(d); rfm(d); cohorts(d); carts(d); freshness(d);
+    kpis(d); revenue(d); funnel(d); overview(d); segments(d); rfm(d); cohorts(d); carts(d); freshness(d); predictions(d);
     table("email-campaigns", [{label: "Platform", key: "platform"}, {label: "Type", key: "kind"}, {label: "Name", key: "name"},
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.email_campaigns);
     table("campaigns", [{label: "Channel", key: "channel"}, {label: "Campaign", key: "campaign"},
