@@ -26,6 +26,7 @@ COMPONENTS = [
     "marketing_pipeline.marts.definitions",
     "marketing_pipeline.activation.klaviyo.definitions",
     "marketing_pipeline.activation.customerio.definitions",
+    "marketing_pipeline.activation.shopper_events.definitions",
 ]
 
 
