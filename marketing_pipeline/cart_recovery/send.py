@@ -10,10 +10,10 @@ from datetime import datetime
 from psycopg.rows import dict_row
 
 from marketing_pipeline.cart_recovery import exit_rules, links, outbox
-from marketing_pipeline.cart_recovery.emails import mail_send_body, render
-from marketing_pipeline.http import VendorError
+from marketing_pipeline.cart_recovery.emails import render
+from marketing_pipeline.cart_recovery.senders import Sender, message_data
+from marketing_pipeline.http import SendOutcomeUnknown, VendorError
 from marketing_pipeline.settings.recovery import RecoveryPolicy
-from marketing_pipeline.sources.sendgrid.client import SendGridClient, SendOutcomeUnknown
 from marketing_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def discount_code() -> str:
 
 def process_step(
     url: str,
-    client: SendGridClient,
+    sender: Sender,
     policy: RecoveryPolicy,
     cart_id: str,
     step_number: int,
@@ -93,9 +93,11 @@ def process_step(
                 (cart["email"], code, step.discount_percent if code else None, outbox_id),
             )
         base = policy.public_url.rstrip("/")
-        email = render(policy, step, cart, items, f"{base}/r/{recover}", f"{base}/u/{unsub}", code)
+        recover_url, unsub_url = f"{base}/r/{recover}", f"{base}/u/{unsub}"
+        email = render(policy, step, cart, items, recover_url, unsub_url, code)
+        data = message_data(policy, step, cart, items, recover_url, unsub_url, code)
         try:
-            message_id = client.send_mail(mail_send_body(email, policy, cart_id, step))
+            message_id = sender.send(email, data, policy, cart_id, step)
         except SendOutcomeUnknown as exc:
             outbox.finish(conn, outbox_id, "unknown", detail=str(exc))
             return Outcome("unknown", str(exc))

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.customerio.app_actions import action_routes
 from marketing_pipeline.sandbox.customerio.data import CustomerIoWorkspace
 from marketing_pipeline.sandbox.world import World
 
@@ -88,6 +89,7 @@ class CustomerIoEmulator:
                 Route("/v1/newsletters", self.newsletters, methods=["GET"]),
                 Route("/v1/newsletters/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
                 Route("/v1/messages", self.messages, methods=["GET"]),
+                *action_routes(self),
             ]
         )
         track_api = Starlette(
