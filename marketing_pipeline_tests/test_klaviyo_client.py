@@ -51,6 +51,7 @@ def test_filters_read_as_klaviyo_writes_them():
         ("GET", "/api/lists", "L"),
         ("GET", "/api/segments/a?additional-fields[segment]=profile_count", "XS"),
         ("POST", "/api/lists/a/relationships/profiles", "M"),
+        ("POST", "/api/lists", "M"),  # create list: 10/s, 150/m
         ("POST", "/api/campaign-values-reports", "REPORTS"),
         ("GET", "http://127.0.0.1:1/klaviyo/api/events?page%5Bcursor%5D=x", "XL"),
     ],

@@ -55,7 +55,8 @@ def execute(
 ) -> StepRun:
     job = job or recovery_job()
     result = job.execute_in_process(
-        run_config=request.run_config,
+        # the run's events are in the instance; its console log would drown the caller's output
+        run_config={**request.run_config, "loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         instance=instance,
         tags={**request.tags, "dagster/run_key": request.run_key},
         raise_on_error=False,

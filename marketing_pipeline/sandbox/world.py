@@ -18,7 +18,6 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 
 CENTS = Decimal("0.01")
-CHANNELS = ("tiktok_shop", "website")
 
 _FIRST = [
     "Ava",

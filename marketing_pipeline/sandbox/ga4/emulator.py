@@ -27,7 +27,6 @@ from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_T
 from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
 from marketing_pipeline.sandbox.ga4.data import Fact, day_facts
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.ga4.auth import SCOPE
 
 DIMENSIONS = {"date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage"}
 METRIC_TYPES = {
@@ -50,6 +49,14 @@ GRPC_STATUS = {
     500: "INTERNAL",
 }
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
+# OAuth scopes that allow runReport: the discovery doc's ``resources.properties.methods.runReport.scopes``
+# (ga4/analyticsdata.v1beta.json, revision 20261006); a token is granted when it asks for either.
+RUN_REPORT_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/analytics",
+        "https://www.googleapis.com/auth/analytics.readonly",
+    }
+)
 TOKENS_PER_HOUR = 40_000  # standard property quota (discovery doc, PropertyQuota)
 TOKENS_PER_REQUEST = 10
 
@@ -119,7 +126,7 @@ class GA4Emulator:
             )
         except ValueError as exc:
             return JSONResponse({"error": "invalid_grant", "error_description": str(exc)}, status_code=400)
-        if SCOPE not in str(claims.get("scope", "")).split():
+        if not RUN_REPORT_SCOPES.intersection(str(claims.get("scope", "")).split()):
             return JSONResponse(
                 {"error": "invalid_scope", "error_description": "scope missing"}, status_code=400
             )

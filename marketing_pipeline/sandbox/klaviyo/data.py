@@ -221,9 +221,6 @@ class KlaviyoData:
             day += timedelta(days=1)
         return out
 
-    def campaign_on(self, day: date) -> Campaign | None:
-        return self._campaign_by_day.get(day)
-
     @cached_property
     def _campaign_by_day(self) -> dict[date, Campaign]:
         return {c.send_time.date(): c for c in self.campaigns if c.send_time and c.status == "Sent"}

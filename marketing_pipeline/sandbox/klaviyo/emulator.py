@@ -32,21 +32,11 @@ from marketing_pipeline import settings
 from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
 from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
+from marketing_pipeline.sandbox.klaviyo.limits import JSONAPI, PAGE_SIZES, REVISION, TIER_LIMITS, tier_of
 from marketing_pipeline.sandbox.world import World
-from marketing_pipeline.sources.klaviyo.client import JSONAPI, PAGE_SIZES, REVISION, tier_of
 
 API_KEY = credentials.KLAVIYO_API_KEY
 _REVISION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
-# Requests per window for each tier: (count, seconds). The reporting tier also has a daily cap.
-TIER_LIMITS: dict[str, tuple[tuple[int, int], ...]] = {
-    "XS": ((1, 1), (15, 60)),
-    "S": ((3, 1), (60, 60)),
-    "M": ((10, 1), (150, 60)),
-    "L": ((75, 1), (750, 60)),
-    "XL": ((350, 1), (3500, 60)),
-    "REPORTS": ((1, 1), (2, 60), (225, 86_400)),
-}
-EVENTS_MAX_PAGE = 200
 REPORT_STATISTICS = {
     "recipients",
     "delivered",
@@ -225,7 +215,7 @@ class KlaviyoEmulator:
 
     def throttle(self, request: Request) -> Response | None:
         path = request.url.path[len(request.scope.get("root_path", "")) :]
-        tier = tier_of(request.method, f"{path}?{request.url.query}")
+        tier = tier_of(request.method, path, request.url.query)
         now = time.time()
         with self._lock:
             wait = 0.0
@@ -252,14 +242,14 @@ class KlaviyoEmulator:
                 del self.requests[:100_000]
         return None
 
-    def _page_size(self, request: Request, resource: str, default: int | None = None) -> int:
-        limit = PAGE_SIZES[resource]
+    def _page_size(self, request: Request, resource: str) -> int:
+        size = PAGE_SIZES[resource]
         raw = request.query_params.get("page[size]")
         if raw is None:
-            return default or limit
-        if not raw.isdigit() or not 1 <= int(raw) <= (1000 if resource == "events" else limit):
-            raise filters.FilterError(f"page[size] must be an integer between 1 and {limit}")
-        return min(int(raw), limit)
+            return size.default
+        if not raw.isdigit() or not 1 <= int(raw) <= size.maximum:
+            raise filters.FilterError(f"page[size] must be an integer between 1 and {size.maximum}")
+        return min(int(raw), size.served)
 
     def _base(self, request: Request) -> str:
         return str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
@@ -458,7 +448,7 @@ class KlaviyoEmulator:
             return err
         q = request.query_params
         try:
-            size = self._page_size(request, "profiles", default=20)
+            size = self._page_size(request, "profiles")
             terms = filters.parse(q.get("filter"))
             for t in terms:
                 if t.field not in ("updated", "created", "email", "id"):

@@ -31,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-JSONAPI = "application/vnd.api+json"
+from marketing_pipeline.sandbox.klaviyo.limits import JSONAPI
+
 MAX_IMPORT_PROFILES = 10_000
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_PROFILE_BYTES = 100 * 1024

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.tiktok_shop import signature
 from marketing_pipeline.sandbox.world import Order, World
-from marketing_pipeline.sources.tiktok_shop.signing import sign_request
 
 APP_KEY = credentials.TIKTOK_APP_KEY
 APP_SECRET = credentials.TIKTOK_APP_SECRET
@@ -123,8 +123,7 @@ class TikTokShopEmulator:
         if abs(time.time() - ts) > TIMESTAMP_TOLERANCE:
             return body, envelope(106001, "Invalid credentials. The 'timestamp' has expired", status=401)
         path = request.url.path[len(request.scope.get("root_path", "")) :] or "/"
-        expected = sign_request(APP_SECRET, path, q, body, request.headers.get("content-type", ""))
-        if q.get("sign") != expected:
+        if not signature.valid(APP_SECRET, path, q, body, request.headers.get("content-type", "")):
             return body, envelope(
                 106001, "Invalid credentials. The 'sign' query parameter is invalid", status=401
             )

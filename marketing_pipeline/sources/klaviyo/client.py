@@ -79,8 +79,8 @@ def tier_of(method: str, path: str) -> str:
         resource = segments[segments.index("api") + 1]
     except (ValueError, IndexError):
         return "M"
-    if resource == "lists" and method.upper() != "GET" and "relationships" in segments:
-        return "M"  # list membership writes: 10/s, 150/m
+    if resource == "lists" and method.upper() != "GET":
+        return "M"  # list writes (create, membership): 10/s, 150/m
     if resource in ("lists", "segments") and "profile_count" in urlsplit(path).query:
         return "XS"  # asking for profile_count drops a list/segment read to 1/s, 15/m
     return _TIER_BY_RESOURCE.get(resource, "M")
