@@ -61,6 +61,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _web_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument(
+        "--public-only", action="store_true", help="intake, webhooks and recovery links; no dashboard"
+    )
+    only.add_argument("--dashboard-only", action="store_true", help="the dashboard and its login only")
 
 
 @command("web", "serve intake endpoints, recovery links and the dashboard", _web_args)
@@ -71,8 +76,10 @@ def _web(args: argparse.Namespace) -> int:
     from marketing_pipeline.web.app import create_app
 
     migrate(database_url())
-    print(f"web app on http://{args.host}:{args.port}/")
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    app = create_app(public=not args.dashboard_only, dashboard=not args.public_only)
+    part = "public endpoints" if args.public_only else "dashboard" if args.dashboard_only else "web app"
+    print(f"{part} on http://{args.host}:{args.port}/")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -107,6 +114,10 @@ def _start(args: argparse.Namespace):
         url = launch.start()
         print(f"sandbox mode: every vendor is served by the emulators on {url}")
     rt = runtime.start()
+    if rt.sandbox:  # the sandbox store's discount codes, so cart recovery offers can be redeemed
+        from marketing_pipeline.sandbox.discount_codes import seed_into
+
+        seed_into(rt.warehouse_url)
     for vendor, missing in rt.unconfigured.items():
         print(f"{vendor}: not configured (set {', '.join(missing)}); its assets fail until it is")
     return rt
@@ -165,14 +176,27 @@ def _celery_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("bench", "run the benchmarks in bench/ and print their ratios")
+@command("bench", "run the benchmarks in bench/ one after another and print a table of their ratios")
 def _bench(args: argparse.Namespace) -> int:
-    status = 0
+    status, rows = 0, []
     for script in sorted((PROJECT_ROOT / "bench").glob("*.py")):
         if "__main__" not in script.read_text():  # helpers such as scratch.py are not benchmarks
             continue
-        print(f"== {script.name}")
-        status |= subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
+        print(f"== {script.name}", flush=True)
+        with subprocess.Popen(
+            [sys.executable, str(script)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        ) as proc:
+            for line in proc.stdout:
+                if line.startswith("@ratio\t"):  # bench/report.py
+                    rows.append([script.stem, *line.rstrip("\n").split("\t")[1:]])
+                else:
+                    print(line, end="", flush=True)
+        status |= proc.returncode
+    header = ["bench", "measure", "project", "baseline (same run)", "ratio", "target"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return status
 
 
@@ -190,6 +214,35 @@ def _import_orders(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.website.cli import import_orders
 
     return import_orders(args.path, skip_bad=args.skip_bad)
+
+
+def _import_codes_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="CSV with a 'code' column and an optional 'expires_at' (ISO date or time)")
+
+
+@command(
+    "import-discount-codes",
+    "add single-use discount codes from the store to the pool cart recovery offers take from",
+    _import_codes_args,
+)
+def _import_codes(args: argparse.Namespace) -> int:
+    from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
+
+    return import_discount_codes(args.path)
+
+
+def _export_mart_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="a table or view in the marts schema, e.g. channel_daily")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--out", help="CSV file to write (default: standard output)")
+
+
+@command("export-mart", "export a mart as CSV for a date range", _export_mart_args)
+def _export_mart(args: argparse.Namespace) -> int:
+    from marketing_pipeline.marts.export import run
+
+    return run(args.name, args.start, args.end, args.out)
 
 
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:

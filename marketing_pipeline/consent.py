@@ -8,15 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 import psycopg
+from email_validator import EmailNotValidError, validate_email
 
 
 def normalize_email(email: str | None) -> str | None:
-    if not email:
+    """The one rule for an address entering the project: valid by ``email-validator`` (syntax only,
+    no DNS), stored in lower case. None when it is not an email address."""
+    if not email or not isinstance(email, str) or len(email) > 320:
         return None
-    email = email.strip().lower()
-    return email if "@" in email else None
+    return _normalized(email.strip())
+
+
+@lru_cache(maxsize=65536)  # the same shoppers' addresses arrive again and again
+def _normalized(email: str) -> str | None:
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 def suppress(

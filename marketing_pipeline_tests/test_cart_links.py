@@ -80,3 +80,22 @@ def test_unsubscribe_link_records_a_suppression_also_by_one_click_post(web, ware
     ]
     # a recovery token is not an unsubscribe token and the other way round
     assert httpx.get(f"{web}/r/{token}").status_code == 404
+
+
+def test_mail_scanner_get_and_head_on_an_unsubscribe_link_change_nothing(web, warehouse_url, conn):
+    token = links.create_link(conn, "unsubscribe", "cart-6", 1, "c@example.com", None, NOW, None)
+    page = httpx.get(f"{web}/u/{token}")
+    assert page.status_code == 200 and 'method="post"' in page.text and f"/u/{token}" in page.text
+    assert httpx.head(f"{web}/u/{token}").status_code == 200
+    assert conn.execute("SELECT count(*) FROM ops.suppressions").fetchone()[0] == 0
+    # the page's button posts back to the same URL
+    assert httpx.post(f"{web}/u/{token}").status_code == 200
+    assert conn.execute("SELECT email FROM ops.suppressions").fetchall() == [("c@example.com",)]
+
+
+def test_open_redirect_to_a_foreign_host_goes_to_the_store_instead(web, warehouse_url, conn):
+    token = links.create_link(
+        conn, "recover", "cart-5", 1, "a@example.com", "https://evil.example/phish", NOW, timedelta(days=7)
+    )
+    r = httpx.get(f"{web}/r/{token}")
+    assert r.status_code == 303 and r.headers["location"] == "https://shop.lumenleaf.example"

@@ -17,6 +17,7 @@ from marketing_pipeline.cart_recovery import outbox, runner
 from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
+from marketing_pipeline.sandbox.discount_codes import sandbox_codes, seed_pool
 from marketing_pipeline.warehouse import connect
 
 T = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -92,6 +93,7 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
     cart = f"c-{uuid.uuid4().hex[:8]}"
     email = f"{cart}@example.com"
     record(warehouse_url, events(cart, T, email))
+    seed_pool(conn, size=5, now=T)  # the store's codes: the offer takes one of them
     cursor, sent_at = None, {}
     job = runner.recovery_job()
     for minutes in [
@@ -121,6 +123,9 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
         "SELECT discount_code FROM ops.recovery_outbox WHERE cart_id = %s AND step = 3", (cart,)
     ).fetchone()[0]
     assert code and code in html["text/html"] and code in html["text/plain"]
+    assert code in sandbox_codes(5) and conn.execute(
+        "SELECT cart_id FROM ops.discount_codes WHERE code = %s", (code,)
+    ).fetchone() == (cart,)
     for kind, text in html.items():
         assert "Glow Serum" in text and "Body Oil" in text and "$100.00" in text  # 2 x 34 + 32
         address = box.world.brand_address
@@ -212,7 +217,9 @@ def test_an_unsubscribe_link_stops_the_remaining_steps(env, warehouse_url, conn)
     text = next(c["value"] for c in messages(url, cart)[0]["content"] if c["type"] == "text/plain")
     token = re.search(r"http://links\.test/u/(\S+)", text).group(1)
     with BackgroundServer(create_app()) as web:
-        page = httpx.get(f"{web.url}/u/{token}")
+        confirm = httpx.get(f"{web.url}/u/{token}")  # the link in the email: a confirmation page
+        page = httpx.post(f"{web.url}/u/{token}")  # its button
+    assert confirm.status_code == 200 and 'method="post"' in confirm.text
     assert page.status_code == 200 and "unsubscribed" in page.text
     assert conn.execute(
         "SELECT source, reason FROM ops.suppressions WHERE email = %s", (f"{cart}@example.com",)

@@ -112,20 +112,30 @@ def test_a_fresh_timestamp_within_five_minutes_is_accepted(web, signed, conn, ev
     [
         (b"{not json", "body is not JSON"),
         (
-            json.dumps({"object_type": "email", "metric": "sent", "timestamp": 1, "data": {}}).encode(),
+            json.dumps(
+                {"object_type": "email", "metric": "sent", "timestamp": 1767225600, "data": {}}
+            ).encode(),
             "event_id",
         ),
         (
-            json.dumps({"event_id": "e1", "object_type": "email", "timestamp": 1, "data": {}}).encode(),
+            json.dumps(
+                {"event_id": "e1", "object_type": "email", "timestamp": 1767225600, "data": {}}
+            ).encode(),
             "metric",
         ),
         (
-            json.dumps({"event_id": "e1", "metric": "sent", "timestamp": 1, "data": {}}).encode(),
+            json.dumps({"event_id": "e1", "metric": "sent", "timestamp": 1767225600, "data": {}}).encode(),
             "object_type",
         ),
         (
             json.dumps(
-                {"event_id": "e1", "object_type": "email", "metric": "subscribed", "timestamp": 1, "data": {}}
+                {
+                    "event_id": "e1",
+                    "object_type": "email",
+                    "metric": "subscribed",
+                    "timestamp": 1767225600,
+                    "data": {},
+                }
             ).encode(),
             "metric 'subscribed' is not reported for email",
         ),

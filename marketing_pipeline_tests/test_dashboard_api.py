@@ -14,8 +14,19 @@ from marketing_pipeline_tests.marts_fixtures import at, build, cio_click, tiktok
 D = date(2025, 6, 1)
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def signed_in(base_url: str) -> httpx.Client:
+    client = httpx.Client(base_url=base_url)
+    r = client.post("/login", data={"password": PASSWORD, "next": "/dashboard"})
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard" and "mp_dashboard" in client.cookies
+    return client
+
+
 @pytest.fixture
-def web(conn):
+def web(conn, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
     # two weeks from 06-01 (i = 0..13): a website order every day, a TikTok order when i is even
     # except i = 6; TikTok days without orders count as not loaded
     for i in range(14):
@@ -35,22 +46,20 @@ def web(conn):
         cio_click(conn, f"d{i}", email=f"w{i % 4}@example.com", clicked=at(day, 8))
     build(conn, D, D + timedelta(days=13), segments_from=D)
     with BackgroundServer(create_app()) as server:
-        yield server.url
+        client = signed_in(server.url)
+        yield client
+        client.close()
 
 
 def test_figures_follow_the_range_and_compare_with_the_previous_period(web):
-    last_week = httpx.get(
-        f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}
-    ).json()
+    last_week = web.get("/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
     cur, prev = last_week["kpis"]["current"], last_week["kpis"]["previous"]
     # website 17..23 (=140) + TikTok on days 8, 10, 12 (3 x 40)
     assert (cur["revenue"], cur["orders"]) == (260, 10)
     # previous week 06-01..06-07: website 10..16 (=91) + TikTok days 0, 2, 4 (day 6 missing)
     assert (prev["revenue"], prev["orders"]) == (211, 10)
     assert last_week["range"]["previous_start"] == "2025-06-01"
-    one_day = httpx.get(
-        f"{web}/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-14"}
-    ).json()
+    one_day = web.get("/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-14"}).json()
     assert one_day["kpis"]["current"]["revenue"] == 23
     tiktok = {r["stage"]: r for r in one_day["funnel"] if r["channel"] == "tiktok"}
     assert tiktok["orders"]["value"] is None and tiktok["orders"]["days_missing"] == 1  # 06-14: not loaded
@@ -65,7 +74,7 @@ def test_figures_follow_the_range_and_compare_with_the_previous_period(web):
 
 
 def test_incomplete_sources_are_named_for_the_range(web):
-    d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
     fresh = {f["source"]: f for f in d["freshness"]}
     # TikTok loaded on 06-01, 03, 05, 09, 11, 13 only
     assert fresh["tiktok_shop"]["missing_days"] == [
@@ -83,28 +92,28 @@ def test_incomplete_sources_are_named_for_the_range(web):
 
 
 def test_bad_ranges_are_refused_with_a_reason(web):
-    r = httpx.get(f"{web}/dashboard/api/data", params={"start": "June", "end": "2025-06-14"})
+    r = web.get("/dashboard/api/data", params={"start": "June", "end": "2025-06-14"})
     assert r.status_code == 400 and "start must be a date" in r.json()["error"]
-    r = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-01"})
+    r = web.get("/dashboard/api/data", params={"start": "2025-06-14", "end": "2025-06-01"})
     assert r.status_code == 400 and "before start" in r.json()["error"]
 
 
 def test_echarts_is_vendored_and_served_locally(web):
-    page = httpx.get(f"{web}/dashboard")
+    page = web.get("/dashboard")
     assert page.status_code == 200 and "cdn" not in page.text.lower() and "plotly" not in page.text.lower()
     urls = re.findall(r'\s(?:src|href)="([^"]*)"', page.text)
     assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls  # nothing off-site
     (src,) = [u for u in urls if u.startswith("/dashboard/static/vendor/echarts.min.js?v=")]
     version = src.split("?v=")[1]
 
-    js = httpx.get(f"{web}{src}")  # httpx asks for gzip and decodes it
+    js = web.get(f"{src}")  # httpx asks for gzip and decodes it
     assert js.status_code == 200 and js.headers["content-encoding"] == "gzip"
     assert js.headers["content-type"].startswith("text/javascript")
     assert "max-age=31536000" in js.headers["cache-control"]
     assert 500_000 < len(js.content) < 3_000_000 and b"Apache Software Foundation" in js.content[:2000]
     # the ?v= that browsers cache by is the version actually vendored
     assert f'version="{version}"'.encode() in js.content
-    plain = httpx.get(f"{web}{src}", headers={"Accept-Encoding": "identity"})
+    plain = web.get(f"{src}", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == js.content
 
     # only the listed files: no license texts, no walking out of the folder, plotly.js is gone
@@ -114,7 +123,7 @@ def test_echarts_is_vendored_and_served_locally(web):
         "/dashboard/static/vendor/%2e%2e%2fdashboard.js",
         "/static/plotly.min.js",
     ):
-        assert httpx.get(f"{web}{path}").status_code == 404, path
+        assert web.get(f"{path}").status_code == 404, path
 
 
 def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
@@ -125,7 +134,7 @@ def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
         " ('2025-06-03', 'website', 0, 20, 16, 30, 6, 4, 3, 1, 180.50, 0.2, 5),"
         " ('2025-06-03', 'website', 1, 16, 16, 16, 4, 3, 2, 1, 120.00, 0.1875, 5)"
     )
-    d = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-07"}).json()
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-07"}).json()
     steps = {r["step"]: r for r in d["cart_recovery"]}
     assert (steps[0]["carts"], steps[0]["recovered"], steps[0]["revenue"], steps[0]["rate"]) == (
         20,
@@ -134,5 +143,100 @@ def test_cart_recovery_results_appear_once_the_mart_has_rows(web, conn):
         0.2,
     )
     assert steps[1]["rate"] == 0.1875
-    empty = httpx.get(f"{web}/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
+    empty = web.get("/dashboard/api/data", params={"start": "2025-06-08", "end": "2025-06-14"}).json()
     assert empty["cart_recovery"] == []
+
+
+def test_an_incomplete_stage_is_na_and_no_conversion_comes_from_it(web):
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    for channel in ("tiktok", "website"):
+        stages = [r for r in d["funnel"] if r["channel"] == channel]
+        for before, r in zip([None, *stages], stages, strict=False):
+            if r["days_missing"]:
+                assert r["value"] is None and r["conversion"] is None and r["drop_off"] is None
+            if before is None or before["value"] is None or r["value"] is None:
+                assert r["conversion"] is None  # only between two complete stages
+            if r["conversion"] is not None:
+                assert 0 <= r["conversion"] <= 1 and abs(r["conversion"] + r["drop_off"] - 1) < 1e-9
+    tiktok = {r["stage"]: r for r in d["funnel"] if r["channel"] == "tiktok"}
+    # TikTok orders missed 8 days: n/a, with the loaded days' count kept apart
+    assert tiktok["orders"]["value"] is None and tiktok["orders"]["covered_value"] == 6
+    assert d["kpis"]["current"]["add_to_carts"] is None  # no cart source: n/a, not 0
+
+
+def test_favicon_and_rfm_snapshot_count_are_served(web):
+    icon = web.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    d = web.get("/dashboard/api/data", params={"start": "2025-06-01", "end": "2025-06-14"}).json()
+    assert d["rfm_snapshots"]["snapshots"] >= 1 and d["rfm_snapshots"]["latest"] <= "2025-06-14"
+    assert '<link rel="icon" href="/favicon.ico"' in web.get("/dashboard").text
+
+
+def test_dashboard_without_a_session_redirects_to_login_and_its_api_says_401(web):
+    anonymous = httpx.Client(base_url=str(web.base_url))
+    page = anonymous.get("/dashboard")
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/dashboard"
+    assert anonymous.get("/").status_code == 303
+    assert anonymous.get("/dashboard/api/data").status_code == 401
+    assert anonymous.get("/dashboard/static/vendor/echarts.min.js").status_code == 303
+    forged = httpx.Client(base_url=str(web.base_url), cookies={"mp_dashboard": "dashboard.forged.sig"})
+    assert forged.get("/dashboard/api/data").status_code == 401
+    assert web.get("/dashboard/api/data").status_code == 200  # the signed-in client
+    web.post("/logout")
+    assert web.get("/dashboard/api/data").status_code == 401
+
+
+def test_dashboard_login_brute_force_is_throttled(web):
+    from marketing_pipeline.web import auth
+
+    auth.throttle.per_client.clear()
+    auth.throttle.total.clear()
+    guesser = httpx.Client(base_url=str(web.base_url))
+    codes = [guesser.post("/login", data={"password": f"guess-{i}"}).status_code for i in range(8)]
+    assert codes[: auth.MAX_FAILURES_PER_CLIENT] == [401] * auth.MAX_FAILURES_PER_CLIENT
+    assert set(codes[auth.MAX_FAILURES_PER_CLIENT :]) == {429}
+    # even the right password waits now: the window has to pass
+    assert guesser.post("/login", data={"password": PASSWORD}).status_code == 429
+    auth.throttle.per_client.clear()
+    auth.throttle.total.clear()
+
+
+def test_login_redirect_stays_on_this_site(web):
+    client = httpx.Client(base_url=str(web.base_url))
+    r = client.post("/login", data={"password": PASSWORD, "next": "//evil.example/x"})
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+
+
+def test_dashboard_is_locked_without_a_configured_password(web, monkeypatch):
+    monkeypatch.delenv("DASHBOARD_PASSWORD")
+    assert web.get("/dashboard/api/data").status_code == 401  # the old session no longer counts
+    r = web.post("/login", data={"password": ""})
+    assert r.status_code == 503 and "DASHBOARD_PASSWORD" in r.text
+
+
+def test_public_only_app_has_no_dashboard(warehouse_url):
+    with BackgroundServer(create_app(dashboard=False)) as server, httpx.Client(base_url=server.url) as public:
+        assert public.get("/dashboard").status_code == 404 and public.get("/login").status_code == 404
+        assert public.get("/dashboard/api/data").status_code == 404
+        assert public.post("/intake/cart-events", json={}).status_code in (401, 503)  # intake is there
+    with BackgroundServer(create_app(public=False)) as server, httpx.Client(base_url=server.url) as private:
+        assert private.post("/intake/cart-events", json={}).status_code == 404
+        assert private.get("/login").status_code in (200, 503)
+
+
+def test_data_as_of_names_each_fast_source_in_brand_time(conn, monkeypatch):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from marketing_pipeline.web.dashboard_data import data_as_of
+
+    monkeypatch.setenv("BRAND_TIMEZONE", "America/New_York")
+    now = datetime(2025, 6, 3, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+    tiktok_order(conn, "T1", user="u1", email=None, phone=None, created=at(date(2025, 6, 3), 9), total="9.00")
+    conn.execute("UPDATE raw.tiktok_shop_orders SET _loaded_at = '2025-06-03 14:07:00+00'")
+    website_order(conn, "W1", email="a@example.com", created=at(date(2025, 5, 1)), total="5.00")  # long ago
+    got = {a["source"]: a for a in data_as_of(conn, now)}
+    assert got["TikTok Shop orders"]["time"] == "10:07" and got["TikTok Shop orders"]["day"] is None
+    assert got["Website orders"]["time"] is None  # nothing loaded for the last three days
+    assert set(got) == {"TikTok Shop orders", "Klaviyo events", "Website orders", "Customer.io deliveries"}

@@ -39,8 +39,12 @@ pytestmark = [
 ]
 
 
+PASSWORD = "browser-test-password"
+
+
 @pytest.fixture
-def two_years(conn):
+def two_years(conn, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
     from bench.marts import generate
 
     generate(conn, orders=12_000, customers=3_000, days=730)
@@ -70,7 +74,9 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
 
     base = two_years
     assert os.path.exists(CHROMIUM), f"Chromium is required in CI ({CHROMIUM})"
-    api = httpx.get(f"{base}/dashboard/api/data")
+    api_client = httpx.Client(base_url=base)
+    assert api_client.post("/login", data={"password": PASSWORD}).status_code == 303  # signed in, redirected
+    api = api_client.get("/dashboard/api/data")
     assert api.status_code == 200
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
@@ -84,7 +90,10 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: requested.append(r.url))
             # a running browser, as a marketer has: time the page, not the tab's start
-            page.goto(f"{base}/healthz")
+            page.goto(f"{base}/login?next=/healthz")  # signed in through the form
+            page.fill('input[name="password"]', PASSWORD)
+            page.click('button[type="submit"]')
+            page.wait_for_url(f"{base}/healthz")
             firsts.append(_rendered_seconds(page, f"{base}/dashboard"))
             if len(firsts) < FIRST_VISITS:
                 context.close()
@@ -103,6 +112,13 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert _chart(page, "chart-segments", "o.series[0].data.length") >= 1
         assert _chart(page, "chart-rfm", "o.series[0].links.length") >= 1
         assert _chart(page, "chart-cohorts", "o.series[0].data.length") >= 1
+        # every table has a CSV button; a download carries the table's rows
+        tables = page.locator(".card table[id]").count()
+        assert page.locator("button.csv").count() == tables >= 5
+        with page.expect_download() as download:
+            page.locator('button.csv[data-table="funnel-table"]').click()
+        csv_text = Path(download.value.path()).read_text()
+        assert csv_text.startswith("Channel,Stage,Count,Conversion,Drop-off") and csv_text.count("\n") > 5
         revenue_chart = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-revenue')).id")
         default_revenue = page.locator('[data-kpi="Revenue"] .value').inner_text()
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -113,7 +129,7 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
             timeout=10_000,
         )
         start, end = page.locator("#start").input_value(), page.locator("#end").input_value()
-        week = httpx.get(f"{base}/dashboard/api/data", params={"start": start, "end": end}).json()
+        week = api_client.get("/dashboard/api/data", params={"start": start, "end": end}).json()
         shown = page.locator('[data-kpi="Revenue"] .value').inner_text()
         assert shown == "$" + f"{week['kpis']['current']['revenue']:,.0f}"
         assert week["range"]["start"] == start and (

@@ -4,19 +4,19 @@ import json
 
 import pytest
 
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo.assets import (
     klaviyo_list_sync,
     klaviyo_order_event_sync,
     klaviyo_profile_sync,
     klaviyo_subscription_sync,
 )
-from marketing_pipeline.activation.klaviyo.config import DEFAULT_LISTS, ListConfig
-from marketing_pipeline.activation.klaviyo.lists import members_sql, membership_params
-from marketing_pipeline.activation.warehouse_orders import create_views
+from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS, DEFAULT_LISTS
 from marketing_pipeline.consent import suppress
 from marketing_pipeline_tests.test_klaviyo_activation_support import (
     consent,
     history,
+    klaviyo_profile,
     materialize,
     tiktok_order,
     website_order,
@@ -92,7 +92,9 @@ def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
 def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "good@example.com", "40.00")
-    tiktok_order(conn, "T2", "broken@example", "20.00")  # no top-level domain: Klaviyo refuses it
+    tiktok_order(
+        conn, "T2", "broken@example.c0m", "20.00"
+    )  # a digit in the top-level domain: Klaviyo refuses it
     assert materialize(url, [klaviyo_profile_sync]).success
 
     rejects = conn.execute(
@@ -100,12 +102,12 @@ def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, con
     ).fetchall()
     assert len(rejects) == 1
     email, code, detail, pointer, payload = rejects[0]
-    assert email == "broken@example" and code == "invalid" and "Invalid email" in detail
+    assert email == "broken@example.c0m" and code == "invalid" and "Invalid email" in detail
     assert pointer.startswith("/data/attributes/profiles/data/") and payload["attributes"]["email"] == email
     status, sent, created, updated, skipped, failed, errors, finished = history(conn)["profiles"]
     assert (status, sent, created, failed, finished) == ("succeeded", 2, 1, 1, True)
-    assert errors[0]["email"] == "broken@example" and "Invalid email" in errors[0]["detail"]
-    assert "broken@example" not in writes.by_email
+    assert errors[0]["email"] == "broken@example.c0m" and "Invalid email" in errors[0]["detail"]
+    assert "broken@example.c0m" not in writes.by_email
     jobs = len(writes.jobs)
 
     conn.execute("DELETE FROM ops.sync_history")
@@ -119,7 +121,7 @@ def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
     tiktok_order(conn, "T1", "ava@example.com", "40.00", lines=2)
     tiktok_order(conn, "T2", "ava@example.com", "15.00", days_ago=10)
     tiktok_order(conn, "T3", "leo@example.com", "25.00", status="CANCELLED")  # not a placed order
-    tiktok_order(conn, "T4", None, "25.00")  # no email: nobody to attach the event to
+    tiktok_order(conn, "T4", None, "25.00", user_id="7999")  # no email: nobody to attach the event to
     website_order(conn, "W1", "mia@example.com", "80.00")
     assert materialize(url, [klaviyo_order_event_sync]).success
     assert sorted(e["unique_id"] for e in writes.events) == ["T1", "T2", "W1"]
@@ -140,51 +142,81 @@ def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
     assert len(writes.events) == 3 and writes.duplicate_events == 3  # ...and Klaviyo drops the repeats
 
 
-def sql_members(conn, name: str, config: ListConfig) -> set[str]:
-    create_views(conn)
-    return {r[0] for r in conn.execute(members_sql(name), membership_params(config))}
+def segment_members(conn, segment: str) -> set[str]:
+    return model.segment_emails(conn, segment, model.segments_as_of(conn))
 
 
-def test_lists_match_sql_membership_and_follow_changes(klaviyo, conn):
+def test_lists_are_the_marts_segments_and_follow_changes(klaviyo, conn):
     writes, url = klaviyo
-    tiktok_order(conn, "T1", "vip@example.com", "300.00", days_ago=200)
+    for n, days in enumerate((10, 40, 70)):  # 3 orders, 300 in the last 90 days: VIP
+        tiktok_order(conn, f"V{n}", "vip@example.com", "100.00", days_ago=days)
     tiktok_order(conn, "T2", "active@example.com", "40.00", days_ago=5)
-    tiktok_order(conn, "T3", "lapsed@example.com", "40.00", days_ago=150)
-    website_order(conn, "W1", "new@example.com", "30.00", days_ago=2)
-    consent(conn, "new@example.com", True, days_ago=2)
-    consent(conn, "old@example.com", True, days_ago=60)  # consented long ago and never bought
+    tiktok_order(conn, "T3", "lapsed@example.com", "40.00", days_ago=200)
+    tiktok_order(conn, "T4", "gone@example.com", "40.00", days_ago=5, status="CANCELLED")  # not a customer
+    klaviyo_profile(conn, "P1", "new@example.com", subscribed_days_ago=2)
+    consent(conn, "new@example.com", True, days_ago=2, source="klaviyo")
+    klaviyo_profile(conn, "P2", "old@example.com", subscribed_days_ago=60)  # subscribed too long ago
+    consent(conn, "old@example.com", True, days_ago=60, source="klaviyo")
     assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync]).success
 
-    config = ListConfig()
     expected = {
-        "All Customers": {"vip@example.com", "active@example.com", "lapsed@example.com", "new@example.com"},
+        "All Customers": {"vip@example.com", "active@example.com", "lapsed@example.com"},
         "VIP": {"vip@example.com"},
-        "Active": {"active@example.com", "new@example.com"},
+        "Active": {"vip@example.com", "active@example.com"},
         "New Subscribers": {"new@example.com"},
     }
     for name in DEFAULT_LISTS:
-        assert sql_members(conn, name, config) == expected[name]
+        assert segment_members(conn, DEFAULT_LIST_SEGMENTS[name]) == expected[name], name
         assert writes.members(name) == expected[name], name
     assert sorted(lst["name"] for lst in writes.lists.values()) == sorted(DEFAULT_LISTS)
     status, sent, created, updated, *_ = history(conn)["lists"]
-    assert (status, sent, created, updated) == ("succeeded", 8, 8, 0)
+    assert (status, sent, created, updated) == ("succeeded", 7, 7, 0)
 
-    # Membership changes: a refund drops VIP below the threshold, a new subscriber unsubscribes,
-    # and "active" is narrowed to 3 days. The lists follow, by removals.
-    conn.execute("UPDATE raw.tiktok_shop_orders SET status = 'CANCELLED' WHERE order_id = 'T1'")
+    # A cancellation drops VIP below three orders; a new subscriber and a buyer unsubscribe.
+    conn.execute("UPDATE raw.tiktok_shop_orders SET status = 'CANCELLED' WHERE order_id = 'V0'")
     suppress(conn, "new@example.com", "klaviyo", "unsubscribed")
+    suppress(conn, "active@example.com", "recovery_link", "unsubscribed")
     conn.execute("DELETE FROM ops.sync_history")
-    narrowed = {"ops": {"klaviyo_list_sync": {"config": {"active_within_days": 3}}}}
-    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=narrowed).success
-    narrowed_config = ListConfig(active_within_days=3)
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync]).success
     for name in DEFAULT_LISTS:
-        assert writes.members(name) == sql_members(conn, name, narrowed_config), name
+        assert writes.members(name) == segment_members(conn, DEFAULT_LIST_SEGMENTS[name]), name
     assert writes.members("VIP") == set() and writes.members("New Subscribers") == set()
-    assert writes.members("Active") == {"new@example.com"}
-    assert writes.members("All Customers") == {"active@example.com", "lapsed@example.com", "new@example.com"}
+    assert writes.members("Active") == {"vip@example.com"}
+    assert writes.members("All Customers") == {"vip@example.com", "lapsed@example.com"}
     status, sent, created, updated, *_ = history(conn)["lists"]
     assert (status, created, updated) == ("succeeded", 0, 4)  # VIP, New Subscribers, Active, All Customers
     assert len(writes.lists) == 4  # found by name, never created twice
+
+
+def test_any_segment_can_be_a_list_and_a_suppressed_person_leaves_every_list(klaviyo, conn):
+    writes, url = klaviyo
+    for n, days in enumerate((10, 40, 70)):
+        tiktok_order(conn, f"V{n}", "vip@example.com", "100.00", days_ago=days)
+        tiktok_order(conn, f"R{n}", "rae@example.com", "20.00", days_ago=days)
+    tiktok_order(conn, "L1", "lapsed@example.com", "40.00", days_ago=200)
+    extra = {
+        "ops": {"klaviyo_list_sync": {"config": {"extra_lists": {"Repeat": "repeat", "Lapsed": "lapsed"}}}}
+    }
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=extra).success
+    lists_of = {name: writes.members(name) for name in [*DEFAULT_LISTS, "Repeat", "Lapsed"]}
+    assert lists_of["Repeat"] == {"vip@example.com", "rae@example.com"}
+    assert lists_of["Lapsed"] == {"lapsed@example.com"}
+    assert {n for n, m in lists_of.items() if "vip@example.com" in m} == {
+        "All Customers",
+        "VIP",
+        "Active",
+        "Repeat",
+    }
+
+    suppress(conn, "vip@example.com", "sendgrid", "bounced")  # suppressed anywhere: in no list
+    assert materialize(url, [klaviyo_profile_sync, klaviyo_list_sync], run_config=extra).success
+    assert all("vip@example.com" not in writes.members(n) for n in lists_of)
+    assert writes.members("Repeat") == {"rae@example.com"}
+
+    bad = {"ops": {"klaviyo_list_sync": {"config": {"extra_lists": {"Nope": "no_such_segment"}}}}}
+    result = materialize(url, [klaviyo_list_sync], run_config=bad, raise_on_error=False)
+    assert not result.success  # an unknown segment name fails the sync, naming it
+    assert "no_such_segment" in str(history(conn)["lists"][6])
 
 
 def test_suppressed_profile_is_never_subscribed(klaviyo, conn):
@@ -228,7 +260,7 @@ def test_suppressed_profile_is_never_subscribed(klaviyo, conn):
 def test_whole_activation_through_dagster_writes_one_history_row_per_sync(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "ava@example.com", "300.00")
-    tiktok_order(conn, "T2", "bad@@example.com", "20.00")
+    tiktok_order(conn, "T2", "bad@example.c0m", "20.00")
     website_order(conn, "W1", "mia@example.com", "30.00")
     consent(conn, "mia@example.com", True)
     result = materialize(url)

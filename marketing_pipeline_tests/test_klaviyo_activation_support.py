@@ -9,6 +9,7 @@ from decimal import Decimal
 import dagster as dg
 
 from marketing_pipeline.activation.klaviyo.definitions import ACTIVATION_ASSETS
+from marketing_pipeline.marts.rebuild import rebuild
 from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -28,7 +29,23 @@ def resources(url: str, **kw) -> dict:
     return {"klaviyo": klaviyo_resource(url, **kw), "warehouse": WarehouseResource()}
 
 
-def materialize(url: str, assets=None, run_config: dict | None = None, raise_on_error: bool = True, **kw):
+def rebuild_model() -> None:
+    """core.* and marts.* from the raw rows, with today's segment snapshot: what activation reads."""
+    today = datetime.now(UTC).date()
+    with WarehouseResource().transaction() as conn:
+        rebuild(conn, today - timedelta(days=400), today)
+
+
+def materialize(
+    url: str,
+    assets=None,
+    run_config: dict | None = None,
+    raise_on_error: bool = True,
+    model: bool = True,
+    **kw,
+):
+    if model:
+        rebuild_model()
     config = {"ops": {**FAST["ops"], **((run_config or {}).get("ops") or {})}}
     selected = assets or ACTIVATION_ASSETS
     config["ops"] = {k: v for k, v in config["ops"].items() if k in {a.key.path[-1] for a in selected}}
@@ -96,6 +113,24 @@ def website_order(conn, order_id: str, email: str, total: str, *, days_ago: floa
         " unit_price, discount, currency, partition_date) VALUES (%s, 1, 'SKU2', 'P2', 'Body Oil', 'Rose', 1,"
         " %s, 0, 'USD', %s)",
         (order_id, Decimal(total), created.date()),
+    )
+
+
+def klaviyo_profile(conn, profile_id: str, email: str, *, subscribed_days_ago: float | None = None) -> None:
+    """A profile read from Klaviyo (raw), subscribed some days ago when given."""
+    at = NOW - timedelta(days=subscribed_days_ago or 0)
+    conn.execute(
+        "INSERT INTO raw.klaviyo_profiles (profile_id, email, created_at, updated_at, email_consent,"
+        " email_consent_at, payload, partition_date) VALUES (%s, %s, %s, %s, %s, %s, '{}', %s)",
+        (
+            profile_id,
+            email,
+            at,
+            at,
+            "SUBSCRIBED" if subscribed_days_ago is not None else "NEVER_SUBSCRIBED",
+            at if subscribed_days_ago is not None else None,
+            at.date(),
+        ),
     )
 
 

@@ -1,8 +1,13 @@
-"""Cart state = the fold of its events in occurrence order.
+"""Cart state = the fold of its events in occurrence order, (occurred_at, event_id).
 
-Events are stored once per ``event_id``; whenever a cart gets an event it had not seen, its
-state is folded again from all of its events, so late, out-of-order and repeated deliveries
-all end in the same state. A per-cart advisory lock serialises concurrent deliveries.
+Events are stored once per ``event_id``. A new event later than every event the cart has seen
+(the usual case) is applied to the stored state: the same work however long the history. A late
+one refolds the cart from all of its events, so late, out-of-order and repeated deliveries all
+end in the same state. A per-cart advisory lock serialises concurrent deliveries.
+
+Channels do not mix: a cart belongs to the channel of its first event (website or tiktok_shop)
+and events from another channel are refused, so the website's publishable key can never touch a
+TikTok Shop cart.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.types.json import Jsonb
 
-from marketing_pipeline.cart_recovery.events import CartEvent, CartItem
+from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, CartItem
 from marketing_pipeline.consent import normalize_email
 
 
@@ -33,6 +38,7 @@ class CartState:
     converted_at: datetime | None = None
     order_id: str | None = None
     order_total: Decimal | None = None
+    last_event_id: str | None = None
 
     @property
     def item_count(self) -> int:
@@ -44,14 +50,27 @@ class CartState:
 
     @property
     def product_url(self) -> str | None:
-        return next((i.product_url for i in self.items.values() if i.product_url), None)
+        """Of the first item by SKU: the same whichever way the state was reached."""
+        return next(
+            (self.items[k].product_url for k in sorted(self.items) if self.items[k].product_url), None
+        )
+
+
+def _key(e: CartEvent) -> tuple[datetime, str]:
+    return (e.occurred_at, e.event_id)
 
 
 def fold(cart_id: str, channel: str, events: list[CartEvent]) -> CartState:
     """Apply events oldest first (ties by event id, so the result never depends on arrival order)."""
-    events = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    events = sorted(events, key=_key)
     state = CartState(cart_id, channel, events[0].occurred_at, events[-1].occurred_at)
+    return apply(state, events)
+
+
+def apply(state: CartState, events: list[CartEvent]) -> CartState:
+    """Apply events (sorted, all later than what ``state`` has seen) to ``state``."""
     for e in events:
+        state.last_activity_at = e.occurred_at
         if e.email:
             state.email = normalize_email(e.email)
         state.customer_id = e.customer_id or state.customer_id
@@ -74,23 +93,69 @@ def fold(cart_id: str, channel: str, events: list[CartEvent]) -> CartState:
             state.checkout_started_at = state.checkout_started_at or e.occurred_at
         elif e.type == "order_completed" and state.converted_at is None:
             state.converted_at, state.order_id, state.order_total = e.occurred_at, e.order_id, e.order_total
+        state.last_event_id = e.event_id
     return state
 
 
+_ITEM_COLUMNS = (
+    "sku_id",
+    "product_id",
+    "name",
+    "variant",
+    "image_url",
+    "product_url",
+    "quantity",
+    "unit_price",
+)
+
+
+def _stored(cart_id: str, row: tuple | None, item_rows: list[tuple]) -> CartState | None:
+    if row is None:
+        return None
+    state = CartState(cart_id, *row[:3])
+    (
+        state.email,
+        state.customer_id,
+        state.currency,
+        state.checkout_started_at,
+        state.converted_at,
+        state.order_id,
+        state.order_total,
+        state.last_event_id,
+    ) = row[3:]
+    for values in item_rows:
+        # rows we wrote from validated events: no need to validate again
+        state.items[values[0]] = CartItem.model_construct(**dict(zip(_ITEM_COLUMNS, values, strict=True)))
+    return state
+
+
+_HEAD = (
+    "SELECT channel, created_at, last_activity_at, email, customer_id, currency, checkout_started_at,"
+    " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s"
+)
+_ITEMS = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s"
+
 _UPSERT = """
 INSERT INTO ops.carts (cart_id, channel, email, customer_id, currency, item_count, subtotal, product_url, created_at,
-                       last_activity_at, checkout_started_at, converted_at, order_id, order_total, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                       last_activity_at, checkout_started_at, converted_at, order_id, order_total, last_event_id,
+                       updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
 ON CONFLICT (cart_id) DO UPDATE SET
   email = EXCLUDED.email, customer_id = EXCLUDED.customer_id, currency = EXCLUDED.currency,
   item_count = EXCLUDED.item_count, subtotal = EXCLUDED.subtotal, product_url = EXCLUDED.product_url,
   created_at = EXCLUDED.created_at, last_activity_at = EXCLUDED.last_activity_at,
   checkout_started_at = EXCLUDED.checkout_started_at, converted_at = EXCLUDED.converted_at,
-  order_id = EXCLUDED.order_id, order_total = EXCLUDED.order_total, updated_at = now()
+  order_id = EXCLUDED.order_id, order_total = EXCLUDED.order_total, last_event_id = EXCLUDED.last_event_id,
+  updated_at = now()
 """
 
 
 def _write(conn: psycopg.Connection, s: CartState) -> None:
+    with conn.pipeline():  # upsert, delete and insert items: one round trip
+        _write_statements(conn, s)
+
+
+def _write_statements(conn: psycopg.Connection, s: CartState) -> None:
     conn.execute(
         _UPSERT,
         (
@@ -108,6 +173,7 @@ def _write(conn: psycopg.Connection, s: CartState) -> None:
             s.converted_at,
             s.order_id,
             s.order_total,
+            s.last_event_id,
         ),
     )
     conn.execute("DELETE FROM ops.cart_items WHERE cart_id = %s", (s.cart_id,))
@@ -147,28 +213,51 @@ def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str
         by_cart[e.cart_id].append(e)
     out = Recorded()
     for cart_id in sorted(by_cart):  # one lock order: concurrent batches cannot deadlock
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('ops.carts:' || %s))", (cart_id,))
-        fresh = []
-        for e in by_cart[cart_id]:
-            row = conn.execute(
-                "INSERT INTO ops.cart_events (event_id, cart_id, type, source, occurred_at, payload)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-                (e.event_id, cart_id, e.type, source, e.occurred_at, Jsonb(e.model_dump(mode="json"))),
-            ).fetchone()
-            if row:
-                fresh.append(e)
+        # lock, read the cart, insert the events: one round trip (a pipeline). Inserting before
+        # the channel check is safe: a refusal raises and the caller's transaction rolls back.
+        with conn.pipeline():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ops.carts:' || %s))", (cart_id,))
+            head = conn.execute(_HEAD, (cart_id,))
+            items = conn.execute(_ITEMS, (cart_id,))
+            inserted = [
+                conn.execute(
+                    "INSERT INTO ops.cart_events (event_id, cart_id, type, source, occurred_at, payload)"
+                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+                    (e.event_id, cart_id, e.type, source, e.occurred_at, Jsonb(e.model_dump(mode="json"))),
+                )
+                for e in by_cart[cart_id]
+            ]
+            state = _stored(cart_id, head.fetchone(), items.fetchall())
+            fresh = [e for e, cur in zip(by_cart[cart_id], inserted, strict=True) if cur.fetchone()]
+        if state is not None and state.channel != source:
+            raise BadEvent(
+                f"cart {cart_id!r} belongs to the {state.channel} channel; {source} events cannot change it"
+            )
         out.duplicates += len(by_cart[cart_id]) - len(fresh)
         if not fresh:
             continue
         out.new += len(fresh)
         out.carts.append(cart_id)
-        stored = [
-            CartEvent.model_validate(p)
-            for (p,) in conn.execute(
-                "SELECT payload FROM ops.cart_events WHERE cart_id = %s ORDER BY occurred_at, id", (cart_id,)
+        fresh.sort(key=_key)
+        if (
+            state is not None
+            and state.last_event_id
+            and _key(fresh[0])
+            > (
+                state.last_activity_at,
+                state.last_event_id,
             )
-        ]
-        state = fold(cart_id, source, stored)
+        ):
+            state = apply(state, fresh)
+        else:  # a new cart, or an event older than what the cart has seen: refold its history
+            stored = [
+                CartEvent.model_validate(p)
+                for (p,) in conn.execute(
+                    "SELECT payload FROM ops.cart_events WHERE cart_id = %s ORDER BY occurred_at, id",
+                    (cart_id,),
+                )
+            ]
+            state = fold(cart_id, source, stored)
         _write(conn, state)
         out.new_orders += [(e, state) for e in fresh if e.type == "order_completed"]
     return out

@@ -16,6 +16,7 @@ SUBJECTS = {
     "reminder": "You left something in your cart",
     "urgency": "Your cart is about to expire",
     "offer": "{percent}% off the cart you left behind",
+    "offer_without_code": "Your cart is still saved for you",  # the pool was empty: no discount promised
 }
 
 
@@ -80,7 +81,9 @@ def render(
     env = environment()
     return Email(
         to=cart["email"],
-        subject=SUBJECTS[step.name].format(percent=f"{percent:g}"),
+        subject=SUBJECTS[
+            "offer_without_code" if step.discount_percent and not discount_code else step.name
+        ].format(percent=f"{percent:g}"),
         html=env.get_template("recovery.html.j2").render(context),
         text=env.get_template("recovery.txt.j2").render(context),
         unsubscribe_url=unsubscribe_url,

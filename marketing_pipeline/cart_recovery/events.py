@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from marketing_pipeline.consent import normalize_email
 
@@ -19,6 +29,19 @@ EventType = Literal[
     "contact_identified",
     "order_completed",
 ]
+# Earlier than this is a broken clock (or an attack: year 1 at +14:00 is a BC date in UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # the intake also refuses anything over an hour ahead
+
+
+def web_url(value: str | None) -> str | None:
+    """Only http(s) URLs with a host reach an email's ``<img src>`` or a link (no ``javascript:``)."""
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https URL")
+    return value.strip()
 
 
 class CartItem(BaseModel):
@@ -32,6 +55,8 @@ class CartItem(BaseModel):
     product_url: str | None = Field(default=None, max_length=2000)
     quantity: int = Field(default=1, ge=1, le=999)
     unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+    _urls = field_validator("image_url", "product_url")(web_url)
 
 
 class CartEvent(BaseModel):
@@ -50,6 +75,13 @@ class CartEvent(BaseModel):
     items: list[CartItem] | None = None  # cart_updated: the whole cart
     order_id: str | None = Field(default=None, max_length=200)
     order_total: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        if not EARLIEST <= value < LATEST:
+            raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()}")
+        return value
 
     @model_validator(mode="after")
     def _needs(self) -> CartEvent:

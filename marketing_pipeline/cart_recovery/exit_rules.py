@@ -6,7 +6,7 @@ from datetime import datetime
 
 import psycopg
 
-from marketing_pipeline.consent import suppressed
+from marketing_pipeline.consent import may_subscribe, suppressed
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 
 # Orders by the same person after the cart went idle: another converted cart (website or
@@ -35,11 +35,15 @@ def exit_reason(
         return "ordered"
     if suppressed(conn, [cart["email"]]):
         return "suppressed"
+    if policy.require_consent and not may_subscribe(conn, [cart["email"]]):
+        return "no_consent"
     if (
         step == policy.steps[0].number
         and conn.execute(
+            # only steps that passed these rules count: other carts' claims still being checked
+            # do not, or concurrent carts of one person would all skip (send.py serialises them)
             "SELECT EXISTS (SELECT 1 FROM ops.recovery_outbox WHERE email = %s AND cart_id <> %s"
-            " AND status IN ('claimed', 'sent', 'unknown') AND claimed_at > %s)",
+            " AND status IN ('claimed', 'sent', 'unknown') AND passed_rules_at IS NOT NULL AND claimed_at > %s)",
             (cart["email"], cart["cart_id"], now - policy.cap_window),
         ).fetchone()[0]
     ):

@@ -58,14 +58,21 @@ def send_recovery_step(
             now,
             context.run.run_id,
         )
-    context.log.info(f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}")
+    context.log.info(
+        f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}"
+        + (f" (offer: {outcome.offer})" if outcome.offer else "")
+    )
+    # "duplicate": another run has this step in hand; nothing failed and nothing is sent twice
     if outcome.status in ("unknown", "failed", "already_unknown"):
         raise dg.Failure(
             f"cart {config.cart_id} step {config.step}: {outcome.status}: {outcome.detail}",
             metadata={"status": outcome.status},
             allow_retries=False,
         )
-    return dg.Output(outcome.status, metadata={"status": outcome.status, "detail": outcome.detail or ""})
+    metadata = {"status": outcome.status, "detail": outcome.detail or ""}
+    if outcome.offer:  # the offer step says whether a code went out or the pool was empty
+        metadata["offer"] = outcome.offer
+    return dg.Output(outcome.status, metadata=metadata)
 
 
 @contextmanager
@@ -78,6 +85,14 @@ def _sender(mode: str, sendgrid: SendGridResource, customerio: CustomerIoResourc
             yield SendGridSender(client)
 
 
-@dg.job(tags={"cart_recovery": "true"}, description="One abandoned-cart email step for one cart.")
+# A step takes seconds. A run killed outright (SIGKILL) would hold its sendgrid_api pool slot
+# forever: run monitoring fails it after this long, and then frees the slot (dagster.yaml).
+MAX_RUNTIME_SECONDS = 300
+
+
+@dg.job(
+    tags={"cart_recovery": "true", "dagster/max_runtime_seconds": str(MAX_RUNTIME_SECONDS)},
+    description="One abandoned-cart email step for one cart.",
+)
 def cart_recovery_job():
     send_recovery_step()

@@ -67,7 +67,13 @@ def record_click(
     if link and not link.expired:
         conn.execute(
             "INSERT INTO ops.recovery_clicks (token_hash, cart_id, step, clicked_at, user_agent) VALUES (%s, %s, %s, %s, %s)",
-            (token_hash(token), link.cart_id, link.step, now, (user_agent or "")[:500] or None),
+            (
+                token_hash(token),
+                link.cart_id,
+                link.step,
+                now,
+                (user_agent or "").replace("\x00", "")[:500] or None,
+            ),
         )
     return link
 

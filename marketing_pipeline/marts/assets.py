@@ -91,6 +91,17 @@ def core_orders(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
 @dg.asset(
     **COMMON,
+    deps=[core_orders],
+    description="core.customer_names: the latest first and last name each customer gave on an order.",
+)
+def core_customer_names(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _build(context, warehouse, "core_customer_names", "core.customer_names")
+
+
+@dg.asset(
+    **COMMON,
     deps=[core_customers],
     description="core.email_events: Klaviyo and Customer.io sends, deliveries, opens, clicks, "
     "unsubscribes and bounces in one shape.",
@@ -192,6 +203,7 @@ UNPARTITIONED = [
     source_coverage,
     core_customers,
     core_orders,
+    core_customer_names,
     core_email_events,
     core_sessions,
     core_content_daily,

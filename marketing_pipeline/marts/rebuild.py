@@ -13,6 +13,7 @@ from marketing_pipeline.settings import marts as config
 ORDER = [
     "core_customers",
     "core_orders",
+    "core_customer_names",
     "core_email_events",
     "core_sessions",
     "core_content_daily",

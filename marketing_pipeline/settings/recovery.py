@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from marketing_pipeline.settings import SettingsError
@@ -61,6 +62,27 @@ class RecoveryPolicy:
     # own flow reacts to the forwarded shopper events).
     sender: str = "sendgrid"
     customerio_message_ids: tuple[str, ...] = ()
+    # Send only to people whose latest recorded email consent is a yes (e.g. shoppers in the EU/UK).
+    require_consent: bool = False
+    # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
+    empty_pool: str = "without_offer"
+    # Besides the store's own host, where a recovery link may send a shopper (TikTok Shop product pages).
+    redirect_hosts: tuple[str, ...] = ("shop.tiktok.com",)
+
+    def may_redirect_to(self, url: str | None) -> bool:
+        """Recovery links lead only to the store's host or a configured one, over http(s)."""
+        if not url:
+            return False
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        allowed = {
+            (urlsplit(self.store_url).hostname or "").lower(),
+            *(h.lower() for h in self.redirect_hosts),
+        }
+        return parts.scheme in ("http", "https") and bool(host) and host in allowed
 
     def missing_sender(self) -> list[str]:
         """Variables a recovery email cannot go out without, in the configured sender mode."""
@@ -153,4 +175,18 @@ class RecoveryPolicy:
                 f"CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS needs one id for every step or {len(policy.steps)} ids"
             )
         changes["customerio_message_ids"] = ids * len(policy.steps) if len(ids) == 1 else ids
+        flag = env.get("CART_RECOVERY_REQUIRE_CONSENT", "").strip().lower()
+        if flag:
+            if flag not in ("true", "false", "1", "0", "yes", "no"):
+                raise SettingsError(f"CART_RECOVERY_REQUIRE_CONSENT must be true or false, got {flag!r}")
+            changes["require_consent"] = flag in ("true", "1", "yes")
+        empty = env.get("CART_RECOVERY_EMPTY_POOL", "").strip().lower()
+        if empty:
+            if empty not in ("without_offer", "skip"):
+                raise SettingsError(f"CART_RECOVERY_EMPTY_POOL must be without_offer or skip, got {empty!r}")
+            changes["empty_pool"] = empty
+        if env.get("CART_RECOVERY_REDIRECT_HOSTS", "").strip():
+            changes["redirect_hosts"] = tuple(
+                h.strip() for h in env["CART_RECOVERY_REDIRECT_HOSTS"].split(",") if h.strip()
+            )
         return replace(policy, **changes)

@@ -22,3 +22,15 @@ def tiktok_app() -> tuple[str, str]:
     return os.environ.get("TIKTOK_SHOP_APP_KEY", "").strip(), os.environ.get(
         "TIKTOK_SHOP_APP_SECRET", ""
     ).strip()
+
+
+DASHBOARD_PASSWORD = "DASHBOARD_PASSWORD"  # unset: the dashboard stays locked
+DASHBOARD_SESSION_SECRET = "DASHBOARD_SESSION_SECRET"  # unset: derived from the password
+
+
+def dashboard_password() -> str:
+    return os.environ.get(DASHBOARD_PASSWORD, "")
+
+
+def dashboard_session_secret() -> str:
+    return os.environ.get(DASHBOARD_SESSION_SECRET, "").strip()

@@ -1,12 +1,16 @@
 """The Starlette app behind ``marketing-pipeline web``.
 
-Each part of the project contributes routes from its own module (listed in ``ROUTE_MODULES``,
-each exposing ``routes: list``). Shared limits live here: request bodies over
+Each part of the project contributes routes from its own module, each exposing ``routes: list``:
+``PUBLIC_MODULES`` face the internet (intake, webhooks, recovery links), ``DASHBOARD_MODULES``
+are the marketers' pages behind a login. ``create_app(public=..., dashboard=...)`` serves either
+or both, so the dashboard can listen on a private address only (``marketing-pipeline web
+--public-only`` / ``--dashboard-only``). Shared limits live here: request bodies over
 ``MAX_BODY_BYTES`` are refused with 413 before they are read whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from starlette.applications import Starlette
@@ -15,14 +19,16 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from marketing_pipeline.warehouse.pool import close_all
+
 MAX_BODY_BYTES = 256 * 1024
 
-ROUTE_MODULES: list[str] = [
+PUBLIC_MODULES: list[str] = [
     "marketing_pipeline.web.intake",
     "marketing_pipeline.web.recovery_links",
     "marketing_pipeline.sources.customerio.webhooks",
-    "marketing_pipeline.web.dashboard",
 ]
+DASHBOARD_MODULES: list[str] = ["marketing_pipeline.web.dashboard"]
 
 
 class BodySizeLimit:
@@ -67,8 +73,14 @@ async def health(request):
     return PlainTextResponse("ok")
 
 
-def create_app() -> Starlette:
+def create_app(*, public: bool = True, dashboard: bool = True) -> Starlette:
     routes = [Route("/healthz", health)]
-    for name in ROUTE_MODULES:
+    for name in (PUBLIC_MODULES if public else []) + (DASHBOARD_MODULES if dashboard else []):
         routes.extend(importlib.import_module(name).routes)
-    return Starlette(routes=routes, middleware=[Middleware(BodySizeLimit)])
+    return Starlette(routes=routes, middleware=[Middleware(BodySizeLimit)], lifespan=_lifespan)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    yield
+    close_all()  # the pooled warehouse connections

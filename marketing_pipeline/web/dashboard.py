@@ -1,4 +1,5 @@
-"""The marketer's morning page: ``/`` and ``/dashboard``, its JSON at ``/dashboard/api/data``.
+"""The marketer's morning page: ``/`` and ``/dashboard``, its JSON at ``/dashboard/api/data``,
+all behind the login (``auth``).
 
 Charts are drawn by Apache ECharts, vendored in ``static/vendor`` (see its README) and served
 from here (no CDN), so the page works offline. All numbers come from SQL over the marts
@@ -14,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from marketing_pipeline.warehouse import connect
-from marketing_pipeline.web import dashboard_data
+from marketing_pipeline.warehouse import pooled
+from marketing_pipeline.web import auth, dashboard_data
 
 HERE = Path(__file__).resolve().parent
 # The page asks for vendor files with ``?v=VERSION``, so a new version is a new URL.
@@ -52,6 +53,14 @@ def static(request: Request) -> Response:
     return FileResponse(HERE / "static" / name, headers={"Cache-Control": "no-cache"})
 
 
+def favicon(request: Request) -> Response:
+    return FileResponse(
+        HERE / "static" / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def _day(request: Request, name: str) -> date | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -67,7 +76,7 @@ def data(request: Request) -> Response:
         start, end = _day(request, "start"), _day(request, "end")
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    with connect(autocommit=True) as conn:
+    with pooled() as conn:
         if start is None or end is None:
             start, end = dashboard_data.default_range(conn)
         if end < start:
@@ -78,9 +87,11 @@ def data(request: Request) -> Response:
 
 
 routes = [
-    Route("/", page),
-    Route("/dashboard", page),
-    Route("/dashboard/api/data", data),
-    Route("/dashboard/static/vendor/{name}", vendor),
-    Route("/dashboard/static/{name}", static),
+    Route("/", auth.require_login(page)),
+    Route("/dashboard", auth.require_login(page)),
+    Route("/dashboard/api/data", auth.require_login(data)),
+    Route("/dashboard/static/vendor/{name}", auth.require_login(vendor)),
+    Route("/dashboard/static/{name}", auth.require_login(static)),
+    Route("/favicon.ico", favicon),  # public: the login page shows it too
+    *auth.routes,
 ]

@@ -1,10 +1,13 @@
 """The dashboard's numbers: one SQL query per panel over the marts, for a date range and the
 period of the same length before it."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
+
+from marketing_pipeline import settings
+from marketing_pipeline.marts import figures
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
@@ -43,12 +46,12 @@ SELECT p.name,
   (SELECT coalesce(sum(new_customers), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS new_customers,
   (SELECT coalesce(sum(returning_customers), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS returning_customers,
   (SELECT coalesce(sum(refunds), 0) FROM marts.channel_daily WHERE day BETWEEN p.s AND p.e) AS refunds,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'sessions' AND day BETWEEN p.s AND p.e) AS sessions,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'video views' AND day BETWEEN p.s AND p.e) AS video_views,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'engagements' AND day BETWEEN p.s AND p.e) AS engagements,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'shop clicks' AND day BETWEEN p.s AND p.e) AS shop_clicks,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'add to cart' AND day BETWEEN p.s AND p.e) AS add_to_carts,
-  (SELECT sum(value) FROM marts.funnel_daily WHERE stage = 'checkout started' AND day BETWEEN p.s AND p.e) AS checkouts,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'sessions' AND day BETWEEN p.s AND p.e) AS sessions,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'video views' AND day BETWEEN p.s AND p.e) AS video_views,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'engagements' AND day BETWEEN p.s AND p.e) AS engagements,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'shop clicks' AND day BETWEEN p.s AND p.e) AS shop_clicks,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'add to cart' AND day BETWEEN p.s AND p.e) AS add_to_carts,
+  (SELECT CASE WHEN bool_and(value IS NOT NULL) THEN sum(value) END FROM marts.funnel_daily WHERE stage = 'checkout started' AND day BETWEEN p.s AND p.e) AS checkouts,
   (SELECT sum(sent) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_sent,
   (SELECT sum(delivered) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_delivered,
   (SELECT sum(opens) FROM marts.email_daily WHERE day BETWEEN p.s AND p.e) AS email_opens,
@@ -64,12 +67,6 @@ FROM p
 CHANNEL_SQL = """
 SELECT day, channel, revenue, orders FROM marts.channel_daily
 WHERE day BETWEEN %(start)s AND %(end)s ORDER BY day, channel
-"""
-
-FUNNEL_SQL = """
-SELECT channel, stage_no, stage, sum(value) AS value, count(*) FILTER (WHERE value IS NULL) AS days_missing
-FROM marts.funnel_daily WHERE day BETWEEN %(start)s AND %(end)s
-GROUP BY channel, stage_no, stage ORDER BY channel, stage_no
 """
 
 SEGMENTS_SQL = """
@@ -93,6 +90,10 @@ WHERE y.as_of = (SELECT d FROM b)
 GROUP BY 1, 2 ORDER BY 3 DESC
 """
 
+RFM_SNAPSHOTS_SQL = """
+SELECT count(DISTINCT as_of) AS snapshots, max(as_of) AS latest FROM marts.rfm WHERE as_of <= %(end)s
+"""
+
 COHORTS_SQL = """
 SELECT cohort_month, months_since, retention, cohort_size, cumulative_revenue_per_customer
 FROM marts.cohorts
@@ -100,28 +101,11 @@ WHERE cohort_month > date_trunc('month', %(end)s::date) - interval '12 months' A
 ORDER BY cohort_month, months_since
 """
 
-CAMPAIGNS_SQL = """
-SELECT last_touch_platform AS platform,
-       CASE WHEN last_touch_flow IS NOT NULL THEN 'flow' ELSE 'campaign' END AS kind,
-       coalesce(last_touch_flow, last_touch_campaign, '(none)') AS name,
-       count(*) AS orders, sum(net_revenue) AS revenue
-FROM marts.attribution
-WHERE order_date BETWEEN %(start)s AND %(end)s AND last_touch_channel = 'email'
-GROUP BY 1, 2, 3 ORDER BY revenue DESC LIMIT 10
-"""
-
 UTM_CAMPAIGNS_SQL = """
 SELECT last_touch_channel AS channel, coalesce(last_touch_campaign, '(none)') AS campaign,
        count(*) AS orders, sum(net_revenue) AS revenue
 FROM marts.attribution WHERE order_date BETWEEN %(start)s AND %(end)s
 GROUP BY 1, 2 ORDER BY revenue DESC LIMIT 10
-"""
-
-CART_SQL = """
-SELECT step, sum(carts_abandoned) AS carts, sum(emails_sent) AS emails_sent, sum(carts_clicked) AS clicked,
-       sum(recovered_carts) AS recovered, sum(recovered_revenue) AS revenue,
-       round(sum(recovered_carts)::numeric / nullif(sum(CASE WHEN step = 0 THEN carts_abandoned ELSE carts_emailable END), 0), 4) AS rate
-FROM marts.cart_recovery_daily WHERE day BETWEEN %(start)s AND %(end)s GROUP BY step ORDER BY step
 """
 
 FRESHNESS_SQL = """
@@ -134,6 +118,34 @@ FROM marts.source_freshness f ORDER BY f.source
 """
 
 
+# The sources refreshed within the day: when their recent partitions were last written (the
+# partition index keeps this to the last days' rows). Website orders arrive as they are pushed.
+AS_OF_SQL = """
+SELECT 'TikTok Shop orders' AS source, (SELECT max(_loaded_at) FROM raw.tiktok_shop_orders WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Klaviyo events', (SELECT max(_loaded_at) FROM raw.klaviyo_events WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Website orders', (SELECT max(_loaded_at) FROM raw.website_orders WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Customer.io deliveries', (SELECT max(_loaded_at) FROM raw.customerio_deliveries WHERE partition_date >= %(recent)s)
+"""
+
+
+def data_as_of(conn: psycopg.Connection, now: datetime | None = None) -> list[dict]:
+    """Per fast source, the brand-local time of its latest load in the last three days (None: none)."""
+    tz = settings.load().tz
+    today = (now or datetime.now(tz)).astimezone(tz).date()
+    out = []
+    for source, at in conn.execute(AS_OF_SQL, {"recent": today - timedelta(days=2)}):
+        local = at.astimezone(tz) if at else None
+        out.append(
+            {
+                "source": source,
+                "at": local.isoformat(timespec="seconds") if local else None,
+                "time": local.strftime("%H:%M") if local else None,
+                "day": local.date().isoformat() if local and local.date() != today else None,
+            }
+        )
+    return out
+
+
 def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
     length = (end - start).days + 1
     params = {
@@ -143,7 +155,8 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         "pstart": start - timedelta(days=length),
     }
     kpis = {r.pop("name"): r for r in _rows(conn, KPI_SQL, params)}
-    cart_present = conn.execute("SELECT to_regclass('marts.cart_recovery_daily') IS NOT NULL").fetchone()[0]
+    audience_day = figures.segments_day(conn, end)
+    carts = figures.cart_recovery(conn, start, end)
     freshness = _rows(conn, FRESHNESS_SQL, params)
     for f in freshness:
         f["missing_days"] = (f["missing_days"] or [])[:31]
@@ -156,12 +169,17 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         },
         "kpis": kpis,
         "channels": _rows(conn, CHANNEL_SQL, params),
-        "funnel": _rows(conn, FUNNEL_SQL, params),
+        "funnel": [{k: _plain(v) for k, v in r.items()} for r in figures.funnel(conn, start, end)],
         "segments": _rows(conn, SEGMENTS_SQL, params),
         "rfm_moves": _rows(conn, RFM_MOVES_SQL, params),
+        "rfm_snapshots": _rows(conn, RFM_SNAPSHOTS_SQL, params)[0],
         "cohorts": _rows(conn, COHORTS_SQL, params),
-        "email_campaigns": _rows(conn, CAMPAIGNS_SQL, params),
+        "email_campaigns": [
+            {k: _plain(v) for k, v in r.items()} for r in figures.email_top(conn, start, end)
+        ],
+        "audiences": {"as_of": _plain(audience_day), "people": figures.audiences(conn, audience_day)},
         "campaigns": _rows(conn, UTM_CAMPAIGNS_SQL, params),
-        "cart_recovery": _rows(conn, CART_SQL, params) if cart_present else None,
+        "cart_recovery": None if carts is None else [{k: _plain(v) for k, v in r.items()} for r in carts],
         "freshness": freshness,
+        "data_as_of": data_as_of(conn),
     }

@@ -1,15 +1,19 @@
 """Cart event intake: ``POST /intake/cart-events`` (website, publishable write key) and
 ``POST /webhooks/tiktok-shop`` (TikTok Shop, HMAC signature). Refused bodies get a 4xx
 naming the problem and are kept in ``ops.dead_letters``; unauthenticated ones are not stored.
+
+The website's key is publishable (it ships in the storefront's JavaScript), so what it may do is
+narrow: website carts only. Ids in TikTok Shop's namespace (``tts:``) are refused here, and a
+cart's channel never changes (``carts.record_events``).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,7 +26,8 @@ from marketing_pipeline.cart_recovery.orders import record_website_orders
 from marketing_pipeline.http import MalformedRecord, MissingCredentials, VendorError
 from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.sources.tiktok_shop.signing import verify_webhook
-from marketing_pipeline.warehouse import connect, record_dead_letter
+from marketing_pipeline.untrusted import BadBody, parse_json
+from marketing_pipeline.warehouse import pooled, record_dead_letter
 
 log = logging.getLogger(__name__)
 MAX_FUTURE = timedelta(hours=1)  # storefront clocks drift; a later time is a bug, not a skew
@@ -39,19 +44,41 @@ def _presented_key(request: Request) -> str:
     return request.headers.get("x-write-key", "").strip()
 
 
-def refuse(source: str, status: int, reason: str, body: bytes, request: Request) -> JSONResponse:
-    record_dead_letter(
-        source, reason, body, headers={"content-type": request.headers.get("content-type", "")}
-    )
+def _refuse(source: str, status: int, reason: str, body: bytes, content_type: str) -> JSONResponse:
+    with pooled() as conn:
+        record_dead_letter(source, reason, body, headers={"content-type": content_type}, conn=conn)
     return JSONResponse({"error": reason}, status_code=status)
 
 
+async def refuse(source: str, status: int, reason: str, body: bytes, request: Request) -> JSONResponse:
+    ctype = request.headers.get("content-type", "")
+    return await run_in_threadpool(_refuse, source, status, reason, body, ctype)
+
+
 def store(events: list[CartEvent], source: str) -> dict:
-    with connect() as conn:
+    with pooled(transaction=True) as conn:
         result = record_events(conn, events, source)
         if source == "website" and result.new_orders:
             record_website_orders(conn, result.new_orders)
     return {"accepted": result.new, "duplicates": result.duplicates, "carts": len(result.carts)}
+
+
+def website_events(body: bytes, now: datetime) -> list[CartEvent]:
+    """The events of a website body; ``BadBody``/``BadEvent`` name what is wrong."""
+    events = parse_events(parse_json(body))
+    foreign = [
+        e.event_id
+        for e in events
+        if e.cart_id.startswith(tiktok.PREFIX) or e.event_id.startswith(tiktok.PREFIX)
+    ]
+    if foreign:
+        raise BadEvent(
+            f"ids starting {tiktok.PREFIX!r} belong to TikTok Shop; refused for events {foreign[:5]}"
+        )
+    late = [e.event_id for e in events if e.occurred_at > now + MAX_FUTURE]
+    if late:
+        raise BadEvent(f"occurred_at is in the future for events {late[:5]}")
+    return events
 
 
 async def cart_events(request: Request) -> JSONResponse:
@@ -65,26 +92,10 @@ async def cart_events(request: Request) -> JSONResponse:
         )
     body = await request.body()
     try:
-        events = parse_events(json.loads(body))
-    except ValueError as exc:  # JSONDecodeError and BadEvent
-        reason = str(exc) if isinstance(exc, BadEvent) else f"body is not JSON: {exc}"
-        return await run_in_threadpool(refuse, "web.cart_events", 400, reason, body, request)
-    limit = datetime.now(UTC) + MAX_FUTURE
-    late = [e.event_id for e in events if e.occurred_at > limit]
-    if late:
-        return await run_in_threadpool(
-            refuse,
-            "web.cart_events",
-            400,
-            f"occurred_at is in the future for events {late[:5]}",
-            body,
-            request,
-        )
-    try:
-        counts = await run_in_threadpool(store, events, "website")
-    except BadEvent as exc:  # e.g. an order_completed that cannot be recorded as an order
-        return await run_in_threadpool(refuse, "web.cart_events", 400, str(exc), body, request)
-    return JSONResponse(counts, status_code=202)
+        events = website_events(body, datetime.now(UTC))
+        return JSONResponse(await run_in_threadpool(store, events, "website"), status_code=202)
+    except (BadBody, BadEvent) as exc:  # BadEvent from store: another channel's cart, an unrecordable order
+        return await refuse("web.cart_events", 400, str(exc), body, request)
 
 
 def _tiktok_order(order_id: str):
@@ -100,33 +111,36 @@ def _tiktok_order(order_id: str):
     return parse_order(orders[0])
 
 
+def _seen(envelope: tiktok.Envelope, body: bytes) -> bool:
+    with pooled() as conn:
+        return tiktok.already_recorded(conn, envelope, body)
+
+
 async def tiktok_shop_webhook(request: Request) -> JSONResponse:
     body = await request.body()
     key, secret = web_settings.tiktok_app()
     if not key or not secret or not verify_webhook(key, secret, body, request.headers.get("authorization")):
         return JSONResponse({"error": "invalid signature"}, status_code=401)
+    source = "web.tiktok_shop_webhooks"
     try:
-        envelope = json.loads(body)
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), int):
-            raise ValueError("envelope needs an integer 'type'")
+        envelope = tiktok.parse_envelope(parse_json(body))
+        if envelope.type != tiktok.ORDER_STATUS_CHANGE:
+            return JSONResponse({"ignored": f"type {envelope.type}"})
+        order_id = tiktok.parse_status_change(envelope).order_id
     except ValueError as exc:
-        return await run_in_threadpool(
-            refuse, "web.tiktok_shop_webhooks", 400, f"bad webhook body: {exc}", body, request
-        )
-    if envelope["type"] != tiktok.ORDER_STATUS_CHANGE:
-        return JSONResponse({"ignored": f"type {envelope['type']}"})
-    order_id = str((envelope.get("data") or {}).get("order_id") or "")
-    if not order_id:
-        return await run_in_threadpool(
-            refuse, "web.tiktok_shop_webhooks", 400, "data.order_id is missing", body, request
-        )
+        return await refuse(source, 400, f"bad webhook body: {exc}", body, request)
+    if await run_in_threadpool(_seen, envelope, body):  # a redelivery: nothing to fetch or store
+        return JSONResponse({"accepted": 0, "duplicates": 1})
     try:
         order = await run_in_threadpool(_tiktok_order, order_id)
-        events = tiktok.events_for(envelope, body, order)
     except (VendorError, MalformedRecord, MissingCredentials) as exc:
         log.warning("TikTok Shop order %s could not be read: %s", order_id, exc)
         return JSONResponse({"error": f"order {order_id} could not be read; retry later"}, status_code=503)
-    counts = await run_in_threadpool(store, events, "tiktok_shop") if events else {"accepted": 0}
+    try:
+        events = tiktok.events_for(envelope, body, order)
+        counts = await run_in_threadpool(store, events, "tiktok_shop") if events else {"accepted": 0}
+    except (BadEvent, ValidationError) as exc:  # an order detail that makes no valid cart event
+        return await refuse(source, 400, f"order {order_id} gives no valid cart events: {exc}", body, request)
     return JSONResponse(counts)
 
 

@@ -14,7 +14,7 @@ from marketing_pipeline.warehouse import WarehouseResource
     group_name="customerio",
     partitions_def=daily_partitions,
     pool="customerio_api",
-    deps=[dg.AssetKey("tiktok_shop_orders")],
+    deps=[dg.AssetKey("core_orders")],
     kinds={"customerio"},
     tags={"layer": "activation"},
     retry_policy=dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL),

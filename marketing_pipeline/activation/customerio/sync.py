@@ -15,8 +15,8 @@ from decimal import Decimal
 import psycopg
 
 from marketing_pipeline import consent
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.sync_history import SyncCounts, close_sync, open_sync
-from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.sources.customerio.track import TrackClient, TrackPayloadError
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
@@ -45,12 +45,11 @@ def order_event_id(order_id: str, created_at: datetime) -> str:
 
 
 def placed_orders(conn: psycopg.Connection, start: datetime, end: datetime) -> list[OrderRow]:
-    """Placed orders (paid, not cancelled) created in [start, end) from every order source present."""
-    create_views(conn)
+    """Orders (not cancelled, every channel of ``core.orders``) placed in [start, end)."""
     rows = conn.execute(
         "SELECT order_id, channel, email, first_name, last_name, value, currency, created_at"
-        " FROM pg_temp.activation_orders WHERE placed AND email IS NOT NULL"
-        " AND created_at >= %s AND created_at < %s ORDER BY created_at, order_id",
+        f" FROM ({model.ORDERS_SQL}) o"
+        " WHERE created_at >= %s AND created_at < %s ORDER BY created_at, order_id",
         (start, end),
     ).fetchall()
     return [OrderRow(*r) for r in rows]

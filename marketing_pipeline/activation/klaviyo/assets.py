@@ -67,8 +67,14 @@ def _run(
         return _result(counts, client.stats)
 
 
+# The model activation reads (asset keys, so activation imports nothing from the marts package).
+CORE_CUSTOMERS, CORE_ORDERS = dg.AssetKey("core_customers"), dg.AssetKey("core_orders")
+CUSTOMER_NAMES, SEGMENTS = dg.AssetKey("core_customer_names"), dg.AssetKey("customer_segments")
+
+
 @dg.asset(
     **COMMON,
+    deps=[CORE_CUSTOMERS, CORE_ORDERS, CUSTOMER_NAMES, SEGMENTS],
     description="Warehouse customers as Klaviyo profiles (bulk import jobs); rejects in "
     "ops.klaviyo_import_rejects with Klaviyo's reasons.",
 )
@@ -96,7 +102,7 @@ def klaviyo_profile_sync(
 
 @dg.asset(
     **COMMON,
-    deps=[klaviyo_profile_sync],
+    deps=[klaviyo_profile_sync, CORE_ORDERS],
     description="A Placed Order event per warehouse order, sent once (unique_id = order id).",
 )
 def klaviyo_order_event_sync(
@@ -118,8 +124,9 @@ def klaviyo_order_event_sync(
 
 @dg.asset(
     **COMMON,
-    deps=[klaviyo_profile_sync],
-    description="The default lists (All Customers, New Subscribers, VIP, Active) equal to their SQL membership.",
+    deps=[klaviyo_profile_sync, SEGMENTS, dg.AssetKey("consent_sync")],
+    description="Lists equal to marts segments (All Customers, New Subscribers, VIP, Active, and any "
+    "configured); suppressed people are in none.",
 )
 def klaviyo_list_sync(
     context: dg.AssetExecutionContext,

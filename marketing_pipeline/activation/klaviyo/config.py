@@ -1,21 +1,28 @@
-"""The default lists and the thresholds their membership SQL uses (overridable per run)."""
+"""Run configuration of the Klaviyo syncs; list membership comes from the marts segments."""
 
 import dagster as dg
 
 PLACED_ORDER = "Placed Order"
 ALL_CUSTOMERS, NEW_SUBSCRIBERS, VIP, ACTIVE = "All Customers", "New Subscribers", "VIP", "Active"
 DEFAULT_LISTS = (ALL_CUSTOMERS, NEW_SUBSCRIBERS, VIP, ACTIVE)
-
-VIP_LIFETIME_REVENUE = 250.0  # placed-order revenue (order totals, any channel) at or above this
-ACTIVE_WITHIN_DAYS = 90  # placed an order within this many days
-NEW_SUBSCRIBER_WITHIN_DAYS = 30  # latest email consent is a yes, recorded within this many days
+# Klaviyo list name -> marts segment (names in marts.segment_members; thresholds are MARTS_* settings).
+DEFAULT_LIST_SEGMENTS = {
+    ALL_CUSTOMERS: "customer",
+    NEW_SUBSCRIBERS: "new_subscriber",
+    VIP: "vip",
+    ACTIVE: "active",
+}
 BACKFILL_AFTER_HOURS = 48  # older orders are sent with backfill=true so flows do not fire for them
 
 
 class ListConfig(dg.Config):
-    vip_lifetime_revenue: float = VIP_LIFETIME_REVENUE
-    active_within_days: int = ACTIVE_WITHIN_DAYS
-    new_subscriber_within_days: int = NEW_SUBSCRIBER_WITHIN_DAYS
+    """Lists kept equal to a marts segment; ``extra_lists`` adds more, e.g. ``{"Lapsed": "lapsed"}``."""
+
+    lists: dict[str, str] = DEFAULT_LIST_SEGMENTS
+    extra_lists: dict[str, str] = {}
+
+    def all_lists(self) -> dict[str, str]:
+        return {**self.lists, **self.extra_lists}
 
 
 class ProfileSyncConfig(dg.Config):

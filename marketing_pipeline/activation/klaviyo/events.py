@@ -13,25 +13,27 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo.config import PLACED_ORDER
 from marketing_pipeline.activation.sync_history import SyncCounts
-from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.warehouse import record_dead_letter
 
-UNSENT_ORDERS_SQL = """
+# Orders only Klaviyo knows (channel 'klaviyo') came from Klaviyo: they are not sent back.
+_ORDERS = f"SELECT * FROM ({model.ORDERS_SQL}) o WHERE o.channel <> 'klaviyo'"
+
+UNSENT_ORDERS_SQL = f"""
 SELECT o.order_id, o.email, o.value, o.currency, o.created_at, o.channel,
        coalesce(l.items, '[]'::jsonb) AS items
-FROM activation_orders o
+FROM ({_ORDERS}) o
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-               'ProductID', product_id, 'SKU', sku, 'ProductName', product_name, 'Variant', variant,
+               'ProductID', product_id, 'SKU', sku, 'ProductName', product_name,
                'Quantity', quantity, 'ItemPrice', unit_price, 'RowTotal', unit_price * quantity))
              ORDER BY sku) AS items
-    FROM activation_order_lines l WHERE l.order_id = o.order_id
+    FROM ({model.LINES_SQL}) l WHERE l.order_key = o.order_key
 ) l ON true
-WHERE o.placed AND o.email IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)
+WHERE NOT EXISTS (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)
 ORDER BY o.created_at, o.order_id
 """
 
@@ -73,9 +75,8 @@ def sync_order_events(
     conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts, backfill_after_hours: int = 48
 ) -> None:
     """Send every placed order not yet sent. ``conn`` is autocommit: each accepted event is recorded at once."""
-    create_views(conn)
     counts.skipped = conn.execute(
-        "SELECT count(*) FROM activation_orders o WHERE o.placed AND o.email IS NOT NULL AND EXISTS"
+        f"SELECT count(*) FROM ({_ORDERS}) o WHERE EXISTS"
         " (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)",
         (PLACED_ORDER,),
     ).fetchone()[0]

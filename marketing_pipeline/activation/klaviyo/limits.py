@@ -6,3 +6,4 @@ MAX_PROFILE_BYTES = 100 * 1024  # "The maximum allowed payload size per-profile 
 MAX_LIST_MEMBERS_PER_CALL = 1000  # POST/DELETE /api/lists/{id}/relationships/profiles
 MAX_SUBSCRIBE_PER_CALL = 1000  # POST /api/profile-subscription-bulk-create-jobs
 PAGE_SIZE = 100  # the largest page[size] of import-errors, job profiles and list relationships
+MAX_UNSUBSCRIBE_PER_CALL = 100  # POST /api/profile-subscription-bulk-delete-jobs: "Maximum ... per call: 100"

@@ -1,77 +1,41 @@
-"""The default Klaviyo lists, kept in step with membership computed in SQL.
+"""Klaviyo lists kept equal to marts segments (``config.DEFAULT_LIST_SEGMENTS`` plus any configured).
 
-Membership (thresholds in ``config``):
-- All Customers: everyone with a placed order.
-- VIP: placed-order revenue (all channels) at or above ``vip_lifetime_revenue``.
-- Active: a placed order within ``active_within_days``.
-- New Subscribers: latest email consent is a yes, recorded within ``new_subscriber_within_days``,
-  and suppressed nowhere.
+Membership is ``marts.segment_members`` on the latest snapshot day (``activation.model``): All
+Customers = customer, New Subscribers = new_subscriber, VIP = vip, Active = active; thresholds are
+the ``MARTS_*`` settings, defined once in ``sql/marts/customer_segments.sql``. Suppressed people
+(any source) are members of no list.
 
 Each run reads the list's current members from Klaviyo, so the diff is against what Klaviyo
-holds (not what we believe we sent): members the SQL no longer selects are removed, missing
+holds (not what we believe we sent): members the segment no longer selects are removed, missing
 ones added, in calls of at most 1,000 profiles. Only people with a Klaviyo profile id (synced
 by the profile sync) can be members; the others are counted as skipped.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date
 
 import psycopg
 
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo import limits
-from marketing_pipeline.activation.klaviyo.config import (
-    ACTIVE,
-    ALL_CUSTOMERS,
-    DEFAULT_LISTS,
-    NEW_SUBSCRIBERS,
-    VIP,
-    ListConfig,
-)
+from marketing_pipeline.activation.klaviyo.config import ListConfig
 from marketing_pipeline.activation.sync_history import SyncCounts
-from marketing_pipeline.activation.warehouse_orders import create_views
 from marketing_pipeline.sources.klaviyo.client import KlaviyoError
 
-_BUYERS = """
-    SELECT email, sum(value) AS revenue, max(created_at) AS last_order_at
-    FROM activation_orders WHERE placed AND email IS NOT NULL GROUP BY email"""
 
-MEMBERSHIP_SQL = {
-    ALL_CUSTOMERS: f"SELECT email FROM ({_BUYERS}) b",
-    VIP: f"SELECT email FROM ({_BUYERS}) b WHERE revenue >= %(vip_lifetime_revenue)s",
-    ACTIVE: f"SELECT email FROM ({_BUYERS}) b"
-    " WHERE last_order_at >= %(as_of)s - make_interval(days => %(active_within_days)s)",
-    NEW_SUBSCRIBERS: """
-        SELECT email FROM (
-            SELECT DISTINCT ON (email) email, consented, recorded_at FROM ops.consent
-            WHERE channel = 'email' ORDER BY email, recorded_at DESC
-        ) latest
-        WHERE consented AND recorded_at >= %(as_of)s - make_interval(days => %(new_subscriber_within_days)s)
-          AND NOT EXISTS (SELECT 1 FROM ops.suppressions s WHERE s.email = latest.email)""",
-}
+def membership_params(segment: str, as_of: date | None) -> dict:
+    return {"segment": segment, "as_of": as_of}
 
 
-def membership_params(config: ListConfig, as_of: datetime | None = None) -> dict:
-    return {
-        "vip_lifetime_revenue": config.vip_lifetime_revenue,
-        "active_within_days": config.active_within_days,
-        "new_subscriber_within_days": config.new_subscriber_within_days,
-        "as_of": as_of or datetime.now(UTC),
-    }
-
-
-def members_sql(name: str) -> str:
-    return MEMBERSHIP_SQL[name]
-
-
-def ensure_lists(conn: psycopg.Connection, client) -> dict[str, str]:
-    """The id of each default list, creating the missing ones (found by name first, never duplicated)."""
+def ensure_lists(conn: psycopg.Connection, client, names) -> dict[str, str]:
+    """The id of each list, creating the missing ones (found by name first, never duplicated)."""
     existing: dict[str, str] = {}
     for page in client.pages("/api/lists", {}):
         for item in page.get("data") or []:
             existing.setdefault(item["attributes"].get("name"), item["id"])
     ids = {}
-    for name in DEFAULT_LISTS:
+    for name in names:
         list_id = existing.get(name)
         if list_id is None:
             doc = client.jsonapi(
@@ -95,7 +59,7 @@ def _batches(items: list[str], size: int):
 def sync_list(
     conn: psycopg.Connection, client, name: str, list_id: str, params: dict, counts: SyncCounts
 ) -> dict:
-    """Add and remove members of one list so it equals the SQL membership; returns per-list numbers."""
+    """Add and remove members of one list so it equals its segment; returns per-list numbers."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS klaviyo_list_current (profile_id text PRIMARY KEY)")
     conn.execute("TRUNCATE klaviyo_list_current")
     with conn.cursor().copy("COPY klaviyo_list_current (profile_id) FROM STDIN") as copy:
@@ -105,7 +69,7 @@ def sync_list(
             for ref in page.get("data") or []:
                 copy.write_row((ref["id"],))
     wanted = f"""
-        SELECT w.email, p.profile_id FROM ({members_sql(name)}) w
+        SELECT w.email, p.profile_id FROM ({model.SEGMENT_EMAILS_SQL}) w
         LEFT JOIN ops.klaviyo_profiles p ON p.email = w.email"""
     without_profile = conn.execute(
         f"SELECT count(*) FROM ({wanted}) x WHERE profile_id IS NULL", params
@@ -159,12 +123,21 @@ def sync_list(
 
 
 def sync_lists(
-    conn: psycopg.Connection, client, counts: SyncCounts, config: ListConfig, as_of: datetime | None = None
+    conn: psycopg.Connection, client, counts: SyncCounts, config: ListConfig, as_of: date | None = None
 ) -> dict[str, dict]:
-    """Keep every default list in step. In ``ops.sync_history``: created = added, updated = removed."""
-    create_views(conn)
-    ids = ensure_lists(conn, client)
-    params = membership_params(config, as_of)
-    result = {name: sync_list(conn, client, name, ids[name], params, counts) for name in DEFAULT_LISTS}
+    """Keep every configured list in step. In ``ops.sync_history``: created = added, updated = removed."""
+    lists = config.all_lists()
+    unknown = sorted(set(lists.values()) - model.known_segments(conn))
+    if unknown:
+        raise ValueError(f"unknown marts segments {unknown}; known: {sorted(model.known_segments(conn))}")
+    snapshot = model.segments_as_of(conn, as_of)
+    if snapshot is None:
+        raise ValueError("marts.customer_segments has no snapshot yet: materialize customer_segments first")
+    ids = ensure_lists(conn, client, lists)
+    result = {
+        name: sync_list(conn, client, name, ids[name], membership_params(segment, snapshot), counts)
+        for name, segment in lists.items()
+    }
+    counts.extra["segments_as_of"] = str(snapshot)
     counts.extra.update({f"{name} size": r["size"] for name, r in result.items()})
     return result

@@ -17,30 +17,34 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from marketing_pipeline.activation import model
 from marketing_pipeline.activation.klaviyo import limits
 from marketing_pipeline.activation.sync_history import SyncCounts
-from marketing_pipeline.activation.warehouse_orders import create_views
 
-# One row per person: every buyer with an email, and everyone whose latest email consent is a yes.
-PEOPLE_SQL = """
-WITH buyers AS (
-    SELECT email,
-           (array_agg(first_name ORDER BY created_at DESC) FILTER (WHERE first_name IS NOT NULL))[1] AS first_name,
-           (array_agg(last_name ORDER BY created_at DESC) FILTER (WHERE last_name IS NOT NULL))[1] AS last_name,
-           (array_agg(tiktok_user_id ORDER BY created_at DESC) FILTER (WHERE tiktok_user_id IS NOT NULL))[1]
-               AS tiktok_user_id,
-           count(*) FILTER (WHERE placed) AS order_count,
-           round(coalesce(sum(value) FILTER (WHERE placed), 0), 2) AS lifetime_revenue,
-           min(created_at) FILTER (WHERE placed) AS first_order_at,
-           max(created_at) FILTER (WHERE placed) AS last_order_at,
+# One row per person: every customer with an order and an email, and everyone whose latest email
+# consent is a yes; counts, revenue and segment as the marts define them.
+PEOPLE_SQL = f"""
+WITH orders AS ({model.ORDERS_SQL}
+), buyers AS (
+    SELECT email, min(first_name) AS first_name, min(last_name) AS last_name,
+           min(tiktok_user_id) AS tiktok_user_id,
+           count(*) FILTER (WHERE counted) AS order_count,
+           round(coalesce(sum(net_revenue) FILTER (WHERE counted), 0), 2) AS lifetime_revenue,
+           min(created_at) FILTER (WHERE counted) AS first_order_at,
+           max(created_at) FILTER (WHERE counted) AS last_order_at,
            array_agg(DISTINCT channel ORDER BY channel) AS channels
-    FROM activation_orders
+    FROM orders
     GROUP BY email
 ), consented AS (
     SELECT email FROM (
         SELECT DISTINCT ON (email) email, consented FROM ops.consent
         WHERE channel = 'email' ORDER BY email, recorded_at DESC
     ) latest WHERE consented
+), segments AS (
+    SELECT DISTINCT ON (c.email) c.email, s.segment, s.lifecycle
+    FROM marts.customer_segments s JOIN core.customers c USING (customer_id)
+    WHERE s.as_of = %(as_of)s AND c.email IS NOT NULL
+    ORDER BY c.email, s.customer_id
 ), people AS (
     SELECT coalesce(b.email, c.email) AS email, b.first_name, b.last_name, b.tiktok_user_id, b.order_count,
            b.lifetime_revenue, b.first_order_at, b.last_order_at, b.channels
@@ -53,8 +57,8 @@ WITH buyers AS (
             'lifetime_revenue', p.lifetime_revenue,
             'first_order_at', to_char(p.first_order_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
             'last_order_at', to_char(p.last_order_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-            'channels', to_jsonb(p.channels)))) AS attributes
-    FROM people p
+            'channels', to_jsonb(p.channels), 'segment', g.segment, 'lifecycle', g.lifecycle))) AS attributes
+    FROM people p LEFT JOIN segments g ON g.email = p.email
 )
 SELECT a.email, a.attributes::text, md5(a.attributes::text) AS hash, k.email IS NOT NULL AS known,
        (k.attributes_hash = md5(a.attributes::text)) AS unchanged,
@@ -237,7 +241,8 @@ def sync_profiles(
     poll_timeout: float = 1800.0,
 ) -> None:
     """Send new and changed profiles. ``conn`` is autocommit: each job's results commit on their own."""
-    counts.extra["sources"] = ", ".join(create_views(conn)) or "none"
+    as_of = model.segments_as_of(conn)
+    counts.extra["segments_as_of"] = str(as_of) if as_of else "none"
 
     def reject_local(email: str, digest: str, detail: str) -> None:
         conn.execute(
@@ -250,7 +255,7 @@ def sync_profiles(
     def changed() -> Iterator[tuple[str, str, str, bool]]:
         with conn.cursor(name="klaviyo_profiles", withhold=True) as cur:
             cur.itersize = 2000
-            cur.execute(PEOPLE_SQL)
+            cur.execute(PEOPLE_SQL, {"as_of": as_of})
             for email, attributes, digest, known, unchanged, rejected_before in cur:
                 if unchanged or rejected_before:
                     counts.skipped += 1

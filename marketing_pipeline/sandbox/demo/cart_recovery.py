@@ -14,6 +14,7 @@ import httpx
 from marketing_pipeline.activation.shopper_events.assets import shopper_event_forwarding
 from marketing_pipeline.cart_recovery import links, runner
 from marketing_pipeline.cart_recovery.reporting import cart_recovery_daily
+from marketing_pipeline.marts import figures
 from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
@@ -110,21 +111,15 @@ def summary(conn, ctx) -> list[str]:
     ).fetchall()
     if reasons:
         lines.append("  stopped by: " + ", ".join(f"{r} {n}" for r, n in reasons))
-    lines += [
-        f"  {'channel':<12}{'step':>5}{'carts':>7}{'emails':>8}{'clicked':>9}{'recovered':>11}"
-        f"{'via click':>10}{'revenue':>11}{'rate':>8}"
-    ]
-    for channel, step, carts, emails, clicked, rec, via, revenue, rate in conn.execute(
-        "SELECT channel, step, sum(carts_abandoned), sum(emails_sent), sum(carts_clicked), sum(recovered_carts),"
-        " sum(recovered_after_click), sum(recovered_revenue),"
-        " round(sum(recovered_carts)::numeric / nullif(CASE WHEN step = 0 THEN sum(carts_abandoned)"
-        "   ELSE sum(emails_sent) END, 0), 3)"
-        " FROM marts.cart_recovery_daily GROUP BY 1, 2 ORDER BY 1, 2"
-    ):
-        label = "all" if step == 0 else str(step)
+    lines.append(f"  {ctx.first} .. {ctx.last}, all channels (the dashboard's figures for this range):")
+    lines.append(
+        f"  {'step':>5}{'carts':>7}{'emails':>8}{'clicked':>9}{'recovered':>11}{'revenue':>11}{'rate':>8}"
+    )
+    for r in figures.cart_recovery(conn, ctx.days[0], ctx.days[-1]) or []:
+        label = "all" if r["step"] == 0 else str(r["step"])
         lines.append(
-            f"  {channel:<12}{label:>5}{carts:>7}{emails:>8}{clicked:>9}{rec:>11}{via:>10}"
-            f"{revenue:>11,.2f}{(rate or 0):>8.1%}"
+            f"  {label:>5}{r['carts']:>7}{r['emails_sent']:>8}{r['clicked']:>9}{r['recovered']:>11}"
+            f"{r['revenue']:>11,.2f}{(r['rate'] or 0):>8.1%}"
         )
     forwarded = conn.execute(
         "SELECT destination, count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'skipped'),"

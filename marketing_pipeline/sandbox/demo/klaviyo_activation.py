@@ -13,6 +13,7 @@ DESTINATION_STATE = (
     "ops.klaviyo_sent_events",
     "ops.klaviyo_lists",
     "ops.klaviyo_subscriptions",
+    "ops.consent_pushes",  # the sandbox's Customer.io and SendGrid start empty too
 )
 
 

@@ -18,6 +18,7 @@ import dagster as dg
 from marketing_pipeline import runtime, settings
 from marketing_pipeline.pools import apply_pool_limits
 from marketing_pipeline.sandbox import launch
+from marketing_pipeline.sandbox.discount_codes import seed_into
 from marketing_pipeline.warehouse import connect
 
 STEPS = [
@@ -30,6 +31,7 @@ STEPS = [
     "marketing_pipeline.sandbox.demo.cart_recovery",
     "marketing_pipeline.sandbox.demo.marts",  # after every source, carts included, so the funnel is complete
     "marketing_pipeline.sandbox.demo.klaviyo_activation",
+    "marketing_pipeline.sandbox.demo.freshness",  # a late change caught, an alert arriving
 ]
 
 
@@ -75,6 +77,7 @@ def run(days: int = 14) -> int:
     os.environ["MARKETING_SANDBOX"] = "1"
     sandbox_url = launch.start()
     rt = runtime.start()
+    seed_into(rt.warehouse_url)  # the store's discount codes for the offer step
     print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
     brand_today = datetime.now(settings.load().tz).date()
     window = [brand_today - timedelta(days=i) for i in range(days, 0, -1)]

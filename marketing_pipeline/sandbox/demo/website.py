@@ -39,4 +39,12 @@ def summary(conn, ctx) -> list[str]:
     info = ctx.extra.get("website_import")
     if info:
         lines.append(f"  imported {info['orders']:,} orders from {info['rows']:,} CSV rows ({info['file']})")
+        pushed = conn.execute(
+            "SELECT count(*) FROM raw.website_orders WHERE partition_date BETWEEN %s AND %s AND source <> 'demo'",
+            (ctx.days[0], ctx.days[-1]),
+        ).fetchone()[0]
+        if pushed:
+            lines.append(
+                f"  plus {pushed:,} orders pushed at checkout through the cart intake (listed above too)"
+            )
     return lines

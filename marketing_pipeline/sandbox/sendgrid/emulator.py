@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.sendgrid import global_suppressions
 from marketing_pipeline.sandbox.world import World
 
 API_KEY = credentials.SENDGRID_API_KEY
@@ -119,6 +120,7 @@ class SendGridEmulator:
     def __init__(self, world: World):
         self.world = world
         self.messages: list[dict] = []
+        self.global_unsubscribes: dict[str, int] = {}  # email -> created (unix time)
         self._lock = threading.Lock()
 
     def app(self) -> Starlette:
@@ -127,6 +129,7 @@ class SendGridEmulator:
                 Route("/v3/mail/send", self.mail_send, methods=["POST"]),
                 Route("/v3/suppression/{kind:str}", self.suppressions, methods=["GET"]),
                 Route("/_sandbox/messages", self.list_messages, methods=["GET", "DELETE"]),
+                *global_suppressions.routes(self),
             ]
         )
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from marketing_pipeline.consent import normalize_email
 from marketing_pipeline.http import MalformedRecord
 
 # The App API's per-day metric series (campaigns, newsletters, broadcasts), in its order.
@@ -97,7 +98,7 @@ class Delivery(_Record):
     def email(self) -> str | None:
         ids = self.customer_identifiers
         email = (ids.email if ids else None) or (self.recipient if self.type == "email" else None)
-        return email.strip().lower() if email and "@" in email else None
+        return normalize_email(email)
 
     @property
     def person_id(self) -> str | None:

@@ -23,8 +23,13 @@ def check(
         ts = int(timestamp)
     except ValueError:
         return "X-CIO-Timestamp is not an integer"
+    if not timestamp.strip().isdigit():
+        return "X-CIO-Timestamp is not an integer"
     if abs((now if now is not None else time.time()) - ts) > MAX_SKEW_SECONDS:
         return "stale timestamp"
-    if not hmac.compare_digest(sign(key, timestamp.strip(), body), signature.strip().lower()):
+    # bytes, not str: compare_digest refuses a str with non-ASCII characters (TypeError, a 500)
+    if not hmac.compare_digest(
+        sign(key, timestamp.strip(), body).encode(), signature.strip().lower().encode()
+    ):
         return "bad signature"
     return None

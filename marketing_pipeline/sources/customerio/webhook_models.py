@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from marketing_pipeline.consent import normalize_email
 
 _SENT = {"drafted", "attempted", "sent", "clicked", "failed"}
 METRICS = {
@@ -21,6 +31,7 @@ METRICS = {
     "slack": _SENT | {"undeliverable"},
     "webhook": _SENT | {"undeliverable"},
 }
+EARLIEST, LATEST = 946684800, 4102444800  # 2000-01-01 and 2100-01-01 UTC
 SUPPRESSING = {"unsubscribed": "unsubscribed", "bounced": "bounced", "spammed": "spam"}
 
 
@@ -30,7 +41,7 @@ class ReportingEvent(BaseModel):
     event_id: str
     object_type: str
     metric: str
-    timestamp: StrictInt
+    timestamp: StrictInt = Field(ge=EARLIEST, lt=LATEST)  # seconds; outside is a broken or hostile sender
     data: dict[str, Any]
 
     @field_validator("event_id")
@@ -68,8 +79,8 @@ class ReportingEvent(BaseModel):
             self.data.get("email_address"),
             self.data.get("recipient") if self.object_type == "email" else None,
         ):
-            if isinstance(value, str) and "@" in value:
-                return value.strip().lower()
+            if isinstance(value, str) and (email := normalize_email(value)):
+                return email
         return None
 
     def int_field(self, name: str) -> int | None:

@@ -9,7 +9,6 @@ read from ``CUSTOMERIO_WEBHOOK_SIGNING_KEY`` on every request.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -23,7 +22,8 @@ from marketing_pipeline import consent
 from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.sources.customerio.signing import check
 from marketing_pipeline.sources.customerio.webhook_models import SUPPRESSING, ReportingEvent, parse_event
-from marketing_pipeline.warehouse import connect, record_dead_letter
+from marketing_pipeline.untrusted import parse_json
+from marketing_pipeline.warehouse import pooled, record_dead_letter
 
 log = logging.getLogger(__name__)
 SOURCE = "customerio.webhooks"
@@ -32,7 +32,7 @@ KEPT_HEADERS = ("content-type", "user-agent", "x-cio-timestamp")
 
 
 def count(counter: str) -> None:
-    with connect() as conn:
+    with pooled() as conn:
         conn.execute(
             "INSERT INTO ops.customerio_webhook_counters (day, counter, count) VALUES (current_date, %s, 1)"
             " ON CONFLICT (day, counter) DO UPDATE SET count = ops.customerio_webhook_counters.count + 1",
@@ -40,11 +40,18 @@ def count(counter: str) -> None:
         )
 
 
+def _text(value: object) -> str | None:
+    """An id column's value: strings and numbers as text, anything else (objects, lists) left out."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return str(value)[:500]
+
+
 def store(event: ReportingEvent, payload: dict) -> bool:
     """Insert once per event_id and suppress when the metric calls for it, in one transaction."""
     occurred = datetime.fromtimestamp(event.timestamp, UTC)
     ids = event.identifiers
-    with connect() as conn:
+    with pooled(transaction=True) as conn:
         inserted = (
             conn.execute(
                 "INSERT INTO raw.customerio_webhook_events (event_id, object_type, metric, occurred_at, delivery_id,"
@@ -55,8 +62,8 @@ def store(event: ReportingEvent, payload: dict) -> bool:
                     event.object_type,
                     event.metric,
                     occurred,
-                    event.data.get("delivery_id"),
-                    ids.get("id") or event.data.get("customer_id"),
+                    _text(event.data.get("delivery_id")),
+                    _text(ids.get("id")) or _text(event.data.get("customer_id")),
                     event.email,
                     event.int_field("campaign_id"),
                     event.int_field("newsletter_id"),
@@ -79,9 +86,14 @@ def store(event: ReportingEvent, payload: dict) -> bool:
 async def refuse(request: Request, body: bytes, problem: str) -> JSONResponse:
     reason = f"malformed Customer.io reporting event: {problem}"
     headers = {k: v for k, v in request.headers.items() if k in KEPT_HEADERS}
-    await run_in_threadpool(record_dead_letter, SOURCE, reason, body, headers=headers)
-    await run_in_threadpool(count, "malformed")
+    await run_in_threadpool(_dead_letter, reason, body, headers)
     return JSONResponse({"error": reason}, status_code=400)
+
+
+def _dead_letter(reason: str, body: bytes, headers: dict) -> None:
+    with pooled() as conn:
+        record_dead_letter(SOURCE, reason, body, headers=headers, conn=conn)
+    count("malformed")
 
 
 async def receive(request: Request) -> JSONResponse:
@@ -96,10 +108,7 @@ async def receive(request: Request) -> JSONResponse:
         await run_in_threadpool(count, "stale_timestamp" if refused == "stale timestamp" else "bad_signature")
         return JSONResponse({"error": f"signature check failed: {refused}"}, status_code=401)
     try:
-        payload = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return await refuse(request, body, f"body is not JSON ({exc})")
-    try:
+        payload = parse_json(body)  # refuses NUL, lone surrogates and deep nesting too
         event = parse_event(payload)
     except ValueError as exc:
         return await refuse(request, body, str(exc))

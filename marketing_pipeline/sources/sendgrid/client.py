@@ -103,3 +103,10 @@ class SendGridClient(ApiClient):
             if len(page) < limit:
                 return
             offset += limit
+
+    def add_global_unsubscribes(self, emails: list[str]) -> list[str]:
+        """POST /v3/asm/suppressions/global: the addresses will get no mail from this account (201)."""
+        if not emails:
+            return []
+        body = self.request("POST", "/v3/asm/suppressions/global", json={"recipient_emails": emails}).json()
+        return list(body.get("recipient_emails") or [])

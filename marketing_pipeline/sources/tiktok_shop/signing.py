@@ -31,4 +31,7 @@ def sign_webhook(app_key: str, app_secret: str, raw_body: bytes) -> str:
 
 
 def verify_webhook(app_key: str, app_secret: str, raw_body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign_webhook(app_key, app_secret, raw_body), header.strip())
+    # bytes, not str: compare_digest refuses a str with non-ASCII characters (TypeError, a 500)
+    return bool(header) and hmac.compare_digest(
+        sign_webhook(app_key, app_secret, raw_body).encode(), header.strip().encode()
+    )

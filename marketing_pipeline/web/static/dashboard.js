@@ -69,15 +69,13 @@
       const stages = d.funnel.filter((r) => r.channel === ch);
       series.push({type: "bar", name: ch, label: {show: true, position: "right", formatter: (p) => num(p.value)},
         data: drawn.map((st) => { const r = stages.find((x) => x.stage === st); return r && r.value > 0 ? r.value : null; })});
-      let prev = null;
+      // value is null when the stage's source missed a day of the range (n/a, never a partial
+      // count); conversion and drop-off come from the server, only between two complete stages
       for (const r of stages) {
-        const complete = r.value != null;
-        const conv = complete && prev != null ? ratio(r.value, prev) : null;
-        const shown = !complete ? '<span class="status-bad">no data</span>'
-          : num(r.value) + (r.days_missing ? ` <span class="status-bad" title="days without this source">(${r.days_missing} d missing)</span>` : "");
+        const shown = r.value != null ? num(r.value)
+          : r.days_missing ? `n/a <span class="status-bad" title="days without this source">(${r.days_missing} d missing)</span>` : "n/a";
         rows.push(`<tr><td>${esc(ch)}</td><td>${esc(r.stage)}</td><td class="num">${shown}</td>` +
-                  `<td class="num">${pct(conv)}</td><td class="num">${conv == null ? "n/a" : pct(1 - conv)}</td></tr>`);
-        prev = complete ? r.value : null;
+                  `<td class="num">${pct(r.conversion)}</td><td class="num">${pct(r.drop_off)}</td></tr>`);
       }
     }
     draw("chart-funnel", {
@@ -129,8 +127,19 @@
     });
   }
 
+  // A panel that cannot be drawn says why, instead of staying empty.
+  function note(id, text) {
+    const el = $(id), chart = echarts.getInstanceByDom(el);
+    if (chart) chart.dispose();
+    el.innerHTML = `<p class="muted chart-note">${esc(text)}</p>`;
+  }
+
   function rfm(d) {
-    const moves = d.rfm_moves;
+    const moves = d.rfm_moves, snaps = d.rfm_snapshots || {snapshots: 0};
+    if (!moves.length) return note("chart-rfm", "No RFM snapshot up to " + d.range.end + ": there are no counted orders yet.");
+    if (snaps.snapshots < 2 || moves.every((m) => m.from_as_of === m.to_as_of))
+      return note("chart-rfm", `Only one monthly RFM snapshot (as of ${snaps.latest}) up to ${d.range.end}: movement needs two month ends of history.`);
+    if ($("chart-rfm").querySelector(".chart-note")) $("chart-rfm").innerHTML = "";
     // a trailing space tells a segment before (left) from the same segment after (right); both
     // get the segment's color, labels face inwards, and the gap keeps tiny segments' labels apart
     const names = [...new Set(moves.flatMap((m) => [m.source + " ", m.target]))];
@@ -149,18 +158,55 @@
   function cohorts(d) {
     const months = [...new Set(d.cohorts.map((r) => r.cohort_month))];
     const maxSince = Math.max(0, ...d.cohorts.map((r) => r.months_since));
+    if (!months.length) return note("chart-cohorts", "No acquisition cohort up to " + d.range.end + ".");
+    if (maxSince === 0)
+      return note("chart-cohorts", `${months.length} cohort(s), none older than its first month: retention needs orders in later months.`);
+    if ($("chart-cohorts").querySelector(".chart-note")) $("chart-cohorts").innerHTML = "";
     // the scale tops out at the best later month: month 0 (always 100%) would wash the rest out
     const top = Math.max(0.05, ...d.cohorts.filter((r) => r.months_since > 0).map((r) => r.retention));
+    const size = new Map(d.cohorts.map((r) => [r.cohort_month, r.cohort_size]));
     draw("chart-cohorts", {
-      grid: {left: 8, right: 72, top: 8, bottom: 32, containLabel: true},
-      tooltip: {formatter: (p) => `cohort ${esc(months[p.value[1]])}<br>month ${p.value[0]}: ${pct(p.value[2])}`},
-      xAxis: {type: "category", data: Array.from({length: maxSince + 1}, (_, k) => k),
-              name: "months since first order", nameLocation: "middle", nameGap: 24},
-      yAxis: {type: "category", data: months},
+      grid: {left: 8, right: 72, top: 24, bottom: 32, containLabel: true},
+      tooltip: {formatter: (p) => `cohort ${esc(months[p.value[1]])} (${num(size.get(months[p.value[1]]))} customers)<br>month ${p.value[0]}: ${pct(p.value[2])}`},
+      xAxis: {type: "category", data: Array.from({length: maxSince + 1}, (_, k) => "M" + k), position: "top",
+              name: "months since first order", nameLocation: "middle", nameGap: 22},
+      // one row per cohort (month of first order), newest at the bottom, with its size
+      yAxis: {type: "category", data: months.map((m) => `${m.slice(0, 7)} (${num(size.get(m))})`), inverse: true,
+              name: "cohort", nameLocation: "end"},
       visualMap: {type: "continuous", min: 0, max: top, right: 0, top: "middle", itemHeight: 240,
                   text: ["\u2265 " + pct(top), "0%"], inRange: {color: ["#eef3fb", "#6baed6", "#08306b"]}},
       series: [{type: "heatmap", itemStyle: {borderColor: "#fff", borderWidth: 1},
+        label: {show: months.length <= 14 && maxSince <= 13, fontSize: 10, formatter: (p) => (100 * p.value[2]).toFixed(0) + "%"},
         data: d.cohorts.filter((r) => r.retention != null).map((r) => [r.months_since, months.indexOf(r.cohort_month), r.retention])}],
+    });
+  }
+
+  // Every table on the page exports as CSV: the cells as shown, one file per table.
+  function csvCell(text) {
+    const t = text.replace(/\s+/g, " ").trim();
+    return /[",\n]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
+  }
+
+  function exportButtons(range) {
+    document.querySelectorAll(".card table").forEach((t) => {
+      if (!t.id || t.closest("table") !== t) return;
+      const card = t.closest(".card"), h2 = card.querySelector("h2");
+      let b = card.querySelector(`button.csv[data-table="${t.id}"]`);
+      if (!b) {
+        b = document.createElement("button");
+        b.type = "button"; b.className = "csv"; b.dataset.table = t.id; b.textContent = "CSV";
+        b.title = "Download this table as CSV";
+        b.addEventListener("click", () => {
+          const rows = [...$(b.dataset.table).rows].map((r) => [...r.cells].map((c) => csvCell(c.textContent)).join(","));
+          const a = document.createElement("a");
+          a.href = URL.createObjectURL(new Blob([rows.join("\r\n") + "\r\n"], {type: "text/csv"}));
+          a.download = `${b.dataset.table}_${b.dataset.range}.csv`;
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+        });
+        h2.appendChild(b);
+      }
+      b.dataset.range = range;
     });
   }
 
@@ -200,11 +246,14 @@
     if (!res.ok) { $("warnings").innerHTML = `<div class="warn">${esc(d.error)}</div>`; return; }
     $("start").value = d.range.start; $("end").value = d.range.end;
     $("period").textContent = `${d.range.start} to ${d.range.end}, compared with ${d.range.previous_start} to ${d.range.previous_end}`;
+    $("as-of").textContent = "Data as of " + d.data_as_of.map((a) =>
+      `${a.source} ${a.time ? (a.day ? a.day + " " : "") + a.time : "—"}`).join(" · ");
     kpis(d); revenue(d); funnel(d); overview(d); segments(d); rfm(d); cohorts(d); carts(d); freshness(d);
     table("email-campaigns", [{label: "Platform", key: "platform"}, {label: "Type", key: "kind"}, {label: "Name", key: "name"},
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.email_campaigns);
     table("campaigns", [{label: "Channel", key: "channel"}, {label: "Campaign", key: "campaign"},
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.campaigns);
+    exportButtons(d.range.start + "_" + d.range.end);
     // ms from navigation start to the first complete page, read by the browser test
     if (window.dashboardRendered == null) window.dashboardRendered = performance.now();
     document.body.dataset.loaded = d.range.start + ".." + d.range.end;

@@ -1,0 +1,55 @@
+"""Pooled connections for long-lived servers (the web app): one ``psycopg_pool`` per warehouse URL.
+
+The URL is looked up on every call (tests point the same server at a new database per test);
+the few most recent URLs keep their pools, older ones are closed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from marketing_pipeline.warehouse.engine import database_url, libpq_url
+
+MAX_SIZE = 16  # above the 8-16 requests a worker serves at once; PostgreSQL's default allows 100
+_KEPT = 2
+_pools: OrderedDict[str, ConnectionPool] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _pool(url: str | None) -> ConnectionPool:
+    url = libpq_url(url or database_url())
+    with _lock:
+        pool = _pools.get(url)
+        if pool is None:
+            pool = ConnectionPool(
+                url, min_size=1, max_size=MAX_SIZE, kwargs={"autocommit": True}, name="warehouse", open=True
+            )
+            _pools[url] = pool
+            while len(_pools) > _KEPT:
+                _pools.popitem(last=False)[1].close(timeout=1)
+        else:
+            _pools.move_to_end(url)
+        return pool
+
+
+@contextmanager
+def pooled(url: str | None = None, *, transaction: bool = False) -> Iterator[psycopg.Connection]:
+    """An autocommit connection from the pool; with ``transaction=True`` the block is one transaction."""
+    with _pool(url).connection() as conn:
+        if transaction:
+            with conn.transaction():
+                yield conn
+        else:
+            yield conn
+
+
+def close_all() -> None:
+    with _lock:
+        while _pools:
+            _pools.popitem()[1].close()

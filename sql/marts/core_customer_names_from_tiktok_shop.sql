@@ -1,0 +1,7 @@
+-- TikTok Shop: the recipient's name on the shipping address.
+INSERT INTO stg_customer_names
+SELECT 'tiktok_shop:' || o.order_id,
+       nullif(btrim(o.payload #>> '{recipient_address,first_name}'), ''),
+       nullif(btrim(o.payload #>> '{recipient_address,last_name}'), '')
+FROM raw.tiktok_shop_orders o
+WHERE coalesce(o.payload #>> '{recipient_address,first_name}', o.payload #>> '{recipient_address,last_name}') IS NOT NULL;

@@ -1,0 +1,7 @@
+-- Website: the checkout's first and last name.
+INSERT INTO stg_customer_names
+SELECT 'website:' || o.order_id,
+       nullif(btrim(o.payload ->> 'first_name'), ''),
+       nullif(btrim(o.payload ->> 'last_name'), '')
+FROM raw.website_orders o
+WHERE coalesce(o.payload ->> 'first_name', o.payload ->> 'last_name') IS NOT NULL;
