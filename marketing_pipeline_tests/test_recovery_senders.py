@@ -10,6 +10,7 @@ import pytest
 
 from marketing_pipeline.cart_recovery import runner
 from marketing_pipeline.consent import suppress
+from marketing_pipeline.sandbox.discount_codes import seed_pool
 from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline_tests.conftest import SPECS
@@ -44,6 +45,7 @@ def test_customerio_sends_the_three_steps_once_with_the_cart_as_message_data(
     cart = f"c-{uuid.uuid4().hex[:8]}"
     email = f"{cart}@example.com"
     record(warehouse_url, events(cart, T, email))
+    seed_pool(conn, size=5, now=T)  # the store's codes: the offer takes one of them
     cursor, job = None, runner.recovery_job()
     requests = []
     for minutes in STEPS:
