@@ -262,6 +262,23 @@ def _customerio_person(args: argparse.Namespace) -> int:
     return person(args)
 
 
+def _customerio_app_args(p: argparse.ArgumentParser) -> None:
+    from marketing_pipeline.sources.customerio.commands import app_args
+
+    app_args(p)
+
+
+@command(
+    "customerio",
+    "Customer.io App API: trigger a broadcast, send a push, find/search people, attributes, activities",
+    _customerio_app_args,
+)
+def _customerio_app(args: argparse.Namespace) -> int:
+    from marketing_pipeline.sources.customerio.commands import app
+
+    return app(args)
+
+
 def _customerio_webhooks_args(p: argparse.ArgumentParser) -> None:
     from marketing_pipeline.sandbox.customerio.commands import webhooks_args
 

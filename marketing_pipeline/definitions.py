@@ -29,6 +29,7 @@ COMPONENTS = [
     "marketing_pipeline.activation.customerio.definitions",
     "marketing_pipeline.activation.assets",
     "marketing_pipeline.alerts.definitions",
+    "marketing_pipeline.activation.shopper_events.definitions",
 ]
 
 

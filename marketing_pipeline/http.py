@@ -50,6 +50,10 @@ class VendorError(Exception):
         return self.status in RETRYABLE_STATUS
 
 
+class SendOutcomeUnknown(Exception):
+    """A send may have reached the vendor (timeout, dropped connection, 5xx): never send it again."""
+
+
 class AuthError(VendorError):
     """Credentials were refused. Never retried: the fix is a new key."""
 

@@ -22,6 +22,7 @@ from marketing_pipeline.consent import normalize_email
 EventType = Literal[
     "cart_created",
     "cart_updated",
+    "product_viewed",
     "item_added",
     "item_removed",
     "checkout_started",
@@ -70,7 +71,7 @@ class CartEvent(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     customer_id: str | None = Field(default=None, max_length=200)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    item: CartItem | None = None  # item_added / item_removed
+    item: CartItem | None = None  # item_added / item_removed / product_viewed (the product)
     items: list[CartItem] | None = None  # cart_updated: the whole cart
     order_id: str | None = Field(default=None, max_length=200)
     order_total: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
@@ -86,7 +87,7 @@ class CartEvent(BaseModel):
     def _needs(self) -> CartEvent:
         if self.email is not None and normalize_email(self.email) is None:
             raise ValueError(f"email {self.email!r} is not an email address")
-        if self.type in ("item_added", "item_removed") and self.item is None:
+        if self.type in ("item_added", "item_removed", "product_viewed") and self.item is None:
             raise ValueError(f"{self.type} needs 'item'")
         if self.type == "cart_updated" and self.items is None and self.email is None:
             raise ValueError("cart_updated needs 'items' or 'email'")

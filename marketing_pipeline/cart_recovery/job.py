@@ -1,11 +1,14 @@
 """``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``)."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from marketing_pipeline.cart_recovery.send import process_step
+from marketing_pipeline.cart_recovery.senders import CustomerIoSender, SendGridSender
 from marketing_pipeline.settings.recovery import RecoveryPolicy
+from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -22,13 +25,14 @@ class RecoveryStepConfig(dg.Config):
     name=RECOVERY_OP,
     pool="sendgrid_api",
     description="Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
-    "SendGrid. A claimed step is never sent again, whatever happens to this run.",
+    "the configured sender (CART_RECOVERY_SENDER: SendGrid or a Customer.io transactional message). A claimed step is never sent again, whatever happens to this run.",
 )
 def send_recovery_step(
     context: dg.OpExecutionContext,
     config: RecoveryStepConfig,
     warehouse: WarehouseResource,
     sendgrid: SendGridResource,
+    customerio: CustomerIoResource,
 ) -> dg.Output:
     now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
     if now.tzinfo is None:
@@ -39,10 +43,15 @@ def send_recovery_step(
             f"cart recovery is not configured: set {', '.join(policy.missing_sender())}",
             allow_retries=False,
         )
-    with sendgrid.client() as client:
+    if policy.sender == "platform_flow":
+        raise dg.Failure(
+            "CART_RECOVERY_SENDER=platform_flow: the platform's own flow sends; nothing is sent here",
+            allow_retries=False,
+        )
+    with _sender(policy.sender, sendgrid, customerio) as sender:
         outcome = process_step(
             warehouse.url(),
-            client,
+            sender,
             policy,
             config.cart_id,
             config.step,
@@ -64,6 +73,16 @@ def send_recovery_step(
     if outcome.offer:  # the offer step says whether a code went out or the pool was empty
         metadata["offer"] = outcome.offer
     return dg.Output(outcome.status, metadata=metadata)
+
+
+@contextmanager
+def _sender(mode: str, sendgrid: SendGridResource, customerio: CustomerIoResource):
+    if mode == "customerio":
+        with customerio.app_client() as client:
+            yield CustomerIoSender(client)
+    else:
+        with sendgrid.client() as client:
+            yield SendGridSender(client)
 
 
 # A step takes seconds. A run killed outright (SIGKILL) would hold its sendgrid_api pool slot

@@ -13,12 +13,18 @@ import dagster as dg
 
 from marketing_pipeline.cart_recovery.job import RECOVERY_OP, cart_recovery_job
 from marketing_pipeline.cart_recovery.sensor import build_abandoned_cart_sensor
+from marketing_pipeline.sources.customerio.resource import VENDOR as CUSTOMERIO
+from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import from_env
 from marketing_pipeline.warehouse import WarehouseResource
 
 
 def _resources() -> dict:
-    return {"warehouse": WarehouseResource(apply_migrations=False), "sendgrid": from_env()}
+    return {
+        "warehouse": WarehouseResource(apply_migrations=False),
+        "sendgrid": from_env(),
+        "customerio": CustomerIoResource(**CUSTOMERIO.values()),
+    }
 
 
 def recovery_job() -> dg.JobDefinition:

@@ -19,10 +19,10 @@ import psycopg
 from psycopg.rows import dict_row
 
 from marketing_pipeline.cart_recovery import discount_codes, exit_rules, links, outbox
-from marketing_pipeline.cart_recovery.emails import mail_send_body, render
+from marketing_pipeline.cart_recovery.emails import render
+from marketing_pipeline.cart_recovery.senders import Sender, message_data
 from marketing_pipeline.http import VendorError
 from marketing_pipeline.settings.recovery import RecoveryPolicy
-from marketing_pipeline.sources.sendgrid.client import SendGridClient
 from marketing_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _try_lock(conn: psycopg.Connection, key: str) -> bool:
 
 def process_step(
     url: str,
-    client: SendGridClient,
+    sender: Sender,
     policy: RecoveryPolicy,
     cart_id: str,
     step_number: int,
@@ -80,9 +80,9 @@ def process_step(
             return Outcome("failed", f"{type(exc).__name__}: {exc}")
         if isinstance(prepared, Outcome):
             return prepared
-        body, offer = prepared
+        (email, data), offer = prepared
         try:
-            message_id = client.send_mail(body)
+            message_id = sender.send(email, data, policy, cart_id, step)
         except VendorError as exc:
             with conn.transaction():  # certainly not sent: the code goes back to the pool
                 outbox.finish(conn, outbox_id, "failed", detail=str(exc))
@@ -97,8 +97,8 @@ def process_step(
 
 def _prepare(
     conn: psycopg.Connection, policy: RecoveryPolicy, step, cart_id: str, outbox_id: int, now: datetime
-) -> tuple[dict, str | None] | Outcome:
-    """The mail send body and the offer's state, or the skip Outcome when an exit rule holds."""
+) -> tuple[tuple, str | None] | Outcome:
+    """The rendered email and the template data (for the configured sender), and the offer's state, or the skip Outcome when an exit rule holds."""
     dicts = conn.cursor(row_factory=dict_row)
     cart = dicts.execute("SELECT * FROM ops.carts WHERE cart_id = %s", (cart_id,)).fetchone()
     if cart is not None and cart["email"]:
@@ -149,5 +149,6 @@ def _prepare(
             (cart["email"], code, step.discount_percent if code else None, now, outbox_id),
         )
     base = policy.public_url.rstrip("/")
-    email = render(policy, step, cart, items, f"{base}/r/{recover}", f"{base}/u/{unsub}", code)
-    return mail_send_body(email, policy, cart_id, step), offer
+    recover_url, unsub_url = f"{base}/r/{recover}", f"{base}/u/{unsub}"
+    email = render(policy, step, cart, items, recover_url, unsub_url, code)
+    return (email, message_data(policy, step, cart, items, recover_url, unsub_url, code)), offer

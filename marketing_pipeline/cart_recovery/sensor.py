@@ -108,6 +108,11 @@ def build_abandoned_cart_sensor(
         now = clock() if clock else datetime.now(UTC)
         rules = policy()
         cursor = int(context.cursor or 0)
+        if rules.sender == "platform_flow":
+            return dg.SensorResult(
+                skip_reason="CART_RECOVERY_SENDER=platform_flow: the platform's flow sends",
+                cursor=str(cursor),
+            )
         if rules.is_quiet(now):
             return dg.SensorResult(skip_reason=f"quiet hours {rules.quiet_hours}", cursor=str(cursor))
         with connect(warehouse.url()) as conn:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from marketing_pipeline.settings import SettingsError
 
+SENDERS = ("sendgrid", "customerio", "platform_flow")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -56,6 +57,11 @@ class RecoveryPolicy:
     store_url: str = ""
     public_url: str = "http://127.0.0.1:8000"  # where this project's web app answers /r and /u
     from_email: str = ""
+    # CART_RECOVERY_SENDER: sendgrid (rendered here), customerio (transactional templates, one per
+    # step: CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS) or platform_flow (nothing sent here: the platform's
+    # own flow reacts to the forwarded shopper events).
+    sender: str = "sendgrid"
+    customerio_message_ids: tuple[str, ...] = ()
     # Send only to people whose latest recorded email consent is a yes (e.g. shoppers in the EU/UK).
     require_consent: bool = False
     # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
@@ -79,14 +85,23 @@ class RecoveryPolicy:
         return parts.scheme in ("http", "https") and bool(host) and host in allowed
 
     def missing_sender(self) -> list[str]:
-        """Variables a recovery email cannot go out without."""
+        """Variables a recovery email cannot go out without, in the configured sender mode."""
         needed = {
             "BRAND_NAME": self.brand_name,
             "BRAND_ADDRESS": self.brand_address,
             "STORE_URL": self.store_url,
-            "SENDGRID_FROM_EMAIL": self.from_email,
         }
+        if self.sender == "sendgrid":
+            needed["SENDGRID_FROM_EMAIL"] = self.from_email
+        elif self.sender == "customerio":
+            needed["CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS"] = ",".join(self.customerio_message_ids)
+        else:
+            return []
         return [var for var, value in needed.items() if not value]
+
+    def customerio_message_id(self, step: int) -> int | str:
+        raw = self.customerio_message_ids[step - 1]
+        return int(raw) if raw.isdigit() else raw  # a numeric id, or the template's trigger name
 
     def step(self, number: int) -> Step:
         for s in self.steps:
@@ -148,6 +163,18 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
+        sender = env.get("CART_RECOVERY_SENDER", "").strip().lower() or "sendgrid"
+        if sender not in SENDERS:
+            raise SettingsError(f"CART_RECOVERY_SENDER must be one of {', '.join(SENDERS)}, got {sender!r}")
+        changes["sender"] = sender
+        ids = tuple(
+            i.strip() for i in env.get("CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS", "").split(",") if i.strip()
+        )
+        if ids and len(ids) not in (1, len(policy.steps)):
+            raise SettingsError(
+                f"CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS needs one id for every step or {len(policy.steps)} ids"
+            )
+        changes["customerio_message_ids"] = ids * len(policy.steps) if len(ids) == 1 else ids
         flag = env.get("CART_RECOVERY_REQUIRE_CONSENT", "").strip().lower()
         if flag:
             if flag not in ("true", "false", "1", "0", "yes", "no"):

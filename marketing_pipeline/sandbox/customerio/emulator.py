@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.customerio.app_actions import action_routes
 from marketing_pipeline.sandbox.customerio.data import CustomerIoWorkspace
 from marketing_pipeline.sandbox.world import World
 
@@ -76,6 +77,7 @@ class CustomerIoEmulator:
         # what the Pipelines API has received (oversize calls are answered 200 and dropped, as documented)
         self.pipelines_messages: list[dict] = []
         self.pipelines_dropped = 0
+        self.pipelines_aliases: list[dict] = []
 
     def app(self) -> Starlette:
         app_api = Starlette(
@@ -87,6 +89,7 @@ class CustomerIoEmulator:
                 Route("/v1/newsletters", self.newsletters, methods=["GET"]),
                 Route("/v1/newsletters/{object_id:int}/metrics", self.v1_metrics, methods=["GET"]),
                 Route("/v1/messages", self.messages, methods=["GET"]),
+                *action_routes(self),
             ]
         )
         track_api = Starlette(
@@ -98,7 +101,12 @@ class CustomerIoEmulator:
                 Route("/api/v1/customers/{identifier}/unsuppress", self.unsuppress, methods=["POST"]),
             ]
         )
-        pipelines_api = Starlette(routes=[Route("/v1/batch", self.pipelines_batch, methods=["POST"])])
+        pipelines_api = Starlette(
+            routes=[
+                Route("/v1/batch", self.pipelines_batch, methods=["POST"]),
+                Route("/v1/alias", self.pipelines_alias, methods=["POST"]),
+            ]
+        )
         return Starlette(
             routes=[
                 Mount("/app", app=app_api),
@@ -330,11 +338,28 @@ class CustomerIoEmulator:
         return JSONResponse({})
 
     # -- Pipelines API ---------------------------------------------------------------------
-    async def pipelines_batch(self, request: Request) -> JSONResponse:
+    def _pipelines_check(self, request: Request) -> JSONResponse | None:
         self.requests += 1
         expected = "Basic " + base64.b64encode(f"{PIPELINES_API_KEY}:".encode()).decode()
         if request.headers.get("authorization") != expected:
             return error(401, "Unauthorized: use the source API key as the Basic user name")
+        return None
+
+    async def pipelines_alias(self, request: Request) -> JSONResponse:
+        if err := self._pipelines_check(request):
+            return err
+        body = await self._json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
+        missing = [k for k in ("previousId", "userId") if not isinstance(body.get(k), str) or not body[k]]
+        if missing:
+            return error(400, f"alias needs {' and '.join(missing)}")
+        self.pipelines_aliases.append(body)
+        return JSONResponse({})
+
+    async def pipelines_batch(self, request: Request) -> JSONResponse:
+        if err := self._pipelines_check(request):
+            return err
         raw = await request.body()
         if len(raw) > PIPELINES_MAX_BATCH:
             self.pipelines_dropped += 1
@@ -346,9 +371,28 @@ class CustomerIoEmulator:
         batch = body.get("batch") if isinstance(body, dict) else None
         if not isinstance(batch, list):
             return error(400, "body must be an object with a 'batch' array")
+        for i, message in enumerate(batch):
+            if problem := _batch_message_problem(message):
+                return error(400, f"batch[{i}]: {problem}")
         for message in batch:
             if len(json.dumps(message, separators=(",", ":")).encode()) > PIPELINES_MAX_MESSAGE:
                 self.pipelines_dropped += 1
             else:
                 self.pipelines_messages.append(message)
         return JSONResponse({})
+
+
+def _batch_message_problem(message: object) -> str | None:
+    """The spec's batch item: identify | track | page | screen | group, by a userId or an anonymousId."""
+    if not isinstance(message, dict):
+        return "must be an object"
+    kind = message.get("type")
+    if kind not in ("identify", "track", "page", "screen", "group"):
+        return f"type {kind!r} is not identify, track, page, screen or group"
+    if not (message.get("userId") or message.get("anonymousId")):
+        return "needs userId or anonymousId"
+    if kind == "track" and not message.get("event"):
+        return "track needs event"
+    if kind == "group" and not message.get("groupId"):
+        return "group needs groupId"
+    return None

@@ -9,6 +9,7 @@ read what the pipeline sent. Behaviour follows the spec's operation texts:
   5 MB per request, 100 KB per profile.
 - ``POST /api/events`` answers 202 with no body; an event whose ``unique_id`` repeats for the same
   profile and metric is dropped ("only the first processed event will be recorded").
+  ``POST /api/event-bulk-create-jobs`` takes up to 1,000 events grouped by profile, all or none.
 - List membership writes take profile ids, at most 1,000 per call, and answer 204.
 - Subscription bulk jobs (max 1,000 per call) answer 202. The spec says subscribing lifts
   ``UNSUBSCRIBE``, ``SPAM_REPORT`` and ``USER_SUPPRESSED`` suppressions; hard bounces and invalid
@@ -38,6 +39,7 @@ MAX_PROFILE_BYTES = 100 * 1024
 MAX_LIST_MEMBERS_PER_CALL = 1000
 MAX_SUBSCRIBE_PER_CALL = 1000
 MAX_UNSUBSCRIBE_PER_CALL = 100
+MAX_BULK_EVENTS = 1000
 LIFTED_BY_SUBSCRIBE = {"UNSUBSCRIBE", "SPAM_REPORT", "USER_SUPPRESSED"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -87,6 +89,7 @@ class KlaviyoWrites:
     jobs: dict[str, ImportJob] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     duplicate_events: int = 0
+    bulk_event_jobs: int = 0
     event_keys: set[tuple[str, str, str]] = field(default_factory=set)  # (profile id, metric, unique_id)
     lists: dict[str, dict] = field(default_factory=dict)  # id -> {name, created, updated, members}
     subscription_jobs: list[dict] = field(default_factory=list)
@@ -347,54 +350,89 @@ def write_routes(emulator) -> list[Route]:
         }
 
     # -- events -----------------------------------------------------------------------------
-    async def create_event(request: Request, body) -> Response:
-        if bad := _type_error(body, "event"):
-            return bad
-        attrs = body["data"]["attributes"]
+    def _event_problem(attrs: dict, profile: dict, pointer: str) -> JSONResponse | None:
         metric = ((attrs.get("metric") or {}).get("data") or {}).get("attributes", {}).get("name")
-        profile = ((attrs.get("profile") or {}).get("data") or {}).get("attributes") or {}
         if not metric:
             return _error(
                 400,
                 "invalid",
                 "metric.data.attributes.name is required.",
-                pointer="/data/attributes/metric/data/attributes/name",
+                pointer=f"{pointer}/metric/data/attributes/name",
             )
         if not isinstance(attrs.get("properties"), dict):
-            return _error(400, "invalid", "properties is required.", pointer="/data/attributes/properties")
+            return _error(400, "invalid", "properties is required.", pointer=f"{pointer}/properties")
         if not any(profile.get(k) for k in ("email", "phone_number", "external_id")):
             return _error(
                 400,
                 "invalid",
                 "The profile needs an identifier (email, phone_number or external_id).",
-                pointer="/data/attributes/profile/data/attributes",
+                pointer=f"{pointer}/profile/data/attributes",
             )
         if profile.get("email") and not EMAIL.match(profile["email"]):
             return _error(
                 400,
                 "invalid",
                 f"Invalid email address: {profile['email']!r}.",
-                pointer="/data/attributes/profile/data/attributes/email",
+                pointer=f"{pointer}/profile/data/attributes/email",
             )
+        return None
+
+    def _keep_event(attrs: dict, profile: dict) -> None:
+        metric = attrs["metric"]["data"]["attributes"]["name"]
         pid = state.upsert_profile(profile)
         unique_id = attrs.get("unique_id")
         if unique_id and (pid, metric, unique_id) in state.event_keys:
             state.duplicate_events += 1
-        else:
-            if unique_id:
-                state.event_keys.add((pid, metric, unique_id))
-            state.events.append(
-                {
-                    "profile_id": pid,
-                    "email": (profile.get("email") or "").lower(),
-                    "metric": metric,
-                    "unique_id": unique_id,
-                    "time": attrs.get("time"),
-                    "value": attrs.get("value"),
-                    "backfill": bool(attrs.get("backfill")),
-                    "properties": attrs["properties"],
-                }
-            )
+            return
+        if unique_id:
+            state.event_keys.add((pid, metric, unique_id))
+        state.events.append(
+            {
+                "profile_id": pid,
+                "email": (profile.get("email") or "").lower(),
+                "metric": metric,
+                "unique_id": unique_id,
+                "time": attrs.get("time"),
+                "value": attrs.get("value"),
+                "backfill": bool(attrs.get("backfill")),
+                "properties": attrs["properties"],
+            }
+        )
+
+    async def create_event(request: Request, body) -> Response:
+        if bad := _type_error(body, "event"):
+            return bad
+        attrs = body["data"]["attributes"]
+        profile = ((attrs.get("profile") or {}).get("data") or {}).get("attributes") or {}
+        if bad := _event_problem(attrs, profile, "/data/attributes"):
+            return bad
+        _keep_event(attrs, profile)
+        return Response(status_code=202)
+
+    async def bulk_create_events(request: Request, body) -> Response:
+        """All or nothing, as the spec's one job: every entry is checked before any is kept."""
+        if bad := _type_error(body, "event-bulk-create-job"):
+            return bad
+        entries = ((body["data"]["attributes"].get("events-bulk-create") or {}).get("data")) or []
+        if not isinstance(entries, list) or not entries:
+            return _error(400, "invalid", "events-bulk-create.data is required.")
+        pairs = []
+        for i, entry in enumerate(entries):
+            where = f"/data/attributes/events-bulk-create/data/{i}/attributes"
+            if not isinstance(entry, dict) or entry.get("type") != "event-bulk-create":
+                return _error(400, "invalid", "type must be 'event-bulk-create'.", pointer=where)
+            eattrs = entry.get("attributes") or {}
+            profile = ((eattrs.get("profile") or {}).get("data") or {}).get("attributes") or {}
+            for event in ((eattrs.get("events") or {}).get("data")) or []:
+                attrs = (event or {}).get("attributes") or {}
+                if bad := _event_problem({**attrs, "profile": eattrs.get("profile")}, profile, where):
+                    return bad
+                pairs.append((attrs, profile))
+        if len(pairs) > MAX_BULK_EVENTS:
+            return _error(400, "invalid", f"{len(pairs)} events in one request; at most {MAX_BULK_EVENTS}.")
+        for attrs, profile in pairs:
+            _keep_event(attrs, profile)
+        state.bulk_event_jobs += 1
         return Response(status_code=202)
 
     # -- lists ------------------------------------------------------------------------------
@@ -579,6 +617,7 @@ def write_routes(emulator) -> list[Route]:
             ["GET"],
         ),
         route("/api/events", "create_event", create_event, ["POST"]),
+        route("/api/event-bulk-create-jobs", "bulk_create_events", bulk_create_events, ["POST"]),
         route("/api/lists", "get_lists", get_lists, ["GET"]),
         route("/api/lists", "create_list", create_list, ["POST"]),
         route(

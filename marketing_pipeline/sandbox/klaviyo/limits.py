@@ -61,6 +61,7 @@ TIER_BY_OPERATION: dict[tuple[str, str], str] = {
     ("GET", "/api/metrics"): "M",  # get_metrics 10/s 150/m
     ("GET", "/api/events"): "XL",  # get_events 350/s 3500/m
     ("POST", "/api/events"): "XL",  # create_event 350/s 3500/m
+    ("POST", "/api/event-bulk-create-jobs"): "M",  # bulk_create_events 10/s 150/m
     ("GET", "/api/profiles"): "L",  # get_profiles 75/s 750/m
     ("GET", "/api/lists"): "L",  # get_lists 75/s 750/m
     # create_list 10/s 150/m and daily 150/d: the daily cap is not enforced (no tier has it)

@@ -16,6 +16,7 @@ from marketing_pipeline.http import (
     cursor_pages,
     parse_retry_after,
 )
+from marketing_pipeline.sources.customerio.app_actions import AppActions
 from marketing_pipeline.sources.customerio.models import (
     VENDOR,
     CatalogItem,
@@ -59,7 +60,7 @@ def customerio_error(response: httpx.Response) -> VendorError:
     return kind(VENDOR, error_message(response), status=response.status_code, retry_after=retry_after)
 
 
-class CustomerIoAppClient(ApiClient):
+class CustomerIoAppClient(AppActions, ApiClient):
     vendor = VENDOR
 
     def __init__(self, base_url: str, app_api_key: str, **kwargs: Any):

@@ -83,3 +83,7 @@ class PipelinesClient(ApiClient):
             self.request("POST", "/batch", content=body, headers={"Content-Type": "application/json"})
             calls += 1
         return calls
+
+    def alias(self, previous_id: str, user_id: str) -> None:
+        """Merge ``previous_id`` (e.g. an anonymous id) into ``user_id``; not a batch call in the spec."""
+        self.request("POST", "/alias", json={"type": "alias", "previousId": previous_id, "userId": user_id})

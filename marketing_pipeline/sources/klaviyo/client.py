@@ -42,6 +42,7 @@ TIERS: dict[str, tuple[tuple[int, float], ...]] = {
 # First path segment after /api/ -> tier. Writes that differ from their reads are listed by method.
 _TIER_BY_RESOURCE = {
     "events": "XL",
+    "event-bulk-create-jobs": "M",
     "campaigns": "M",
     "campaign-messages": "M",
     "metrics": "M",

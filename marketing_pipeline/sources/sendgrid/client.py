@@ -7,16 +7,21 @@ from typing import Any
 
 import httpx
 
-from marketing_pipeline.http import ApiClient, AuthError, RateLimiter, VendorError, parse_retry_after
+from marketing_pipeline.http import (
+    ApiClient,
+    AuthError,
+    RateLimiter,
+    SendOutcomeUnknown,
+    VendorError,
+    parse_retry_after,
+)
+
+__all__ = ["SendGridClient", "SendOutcomeUnknown"]
 
 API_BASE_URL = "https://api.sendgrid.com"
 SUPPRESSION_LISTS = {"unsubscribes": "unsubscribed", "bounces": "bounced", "spam_reports": "spam"}
 MAX_PAGE = 500
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the request never left this machine
-
-
-class SendOutcomeUnknown(Exception):
-    """The request may have reached SendGrid (timeout, dropped connection, 5xx): do not send it again."""
 
 
 class SendGridClient(ApiClient):

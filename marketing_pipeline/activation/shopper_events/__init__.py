@@ -1,0 +1,1 @@
+"""Shopper events from the cart intake forwarded to Klaviyo and Customer.io, each event once per destination."""
