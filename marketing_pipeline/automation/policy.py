@@ -40,6 +40,8 @@ ACTIVATION = {
     "klaviyo_order_event_sync",
     "klaviyo_list_sync",
     "klaviyo_subscription_sync",
+    "consent_sync",  # suppressions from every source pushed to every platform, before the lists
+    "customerio_segment_sync",
 }
 
 
