@@ -17,6 +17,13 @@ from marketing_pipeline_tests.conftest import TODAY, recent_day
 UI = "http://dagster.example:3000"
 
 
+def tick(sensor, **kwargs) -> str | None:
+    """One evaluation in a sensor context that is closed afterwards; returns the new cursor."""
+    with dg.build_sensor_context(**kwargs) as context:
+        sensor.evaluate_tick(context)
+        return context.cursor
+
+
 @pytest.fixture
 def slack(monkeypatch, vendor_env_for):
     """A sandbox of its own (its Slack keeps messages), every vendor configured on it."""
@@ -42,12 +49,10 @@ def test_a_failing_run_posts_exactly_one_message_linking_to_the_run(slack, wareh
     )
     with dg.instance_for_test() as instance:
 
-        def tick(cursor=None):
-            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-            sensors.alert_on_run_failure.evaluate_tick(context)
-            return context.cursor
+        def failures(cursor=None):
+            return tick(sensors.alert_on_run_failure, instance=instance, cursor=cursor, resources=resources)
 
-        cursor = tick()  # the first tick starts watching from now
+        cursor = failures()  # the first tick starts watching from now
         result = dg.materialize(
             [tiktok_shop_orders],
             partition_key=recent_day(3).isoformat(),
@@ -56,9 +61,9 @@ def test_a_failing_run_posts_exactly_one_message_linking_to_the_run(slack, wareh
             raise_on_error=False,
         )
         assert not result.success
-        cursor_after = tick(cursor)
-        tick(cursor_after)
-        tick(cursor)  # the same failure seen again (a replayed cursor): suppressed by ops.alerts
+        cursor_after = failures(cursor)
+        failures(cursor_after)
+        failures(cursor)  # the same failure seen again (a replayed cursor): suppressed by ops.alerts
     got = messages()
     assert len(got) == 1
     assert "Run failed" in got[0]["text"] and "tiktok_shop_orders" in got[0]["text"]
@@ -89,18 +94,18 @@ def test_a_stale_source_posts_one_message_a_day_and_unconfigured_vendors_none(
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization("customerio_deliveries"))  # fresh
         _run_freshness_checks(instance)  # TikTok Shop orders were never loaded: stale
-        context = dg.build_sensor_context(
-            instance=instance, resources=resources, repository_def=defs.get_repository_def()
+        repo = defs.get_repository_def()
+        cursor = tick(
+            sensors.alert_on_failed_checks, instance=instance, resources=resources, repository_def=repo
         )
-        sensors.alert_on_failed_checks.evaluate_tick(context)
         _run_freshness_checks(instance)  # still stale on the next evaluation
-        again = dg.build_sensor_context(
+        tick(
+            sensors.alert_on_failed_checks,
             instance=instance,
-            cursor=context.cursor,
+            cursor=cursor,
             resources=resources,
-            repository_def=defs.get_repository_def(),
+            repository_def=repo,
         )
-        sensors.alert_on_failed_checks.evaluate_tick(again)
     got = messages()
     assert len(got) == 1, got
     assert "tiktok_shop_orders/freshness_check" in got[0]["text"]
@@ -117,9 +122,7 @@ def test_an_unknown_send_posts_one_message(slack, warehouse_url, conn):
     resources = {"slack": resource, "warehouse": WarehouseResource()}
     with dg.instance_for_test() as instance:
         for _ in range(2):
-            sensors.alert_on_unknown_sends.evaluate_tick(
-                dg.build_sensor_context(instance=instance, resources=resources)
-            )
+            tick(sensors.alert_on_unknown_sends, instance=instance, resources=resources)
     got = messages()
     assert len(got) == 1 and "cart c1, step 1" in got[0]["text"] and f"{UI}/runs/run-123" in got[0]["text"]
 
@@ -130,16 +133,16 @@ def test_a_refused_post_is_retried_on_the_next_tick(slack, warehouse_url, conn):
     wrong = SlackAlertsResource(token="xoxb-wrong", base_url=resource.base_url, channel=resource.channel)
     with dg.instance_for_test() as instance:
         with pytest.raises(Exception, match="invalid_auth"):
-            sensors.alert_on_unknown_sends.evaluate_tick(
-                dg.build_sensor_context(
-                    instance=instance, resources={"slack": wrong, "warehouse": WarehouseResource()}
-                )
+            tick(
+                sensors.alert_on_unknown_sends,
+                instance=instance,
+                resources={"slack": wrong, "warehouse": WarehouseResource()},
             )
         assert conn.execute("SELECT count(*) FROM ops.alerts").fetchone()[0] == 0  # claim released
-        sensors.alert_on_unknown_sends.evaluate_tick(
-            dg.build_sensor_context(
-                instance=instance, resources={"slack": resource, "warehouse": WarehouseResource()}
-            )
+        tick(
+            sensors.alert_on_unknown_sends,
+            instance=instance,
+            resources={"slack": resource, "warehouse": WarehouseResource()},
         )
     assert len(messages()) == 1
 
@@ -149,10 +152,10 @@ def test_the_incoming_webhook_path(slack, warehouse_url, conn):
     hook = SlackAlertsResource(token="", webhook_url=url + "/slack/services/T000/B000/XXXX")
     conn.execute("INSERT INTO ops.recovery_outbox (cart_id, step, status) VALUES ('c5', 3, 'unknown')")
     with dg.instance_for_test() as instance:
-        sensors.alert_on_unknown_sends.evaluate_tick(
-            dg.build_sensor_context(
-                instance=instance, resources={"slack": hook, "warehouse": WarehouseResource()}
-            )
+        tick(
+            sensors.alert_on_unknown_sends,
+            instance=instance,
+            resources={"slack": hook, "warehouse": WarehouseResource()},
         )
     assert [m["via"] for m in messages()] == ["webhook"]
     assert conn.execute("SELECT delivered_via FROM ops.alerts").fetchone()[0] == "slack_webhook"

@@ -1,5 +1,6 @@
 """Nothing needs a person: every asset has an automation, and the conditions do what they say."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -16,6 +17,13 @@ INTRADAY = {
     "klaviyo_order_lines",
     "customerio_deliveries",
 }
+
+
+@contextmanager
+def ephemeral():
+    """An in-memory instance, as Dagster's own examples evaluate conditions with (not entered as a
+    context: entering one leaves Dagster's current-instance state to later tests in the process)."""
+    yield dg.DagsterInstance.ephemeral()
 
 
 @pytest.fixture
@@ -84,7 +92,7 @@ def requested(result) -> dict[str, set]:
 
 def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(defs, monkeypatch):
     monkeypatch.delenv("KLAVIYO_API_KEY")
-    with dg.instance_for_test() as instance:
+    with ephemeral() as instance:
         before = _two_ticks(defs, instance, NOW - timedelta(minutes=30), NOW)
         assert requested(before) == {}  # no tick passed between the two evaluations
         result = _two_ticks(defs, instance, NOW, NOW + timedelta(minutes=3))
@@ -100,7 +108,7 @@ def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(de
 
 
 def test_marts_rebuild_once_after_a_source_changed(defs):
-    with dg.instance_for_test() as instance:
+    with ephemeral() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW).cursor
         instance.report_runless_asset_event(dg.AssetMaterialization("tiktok_shop_orders", partition=TODAY))
         result = dg.evaluate_automation_conditions(
@@ -122,7 +130,7 @@ def test_lookback_schedule_leaves_out_unconfigured_vendors(defs, monkeypatch):
     monkeypatch.delenv("GA4_PROPERTY_ID")
     monkeypatch.delenv("GA4_ACCESS_TOKEN", raising=False)
     schedule = defs.resolve_schedule_def("daily_ingest_schedule")
-    with dg.instance_for_test() as instance:
+    with ephemeral() as instance:
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
         )

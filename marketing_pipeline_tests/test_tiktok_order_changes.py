@@ -64,22 +64,21 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
 
     last_read = now - timedelta(minutes=61)  # the previous hourly read
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=instance,
             cursor=json.dumps({"until": last_read.isoformat()}),
             resources={"tiktok_shop": tiktok},
-        )
-        result = tiktok_shop_order_changes(context)
+        ) as context:
+            result = tiktok_shop_order_changes(context)
         requests = {r.partition_key: r for r in result.run_requests}
         assert day.isoformat() in requests and TODAY.isoformat() not in requests
         assert requests[day.isoformat()].tags["refresh"] == "order_changes"
         assert datetime.fromisoformat(json.loads(result.cursor)["until"]) >= now.replace(microsecond=0)
         # the next tick within the hour reads nothing
-        again = tiktok_shop_order_changes(
-            dg.build_sensor_context(
-                instance=instance, cursor=result.cursor, resources={"tiktok_shop": tiktok}
-            )
-        )
+        with dg.build_sensor_context(
+            instance=instance, cursor=result.cursor, resources={"tiktok_shop": tiktok}
+        ) as context:
+            again = tiktok_shop_order_changes(context)
         assert isinstance(again, dg.SkipReason)
 
     # the run the sensor requested, then the marts' rebuild that follows it
@@ -98,7 +97,6 @@ def test_without_credentials_the_sensor_says_why(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     tiktok = TikTokShopResource(base_url="http://127.0.0.1:9", app_key="", app_secret="", access_token="")
     with dg.instance_for_test() as instance:
-        result = tiktok_shop_order_changes(
-            dg.build_sensor_context(instance=instance, resources={"tiktok_shop": tiktok})
-        )
+        with dg.build_sensor_context(instance=instance, resources={"tiktok_shop": tiktok}) as context:
+            result = tiktok_shop_order_changes(context)
     assert isinstance(result, dg.SkipReason) and "TIKTOK_SHOP_APP_KEY" in result.skip_message
