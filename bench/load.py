@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import ratio  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TABLE  # noqa: E402
 from marketing_pipeline.warehouse import connect, copy_rows, database_url, migrate, replace_partitions  # noqa: E402
@@ -116,6 +117,16 @@ def run(url: str, data: list[tuple], n_rows: int) -> None:
     )
     print(
         f"loader, partition replace {t_rerun:7.2f}s  {n / t_rerun:>10,.0f} rows/s  ratio {t_bare / t_rerun:.2f}"
+    )
+    ratio(
+        "TikTok lines first load", f"{t_first:.2f}s", f"bare COPY {t_bare:.2f}s", t_bare / t_first, ">= 0.6x"
+    )
+    ratio(
+        "TikTok lines partition replace",
+        f"{t_rerun:.2f}s",
+        f"bare COPY {t_bare:.2f}s",
+        t_bare / t_rerun,
+        ">= 0.6x",
     )
 
 

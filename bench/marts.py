@@ -1,13 +1,19 @@
-"""Every core table and mart rebuilt for a large sandbox, beside RFM computed in pandas.
+"""Every core table and mart rebuilt for a large sandbox, the daily refresh, and RFM beside pandas.
 
     .venv/bin/python bench/marts.py [--orders 1000000] [--customers 200000]
 
 Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with
-generate_series inside PostgreSQL in a scratch database. Then the whole model is rebuilt in one
-transaction (bench timing per step) and the PostgreSQL backend's peak memory is read from /proc.
-The baseline, measured in the same run: the latest RFM snapshot computed in pandas from the
-orders read into a child process (time including the read, and that process's peak memory); the
-SQL snapshot is timed alone too, and both answers are compared row by row.
+generate_series inside PostgreSQL in a scratch database. Then, each timed:
+1. the whole model rebuilt from scratch in one transaction (SQL time per step; the PostgreSQL
+   backend's peak memory read from /proc);
+2. the ``marts_refresh`` Dagster job on the same data (in process): its wall time beside the SQL
+   time its assets report;
+3. one new day of raw rows (a copy of the last day's), then the daily refresh: the model for the
+   new day with the segment snapshot of that day only; its RFM is checked against a recomputation
+   of every snapshot from scratch;
+4. the latest RFM snapshot alone in SQL, beside the same scores computed in pandas from the orders
+   read into a child process (time including the read, and that process's peak memory), compared
+   row by row.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import ratio  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline.marts import sqlfiles  # noqa: E402
 from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
@@ -38,6 +45,64 @@ def generate(conn, orders: int, customers: int, days: int = 730) -> None:
             conn.execute("SELECT set_config(%s, %s, true)", (f"bench.{key}", str(value)))
         conn.execute(DATA_SQL.read_text())
     conn.execute("ANALYZE")
+
+
+def add_day(conn, last: date) -> date:
+    """Copy the last day's raw rows to the next day (new ids, every date and time one day later)."""
+    tables = {
+        "raw.website_orders": "order_id",
+        "raw.website_order_lines": "order_id",
+        "raw.tiktok_shop_orders": "order_id",
+        "raw.tiktok_shop_order_lines": "order_id",
+        "raw.customerio_deliveries": "delivery_id",
+    }
+    with conn.transaction():
+        for table, key in tables.items():
+            schema, name = table.split(".")
+            shifted = [
+                c
+                for (c,) in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                    " AND table_name = %s AND data_type IN ('date', 'timestamp with time zone')",
+                    (schema, name),
+                )
+            ]
+            conn.execute(
+                f"CREATE TEMP TABLE next_day ON COMMIT DROP AS SELECT * FROM {table} WHERE partition_date = %s",
+                (last,),
+            )
+            sets = ", ".join([f"{key} = 'N' || {key}"] + [f"{c} = {c} + interval '1 day'" for c in shifted])
+            conn.execute(f"UPDATE next_day SET {sets}")
+            conn.execute(f"INSERT INTO {table} SELECT * FROM next_day")
+            conn.execute("DROP TABLE next_day")
+    conn.execute("ANALYZE")
+    return last + timedelta(days=1)
+
+
+def run_job(url: str) -> tuple[float, float]:
+    """The marts_refresh job in process: (wall seconds, seconds its assets report for their SQL)."""
+    import os
+
+    import dagster as dg
+
+    from marketing_pipeline.marts.definitions import defs as marts_defs
+    from marketing_pipeline.warehouse import WarehouseResource
+
+    os.environ["MARKETING_DATABASE_URL"] = url
+    defs = dg.Definitions.merge(marts_defs, dg.Definitions(resources={"warehouse": WarehouseResource()}))
+    with dg.instance_for_test() as instance:
+        t = time.monotonic()
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+        )
+        wall = time.monotonic() - t
+    assert result.success
+    sql = sum(
+        float(m.metadata["seconds"].value)
+        for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        if "seconds" in m.metadata
+    )
+    return wall, sql
 
 
 def backend_peak_mb(conn) -> float | None:
@@ -124,9 +189,53 @@ def main() -> int:
         for name, seconds in steps:
             print(f"  {name:<20}{seconds:>8.2f}s")
 
+        wall, sql = run_job(url)
+        print(
+            f"marts_refresh job (in process): wall {wall:.1f}s, its SQL {sql:.1f}s: {wall / sql:.2f}x its SQL"
+        )
+        ratio(
+            "marts_refresh job: its SQL / wall",
+            f"wall {wall:.1f}s",
+            f"SQL {sql:.1f}s",
+            sql / wall,
+            ">= 0.67x",
+        )
+
+        with connect(url, autocommit=True) as conn:
+            new_day = add_day(conn, last)
+            steps.clear()
+            mark[0] = time.monotonic()
+            t = time.monotonic()
+            with conn.transaction():
+                rebuild(conn, last - timedelta(days=729), new_day, segments_from=new_day, on_step=on_step)
+            daily = time.monotonic() - t
+            conn.execute("CREATE TABLE rfm_daily AS SELECT * FROM marts.rfm")
+            with conn.transaction():
+                sqlfiles.apply_settings(conn, config.gucs())
+                conn.execute("DELETE FROM marts.rfm_snapshots")
+                sqlfiles.run(conn, "rfm")
+            differ = conn.execute(
+                "SELECT (SELECT count(*) FROM (TABLE rfm_daily EXCEPT TABLE marts.rfm) a)"
+                " + (SELECT count(*) FROM (TABLE marts.rfm EXCEPT TABLE rfm_daily) b)"
+            ).fetchone()[0]
+        print(
+            f"daily refresh with one new day ({new_day}): {daily:.1f}s;"
+            f" RFM rows differing from a recomputation of every snapshot: {differ}"
+        )
+        for name, seconds in steps:
+            print(f"  {name:<20}{seconds:>8.2f}s")
+        ratio(
+            "marts daily refresh vs full rebuild",
+            f"{daily:.1f}s",
+            f"full {full:.1f}s",
+            full / daily,
+            "day <= 2s",
+        )
+
         # One RFM snapshot: SQL (fresh connection, so its peak is its own) vs pandas (child process).
         with connect(url) as conn:
             sqlfiles.apply_settings(conn, {**config.gucs(), "rfm_months": "1"})
+            conn.execute("DELETE FROM marts.rfm_snapshots")  # forget the fingerprints: recompute it
             t = time.monotonic()
             sqlfiles.run(conn, "rfm")
             sql_seconds = time.monotonic() - t
@@ -151,6 +260,12 @@ def main() -> int:
             + (f", memory {pd_peak / sql_peak:.2f}x" if sql_peak else "")
         )
         print(f"  identical scores: {same:,} of {len(pd_scores):,} customers")
+        ratio(
+            "one RFM snapshot, SQL vs pandas",
+            f"{sql_seconds:.2f}s",
+            f"pandas {pd_seconds:.2f}s",
+            pd_seconds / sql_seconds,
+        )
     return 0
 
 

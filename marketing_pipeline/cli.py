@@ -176,14 +176,27 @@ def _celery_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("bench", "run the benchmarks in bench/ and print their ratios")
+@command("bench", "run the benchmarks in bench/ one after another and print a table of their ratios")
 def _bench(args: argparse.Namespace) -> int:
-    status = 0
+    status, rows = 0, []
     for script in sorted((PROJECT_ROOT / "bench").glob("*.py")):
         if "__main__" not in script.read_text():  # helpers such as scratch.py are not benchmarks
             continue
-        print(f"== {script.name}")
-        status |= subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
+        print(f"== {script.name}", flush=True)
+        with subprocess.Popen(
+            [sys.executable, str(script)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+        ) as proc:
+            for line in proc.stdout:
+                if line.startswith("@ratio\t"):  # bench/report.py
+                    rows.append([script.stem, *line.rstrip("\n").split("\t")[1:]])
+                else:
+                    print(line, end="", flush=True)
+        status |= proc.returncode
+    header = ["bench", "measure", "project", "baseline (same run)", "ratio", "target"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return status
 
 
@@ -216,6 +229,20 @@ def _import_codes(args: argparse.Namespace) -> int:
     from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
 
     return import_discount_codes(args.path)
+
+
+def _export_mart_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="a table or view in the marts schema, e.g. channel_daily")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--out", help="CSV file to write (default: standard output)")
+
+
+@command("export-mart", "export a mart as CSV for a date range", _export_mart_args)
+def _export_mart(args: argparse.Namespace) -> int:
+    from marketing_pipeline.marts.export import run
+
+    return run(args.name, args.start, args.end, args.out)
 
 
 def _customerio_person_args(p: argparse.ArgumentParser) -> None:

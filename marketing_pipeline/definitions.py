@@ -12,6 +12,7 @@ location, and ``defs`` (the same object) is built on first access. That is when 
 from __future__ import annotations
 
 import importlib
+import os
 from functools import cache
 
 import dagster as dg
@@ -27,11 +28,23 @@ COMPONENTS = [
     "marketing_pipeline.activation.klaviyo.definitions",
     "marketing_pipeline.activation.customerio.definitions",
     "marketing_pipeline.activation.assets",
+    "marketing_pipeline.alerts.definitions",
 ]
 
 
+def _environment_key() -> tuple:
+    """What the definitions depend on: the calendar and which vendor variables are set."""
+    from marketing_pipeline import settings
+    from marketing_pipeline.settings.vendors import VENDORS
+
+    cfg = settings.load()
+    present = os.environ.keys() & {var for v in VENDORS.values() for var in v.variables}
+    return cfg.brand_timezone, cfg.history_start, frozenset(k for k in present if os.environ[k].strip())
+
+
 @cache
-def _build() -> dg.Definitions:
+def _build(environment: tuple) -> dg.Definitions:
+    from marketing_pipeline.automation import policy as automation
     from marketing_pipeline.celery_jobs import daily_ingest_celery_job
     from marketing_pipeline.ingest import RAW_ASSETS
     from marketing_pipeline.schedules import build_lookback_schedule
@@ -42,22 +55,24 @@ def _build() -> dg.Definitions:
         selection=RAW_ASSETS,
         description="Ingest every source for the selected days.",
     )
-    return dg.Definitions.merge(
-        dg.Definitions(
-            jobs=[daily_ingest_job, daily_ingest_celery_job],
-            schedules=[build_lookback_schedule(daily_ingest_job)],
-            resources={"warehouse": WarehouseResource()},
-        ),
-        *(importlib.import_module(m).defs for m in COMPONENTS),
+    return automation.apply(
+        dg.Definitions.merge(
+            dg.Definitions(
+                jobs=[daily_ingest_job, daily_ingest_celery_job],
+                schedules=[build_lookback_schedule(daily_ingest_job)],
+                resources={"warehouse": WarehouseResource()},
+            ),
+            *(importlib.import_module(m).defs for m in COMPONENTS),
+        )
     )
 
 
 @dg.definitions
 def load_defs() -> dg.Definitions:
-    return _build()
+    return _build(_environment_key())
 
 
 def __getattr__(name: str):
     if name == "defs":
-        return _build()
+        return _build(_environment_key())
     raise AttributeError(name)

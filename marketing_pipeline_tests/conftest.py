@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import URL
 
 from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.app import Sandbox, build
@@ -32,6 +33,22 @@ def _with_db(url: str, db: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     info["dbname"] = db
     return psycopg.conninfo.make_conninfo(**info)
+
+
+def dagster_postgres_url(conninfo: str) -> str:
+    """dagster-postgres wants a URL with the psycopg2 driver; conninfo may be key=value or a socket."""
+    info = psycopg.conninfo.conninfo_to_dict(conninfo)
+    host = info.get("host") or "127.0.0.1"
+    socket_dir = host.startswith("/")
+    return URL.create(
+        "postgresql+psycopg2",
+        username=info.get("user") or "postgres",
+        password=info.get("password") or None,
+        host=None if socket_dir else host,
+        port=int(info["port"]) if info.get("port") else None,
+        database=info["dbname"],
+        query={"host": host} if socket_dir else {},
+    ).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

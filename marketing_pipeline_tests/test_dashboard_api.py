@@ -223,3 +223,20 @@ def test_public_only_app_has_no_dashboard(warehouse_url):
     with BackgroundServer(create_app(public=False)) as server, httpx.Client(base_url=server.url) as private:
         assert private.post("/intake/cart-events", json={}).status_code == 404
         assert private.get("/login").status_code in (200, 503)
+
+
+def test_data_as_of_names_each_fast_source_in_brand_time(conn, monkeypatch):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from marketing_pipeline.web.dashboard_data import data_as_of
+
+    monkeypatch.setenv("BRAND_TIMEZONE", "America/New_York")
+    now = datetime(2025, 6, 3, 15, 0, tzinfo=ZoneInfo("America/New_York"))
+    tiktok_order(conn, "T1", user="u1", email=None, phone=None, created=at(date(2025, 6, 3), 9), total="9.00")
+    conn.execute("UPDATE raw.tiktok_shop_orders SET _loaded_at = '2025-06-03 14:07:00+00'")
+    website_order(conn, "W1", email="a@example.com", created=at(date(2025, 5, 1)), total="5.00")  # long ago
+    got = {a["source"]: a for a in data_as_of(conn, now)}
+    assert got["TikTok Shop orders"]["time"] == "10:07" and got["TikTok Shop orders"]["day"] is None
+    assert got["Website orders"]["time"] is None  # nothing loaded for the last three days
+    assert set(got) == {"TikTok Shop orders", "Klaviyo events", "Website orders", "Customer.io deliveries"}

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 import yaml
 
-from marketing_pipeline_tests.conftest import _with_db
+from marketing_pipeline_tests.conftest import _with_db, dagster_postgres_url
 from marketing_pipeline_tests.test_attacks import _cart
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,7 @@ def dagster_home(tmp_path, pg_server_url, monkeypatch):
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     config["run_monitoring"] |= {"poll_interval_seconds": 1, "free_slots_after_run_end_seconds": 1}
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    info = psycopg.conninfo.conninfo_to_dict(_with_db(pg_server_url, name))
-    url = f"postgresql+psycopg2://{info.get('user') or 'postgres'}@{info.get('host') or '127.0.0.1'}:{info.get('port') or 5432}/{name}"
+    url = dagster_postgres_url(_with_db(pg_server_url, name))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", url)
     yield home

@@ -109,9 +109,8 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
 
 def test_schedules_follow_the_daily_ingest(vendor_env_for):
     defs = _defs(vendor_env_for)
-    refresh = defs.resolve_schedule_def("marts_refresh_schedule")
     ingest = defs.resolve_schedule_def("daily_ingest_schedule")
-    assert refresh.cron_schedule == "0 2 * * *" and ingest.cron_schedule == "15 0 * * *"
+    assert ingest.cron_schedule == "15 0 * * *"  # the marts follow on their automation condition
     assert defs.resolve_schedule_def("customer_segments_daily_schedule").job.name == "customer_segments_daily"
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs() if s.group_name == "marts"}
     assert len(specs) == 14  # core_customer_names included

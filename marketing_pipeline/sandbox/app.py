@@ -21,6 +21,7 @@ EMULATORS = {
     "sendgrid": "marketing_pipeline.sandbox.sendgrid.emulator:SendGridEmulator",
     "customerio": "marketing_pipeline.sandbox.customerio.emulator:CustomerIoEmulator",
     "klaviyo": "marketing_pipeline.sandbox.klaviyo.emulator:KlaviyoEmulator",
+    "slack": "marketing_pipeline.sandbox.slack.emulator:SlackEmulator",
 }
 
 

@@ -25,6 +25,7 @@ CUSTOMERIO_PIPELINES_API_KEY = "sandbox-cio-pipelines-key"
 CUSTOMERIO_WEBHOOK_SIGNING_KEY = "sandbox-cio-webhook-signing-key"
 WEBSITE_WRITE_KEY = "wk_sandbox_lumenleaf"
 SENDGRID_FROM_EMAIL = "hello@lumenleaf.example"
+SLACK_BOT_TOKEN = "xoxb-sandbox-token"
 
 
 def environ(base_url: str = DEFAULT_URL) -> dict[str, str]:
@@ -61,4 +62,8 @@ def environ(base_url: str = DEFAULT_URL) -> dict[str, str]:
         "BRAND_ADDRESS": World.brand_address,
         "STORE_URL": World.store_url,
         "SENDGRID_FROM_EMAIL": SENDGRID_FROM_EMAIL,
+        "SLACK_BASE_URL": f"{url}/slack/api/",
+        "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+        "SLACK_CHANNEL": "#marketing-alerts",
+        "SLACK_WEBHOOK_URL": "",
     }

@@ -29,6 +29,18 @@ class Settings:
     history_start: date
     state_dir: Path
     sandbox: bool = False  # MARKETING_SANDBOX: generated vendors and a sandbox warehouse
+    intraday_interval_minutes: int = 60
+    dagster_ui_url: str = "http://127.0.0.1:3000"
+
+    @property
+    def intraday_cron(self) -> str:
+        """Cron of the intraday refresh of today's partitions (``INTRADAY_INTERVAL_MINUTES``)."""
+        n = self.intraday_interval_minutes
+        if n < 60 and 60 % n == 0:
+            return f"*/{n} * * * *"
+        if n % 60 == 0 and 24 % (n // 60) == 0:
+            return "0 * * * *" if n == 60 else f"0 */{n // 60} * * *"
+        raise SettingsError(f"INTRADAY_INTERVAL_MINUTES must divide an hour or a day evenly, got {n}")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -82,4 +94,6 @@ def load() -> Settings:
         history_start=history_start,
         state_dir=state_dir,
         sandbox=flag("MARKETING_SANDBOX"),
+        intraday_interval_minutes=_int("INTRADAY_INTERVAL_MINUTES", 60),
+        dagster_ui_url=(os.environ.get("DAGSTER_UI_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
     )

@@ -1,11 +1,12 @@
 """The dashboard's numbers: one SQL query per panel over the marts, for a date range and the
 period of the same length before it."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
 
+from marketing_pipeline import settings
 from marketing_pipeline.marts import figures
 
 
@@ -117,6 +118,34 @@ FROM marts.source_freshness f ORDER BY f.source
 """
 
 
+# The sources refreshed within the day: when their recent partitions were last written (the
+# partition index keeps this to the last days' rows). Website orders arrive as they are pushed.
+AS_OF_SQL = """
+SELECT 'TikTok Shop orders' AS source, (SELECT max(_loaded_at) FROM raw.tiktok_shop_orders WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Klaviyo events', (SELECT max(_loaded_at) FROM raw.klaviyo_events WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Website orders', (SELECT max(_loaded_at) FROM raw.website_orders WHERE partition_date >= %(recent)s)
+UNION ALL SELECT 'Customer.io deliveries', (SELECT max(_loaded_at) FROM raw.customerio_deliveries WHERE partition_date >= %(recent)s)
+"""
+
+
+def data_as_of(conn: psycopg.Connection, now: datetime | None = None) -> list[dict]:
+    """Per fast source, the brand-local time of its latest load in the last three days (None: none)."""
+    tz = settings.load().tz
+    today = (now or datetime.now(tz)).astimezone(tz).date()
+    out = []
+    for source, at in conn.execute(AS_OF_SQL, {"recent": today - timedelta(days=2)}):
+        local = at.astimezone(tz) if at else None
+        out.append(
+            {
+                "source": source,
+                "at": local.isoformat(timespec="seconds") if local else None,
+                "time": local.strftime("%H:%M") if local else None,
+                "day": local.date().isoformat() if local and local.date() != today else None,
+            }
+        )
+    return out
+
+
 def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
     length = (end - start).days + 1
     params = {
@@ -152,4 +181,5 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         "campaigns": _rows(conn, UTM_CAMPAIGNS_SQL, params),
         "cart_recovery": None if carts is None else [{k: _plain(v) for k, v in r.items()} for r in carts],
         "freshness": freshness,
+        "data_as_of": data_as_of(conn),
     }

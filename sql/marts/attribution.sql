@@ -7,6 +7,9 @@
 -- source wins. An order without touches is 'direct'. GA4 reports only daily aggregates (no user
 -- or order ids), so it feeds sessions and the funnel, not order-level touches.
 TRUNCATE marts.attribution;
+-- Filled without key and index, built once afterwards (faster than maintaining them row by row).
+ALTER TABLE marts.attribution DROP CONSTRAINT attribution_pkey;
+DROP INDEX marts.attribution_date_idx;
 
 WITH touches AS (
     SELECT o.order_key, o.ordered_at AS touch_at, 1 AS tie,
@@ -28,10 +31,10 @@ WITH touches AS (
      AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
      AND e.occurred_at >= o.ordered_at - make_interval(secs => current_setting('marts.attribution_window_seconds')::int)
      AND e.occurred_at <= o.ordered_at
-), firsts AS (
-    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at, tie
+), firsts AS (   -- byte order ("C") to group by order: the same groups, a cheaper sort
+    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at, tie
 ), lasts AS (
-    SELECT DISTINCT ON (order_key) * FROM touches ORDER BY order_key, touch_at DESC, tie
+    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at DESC, tie
 )
 INSERT INTO marts.attribution
 SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
@@ -40,3 +43,5 @@ SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
 FROM core.orders o
 LEFT JOIN firsts f USING (order_key)
 LEFT JOIN lasts l USING (order_key);
+ALTER TABLE marts.attribution ADD CONSTRAINT attribution_pkey PRIMARY KEY (order_key);
+CREATE INDEX attribution_date_idx ON marts.attribution (order_date);

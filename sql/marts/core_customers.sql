@@ -100,6 +100,7 @@ FROM stg_identities s
 LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email
 LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.phone
 LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
+ANALYZE resolved_identities;  -- temporary tables get no statistics otherwise
 
 TRUNCATE core.customers;
 WITH keyed AS (

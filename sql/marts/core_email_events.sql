@@ -1,10 +1,5 @@
--- Email events belong to the customer their (normalized) email address resolves to.
--- An event id seen twice (a re-sent webhook, an overlapping page) is kept once.
-ANALYZE stg_email_events;  -- temporary tables get no statistics otherwise
-INSERT INTO core.email_events
-SELECT e.platform, e.event_id, e.event_type, e.occurred_at, e.event_date, k.customer_id, e.email,
-       e.campaign_id, e.campaign_name, e.flow_id, e.flow_name
-FROM stg_email_events e
-LEFT JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = e.email
-ON CONFLICT (platform, event_id) DO NOTHING;
+-- The key and the attribution index, built once over the filled table.
+ALTER TABLE core.email_events ADD CONSTRAINT email_events_pkey PRIMARY KEY (platform, event_id);
+CREATE INDEX email_events_customer_idx ON core.email_events (customer_id, occurred_at)
+    WHERE event_type IN ('click', 'open');
 ANALYZE core.email_events;

@@ -1,17 +1,22 @@
 -- Customer.io deliveries, one event per metric the delivery reached (its *_at timestamps).
 -- Customer.io campaigns are triggered workflows: they are flows here; newsletters and API
--- broadcasts are campaigns.
-INSERT INTO stg_email_events (platform, event_id, event_type, occurred_at, event_date, email,
+-- broadcasts are campaigns. A delivery stored under two days counts once (the later day's copy).
+-- Email events belong to the customer their (normalized) email address resolves to.
+INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
                                campaign_id, campaign_name, flow_id, flow_name)
 SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
        (e.at AT TIME ZONE current_setting('marts.tz'))::date,
-       core.norm_email(coalesce(d.email, d.recipient)),
+       k.customer_id, d.norm,
        coalesce(d.newsletter_id, d.broadcast_id)::text, coalesce(n.name, b.name),
        d.campaign_id::text, c.name
-FROM raw.customerio_deliveries d
+FROM (SELECT d.*, core.norm_email(coalesce(d.email, d.recipient)) AS norm
+      FROM raw.customerio_deliveries d
+      WHERE NOT EXISTS (SELECT 1 FROM raw.customerio_deliveries later
+                        WHERE later.delivery_id = d.delivery_id AND later.partition_date > d.partition_date)) d
 CROSS JOIN LATERAL (VALUES ('sent', d.sent_at), ('delivered', d.delivered_at), ('open', d.opened_at),
                            ('click', d.clicked_at), ('bounce', d.bounced_at), ('unsubscribe', d.unsubscribed_at),
                            ('spam', d.spammed_at), ('conversion', d.converted_at)) AS e(event_type, at)
+LEFT JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = d.norm
 LEFT JOIN raw.customerio_campaigns c ON c.kind = 'campaign' AND c.object_id = d.campaign_id
 LEFT JOIN raw.customerio_campaigns n ON n.kind = 'newsletter' AND n.object_id = d.newsletter_id
 LEFT JOIN raw.customerio_campaigns b ON b.kind = 'broadcast' AND b.object_id = d.broadcast_id

@@ -1,4 +1,7 @@
-"""Klaviyo activation: its assets, a job that runs them, and a daily schedule (starts stopped).
+"""Klaviyo activation: its assets and a job that runs them by hand.
+
+They run each morning on their automation condition (``automation/policy.py``), only while Klaviyo
+is configured.
 
 The ``klaviyo`` resource is the one the Klaviyo ingestion registers; it is not registered twice.
 """
@@ -21,13 +24,4 @@ klaviyo_activation_job = dg.define_asset_job(
     "subscriptions to Klaviyo.",
 )
 
-# After the morning ingest; UTC because the brand time zone is only read at run time.
-klaviyo_activation_schedule = dg.ScheduleDefinition(
-    job=klaviyo_activation_job,
-    cron_schedule="0 7 * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-
-defs = dg.Definitions(
-    assets=ACTIVATION_ASSETS, jobs=[klaviyo_activation_job], schedules=[klaviyo_activation_schedule]
-)
+defs = dg.Definitions(assets=ACTIVATION_ASSETS, jobs=[klaviyo_activation_job])

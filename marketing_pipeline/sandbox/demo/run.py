@@ -31,6 +31,7 @@ STEPS = [
     "marketing_pipeline.sandbox.demo.cart_recovery",
     "marketing_pipeline.sandbox.demo.marts",  # after every source, carts included, so the funnel is complete
     "marketing_pipeline.sandbox.demo.klaviyo_activation",
+    "marketing_pipeline.sandbox.demo.freshness",  # a late change caught, an alert arriving
 ]
 
 

@@ -9,6 +9,7 @@ signature (seen in a public error response), 105001 for a bad token (assumed: Ec
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import uuid
@@ -29,6 +30,8 @@ ACCESS_TOKEN = credentials.TIKTOK_ACCESS_TOKEN
 SHOP_CIPHER = "GCP_SANDBOX_SHOP_CIPHER"
 SHOP_ID = "7495609988000000001"
 TIMESTAMP_TOLERANCE = 300
+# The generated brand updates an order at most 8 days after its creation (World._status).
+GENERATED_UPDATE_LAG = timedelta(days=9)
 
 
 def envelope(code: int, message: str, data: dict | None = None, status: int = 200) -> JSONResponse:
@@ -98,6 +101,7 @@ class TikTokShopEmulator:
     def __init__(self, world: World):
         self.world = world
         self.requests = 0
+        self.changed: dict[str, Order] = {}  # order id -> the order as changed after generation
 
     def app(self) -> Starlette:
         return Starlette(
@@ -105,6 +109,7 @@ class TikTokShopEmulator:
                 Route("/authorization/202309/shops", self.shops, methods=["GET"]),
                 Route("/order/202309/orders/search", self.search, methods=["POST"]),
                 Route("/order/202309/orders", self.detail, methods=["GET"]),
+                Route("/_sandbox/orders/{order_id}", self.change, methods=["POST"]),
             ]
         )
 
@@ -208,7 +213,15 @@ class TikTokShopEmulator:
         u_ge, u_lt = f.get("update_time_ge"), f.get("update_time_lt")
         start = ts(int(c_ge if c_ge is not None else 0), UTC)
         end = ts(int(c_lt if c_lt is not None else now), UTC)
-        orders = [o for o in self.world.orders_between(start, end) if o.channel == "tiktok_shop"]
+        generated_start = start
+        if u_ge is not None and c_ge is None:  # only orders created shortly before can have generated updates
+            generated_start = ts(int(u_ge), UTC) - GENERATED_UPDATE_LAG
+        orders = [
+            o
+            for o in self.world.orders_between(generated_start, end)
+            if o.channel == "tiktok_shop" and o.order_id not in self.changed
+        ]
+        orders += [o for o in self.changed.values() if start <= o.created_at < end]
         if u_ge is not None or u_lt is not None:
             lo, hi = int(u_ge or 0), int(u_lt or now)
             orders = [o for o in orders if lo <= o.updated_at.timestamp() < hi]
@@ -225,9 +238,29 @@ class TikTokShopEmulator:
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         if not 1 <= len(ids) <= 50:
             return envelope(36009003, "Invalid request: ids must list 1 to 50 order ids", status=400)
-        found = []
-        for oid in ids:
-            if oid.startswith("57") and len(oid) >= 13 and oid[2:7].isdigit():
-                day = date(2020, 1, 1) + timedelta(days=int(oid[2:7]))  # the day is encoded in the id
-                found.extend(order_json(o) for o in self.world.orders_on(day) if o.order_id == oid)
+        found = [order_json(o) for o in map(self._order, ids) if o is not None]
         return envelope(0, "Success", {"orders": found})
+
+    def _order(self, oid: str) -> Order | None:
+        if oid in self.changed:
+            return self.changed[oid]
+        if oid.startswith("57") and len(oid) >= 13 and oid[2:7].isdigit():
+            day = date(2020, 1, 1) + timedelta(days=int(oid[2:7]))  # the day is encoded in the id
+            return next((o for o in self.world.orders_on(day) if o.order_id == oid), None)
+        return None
+
+    async def change(self, request: Request) -> JSONResponse:
+        """Sandbox control, not TikTok's API: change an order's status as the seller or buyer would.
+
+        Body ``{"status": "CANCELLED", "update_time": <unix seconds, default now>}``.
+        """
+        order = self._order(request.path_params["order_id"])
+        if order is None:
+            return JSONResponse({"error": "no such order"}, status_code=404)
+        body = await request.json()
+        updated = datetime.fromtimestamp(int(body.get("update_time") or time.time()), UTC)
+        paid = None if body["status"] in ("UNPAID", "CANCELLED") and order.paid_at is None else order.paid_at
+        self.changed[order.order_id] = dataclasses.replace(
+            order, status=body["status"], updated_at=updated, paid_at=paid
+        )
+        return JSONResponse(order_json(self.changed[order.order_id]))

@@ -3,11 +3,14 @@
 A run's days are read with ``greater-or-equal(datetime,start)`` and ``less-than(datetime,end)`` (the
 brand-local bounds), so a boundary event belongs to exactly one day, and the event's own datetime
 picks its partition.
-Pages stream straight into COPY; the run's days are replaced in one transaction.
+Each event is decoded from the bytes Klaviyo sent (msgspec, typed; models.Event) and stored as
+that text, never re-serialized. Rows are built in the thread that fetches the pages, so parsing
+overlaps the COPY; the events go into one COPY stream per run, and the orders and lines (a few in
+a hundred events) follow in one stream each. The run's days are replaced in one transaction.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +25,7 @@ from marketing_pipeline.ingest import (
 )
 from marketing_pipeline.partitions import day_bounds, partition_days
 from marketing_pipeline.sources.klaviyo import streams
-from marketing_pipeline.sources.klaviyo.models import Event, parse, placed_order
+from marketing_pipeline.sources.klaviyo.models import Event, parse_event, placed_order
 from marketing_pipeline.sources.klaviyo.prefetch import prefetch
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions
@@ -89,7 +92,7 @@ LINE_COLUMNS = (
 )
 
 
-def _value(event: Event, raw: dict) -> Decimal | None:
+def _value(event: Event, raw: bytes) -> Decimal | None:
     value = event.attributes.event_properties.get("$value")
     if value is None:
         return None
@@ -103,7 +106,7 @@ def _value(event: Event, raw: dict) -> Decimal | None:
             "event",
             event.id,
             f"attributes.event_properties.$value: {value!r} is not a number",
-            raw,
+            json.loads(raw),
         ) from None
 
 
@@ -120,19 +123,25 @@ class DayLoader:
         )
         self.counts = {"events": 0, "orders": 0, "lines": 0, "skipped_metrics": 0}
 
-    def rows(self, page: list[dict]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    def rows(self, page: list[bytes]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """Rows of one page, each event given as its JSON text."""
         events, orders, lines = [], [], []
         for raw in page:
-            ev = parse(Event, raw, "event")
-            if not ev.metric_id:
-                raise MalformedRecord("Klaviyo", "event", ev.id, "relationships.metric.data: missing", raw)
-            name = self.metric_names.get(ev.metric_id)
+            ev = parse_event(raw)
+            metric_id, profile_id = ev.related_id("metric"), ev.related_id("profile")
+            if not metric_id:
+                raise MalformedRecord(
+                    "Klaviyo", "event", ev.id, "relationships.metric.data: missing", json.loads(raw)
+                )
+            name = self.metric_names.get(metric_id)
             if name not in self.wanted:
                 self.counts["skipped_metrics"] += 1
                 continue
             when = ev.attributes.datetime
             if when.tzinfo is None:
-                raise MalformedRecord("Klaviyo", "event", ev.id, "attributes.datetime: no UTC offset", raw)
+                raise MalformedRecord(
+                    "Klaviyo", "event", ev.id, "attributes.datetime: no UTC offset", json.loads(raw)
+                )
             day = when.astimezone(self.tz).date()  # the event's own time decides its partition
             if day not in self.days:
                 raise MalformedRecord(
@@ -140,16 +149,16 @@ class DayLoader:
                     "event",
                     ev.id,
                     f"attributes.datetime: {when.isoformat()} is outside the requested days",
-                    raw,
+                    json.loads(raw),
                 )
             props = ev.attributes.event_properties
             attribution = props.get("$attribution") if isinstance(props.get("$attribution"), dict) else {}
             events.append(
                 (
                     ev.id,
-                    ev.metric_id,
+                    metric_id,
                     name,
-                    ev.profile_id,
+                    profile_id,
                     when,
                     _value(ev, raw),
                     props.get("$event_id"),
@@ -158,19 +167,18 @@ class DayLoader:
                     attribution.get("$message"),
                     attribution.get("$campaign"),
                     attribution.get("$flow"),
-                    json.dumps(raw),
+                    raw.decode(),  # the event as sent: jsonb parses it, nothing re-serializes it
                     day,
                     self.run_id,
                 )
             )
             if name == "Placed Order":
-                order = placed_order(ev, raw)
-                extra = order.model_extra or {}
+                order = placed_order(ev, json.loads(raw))
                 orders.append(
                     (
                         ev.id,
                         order.order_id,
-                        ev.profile_id,
+                        profile_id,
                         when,
                         order.value,
                         order.currency,
@@ -180,9 +188,9 @@ class DayLoader:
                         order.shipping,
                         order.tax,
                         order.source,
-                        extra.get("utm_source"),
-                        extra.get("utm_medium"),
-                        extra.get("utm_campaign"),
+                        order.utm_source,
+                        order.utm_medium,
+                        order.utm_campaign,
                         order.categories,
                         order.brands,
                         sum(i.quantity for i in order.items),
@@ -234,20 +242,31 @@ def spans(days: list[date]) -> list[tuple[date, date]]:
 def load_events(
     conn, client, days: list[date], tz, run_id: str, wanted: set[str] | None = None
 ) -> dict[str, int]:
-    """Replace ``days`` of the three tables with what Klaviyo returns, page by page (caller's transaction)."""
+    """Replace ``days`` of the three tables with what Klaviyo returns (caller's transaction)."""
     metric_names = {m["id"]: (m.get("attributes") or {}).get("name") for m in streams.metrics(client)}
     loader = DayLoader(metric_names, set(wanted or streams.METRICS), set(days), tz, run_id)
     for table in (EVENTS, ORDERS, LINES):
         delete_partitions(conn, table, days)
-    for first, last in spans(days):
+
+    def built() -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
         # one stream per run of consecutive days: full pages, and each event's datetime picks its day
-        start, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
-        for page in prefetch(streams.event_pages(client, start, end)):
-            events, orders, lines = loader.rows(page)
-            copy_rows(conn, EVENTS, EVENT_COLUMNS, events)
-            if orders:
-                copy_rows(conn, ORDERS, ORDER_COLUMNS, orders)
-                copy_rows(conn, LINES, LINE_COLUMNS, lines)
+        for first, last in spans(days):
+            start, end = day_bounds(first, tz)[0], day_bounds(last, tz)[1]
+            for page in streams.raw_event_pages(client, start, end):
+                yield loader.rows(page)
+
+    orders: list[tuple] = []
+    lines: list[tuple] = []
+
+    def events() -> Iterable[tuple]:
+        for page_events, page_orders, page_lines in prefetch(built()):  # rows built in the fetch thread
+            orders.extend(page_orders)
+            lines.extend(page_lines)
+            yield from page_events
+
+    copy_rows(conn, EVENTS, EVENT_COLUMNS, events())
+    copy_rows(conn, ORDERS, ORDER_COLUMNS, orders)
+    copy_rows(conn, LINES, LINE_COLUMNS, lines)
     return loader.counts
 
 

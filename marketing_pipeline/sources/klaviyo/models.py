@@ -6,11 +6,13 @@ Klaviyo adds is dropped. ``parse`` raises ``MalformedRecord`` naming the record 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+import msgspec
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from marketing_pipeline.http import MalformedRecord
 
@@ -40,35 +42,54 @@ class Resource(_Model):
 
 
 # -- events --------------------------------------------------------------------------------
-class EventAttributes(_Model):
-    timestamp: int | None = None
+# Events come by the hundred thousand a day: their envelope is decoded from the page bytes with
+# msgspec (typed, strict about the shape, several times faster than building pydantic models);
+# the order inside a Placed Order event, a few in a hundred, is a pydantic model below.
+class EventLinkage(msgspec.Struct):
+    type: str
+    id: str
+
+
+class EventRelationship(msgspec.Struct):
+    data: EventLinkage | list[EventLinkage] | None = None
+
+
+class EventAttributes(msgspec.Struct):
     datetime: datetime
-    event_properties: dict[str, Any] = Field(default_factory=dict)
+    event_properties: dict[str, Any] = {}
+    timestamp: int | None = None
     uuid: str | None = None
 
 
-class Event(_Model):
+class Event(msgspec.Struct):
     type: str
     id: str
     attributes: EventAttributes
-    relationships: dict[str, Relationship] = Field(default_factory=dict)
+    relationships: dict[str, EventRelationship] = {}
 
-    @property
-    def metric_id(self) -> str | None:
-        rel = self.relationships.get("metric")
-        return rel.data.id if rel and isinstance(rel.data, Linkage) else None
+    def related_id(self, name: str) -> str | None:
+        rel = self.relationships.get(name)
+        return rel.data.id if rel is not None and isinstance(rel.data, EventLinkage) else None
 
-    @property
-    def profile_id(self) -> str | None:
-        rel = self.relationships.get("profile")
-        return rel.data.id if rel and isinstance(rel.data, Linkage) else None
 
-    @field_validator("type")
-    @classmethod
-    def _is_event(cls, v: str) -> str:
-        if v != "event":
-            raise ValueError(f"expected type 'event', got {v!r}")
-        return v
+_EVENT = msgspec.json.Decoder(Event)
+
+
+def parse_event(raw: bytes) -> Event:
+    """One event from its JSON text; a bad one raises ``MalformedRecord`` naming it and the field."""
+    try:
+        event = _EVENT.decode(raw)
+    except msgspec.ValidationError as exc:
+        record = json.loads(raw)  # for the message and ops.dead_letters; only on the failure path
+        record_id = record.get("id") if isinstance(record, dict) else None
+        problem, _, path = str(exc).partition(" - at `$")
+        where = path.rstrip("`").lstrip(".") or "(record)"
+        raise MalformedRecord("Klaviyo", "event", record_id, f"{where}: {problem}", record) from None
+    if event.type != "event":
+        raise MalformedRecord(
+            "Klaviyo", "event", event.id, f"type: expected 'event', got {event.type!r}", json.loads(raw)
+        )
+    return event
 
 
 class OrderItem(_Model):

@@ -246,6 +246,8 @@
     if (!res.ok) { $("warnings").innerHTML = `<div class="warn">${esc(d.error)}</div>`; return; }
     $("start").value = d.range.start; $("end").value = d.range.end;
     $("period").textContent = `${d.range.start} to ${d.range.end}, compared with ${d.range.previous_start} to ${d.range.previous_end}`;
+    $("as-of").textContent = "Data as of " + d.data_as_of.map((a) =>
+      `${a.source} ${a.time ? (a.day ? a.day + " " : "") + a.time : "—"}`).join(" · ");
     kpis(d); revenue(d); funnel(d); overview(d); segments(d); rfm(d); cohorts(d); carts(d); freshness(d);
     table("email-campaigns", [{label: "Platform", key: "platform"}, {label: "Type", key: "kind"}, {label: "Name", key: "name"},
       {label: "Orders", key: "orders", num: true, fmt: num}, {label: "Revenue", key: "revenue", num: true, fmt: money}], d.email_campaigns);

@@ -1,0 +1,1 @@
+"""Automation: what runs each asset without a person (conditions, schedules, sensors)."""

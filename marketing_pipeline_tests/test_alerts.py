@@ -1,0 +1,158 @@
+"""Alerts reach the Slack emulator once: a failed run, a stale source, an unknown recovery send."""
+
+import dagster as dg
+import httpx
+import pytest
+
+from marketing_pipeline.alerts import sensors
+from marketing_pipeline.alerts.freshness import SOURCES, freshness_checks
+from marketing_pipeline.alerts.slack import SlackAlertsResource
+from marketing_pipeline.sandbox.app import build
+from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
+from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
+from marketing_pipeline.warehouse import WarehouseResource
+from marketing_pipeline_tests.conftest import TODAY, recent_day
+
+UI = "http://dagster.example:3000"
+
+
+@pytest.fixture
+def slack(monkeypatch, vendor_env_for):
+    """A sandbox of its own (its Slack keeps messages), every vendor configured on it."""
+    box = build(seed=7, today=TODAY)
+    with BackgroundServer(box.app) as server:
+        vendor_env_for(server.url)
+        monkeypatch.setenv("DAGSTER_UI_URL", UI)
+        resource = SlackAlertsResource(
+            token="xoxb-sandbox-token", base_url=server.url + "/slack/api/", channel="#marketing-alerts"
+        )
+        yield (
+            server.url,
+            resource,
+            lambda: httpx.get(server.url + "/slack/_sandbox/messages").json()["messages"],
+        )
+
+
+def test_a_failing_run_posts_exactly_one_message_linking_to_the_run(slack, warehouse_url, conn):
+    url, resource, messages = slack
+    resources = {"slack": resource, "warehouse": WarehouseResource()}
+    bad = TikTokShopResource(
+        base_url=url + "/tiktok-shop", app_key="sandbox-app-key", app_secret="wrong", access_token="x"
+    )
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor=None):
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            sensors.alert_on_run_failure.evaluate_tick(context)
+            return context.cursor
+
+        cursor = tick()  # the first tick starts watching from now
+        result = dg.materialize(
+            [tiktok_shop_orders],
+            partition_key=recent_day(3).isoformat(),
+            instance=instance,
+            resources={"tiktok_shop": bad, "warehouse": WarehouseResource()},
+            raise_on_error=False,
+        )
+        assert not result.success
+        cursor_after = tick(cursor)
+        tick(cursor_after)
+        tick(cursor)  # the same failure seen again (a replayed cursor): suppressed by ops.alerts
+    got = messages()
+    assert len(got) == 1
+    assert "Run failed" in got[0]["text"] and "tiktok_shop_orders" in got[0]["text"]
+    assert f"{UI}/runs/{result.run_id}" in got[0]["text"]
+    assert conn.execute("SELECT kind, delivered_via FROM ops.alerts").fetchall() == [
+        ("run_failure", "slack_api")
+    ]
+
+
+def _run_freshness_checks(instance) -> None:
+    checks = freshness_checks()
+    result = dg.materialize(
+        [*checks, *(dg.AssetSpec(k) for k in SOURCES)],
+        instance=instance,
+        selection=dg.AssetSelection.checks(*checks),
+    )
+    assert result.success
+
+
+def test_a_stale_source_posts_one_message_a_day_and_unconfigured_vendors_none(
+    slack, warehouse_url, conn, monkeypatch
+):
+    _, resource, messages = slack
+    from marketing_pipeline.definitions import defs
+
+    monkeypatch.delenv("KLAVIYO_API_KEY")  # Klaviyo not configured: its stale events are expected
+    resources = {"slack": resource, "warehouse": WarehouseResource()}
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("customerio_deliveries"))  # fresh
+        _run_freshness_checks(instance)  # TikTok Shop orders were never loaded: stale
+        context = dg.build_sensor_context(
+            instance=instance, resources=resources, repository_def=defs.get_repository_def()
+        )
+        sensors.alert_on_failed_checks.evaluate_tick(context)
+        _run_freshness_checks(instance)  # still stale on the next evaluation
+        again = dg.build_sensor_context(
+            instance=instance,
+            cursor=context.cursor,
+            resources=resources,
+            repository_def=defs.get_repository_def(),
+        )
+        sensors.alert_on_failed_checks.evaluate_tick(again)
+    got = messages()
+    assert len(got) == 1, got
+    assert "tiktok_shop_orders/freshness_check" in got[0]["text"]
+    assert f"{UI}/assets/tiktok_shop_orders?view=checks" in got[0]["text"]
+
+
+def test_an_unknown_send_posts_one_message(slack, warehouse_url, conn):
+    _, resource, messages = slack
+    conn.execute(
+        "INSERT INTO ops.recovery_outbox (cart_id, step, email, status, run_id, detail) VALUES"
+        " ('c1', 1, 'a@example.com', 'unknown', 'run-123', 'timeout after send'),"
+        " ('c2', 1, 'b@example.com', 'sent', 'run-123', NULL)"
+    )
+    resources = {"slack": resource, "warehouse": WarehouseResource()}
+    with dg.instance_for_test() as instance:
+        for _ in range(2):
+            sensors.alert_on_unknown_sends.evaluate_tick(
+                dg.build_sensor_context(instance=instance, resources=resources)
+            )
+    got = messages()
+    assert len(got) == 1 and "cart c1, step 1" in got[0]["text"] and f"{UI}/runs/run-123" in got[0]["text"]
+
+
+def test_a_refused_post_is_retried_on_the_next_tick(slack, warehouse_url, conn):
+    _, resource, messages = slack
+    conn.execute("INSERT INTO ops.recovery_outbox (cart_id, step, status) VALUES ('c9', 2, 'unknown')")
+    wrong = SlackAlertsResource(token="xoxb-wrong", base_url=resource.base_url, channel=resource.channel)
+    with dg.instance_for_test() as instance:
+        with pytest.raises(Exception, match="invalid_auth"):
+            sensors.alert_on_unknown_sends.evaluate_tick(
+                dg.build_sensor_context(
+                    instance=instance, resources={"slack": wrong, "warehouse": WarehouseResource()}
+                )
+            )
+        assert conn.execute("SELECT count(*) FROM ops.alerts").fetchone()[0] == 0  # claim released
+        sensors.alert_on_unknown_sends.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance, resources={"slack": resource, "warehouse": WarehouseResource()}
+            )
+        )
+    assert len(messages()) == 1
+
+
+def test_the_incoming_webhook_path(slack, warehouse_url, conn):
+    url, _, messages = slack
+    hook = SlackAlertsResource(token="", webhook_url=url + "/slack/services/T000/B000/XXXX")
+    conn.execute("INSERT INTO ops.recovery_outbox (cart_id, step, status) VALUES ('c5', 3, 'unknown')")
+    with dg.instance_for_test() as instance:
+        sensors.alert_on_unknown_sends.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance, resources={"slack": hook, "warehouse": WarehouseResource()}
+            )
+        )
+    assert [m["via"] for m in messages()] == ["webhook"]
+    assert conn.execute("SELECT delivered_via FROM ops.alerts").fetchone()[0] == "slack_webhook"
