@@ -1,4 +1,4 @@
-"""Shopper-event forwarding: its asset, a job and a five-minute schedule (starts stopped, like activation)."""
+"""Shopper-event forwarding: its asset, a job and a five-minute schedule (running: it sends only to configured vendors)."""
 
 import dagster as dg
 
@@ -13,7 +13,7 @@ shopper_event_forwarding_job = dg.define_asset_job(
 shopper_event_forwarding_schedule = dg.ScheduleDefinition(
     job=shopper_event_forwarding_job,
     cron_schedule="*/5 * * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+    default_status=dg.DefaultScheduleStatus.RUNNING,  # configured destinations only
 )
 
 defs = dg.Definitions(
