@@ -425,6 +425,7 @@ def run_concurrency(url: str, sendgrid_base: str) -> dict:
     from marketing_pipeline.cart_recovery.carts import record_events
     from marketing_pipeline.cart_recovery.events import CartEvent
     from marketing_pipeline.cart_recovery.send import process_step
+    from marketing_pipeline.cart_recovery.senders import SendGridSender
     from marketing_pipeline.sandbox.credentials import SENDGRID_FROM_EMAIL
     from marketing_pipeline.sandbox.world import World
     from marketing_pipeline.settings.recovery import RecoveryPolicy
@@ -457,7 +458,7 @@ def run_concurrency(url: str, sendgrid_base: str) -> dict:
 
     def step(cart_id: str, run: str) -> str:
         with SendGridClient(f"{sendgrid_base}/sendgrid", "SG.sandbox-key") as client:
-            return process_step(url, client, policy, cart_id, 1, now, run).status
+            return process_step(url, SendGridSender(client), policy, cart_id, 1, now, run).status
 
     out: dict = {}
     single = f"c-dup-{secrets.token_hex(4)}"

@@ -14,6 +14,7 @@ from bench import attacks
 from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.cart_recovery.send import process_step
+from marketing_pipeline.cart_recovery.senders import SendGridSender
 from marketing_pipeline.sandbox.credentials import SENDGRID_FROM_EMAIL
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
@@ -87,7 +88,7 @@ def _cart(url: str, cart_id: str, email: str) -> None:
 
 def _step(url: str, sendgrid: str, cart_id: str, run_id: str) -> str:
     with SendGridClient(f"{sendgrid}/sendgrid", "SG.sandbox-key") as client:
-        return process_step(url, client, SANDBOX_POLICY, cart_id, 1, NOW, run_id).status
+        return process_step(url, SendGridSender(client), SANDBOX_POLICY, cart_id, 1, NOW, run_id).status
 
 
 def _sent(sendgrid: str, cart_ids: set[str]) -> int:
