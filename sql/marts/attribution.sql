@@ -36,7 +36,11 @@ WITH touches AS (
 ), lasts AS (
     SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at DESC, tie
 )
-INSERT INTO marts.attribution
+INSERT INTO marts.attribution (order_key, order_date, channel, net_revenue, first_touch_at,
+                               first_touch_channel, first_touch_source, first_touch_medium,
+                               first_touch_campaign, first_touch_platform, first_touch_flow, last_touch_at,
+                               last_touch_channel, last_touch_source, last_touch_medium, last_touch_campaign,
+                               last_touch_platform, last_touch_flow)
 SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
        f.touch_at, coalesce(f.channel, 'direct'), f.source, f.medium, f.campaign, f.platform, f.flow,
        l.touch_at, coalesce(l.channel, 'direct'), l.source, l.medium, l.campaign, l.platform, l.flow

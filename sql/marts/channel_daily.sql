@@ -3,7 +3,8 @@
 -- one whose first counted order is that day; returning customers had one before.
 TRUNCATE marts.channel_daily;
 
-INSERT INTO marts.channel_daily
+INSERT INTO marts.channel_daily (day, channel, orders, revenue, gross_revenue, refunds, cancelled_orders, aov,
+                                 new_customers, returning_customers)
 SELECT order_date, channel,
        count(*) FILTER (WHERE NOT is_cancelled),
        coalesce(sum(net_revenue), 0),

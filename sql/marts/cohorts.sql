@@ -19,7 +19,8 @@ WITH counted AS (
     FROM counted c JOIN firsts f USING (customer_id)
     GROUP BY 1, 2
 )
-INSERT INTO marts.cohorts
+INSERT INTO marts.cohorts (cohort_month, months_since, cohort_size, active_customers, retention, revenue,
+                           cumulative_revenue_per_customer)
 SELECT a.cohort_month, a.months_since, s.cohort_size, a.active_customers,
        round(a.active_customers::numeric / s.cohort_size, 4), a.revenue,
        round(sum(a.revenue) OVER (PARTITION BY a.cohort_month ORDER BY a.months_since) / s.cohort_size, 2)

@@ -1,5 +1,5 @@
 -- TikTok Shop: the recipient's name on the shipping address.
-INSERT INTO stg_customer_names
+INSERT INTO stg_customer_names (order_key, first_name, last_name)
 SELECT 'tiktok_shop:' || o.order_id,
        nullif(btrim(o.payload #>> '{recipient_address,first_name}'), ''),
        nullif(btrim(o.payload #>> '{recipient_address,last_name}'), '')

@@ -122,7 +122,9 @@ WITH keyed AS (
     FROM resolved_identities
     GROUP BY customer_id
 )
-INSERT INTO core.customers
+INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
+                            klaviyo_profile_id, customerio_person_id, accepts_marketing, subscribed_at,
+                            first_seen_at, sources)
 SELECT k.customer_id, k.email, k.phone, k.tiktok_user_id, k.website_customer_id, k.klaviyo_profile_id,
        k.customerio_person_id, s.accepts_marketing, s.subscribed_at, k.first_seen_at,
        coalesce(s.sources, '{}')

@@ -1,5 +1,6 @@
 -- Klaviyo profiles: email, phone, profile id; a SUBSCRIBED email consent dates the subscription.
-INSERT INTO stg_identities
+INSERT INTO stg_identities (source, record_id, email, phone, platform_type, platform_id, seen_at,
+                            accepts_marketing, subscribed_at)
 SELECT 'klaviyo', p.profile_id, core.norm_email(p.email),
        core.e164(p.phone_number, current_setting('marts.default_cc')),
        'klaviyo_profile', p.profile_id,

@@ -1,5 +1,6 @@
 -- TikTok Shop buyers: the buyer email, the recipient phone and the TikTok user id of every order.
-INSERT INTO stg_identities
+INSERT INTO stg_identities (source, record_id, email, phone, platform_type, platform_id, seen_at,
+                            accepts_marketing, subscribed_at)
 SELECT 'tiktok_shop', o.order_id,
        core.norm_email(o.buyer_email),
        core.e164(o.payload #>> '{recipient_address,phone_number}', current_setting('marts.default_cc')),

@@ -1,5 +1,6 @@
 -- Website buyers: the checkout email, and a phone or storefront customer id when the payload has one.
-INSERT INTO stg_identities
+INSERT INTO stg_identities (source, record_id, email, phone, platform_type, platform_id, seen_at,
+                            accepts_marketing, subscribed_at)
 SELECT 'website', o.order_id,
        core.norm_email(o.email),
        core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),

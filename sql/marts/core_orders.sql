@@ -18,7 +18,10 @@ WITH resolved AS (
     LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = o.phone
     LEFT JOIN core.customer_keys ki ON ki.key_type = o.platform_type AND ki.key_value = o.platform_id
 )
-INSERT INTO core.orders
+INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, email, ordered_at, order_date,
+                         status, is_cancelled, is_refunded, currency, gross_revenue, refunded_amount,
+                         net_revenue, discount_code, utm_source, utm_medium, utm_campaign,
+                         customer_order_number)
 SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
        email, ordered_at, order_date, status, is_cancelled, is_refunded,
        currency, gross_revenue, refunded_amount,
@@ -29,7 +32,9 @@ SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
                                     ORDER BY ordered_at, channel, source_order_id) END
 FROM resolved;
 
-INSERT INTO core.order_lines SELECT * FROM stg_order_lines;
+INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
+                              discount, line_revenue, is_refunded)
+SELECT * FROM stg_order_lines;
 ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
 CREATE INDEX orders_date_idx ON core.orders (order_date);
 CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);

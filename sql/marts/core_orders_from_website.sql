@@ -1,6 +1,8 @@
 -- Website orders. The storefront row has no status column: a payload status of cancelled/voided
 -- (or a cancelled_at) cancels the order, a payload refunded_amount / total_refunded is a refund.
-INSERT INTO stg_orders
+INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
+                        order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
+                        discount_code, utm_source, utm_medium, utm_campaign)
 SELECT 'website', o.order_id,
        core.norm_email(o.email),
        core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
@@ -16,7 +18,8 @@ SELECT 'website', o.order_id,
        o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
 FROM raw.website_orders o;
 
-INSERT INTO stg_order_lines
+INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
+                             discount, line_revenue, is_refunded)
 SELECT 'website:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.product_name, l.quantity,
        l.unit_price, l.discount, l.unit_price * l.quantity - l.discount,
        false

@@ -49,7 +49,9 @@ WITH days AS (
            f.orders = 1 AND NOT coalesce(f.is_new_customer, false) AS one_time
     FROM flags f
 )
-INSERT INTO marts.customer_segments
+INSERT INTO marts.customer_segments (as_of, customer_id, segment, is_new_subscriber, is_new_customer,
+                                     is_repeat, is_vip, lifecycle, is_one_time_buyer, orders, revenue_365d,
+                                     last_order_at)
 SELECT as_of, customer_id,
        CASE WHEN coalesce(is_new_subscriber, false) THEN 'new_subscriber'
             WHEN new_customer THEN 'new_customer'

@@ -16,7 +16,8 @@ WITH events AS (
     SELECT order_date AS day, last_touch_platform AS platform, count(*) AS conversions, sum(net_revenue) AS revenue
     FROM marts.attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
 )
-INSERT INTO marts.email_daily
+INSERT INTO marts.email_daily (day, platform, sent, delivered, opens, clicks, unsubscribes, bounces,
+                               recipients, conversions, revenue)
 SELECT day, platform, coalesce(e.sent, 0), coalesce(e.delivered, 0), coalesce(e.opens, 0), coalesce(e.clicks, 0),
        coalesce(e.unsubscribes, 0), coalesce(e.bounces, 0), coalesce(e.recipients, 0),
        coalesce(c.conversions, 0), coalesce(c.revenue, 0)

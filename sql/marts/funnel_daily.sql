@@ -42,6 +42,6 @@ WITH days AS (   -- every day from the first to the last day any source loaded: 
     UNION ALL SELECT d.day, 'website', 7, 'orders', coalesce(o.orders, 0), 'website' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'website'
     UNION ALL SELECT d.day, 'website', 8, 'repeat orders', coalesce(o.repeat_orders, 0), 'website' FROM days d LEFT JOIN orders o ON o.day = d.day AND o.channel = 'website'
 )
-INSERT INTO marts.funnel_daily
+INSERT INTO marts.funnel_daily (day, channel, stage_no, stage, value)
 SELECT s.day, s.channel, s.stage_no, s.stage, CASE WHEN coalesce(c.ok, false) THEN coalesce(s.value, 0) END
 FROM stages s LEFT JOIN covered c ON c.day = s.day AND c.source = s.src;

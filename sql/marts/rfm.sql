@@ -102,7 +102,7 @@ WITH per_snapshot AS (
     JOIN r_rank r USING (as_of, recency_days)
     JOIN f_rank f USING (as_of, frequency)
 )
-INSERT INTO marts.rfm
+INSERT INTO marts.rfm (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
 SELECT s.as_of, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
 FROM scored s
 JOIN marts.rfm_segment_map map ON map.r = s.r AND map.fm = round((s.f + s.m) / 2.0);
