@@ -489,17 +489,13 @@ def run_concurrency(url: str, sendgrid_base: str) -> dict:
 
 
 def main() -> int:
-    from bench.scratch import scratch_database
+    from bench.scratch import scratch_database, server_url
     from marketing_pipeline.sandbox.app import build
     from marketing_pipeline.sandbox.server import BackgroundServer
-    from marketing_pipeline.warehouse import database_url, migrate
+    from marketing_pipeline.warehouse import migrate
     from marketing_pipeline.web.app import create_app
 
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("MARKETING_TEST_DATABASE_URL")
-        or database_url()
-    )
+    server = server_url()
     with scratch_database(server) as url:
         migrate(url)
         os.environ.update({**ENV, "MARKETING_DATABASE_URL": url})

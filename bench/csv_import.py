@@ -30,12 +30,12 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import report  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import scratch_database, server_url  # noqa: E402
 from marketing_pipeline.sandbox.world import World  # noqa: E402
 from marketing_pipeline.sources.website import csv_direct  # noqa: E402
 from marketing_pipeline.sources.website.csv_import import import_csv  # noqa: E402
 from marketing_pipeline.sources.website.staging import FIELDS, LoadResult  # noqa: E402
-from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
+from marketing_pipeline.warehouse import migrate  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_CSV_ROWS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -131,11 +131,7 @@ def checked_only(*args, **kwargs):
 
 
 def main() -> int:
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("MARKETING_TEST_DATABASE_URL")
-        or database_url()
-    )
+    server = server_url()
     with scratch_database(server) as url:
         migrate(url)
         with tempfile.TemporaryDirectory(prefix="mp-bench-csv-") as tmp:

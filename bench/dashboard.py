@@ -23,9 +23,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.marts import generate  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import scratch_database, server_url  # noqa: E402
 from marketing_pipeline.sandbox.server import BackgroundServer  # noqa: E402
-from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
+from marketing_pipeline.warehouse import migrate  # noqa: E402
 from marketing_pipeline.web.app import create_app  # noqa: E402
 from marketing_pipeline_tests.marts_fixtures import build  # noqa: E402
 
@@ -43,11 +43,7 @@ def _rendered_seconds(page, url: str) -> float:
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("MARKETING_TEST_DATABASE_URL")
-        or database_url()
-    )
+    server = server_url()
     with scratch_database(server) as url:
         migrate(url)
         os.environ["MARKETING_DATABASE_URL"] = url

@@ -35,8 +35,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_database  # noqa: E402
-from marketing_pipeline.warehouse import database_url, migrate  # noqa: E402
+from bench.scratch import scratch_database, server_url  # noqa: E402
+from marketing_pipeline.warehouse import migrate  # noqa: E402
 
 KEY = "wk_bench_load"
 CLIENTS = 8
@@ -144,11 +144,7 @@ def db_only(url: str, n: int = 1000) -> float:
 
 
 def main() -> int:
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("MARKETING_TEST_DATABASE_URL")
-        or database_url()
-    )
+    server = server_url()
     with scratch_database(server) as url:
         migrate(url)
         proc = serve(url)

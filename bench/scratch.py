@@ -13,6 +13,17 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from marketing_pipeline.warehouse.engine import libpq_url
 
 
+def server_url() -> str:
+    """The server a benchmark runs on: BENCH_DATABASE_URL, MARKETING_TEST_DATABASE_URL or the warehouse's."""
+    from marketing_pipeline.warehouse import database_url
+
+    return (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("MARKETING_TEST_DATABASE_URL")
+        or database_url()
+    )
+
+
 @contextmanager
 def scratch_database(server_url: str) -> Iterator[str]:
     info = conninfo_to_dict(libpq_url(server_url))

@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg  # noqa: E402
 
+from bench.scratch import server_url  # noqa: E402
 from marketing_pipeline.cart_recovery.sensor import build_abandoned_cart_sensor  # noqa: E402
 from marketing_pipeline.settings.recovery import RecoveryPolicy  # noqa: E402
-from marketing_pipeline.warehouse import WarehouseResource, database_url, migrate  # noqa: E402
+from marketing_pipeline.warehouse import WarehouseResource, migrate  # noqa: E402
 
 OPEN_CARTS = int(os.environ.get("BENCH_OPEN_CARTS", "100000"))
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -94,11 +95,7 @@ def tick(policy_fn, now: datetime, cursor: str | None, instance) -> tuple[float,
 
 
 def main() -> int:
-    server = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("MARKETING_TEST_DATABASE_URL")
-        or database_url()
-    )
+    server = server_url()
     name = f"mp_bench_sensor_{uuid.uuid4().hex[:6]}"
     info = psycopg.conninfo.conninfo_to_dict(server)
     with psycopg.connect(server, autocommit=True) as admin:

@@ -9,14 +9,7 @@ def _():
     import marimo as mo
     import polars as pl
 
-    from marketing_pipeline.warehouse import connect
-
-    def query(sql: str, params: tuple = ()) -> pl.DataFrame:
-        """Rows from the warehouse (MARKETING_DATABASE_URL, or the embedded server) as a DataFrame."""
-        with connect() as conn:
-            cur = conn.execute(sql, params)
-            columns = [d.name for d in cur.description]
-            return pl.DataFrame(cur.fetchall(), schema=columns, orient="row", infer_schema_length=None)
+    from marketing_pipeline.warehouse.frames import query_frame as query
 
     return mo, pl, query
 
