@@ -12,7 +12,6 @@ location, and ``defs`` (the same object) is built on first access. That is when 
 from __future__ import annotations
 
 import importlib
-import os
 from functools import cache
 
 import dagster as dg
@@ -36,11 +35,10 @@ COMPONENTS = [
 def _environment_key() -> tuple:
     """What the definitions depend on: the calendar and which vendor variables are set."""
     from marketing_pipeline import settings
-    from marketing_pipeline.settings.vendors import VENDORS
+    from marketing_pipeline.settings.vendors import set_variables
 
     cfg = settings.load()
-    present = os.environ.keys() & {var for v in VENDORS.values() for var in v.variables}
-    return cfg.brand_timezone, cfg.history_start, frozenset(k for k in present if os.environ[k].strip())
+    return cfg.brand_timezone, cfg.history_start, set_variables()
 
 
 @cache

@@ -136,5 +136,11 @@ def unconfigured(environ: Mapping[str, str] | None = None) -> dict[str, list[str
     return {key: v.missing(environ) for key, v in VENDORS.items() if not v.configured(environ)}
 
 
+def set_variables(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The vendor variables that are set (non-empty): what the definitions' EnvVars depend on."""
+    env = os.environ if environ is None else environ
+    return frozenset(var for v in VENDORS.values() for var in v.variables if env.get(var, "").strip())
+
+
 def resource_args(key: str) -> dict[str, dg.EnvVar]:
     return VENDORS[key].env_vars()
