@@ -26,6 +26,7 @@ from marketing_pipeline.warehouse import WarehouseResource, connect
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline.web.intake import write_key
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 ABANDON_DAYS = 1  # carts abandoned on this many days, followed through every step
 TICK = timedelta(hours=1)
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{20,})")
@@ -62,7 +63,7 @@ def run(ctx) -> None:
     clicks = sorted((t, c.cart_id) for c in carts for t in c.click_at)
     sendgrid_url = os.environ["SENDGRID_BASE_URL"]
     resources = {"warehouse": WarehouseResource(), "sendgrid": sendgrid_from_env()}
-    dg.materialize([sendgrid_suppressions], instance=ctx.instance, resources=resources)
+    dg.materialize([sendgrid_suppressions], instance=ctx.instance, resources=resources, run_config=QUIET)
     clock = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     cursor, job, done, sent = None, runner.recovery_job(), [], set()
     with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn:
@@ -87,12 +88,14 @@ def run(ctx) -> None:
             "WHERE recovery_ended_at IS NULL AND converted_at IS NULL",
             (now,),
         ).rowcount
-    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources)
+    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources, run_config=QUIET)
     ctx.extra["cart_recovery_runs"] = len(done)
     # The same carts' shopper events to Klaviyo and Customer.io; the second run finds nothing new.
     platforms = {**resources, "klaviyo": klaviyo_from_env(), "customerio": customerio_from_env()}
     for _ in range(2):
-        dg.materialize([shopper_event_forwarding], instance=ctx.instance, resources=platforms)
+        dg.materialize(
+            [shopper_event_forwarding], instance=ctx.instance, resources=platforms, run_config=QUIET
+        )
 
 
 def summary(conn, ctx) -> list[str]:

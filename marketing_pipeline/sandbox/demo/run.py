@@ -72,7 +72,7 @@ def run(days: int = 14) -> int:
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     log_path = cfg.state_dir / "demo.log"
     _quiet_logs(log_path)
-    print(f"marketing_pipeline demo: {days} days of a generated brand, about 2 minutes on 2 cores")
+    print(f"marketing_pipeline demo: {days} days of a generated brand, about 3 to 5 minutes on 2 cores")
     print(f"(details in {log_path})")
     os.environ["MARKETING_SANDBOX"] = "1"
     sandbox_url = launch.start()
