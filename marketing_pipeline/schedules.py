@@ -33,7 +33,7 @@ def configured_selection(
     keys = [
         key
         for key in selection.resolve(graph)
-        if not graph.get(key).assets_def.required_resource_keys & unconfigured.keys()
+        if (vendor := vendors.vendor_of(graph.get(key).assets_def)) is None or vendor.key not in unconfigured
     ]
     return sorted(keys), unconfigured
 

@@ -10,7 +10,7 @@ import dagster as dg
 from marketing_pipeline import settings
 from marketing_pipeline.alerts.notify import notify, ui_link
 from marketing_pipeline.alerts.slack import SlackAlertsResource
-from marketing_pipeline.automation.policy import vendor_of
+from marketing_pipeline.settings.vendors import vendor_of
 from marketing_pipeline.warehouse import WarehouseResource
 
 RUNNING = dg.DefaultSensorStatus.RUNNING

@@ -18,7 +18,7 @@ import dagster as dg
 from marketing_pipeline import settings
 from marketing_pipeline.automation import conditions
 from marketing_pipeline.ingest import RAW_ASSETS
-from marketing_pipeline.settings.vendors import VENDORS, VendorSettings
+from marketing_pipeline.settings.vendors import VendorSettings, vendor_of
 
 MANUAL_TAG = ("automation", "manual")
 # Sources whose today changes by the hour; their closed days are final enough for the daily lookback.
@@ -43,11 +43,6 @@ ACTIVATION = {
     "consent_sync",  # suppressions from every source pushed to every platform, before the lists
     "customerio_segment_sync",
 }
-
-
-def vendor_of(assets_def: dg.AssetsDefinition) -> VendorSettings | None:
-    """The vendor whose resource the asset uses (by resource key), if any."""
-    return next((VENDORS[k] for k in sorted(assets_def.required_resource_keys) if k in VENDORS), None)
 
 
 def condition_for(spec: dg.AssetSpec, vendor: VendorSettings | None) -> dg.AutomationCondition | None:

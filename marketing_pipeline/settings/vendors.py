@@ -136,6 +136,11 @@ def unconfigured(environ: Mapping[str, str] | None = None) -> dict[str, list[str
     return {key: v.missing(environ) for key, v in VENDORS.items() if not v.configured(environ)}
 
 
+def vendor_of(assets_def: dg.AssetsDefinition) -> VendorSettings | None:
+    """The vendor whose resource an asset uses (by resource key), if any."""
+    return next((VENDORS[k] for k in sorted(assets_def.required_resource_keys) if k in VENDORS), None)
+
+
 def set_variables(environ: Mapping[str, str] | None = None) -> frozenset[str]:
     """The vendor variables that are set (non-empty): what the definitions' EnvVars depend on."""
     env = os.environ if environ is None else environ
