@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo
+
+from marketing_pipeline import settings
 
 CENTS = Decimal("0.01")
 
@@ -177,17 +180,50 @@ def _stable_int(*parts: object) -> int:
 
 
 class World:
-    """The sandbox brand. Cheap to construct; days are generated on demand and cached."""
+    """One sandbox brand. Cheap to construct; days are generated on demand and cached.
+
+    Without brand arguments it is the single-brand sandbox's Lumen & Leaf, on the deployment's
+    time zone (``BRAND_TIMEZONE``). With them (``sandbox/brands.py``) it is one of several brands:
+    its own name, store, currency and time zone, whose local evening its orders peak in.
+    """
 
     brand = "Lumen & Leaf"
     brand_address = "Lumen & Leaf, 500 Market Street, San Francisco, CA 94105, USA"
     store_url = "https://shop.lumenleaf.example"
+    timezone: str | None = None  # None: the deployment's BRAND_TIMEZONE
+    currency = "USD"
 
-    def __init__(self, seed: int = 7, scale: float = 1.0, today: date | None = None, years: int = 2):
+    def __init__(
+        self,
+        seed: int = 7,
+        scale: float = 1.0,
+        today: date | None = None,
+        years: int = 2,
+        *,
+        brand: str | None = None,
+        brand_address: str | None = None,
+        store_url: str | None = None,
+        timezone: str | None = None,
+        currency: str | None = None,
+    ):
         self.seed, self.scale = seed, scale
+        for attr, value in (
+            ("brand", brand),
+            ("brand_address", brand_address),
+            ("store_url", store_url),
+            ("timezone", timezone),
+            ("currency", currency),
+        ):
+            if value is not None:
+                setattr(self, attr, value)
         self.today = today or datetime.now(UTC).date()
         self.start = self.today - timedelta(days=365 * years + 30)
         self._orders_on = lru_cache(maxsize=64)(self._generate_day)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The brand's zone: its own, or the deployment's for the single-brand sandbox."""
+        return ZoneInfo(self.timezone) if self.timezone else settings.load().tz
 
     # -- catalog and people -----------------------------------------------------------
     @cached_property
@@ -327,6 +363,9 @@ class World:
         base = datetime.combine(day, time.min, tzinfo=UTC)
         # more orders in the evening (US) than at night
         seconds = sorted(int((rng.betavariate(2.2, 1.6)) * 86399) for _ in range(count))
+        if self.timezone:  # the same rhythm on the brand's own clock (still within this UTC day)
+            shift = int(self.tz.utcoffset(datetime.combine(day, time(12))).total_seconds())
+            seconds = sorted((sec - shift) % 86400 for sec in seconds)
         orders = []
         for n, sec in enumerate(seconds):
             created = base + timedelta(seconds=sec)
@@ -379,6 +418,7 @@ class World:
                     tuple(lines),
                     shipping,
                     tax,
+                    currency=self.currency,
                     utm=utm,
                     discount_code=code,
                 )

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from marketing_pipeline import settings
 from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_TOKEN
 from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
 from marketing_pipeline.sandbox.ga4.data import Fact, day_facts
@@ -234,8 +233,8 @@ class GA4Emulator:
             "metricHeaders": [{"name": m, "type": METRIC_TYPES[m]} for m in metrics],
             "rowCount": len(rows),
             "metadata": {
-                "currencyCode": "USD",
-                "timeZone": settings.load().brand_timezone,
+                "currencyCode": self.world.currency,
+                "timeZone": str(self.world.tz),
                 **({"dataLossFromOtherRow": True} if other else {}),
             },
             "kind": "analyticsData#runReport",
@@ -245,7 +244,7 @@ class GA4Emulator:
         return out
 
     def _day_facts(self, day: date) -> list[Fact]:
-        return day_facts(self.world, day, settings.load().tz)
+        return day_facts(self.world, day, self.world.tz)
 
     def _day_rows(self, day: date, dims: list[str], metrics: list[str]) -> tuple[list[dict], bool]:
         keyed = [d for d in dims if d != "date"]
@@ -277,7 +276,7 @@ class GA4Emulator:
         return rows, folded
 
     def _date(self, value: str | None) -> date:
-        today = datetime.now(settings.load().tz).date()
+        today = datetime.now(self.world.tz).date()
         if value == "today":
             return today
         if value == "yesterday":

@@ -28,7 +28,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from marketing_pipeline import settings
 from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
 from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
@@ -139,7 +138,7 @@ class KlaviyoEmulator:
         self.world = world
         self.data = KlaviyoData(world)
         # the account's time zone, in which report timeframes are read: the brand's
-        self.tz = ZoneInfo(account_timezone) if account_timezone else settings.load().tz
+        self.tz = ZoneInfo(account_timezone) if account_timezone else world.tz
         self.limits = dict(TIER_LIMITS)
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query) of every accepted request
         self.throttled = 0

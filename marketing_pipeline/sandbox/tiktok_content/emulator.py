@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from marketing_pipeline import settings
 from marketing_pipeline.sandbox.tiktok_content.data import Video, VideoDay, VideoWorld
 from marketing_pipeline.sandbox.tiktok_shop.emulator import TikTokShopEmulator, envelope
 from marketing_pipeline.sandbox.world import World
@@ -42,7 +41,7 @@ class TikTokContentEmulator(TikTokShopEmulator):
     @property
     def videos(self) -> VideoWorld:
         if self._videos is None:  # the shop's time zone is the brand's
-            self._videos = VideoWorld(self.world, settings.load().tz)
+            self._videos = VideoWorld(self.world, self.world.tz)
         return self._videos
 
     def app(self) -> Starlette:
@@ -77,7 +76,7 @@ class TikTokContentEmulator(TikTokShopEmulator):
         return first, end - timedelta(days=1)
 
     def _latest(self) -> date:
-        return datetime.now(settings.load().tz).date() - timedelta(days=1)
+        return datetime.now(self.world.tz).date() - timedelta(days=1)
 
     def _range(self, first: date, last: date) -> dict[str, list[tuple[date, VideoDay]]]:
         out: dict[str, list[tuple[date, VideoDay]]] = {}
