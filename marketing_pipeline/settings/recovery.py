@@ -27,6 +27,15 @@ def parse_duration(name: str, raw: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
 
 
+def sender_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """``CART_RECOVERY_SENDER`` alone (the definitions pick the recovery job's pool from it)."""
+    env = os.environ if environ is None else environ
+    sender = env.get("CART_RECOVERY_SENDER", "").strip().lower() or "sendgrid"
+    if sender not in SENDERS:
+        raise SettingsError(f"CART_RECOVERY_SENDER must be one of {', '.join(SENDERS)}, got {sender!r}")
+    return sender
+
+
 @dataclass(frozen=True)
 class Step:
     number: int
@@ -163,10 +172,7 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
-        sender = env.get("CART_RECOVERY_SENDER", "").strip().lower() or "sendgrid"
-        if sender not in SENDERS:
-            raise SettingsError(f"CART_RECOVERY_SENDER must be one of {', '.join(SENDERS)}, got {sender!r}")
-        changes["sender"] = sender
+        changes["sender"] = sender_from_env(env)
         ids = tuple(
             i.strip() for i in env.get("CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS", "").split(",") if i.strip()
         )
