@@ -1,0 +1,157 @@
+"""The recovery sequence in each sender mode, end to end against the emulators over HTTP: switching is
+configuration only (CART_RECOVERY_SENDER), every mode sends the three steps once (also when everything
+runs again), a shopper who unsubscribes after the first email gets no more, and the recovery report
+counts the same emails whichever sender sent them.
+
+- sendgrid / customerio: the sensor and the recovery job send (SendGrid mail send; Customer.io
+  transactional ``send/email``).
+- platform_flow: the project sends nothing; it forwards the shopper events, the Customer.io
+  workspace's own abandoned-cart campaign sends, and the report reads the deliveries it ingested.
+"""
+
+from datetime import UTC, datetime, time, timedelta
+
+import dagster as dg
+import httpx
+import pytest
+
+from marketing_pipeline.activation.shopper_events.assets import shopper_event_forwarding
+from marketing_pipeline.cart_recovery import reporting, runner
+from marketing_pipeline.cart_recovery.events import CartEvent
+from marketing_pipeline.consent import suppress
+from marketing_pipeline.sandbox.customerio import cart_flow
+from marketing_pipeline.settings.recovery import RecoveryPolicy
+from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
+from marketing_pipeline.sources.customerio.resource import VENDOR as CIO
+from marketing_pipeline.sources.customerio.resource import CustomerIoResource
+from marketing_pipeline.sources.klaviyo.resource import VENDOR as KLAVIYO
+from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
+from marketing_pipeline.warehouse import WarehouseResource
+from marketing_pipeline_tests.conftest import TODAY
+from marketing_pipeline_tests.test_cart_recovery import events, record
+
+T = datetime.combine(TODAY - timedelta(days=20), time(15), tzinfo=UTC)
+TICKS = [timedelta(minutes=32), timedelta(hours=24, minutes=2), timedelta(hours=48, minutes=2)]
+UNSUBSCRIBES = timedelta(hours=2)  # after the first email of every mode, before the second
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+MODES = {
+    "sendgrid": {},
+    "customerio": {"CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS": "1,2,cart_offer"},
+    "platform_flow": {"SHOPPER_EVENTS_DESTINATIONS": "customerio"},
+}
+
+
+def cart_events(cart_id: str, email: str) -> list[CartEvent]:
+    checkout = CartEvent(
+        event_id=f"{cart_id}:checkout_started:1",
+        type="checkout_started",
+        cart_id=cart_id,
+        occurred_at=T + timedelta(minutes=1),
+    )
+    return [*events(cart_id, T, email), checkout]
+
+
+def mails_to(box, url: str, sender: str, email: str) -> int:
+    if sender == "sendgrid":
+        sent = httpx.get(f"{url}/sendgrid/_sandbox/messages").json()
+        return sum(1 for m in sent if m["body"]["personalizations"][0]["to"][0]["email"] == email)
+    cio = box.emulators["customerio"]
+    if sender == "customerio":
+        return sum(1 for m in cio.transactional_sent if m["to"] == email)
+    return sum(1 for d in cio.cart_flow_deliveries() if d.person == email)
+
+
+def resources() -> dict:
+    return {
+        "warehouse": WarehouseResource(),
+        "klaviyo": KlaviyoResource(**KLAVIYO.values(), rate_limit_scale=100),
+        "customerio": CustomerIoResource(**CIO.values()),
+    }
+
+
+def forward() -> None:
+    assert dg.materialize([shopper_event_forwarding], resources=resources(), run_config=QUIET).success
+
+
+def ingest() -> None:
+    """The platform's deliveries read back: the campaign catalog and the sequence's days (twice: the same rows)."""
+    days = [(T + timedelta(days=n)).date().isoformat() for n in range(3)]
+    for _ in range(2):
+        assert dg.materialize(
+            [customerio_campaign_metrics], partition_key=days[0], resources=resources(), run_config=QUIET
+        ).success
+        for day in days:
+            assert dg.materialize(
+                [customerio_deliveries], partition_key=day, resources=resources(), run_config=QUIET
+            ).success
+
+
+def report(conn) -> dict[int, tuple[int, int]]:
+    with conn.transaction():
+        reporting.refresh(conn, RecoveryPolicy.from_env(), T + timedelta(days=4))
+    rows = conn.execute(
+        "SELECT step, sum(carts_abandoned), sum(emails_sent) FROM marts.cart_recovery_daily GROUP BY 1"
+    ).fetchall()
+    return {step: (int(carts), int(emails)) for step, carts, emails in rows}
+
+
+@pytest.mark.parametrize("sender", list(MODES))
+def test_each_sender_mode_sends_the_three_steps_once_and_keeps_the_exit_rules(
+    sender, sandbox, warehouse_url, conn, vendor_env_for, monkeypatch
+):
+    box, url = sandbox
+    vendor_env_for(url)
+    monkeypatch.setenv("CART_RECOVERY_PUBLIC_URL", "http://links.test")
+    monkeypatch.setenv("CART_RECOVERY_SENDER", sender)
+    for var, value in MODES[sender].items():
+        monkeypatch.setenv(var, value)
+    cio = box.emulators["customerio"]
+    tag = f"{sender.replace('_', '')}-{T:%m%d}"
+    stays, leaves = f"stays-{tag}@example.com", f"leaves-{tag}@example.com"
+    record(warehouse_url, cart_events(f"stays-{tag}", stays) + cart_events(f"leaves-{tag}", leaves))
+    if sender == "platform_flow":
+        forward()  # the schedule forwards them within minutes
+
+    with dg.instance_for_test() as instance:
+        cursor, job, requests, runs = None, runner.recovery_job(), [], []
+        for n, after in enumerate(TICKS):
+            if n == 1:  # the second shopper unsubscribes after the first email
+                suppress(conn, leaves, "customerio", "unsubscribed", T + UNSUBSCRIBES)
+            ticked, cursor = runner.tick(instance, T + after, cursor)
+            requests += ticked
+            runs += [runner.execute(instance, request, job) for request in ticked]
+        # everything again (a retry, a duplicate launch): nothing more goes out
+        assert {runner.execute(instance, r, job).status for r in requests} <= {
+            "already_sent",
+            "already_skipped",
+        }
+
+    if sender == "platform_flow":
+        assert requests == []  # the project sends nothing itself
+        cio.clock = lambda: T + UNSUBSCRIBES  # the shopper unsubscribes in Customer.io
+        try:
+            with CustomerIoResource(**CIO.values()).track_client() as track:
+                track.suppress(leaves)
+            cio.clock = lambda: T + timedelta(days=4)
+            forward()  # again: nothing new is sent, so nothing is triggered twice
+            ingest()
+            delivered = [d for d in cio.cart_flow_deliveries() if d.person in (stays, leaves)]
+        finally:
+            cio.clock = lambda: datetime.now(UTC)
+        assert sorted((d.person, d.action_id) for d in delivered) == sorted(
+            [(stays, a) for a, _, _ in cart_flow.STEPS] + [(leaves, cart_flow.STEPS[0][0])]
+        )
+    else:
+        # three steps for one cart; the other's second step stopped by the exit rule, and no third
+        assert sorted((r.cart_id.split("-")[0], r.step, r.status) for r in runs) == [
+            ("leaves", 1, "sent"),
+            ("leaves", 2, "skipped"),
+            ("stays", 1, "sent"),
+            ("stays", 2, "sent"),
+            ("stays", 3, "sent"),
+        ]
+
+    assert mails_to(box, url, sender, stays) == 3
+    assert mails_to(box, url, sender, leaves) == 1
+    # The report: two carts, four emails, whichever sender sent them.
+    assert report(conn) == {0: (2, 4), 1: (2, 2), 2: (1, 1), 3: (1, 1)}
