@@ -155,3 +155,50 @@ def test_each_sender_mode_sends_the_three_steps_once_and_keeps_the_exit_rules(
     assert mails_to(box, url, sender, leaves) == 1
     # The report: two carts, four emails, whichever sender sent them.
     assert report(conn) == {0: (2, 4), 1: (2, 2), 2: (1, 1), 3: (1, 1)}
+
+
+def test_platform_flow_report_reads_klaviyo_flow_events(conn, monkeypatch):
+    """Klaviyo's side of the platform-flow report, from ingested rows: the flow's Received Email events
+    are the cart's steps in time order, a Clicked Email belongs to the step before it, another flow's
+    email and an email outside the window are not the cart's, and the order after the second email is
+    credited to it."""
+    monkeypatch.setenv("CART_RECOVERY_SENDER", "platform_flow")
+    conn.execute(
+        "INSERT INTO ops.carts (cart_id, channel, email, item_count, subtotal, created_at, last_activity_at,"
+        " converted_at, order_id, order_total)"
+        " VALUES ('k1', 'website', 'k1@example.com', 1, 30, %(t)s, %(t)s, NULL, NULL, NULL),"
+        "        ('k1-order', 'website', 'k1@example.com', 1, 55, %(o)s, %(o)s, %(o)s, 'O-k1', 55)",
+        {"t": T, "o": T + timedelta(hours=30)},
+    )
+    conn.execute(
+        "INSERT INTO raw.klaviyo_flows (flow_id, name, payload) VALUES ('F1', 'Abandoned Checkout', '{}'),"
+        " ('F2', 'Welcome Series', '{}')"
+    )
+    conn.execute(
+        "INSERT INTO raw.klaviyo_profiles (profile_id, email, updated_at, payload, partition_date)"
+        " VALUES ('P1', 'K1@Example.com', %s, '{}', %s)",
+        (T, T.date()),
+    )
+    rows = [
+        ("e1", "Received Email", "F1", 2),
+        ("e2", "Clicked Email", "F1", 3),
+        ("e3", "Received Email", "F2", 4),  # another flow
+        ("e4", "Received Email", "F1", 25),
+        ("e5", "Received Email", "F1", 24 * 9),  # past the window: not about this cart
+    ]
+    for event_id, metric, flow, hours in rows:
+        conn.execute(
+            "INSERT INTO raw.klaviyo_events (event_id, metric_id, metric_name, profile_id, occurred_at,"
+            " flow_id, payload, partition_date) VALUES (%s, 'm', %s, 'P1', %s, %s, '{}', %s)",
+            (event_id, metric, T + timedelta(hours=hours), flow, T.date()),
+        )
+    with conn.transaction():
+        reporting.refresh(conn, RecoveryPolicy.from_env(), T + timedelta(days=4))
+    got = {
+        step: (emails, clicked, recovered, after_click)
+        for step, emails, clicked, recovered, after_click in conn.execute(
+            "SELECT step, emails_sent, carts_clicked, recovered_carts, recovered_after_click"
+            " FROM marts.cart_recovery_daily WHERE channel = 'website'"
+        )
+    }
+    assert got == {0: (2, 1, 1, 1), 1: (1, 1, 0, 0), 2: (1, 0, 1, 1)}

@@ -109,6 +109,10 @@ class CustomerIoEmulator:
             routes=[
                 Route("/v1/batch", self.pipelines_batch, methods=["POST"]),
                 Route("/v1/alias", self.pipelines_alias, methods=["POST"]),
+                *(
+                    Route(f"/v1/{kind}", self._pipelines_single(kind), methods=["POST"])
+                    for kind in ("identify", "track", "page", "screen", "group")
+                ),
             ]
         )
         return Starlette(
@@ -370,6 +374,28 @@ class CustomerIoEmulator:
             return error(400, f"alias needs {' and '.join(missing)}")
         self.pipelines_aliases.append(body)
         return JSONResponse({})
+
+    def _pipelines_single(self, kind: str):
+        """``POST /<kind>``: one call, checked as a batch item of that type (the path sets the type)."""
+
+        async def endpoint(request: Request) -> JSONResponse:
+            if err := self._pipelines_check(request):
+                return err
+            body = await self._json_object(request)
+            if isinstance(body, JSONResponse):
+                return body
+            if body.get("type", kind) != kind:
+                return error(400, f"type must be {kind!r} on /{kind}")
+            message = {**body, "type": kind}
+            if problem := _batch_message_problem(message):
+                return error(400, problem)
+            if len(json.dumps(message, separators=(",", ":")).encode()) > PIPELINES_MAX_MESSAGE:
+                self.pipelines_dropped += 1
+            else:
+                self.pipelines_messages.append(message)
+            return JSONResponse({})
+
+        return endpoint
 
     async def pipelines_batch(self, request: Request) -> JSONResponse:
         if err := self._pipelines_check(request):
