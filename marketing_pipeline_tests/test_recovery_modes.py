@@ -24,6 +24,9 @@ from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import VENDOR as CIO
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
+from marketing_pipeline.sources.klaviyo.assets_catalog import klaviyo_flows
+from marketing_pipeline.sources.klaviyo.assets_events import klaviyo_events
+from marketing_pipeline.sources.klaviyo.assets_profiles import klaviyo_profiles
 from marketing_pipeline.sources.klaviyo.resource import VENDOR as KLAVIYO
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -202,3 +205,36 @@ def test_platform_flow_report_reads_klaviyo_flow_events(conn, monkeypatch):
         )
     }
     assert got == {0: (2, 1, 1, 1), 1: (1, 1, 0, 0), 2: (1, 0, 1, 1)}
+
+
+def test_platform_flow_through_klaviyo(sandbox, warehouse_url, conn, vendor_env_for, monkeypatch):
+    """The same sequence with Klaviyo as the platform: the forwarded Started Checkout starts the account's
+    Abandoned Checkout flow; its Received Email events, ingested, are the report's emails."""
+    box, url = sandbox
+    vendor_env_for(url)
+    monkeypatch.setenv("CART_RECOVERY_SENDER", "platform_flow")
+    monkeypatch.setenv("SHOPPER_EVENTS_DESTINATIONS", "klaviyo")
+    writes = box.emulators["klaviyo"].writes
+    writes.reset()
+    stays, leaves = "stays-kl@example.com", "leaves-kl@example.com"
+    record(warehouse_url, cart_events("stays-kl", stays) + cart_events("leaves-kl", leaves))
+    try:
+        writes.clock = lambda: T + timedelta(minutes=5)  # the schedule forwards within minutes
+        forward()
+        writes.clock = lambda: T + UNSUBSCRIBES
+        writes.suppress(leaves)  # the shopper unsubscribes from Klaviyo's first email
+        writes.clock = lambda: T + timedelta(days=4)
+        forward()  # again: nothing new is sent, so the flow starts once per cart
+        assert writes.duplicate_events == 0
+        emails = box.emulators["klaviyo"].cart_flow_emails()
+        to = {pid: writes.profiles[pid]["email"] for pid in {e.profile_id for e in emails}}
+        assert sorted(to[e.profile_id] for e in emails) == [leaves, stays, stays, stays]
+        days = [(T + timedelta(days=n)).date().isoformat() for n in range(3)]
+        run = {"resources": resources(), "run_config": QUIET}
+        assert dg.materialize([klaviyo_flows], partition_key=days[0], **run).success
+        assert dg.materialize([klaviyo_profiles], partition_key=days[0], **run).success
+        for day in days:
+            assert dg.materialize([klaviyo_events], partition_key=day, **run).success
+    finally:
+        writes.reset()
+    assert report(conn) == {0: (2, 4), 1: (2, 2), 2: (1, 1), 3: (1, 1)}
