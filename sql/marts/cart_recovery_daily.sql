@@ -16,18 +16,19 @@ WITH flows AS (
     UNION ALL
     SELECT 'customerio', object_id::text FROM raw.customerio_campaigns
     WHERE %(platform)s AND kind = 'campaign' AND (lower(name) = ANY(%(flows)s) OR object_id::text = ANY(%(flows)s))
-), platform_events AS (  -- (email, kind: sent | click, at, the email it belongs to)
+), platform_events AS (  -- the flow's emails and clicks: (email, kind: sent | click, at)
     SELECT core.norm_email(p.email) AS email, CASE e.metric_name WHEN 'Received Email' THEN 'sent' ELSE 'click' END AS kind,
            e.occurred_at AS at
     FROM raw.klaviyo_events e
     JOIN flows f ON f.platform = 'klaviyo' AND f.id = e.flow_id
     JOIN raw.klaviyo_profiles p ON p.profile_id = e.profile_id
-    WHERE e.metric_name IN ('Received Email', 'Clicked Email')
+    WHERE %(platform)s AND e.metric_name IN ('Received Email', 'Clicked Email')
     UNION ALL
     SELECT d.email, k.kind, k.at
     FROM (SELECT DISTINCT ON (delivery_id) delivery_id, core.norm_email(coalesce(email, recipient)) AS email,
                  sent_at, clicked_at, campaign_id
-          FROM raw.customerio_deliveries ORDER BY delivery_id, partition_date DESC) d
+          FROM raw.customerio_deliveries WHERE %(platform)s  -- nothing is read in the other modes
+          ORDER BY delivery_id, partition_date DESC) d
     JOIN flows f ON f.platform = 'customerio' AND f.id = d.campaign_id::text
     CROSS JOIN LATERAL (VALUES ('sent', d.sent_at), ('click', d.clicked_at)) AS k(kind, at)
     WHERE k.at IS NOT NULL

@@ -428,18 +428,22 @@ class KlaviyoEmulator:
         if subscriptions:
             email = (a.get("email") or "").lower()
             suppression = self.writes.suppressed.get(email)
+            when = self.writes.suppressed_at.get(email)
+            consented = self.writes.subscribed.get(email)
             attrs["subscriptions"] = {
                 "email": {
                     "marketing": {
-                        "can_receive_email_marketing": False,
-                        "consent": "NEVER_SUBSCRIBED",
-                        "consent_timestamp": None,
+                        "can_receive_email_marketing": bool(consented) and not suppression,
+                        "consent": "SUBSCRIBED" if consented else "NEVER_SUBSCRIBED",
+                        "consent_timestamp": consented or None,
                         "last_updated": a["updated"],
                         "method": None,
                         "method_detail": None,
                         "custom_method_detail": None,
                         "double_optin": False,
-                        "suppression": [{"reason": suppression, "timestamp": a["updated"]}]
+                        "suppression": [
+                            {"reason": suppression, "timestamp": when.isoformat() if when else a["updated"]}
+                        ]
                         if suppression
                         else [],
                         "list_suppressions": [],
