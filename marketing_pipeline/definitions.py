@@ -33,12 +33,14 @@ COMPONENTS = [
 
 
 def _environment_key() -> tuple:
-    """What the definitions depend on: the calendar and which vendor variables are set."""
+    """What the definitions depend on: the calendar, which vendor variables are set and who sends
+    recovery mail (the recovery job's pool)."""
     from marketing_pipeline import settings
+    from marketing_pipeline.settings.recovery import sender_from_env
     from marketing_pipeline.settings.vendors import set_variables
 
     cfg = settings.load()
-    return cfg.brand_timezone, cfg.history_start, set_variables()
+    return cfg.brand_timezone, cfg.history_start, set_variables(), sender_from_env()
 
 
 @cache

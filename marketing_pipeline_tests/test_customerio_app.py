@@ -170,7 +170,7 @@ def test_campaign_metrics_match_the_deliveries_of_the_day(sandbox, warehouse_url
         k == "newsletter" for k, *_ in conn.execute("SELECT kind FROM raw.customerio_campaign_metrics")
     )
     catalog = dict(conn.execute("SELECT kind, count(*) FROM raw.customerio_campaigns GROUP BY 1").fetchall())
-    assert catalog["campaign"] == 3 and catalog["broadcast"] == 2 and catalog["newsletter"] > 50
+    assert catalog["campaign"] == 4 and catalog["broadcast"] == 2 and catalog["newsletter"] > 50
     before = conn.execute("SELECT * FROM raw.customerio_campaign_metrics ORDER BY 1, 2, 3").fetchall()
     assert dg.materialize(
         [customerio_campaign_metrics], partition_key=keys[0], resources=resources(url)

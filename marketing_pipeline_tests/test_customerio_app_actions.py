@@ -150,3 +150,26 @@ def test_the_cli_prints_json(cio, capsys):
     assert "trigger_id" in json.loads(capsys.readouterr().out)
     assert main(["customerio", "push", "order_shipped_push", email]) == 0
     assert "delivery_id" in json.loads(capsys.readouterr().out)
+
+
+def test_search_and_transactional_answers_match_the_spec(cio):
+    """The two answers the tests above do not read raw: the search page and the transactional send."""
+    _, _, email, url = cio
+    headers = {"Authorization": f"Bearer {CUSTOMERIO_APP_API_KEY}"}
+    flt = {"and": [{"attribute": {"field": "email", "operator": "eq", "value": email}}]}
+    page = httpx.post(
+        f"{url}/customerio/app/v1/customers", params={"limit": 1}, json={"filter": flt}, headers=headers
+    )
+    assert page.status_code == 200 and [p["email"] for p in page.json()["identifiers"]] == [email]
+    validate(page.json(), spec_schema("/v1/customers", "post", "response"))
+    body = {
+        "transactional_message_id": "cart_reminder",
+        "to": email,
+        "identifiers": {"email": email},
+        "message_data": {"cart_id": "c-1"},
+        "send_to_unsubscribed": False,
+    }
+    validate(body, spec_schema("/v1/send/email", "post"))
+    sent = httpx.post(f"{url}/customerio/app/v1/send/email", json=body, headers=headers)
+    assert sent.status_code == 200 and sent.json()["delivery_id"]
+    validate(sent.json(), spec_schema("/v1/send/email", "post", "response"))

@@ -120,11 +120,13 @@ def test_emulator_responses_match_the_app_api_schemas(sandbox, app_spec, path, s
         errors = [list(jsonschema.Draft7Validator(b).iter_errors(body)) for b in branches]
         assert any(not e for e in errors), errors
         assert any(v for v in body["metric"]["series"].values() if sum(v))
-    elif "campaigns" in body:  # campaign items are oneOf by trigger type; ours are segment-triggered
-        item_branches = schema["properties"]["campaigns"]["items"]["oneOf"]
-        segment = next(b for b in item_branches if b.get("title") == "Segment")
+    elif "campaigns" in body:  # campaign items are oneOf by trigger type: each against its own branch
+        item_branches = {
+            b.get("title", "").lower(): b for b in schema["properties"]["campaigns"]["items"]["oneOf"]
+        }
+        assert {item["type"] for item in body["campaigns"]} == {"segment", "event"}
         for item in body["campaigns"]:
-            validate(item, segment)
+            validate(item, item_branches[item["type"]])
     else:
         validate(body, schema)
         listed = next(v for v in body.values() if isinstance(v, list))

@@ -29,6 +29,12 @@ def describe(defs) -> dict:
         "schedules": sorted(s.name for s in repo.schedule_defs),
         "sensors": sorted(s.name for s in repo.sensor_defs),
         "resources": sorted(defs.resources or {}),
+        # op jobs (assets' pools are above): the recovery job's pool follows the sender mode
+        "op_pools": {
+            f"{j}.{node.name}": node.definition.pool
+            for j in ("cart_recovery_job",)
+            for node in repo.get_job(j).graph.node_dict.values()
+        },
     }
 
 

@@ -129,3 +129,17 @@ def test_transactional_requests_match_the_app_api_schema(customerio_mode, wareho
     keep = {"delivery_id", "queued_at", "message_id"}  # what the emulator added when it kept the request
     for mail in cio_mails(box, cart):
         jsonschema.Draft7Validator(schema).validate({k: v for k, v in mail.items() if k not in keep})
+
+
+@pytest.mark.parametrize(
+    ("sender", "pool"),
+    [("sendgrid", "sendgrid_api"), ("customerio", "customerio_api"), ("platform_flow", None)],
+)
+def test_the_recovery_job_takes_the_pool_of_the_vendor_that_sends(sender, pool, vendor_env_for, monkeypatch):
+    vendor_env_for("http://127.0.0.1:9")
+    monkeypatch.setenv("CART_RECOVERY_SENDER", sender)
+    from marketing_pipeline import definitions
+
+    job = definitions.defs.get_repository_def().get_job("cart_recovery_job")
+    assert job.graph.node_named(runner.RECOVERY_OP).definition.pool == pool
+    assert runner.recovery_job().graph.node_named(runner.RECOVERY_OP).definition.pool == pool

@@ -1,18 +1,25 @@
-"""``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``)."""
+"""``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``).
+
+The step's op takes a slot of the pool of the vendor that sends (``CART_RECOVERY_SENDER``):
+``sendgrid_api`` or ``customerio_api``; in platform-flow mode nothing is sent here, so no pool.
+"""
 
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 
 import dagster as dg
 
 from marketing_pipeline.cart_recovery.send import process_step
 from marketing_pipeline.cart_recovery.senders import CustomerIoSender, SendGridSender
-from marketing_pipeline.settings.recovery import RecoveryPolicy
+from marketing_pipeline.settings.recovery import RecoveryPolicy, sender_from_env
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
 
 RECOVERY_OP = "send_recovery_step"
+JOB_NAME = "cart_recovery_job"
+POOLS = {"sendgrid": "sendgrid_api", "customerio": "customerio_api", "platform_flow": None}
 
 
 class RecoveryStepConfig(dg.Config):
@@ -21,12 +28,12 @@ class RecoveryStepConfig(dg.Config):
     as_of: str = ""  # ISO time to act at; empty = now (a controllable clock for the demo and tests)
 
 
-@dg.op(
-    name=RECOVERY_OP,
-    pool="sendgrid_api",
-    description="Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
-    "the configured sender (CART_RECOVERY_SENDER: SendGrid or a Customer.io transactional message). A claimed step is never sent again, whatever happens to this run.",
+_OP_DESCRIPTION = (
+    "Claim the step in ops.recovery_outbox, re-check the exit rules, render and send through "
+    "the configured sender (CART_RECOVERY_SENDER: SendGrid or a Customer.io transactional message). A claimed step is never sent again, whatever happens to this run."
 )
+
+
 def send_recovery_step(
     context: dg.OpExecutionContext,
     config: RecoveryStepConfig,
@@ -85,14 +92,27 @@ def _sender(mode: str, sendgrid: SendGridResource, customerio: CustomerIoResourc
             yield SendGridSender(client)
 
 
-# A step takes seconds. A run killed outright (SIGKILL) would hold its sendgrid_api pool slot
-# forever: run monitoring fails it after this long, and then frees the slot (dagster.yaml).
+# A step takes seconds. A run killed outright (SIGKILL) would hold its pool slot forever:
+# run monitoring fails it after this long, and then frees the slot (dagster.yaml).
 MAX_RUNTIME_SECONDS = 300
 
 
-@dg.job(
-    tags={"cart_recovery": "true", "dagster/max_runtime_seconds": str(MAX_RUNTIME_SECONDS)},
-    description="One abandoned-cart email step for one cart.",
-)
-def cart_recovery_job():
-    send_recovery_step()
+@cache
+def build_recovery_job(sender: str) -> dg.JobDefinition:
+    """The job for one sender mode: the same op, in the pool of the vendor that sends."""
+    op = dg.op(name=RECOVERY_OP, pool=POOLS[sender], description=_OP_DESCRIPTION)(send_recovery_step)
+
+    @dg.job(
+        name=JOB_NAME,
+        tags={"cart_recovery": "true", "dagster/max_runtime_seconds": str(MAX_RUNTIME_SECONDS)},
+        description="One abandoned-cart email step for one cart.",
+    )
+    def _job():
+        op()
+
+    return _job
+
+
+def recovery_job_for_env() -> dg.JobDefinition:
+    """The job for the configured ``CART_RECOVERY_SENDER`` (read when the definitions load)."""
+    return build_recovery_job(sender_from_env())

@@ -22,6 +22,11 @@ def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
             "idle": policy.idle,
             "attribution": policy.attribution_window,
             "tz": policy.timezone,
+            # platform-flow mode: the platform's flow emails, matched to the person's cart within the
+            # one-sequence-per-person window
+            "platform": policy.sender == "platform_flow",
+            "flows": list(policy.platform_flows),
+            "horizon": policy.cap_window,
         },
     )
     return conn.execute("SELECT count(*) FROM marts.cart_recovery_daily").fetchone()[0]
@@ -32,7 +37,9 @@ def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
     kinds={"postgres"},
     description="marts.cart_recovery_daily: per abandonment day, channel and step (0 = whole sequence): carts "
     "abandoned, emails sent, clicks, recovered carts (after a click or not), revenue and recovery rate, within "
-    "CART_RECOVERY_ATTRIBUTION_WINDOW (default 7 days) after an email.",
+    "CART_RECOVERY_ATTRIBUTION_WINDOW (default 7 days) after an email. The emails are the project's own, or with "
+    "CART_RECOVERY_SENDER=platform_flow the platform's recovery flow's (raw Klaviyo flow events and Customer.io "
+    "deliveries of CART_RECOVERY_PLATFORM_FLOWS).",
 )
 def cart_recovery_daily(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

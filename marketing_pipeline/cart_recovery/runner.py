@@ -11,7 +11,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from marketing_pipeline.cart_recovery.job import RECOVERY_OP, cart_recovery_job
+from marketing_pipeline.cart_recovery.job import JOB_NAME, RECOVERY_OP, recovery_job_for_env
 from marketing_pipeline.cart_recovery.sensor import build_abandoned_cart_sensor
 from marketing_pipeline.sources.customerio.resource import VENDOR as CUSTOMERIO
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
@@ -28,9 +28,8 @@ def _resources() -> dict:
 
 
 def recovery_job() -> dg.JobDefinition:
-    return dg.Definitions(jobs=[cart_recovery_job], resources=_resources()).resolve_job_def(
-        cart_recovery_job.name
-    )
+    """The job of the configured sender mode, with its resources bound."""
+    return dg.Definitions(jobs=[recovery_job_for_env()], resources=_resources()).resolve_job_def(JOB_NAME)
 
 
 def tick(

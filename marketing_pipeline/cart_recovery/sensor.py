@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import psycopg
 
-from marketing_pipeline.cart_recovery.job import RECOVERY_OP, cart_recovery_job
+from marketing_pipeline.cart_recovery.job import JOB_NAME, RECOVERY_OP
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource, connect
 
@@ -99,7 +99,7 @@ def build_abandoned_cart_sensor(
 
     @dg.sensor(
         name=name,
-        job=cart_recovery_job,
+        job_name=JOB_NAME,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests the due abandoned-cart email step for each idle cart (run key cart:step).",

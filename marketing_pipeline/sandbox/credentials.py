@@ -62,6 +62,8 @@ def environ(base_url: str = DEFAULT_URL) -> dict[str, str]:
         "BRAND_ADDRESS": World.brand_address,
         "STORE_URL": World.store_url,
         "SENDGRID_FROM_EMAIL": SENDGRID_FROM_EMAIL,
+        # the sandbox workspace's transactional messages, for CART_RECOVERY_SENDER=customerio
+        "CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS": "cart_reminder,cart_urgency,cart_offer",
         "SLACK_BASE_URL": f"{url}/slack/api/",
         "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
         "SLACK_CHANNEL": "#marketing-alerts",

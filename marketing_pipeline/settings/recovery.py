@@ -27,6 +27,15 @@ def parse_duration(name: str, raw: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2) or "s"])
 
 
+def sender_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """``CART_RECOVERY_SENDER`` alone (the definitions pick the recovery job's pool from it)."""
+    env = os.environ if environ is None else environ
+    sender = env.get("CART_RECOVERY_SENDER", "").strip().lower() or "sendgrid"
+    if sender not in SENDERS:
+        raise SettingsError(f"CART_RECOVERY_SENDER must be one of {', '.join(SENDERS)}, got {sender!r}")
+    return sender
+
+
 @dataclass(frozen=True)
 class Step:
     number: int
@@ -62,6 +71,9 @@ class RecoveryPolicy:
     # own flow reacts to the forwarded shopper events).
     sender: str = "sendgrid"
     customerio_message_ids: tuple[str, ...] = ()
+    # platform_flow: the platform's recovery flows whose emails the report counts (CART_RECOVERY_PLATFORM_FLOWS:
+    # Klaviyo flow or Customer.io campaign names or ids, compared in lower case).
+    platform_flows: tuple[str, ...] = ("abandoned cart", "abandoned checkout")
     # Send only to people whose latest recorded email consent is a yes (e.g. shoppers in the EU/UK).
     require_consent: bool = False
     # The offer step when the discount-code pool is empty: "without_offer" (send it, no code) or "skip".
@@ -163,10 +175,7 @@ class RecoveryPolicy:
         ):
             if env.get(var, "").strip():
                 changes[attr] = env[var].strip()
-        sender = env.get("CART_RECOVERY_SENDER", "").strip().lower() or "sendgrid"
-        if sender not in SENDERS:
-            raise SettingsError(f"CART_RECOVERY_SENDER must be one of {', '.join(SENDERS)}, got {sender!r}")
-        changes["sender"] = sender
+        changes["sender"] = sender_from_env(env)
         ids = tuple(
             i.strip() for i in env.get("CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS", "").split(",") if i.strip()
         )
@@ -175,6 +184,11 @@ class RecoveryPolicy:
                 f"CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS needs one id for every step or {len(policy.steps)} ids"
             )
         changes["customerio_message_ids"] = ids * len(policy.steps) if len(ids) == 1 else ids
+        flows = tuple(
+            f.strip().lower() for f in env.get("CART_RECOVERY_PLATFORM_FLOWS", "").split(",") if f.strip()
+        )
+        if flows:
+            changes["platform_flows"] = flows
         flag = env.get("CART_RECOVERY_REQUIRE_CONSENT", "").strip().lower()
         if flag:
             if flag not in ("true", "false", "1", "0", "yes", "no"):

@@ -201,7 +201,12 @@ def action_routes(emulator) -> list[Route]:
         nxt = str(start + limit) if start + limit < len(rows) else ""
         return JSONResponse({"activities": rows[start : start + limit], "next": nxt})
 
+    async def sandbox_sent(request: Request) -> JSONResponse:
+        """Not Customer.io's: the transactional emails this sandbox received (the demo reads links from them)."""
+        return JSONResponse(emulator.transactional_sent)
+
     return [
+        Route("/_sandbox/transactional", sandbox_sent, methods=["GET"]),
         Route("/v1/send/email", send_email, methods=["POST"]),
         Route("/v1/send/push", send_push, methods=["POST"]),
         Route("/v1/campaigns/{broadcast_id:int}/triggers", trigger, methods=["POST"]),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
+from marketing_pipeline.sandbox.customerio import cart_flow
 from marketing_pipeline.sandbox.world import Customer, World
 from marketing_pipeline.sources.customerio.models import DAILY_METRICS
 
@@ -119,7 +120,7 @@ class CustomerIoWorkspace:
                 "tags": ["sandbox"],
             }
             for cid, name, aid, _ in CAMPAIGNS
-        ]
+        ] + [cart_flow.campaign(self._epoch())]
 
     def broadcasts(self) -> list[dict]:
         return [

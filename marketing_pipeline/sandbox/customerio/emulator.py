@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.customerio import cart_flow
 from marketing_pipeline.sandbox.customerio.app_actions import action_routes
 from marketing_pipeline.sandbox.customerio.data import CustomerIoWorkspace
 from marketing_pipeline.sandbox.world import World
@@ -73,6 +74,9 @@ class CustomerIoEmulator:
         self.event_posts = 0
         self.identify_posts = 0
         self.suppressed: set[str] = set()
+        self.suppressed_at: dict[str, datetime] = {}
+        # the workspace's "now" (its abandoned-cart campaign sends what is due by then); tests move it
+        self.clock = lambda: datetime.now(UTC)
         self.deleted: list[str] = []
         # what the Pipelines API has received (oversize calls are answered 200 and dropped, as documented)
         self.pipelines_messages: list[dict] = []
@@ -105,6 +109,10 @@ class CustomerIoEmulator:
             routes=[
                 Route("/v1/batch", self.pipelines_batch, methods=["POST"]),
                 Route("/v1/alias", self.pipelines_alias, methods=["POST"]),
+                *(
+                    Route(f"/v1/{kind}", self._pipelines_single(kind), methods=["POST"])
+                    for kind in ("identify", "track", "page", "screen", "group")
+                ),
             ]
         )
         return Starlette(
@@ -246,6 +254,9 @@ class CustomerIoEmulator:
             found = self.workspace.deliveries_between(
                 datetime.fromtimestamp(start_ts, UTC), datetime.fromtimestamp(end_ts, UTC)
             )
+            flow = [d for d in self.cart_flow_deliveries() if start_ts <= d.created < end_ts]
+            if flow:
+                found = sorted([*found, *flow], key=lambda d: (d.created, d.id))
         for key in ("campaign_id", "newsletter_id"):
             if q.get(key):
                 found = [d for d in found if str(getattr(d, key)) == q[key]]
@@ -256,6 +267,11 @@ class CustomerIoEmulator:
         return JSONResponse(
             {"messages": [d.json() for d in page], "next": _cursor(nxt) if nxt < len(found) else ""}
         )
+
+    def cart_flow_deliveries(self) -> list[cart_flow.FlowDelivery]:
+        """What the workspace's abandoned-cart campaign has sent by now."""
+        track = [*self.events.values(), *self.anonymous_id_events]
+        return cart_flow.deliveries(self.pipelines_messages, track, self.suppressed_at, self.clock())
 
     # -- Track API -------------------------------------------------------------------------
     def _track_check(self, request: Request) -> JSONResponse | None:
@@ -320,6 +336,7 @@ class CustomerIoEmulator:
             return err
         ident = request.path_params["identifier"]
         self.suppressed.add(ident)
+        self.suppressed_at.setdefault(ident, self.clock())
         self.people.pop(ident, None)
         return JSONResponse({})
 
@@ -327,6 +344,7 @@ class CustomerIoEmulator:
         if err := self._track_check(request):
             return err
         self.suppressed.discard(request.path_params["identifier"])
+        self.suppressed_at.pop(request.path_params["identifier"], None)
         return JSONResponse({})
 
     async def delete_person(self, request: Request) -> JSONResponse:
@@ -356,6 +374,28 @@ class CustomerIoEmulator:
             return error(400, f"alias needs {' and '.join(missing)}")
         self.pipelines_aliases.append(body)
         return JSONResponse({})
+
+    def _pipelines_single(self, kind: str):
+        """``POST /<kind>``: one call, checked as a batch item of that type (the path sets the type)."""
+
+        async def endpoint(request: Request) -> JSONResponse:
+            if err := self._pipelines_check(request):
+                return err
+            body = await self._json_object(request)
+            if isinstance(body, JSONResponse):
+                return body
+            if body.get("type", kind) != kind:
+                return error(400, f"type must be {kind!r} on /{kind}")
+            message = {**body, "type": kind}
+            if problem := _batch_message_problem(message):
+                return error(400, problem)
+            if len(json.dumps(message, separators=(",", ":")).encode()) > PIPELINES_MAX_MESSAGE:
+                self.pipelines_dropped += 1
+            else:
+                self.pipelines_messages.append(message)
+            return JSONResponse({})
+
+        return endpoint
 
     async def pipelines_batch(self, request: Request) -> JSONResponse:
         if err := self._pipelines_check(request):

@@ -1,6 +1,11 @@
 """Demo step: the sandbox brand's carts flow through the intake over HTTP while a simulated
 clock advances; at each tick the sensor runs and the recovery runs it requests execute through
-Dagster. Then the SendGrid suppressions and the reporting mart are materialized."""
+Dagster. Then the SendGrid suppressions and the reporting mart are materialized.
+
+The sender is ``CART_RECOVERY_SENDER`` (``CART_RECOVERY_SENDER=customerio make demo``): SendGrid,
+Customer.io transactional messages, or ``platform_flow``, where nothing is sent here and the
+Customer.io workspace's own abandoned-cart campaign sends on the forwarded events; its deliveries
+are then ingested and the report reads them."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from marketing_pipeline.marts import figures
 from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
+from marketing_pipeline.settings.recovery import RecoveryPolicy
+from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import from_env as customerio_from_env
 from marketing_pipeline.sources.klaviyo.resource import from_env as klaviyo_from_env
 from marketing_pipeline.sources.sendgrid.assets import sendgrid_suppressions
@@ -44,9 +51,23 @@ def _post(web: str, events: list[dict]) -> None:
 
 
 def _recover_link(sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None:
-    """The token of the last email this cart got (read back from the SendGrid emulator)."""
+    """The token of the last email this cart got (read back from the SendGrid or Customer.io emulator)."""
     if cart_id not in sent:
         return None
+    if RecoveryPolicy.from_env().sender == "customerio":
+        mails = httpx.get(
+            f"{os.environ['CUSTOMERIO_APP_BASE_URL']}/_sandbox/transactional", timeout=30
+        ).json()
+        url = next(
+            (
+                m["message_data"]["recover_url"]
+                for m in reversed(mails)
+                if m["message_data"]["cart_id"] == cart_id
+            ),
+            "",
+        )
+        found = LINK.search(url)
+        return found.group(1) if found else None
     for m in reversed(httpx.get(f"{sendgrid_url}/_sandbox/messages", timeout=30).json()):
         if m["body"]["personalizations"][0]["custom_args"]["cart_id"] == cart_id:
             found = LINK.search(m["body"]["content"][0]["value"])
@@ -88,7 +109,6 @@ def run(ctx) -> None:
             "WHERE recovery_ended_at IS NULL AND converted_at IS NULL",
             (now,),
         ).rowcount
-    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources, run_config=QUIET)
     ctx.extra["cart_recovery_runs"] = len(done)
     # The same carts' shopper events to Klaviyo and Customer.io; the second run finds nothing new.
     platforms = {**resources, "klaviyo": klaviyo_from_env(), "customerio": customerio_from_env()}
@@ -96,12 +116,25 @@ def run(ctx) -> None:
         dg.materialize(
             [shopper_event_forwarding], instance=ctx.instance, resources=platforms, run_config=QUIET
         )
+    if RecoveryPolicy.from_env().sender == "platform_flow":  # the platform sent: read its deliveries
+        days = [first + timedelta(days=n) for n in range((now.date() - first).days)]  # up to yesterday
+        for asset, keys in ((customerio_campaign_metrics, days[:1]), (customerio_deliveries, days)):
+            for day in keys:
+                dg.materialize(
+                    [asset],
+                    partition_key=day.isoformat(),
+                    instance=ctx.instance,
+                    resources=platforms,
+                    run_config=QUIET,
+                )
+    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources, run_config=QUIET)
 
 
 def summary(conn, ctx) -> list[str]:
+    sender = RecoveryPolicy.from_env().sender
     lines = [
         "",
-        f"Cart recovery ({ctx.extra.get('cart_recovery_runs', 0)} recovery runs through Dagster):",
+        f"Cart recovery, sent by {sender} ({ctx.extra.get('cart_recovery_runs', 0)} recovery runs through Dagster):",
         f"  {'step':<10}{'sent':>6}{'skipped':>9}{'other':>7}",
     ]
     for step, sent, skipped, other in conn.execute(

@@ -170,7 +170,7 @@ class KlaviyoData:
     def flows(self) -> list[Flow]:
         specs = [
             ("Welcome Series", "Added to List", "live", 3),
-            ("Abandoned Checkout", "Metric", "live", 2),
+            ("Abandoned Checkout", "Metric", "live", 3),  # run on received events: cart_flow.py
             ("Post-Purchase Thank You", "Metric", "live", 1),
             ("Winback 90 days", "Metric", "manual", 2),
             ("Browse Abandonment", "Metric", "draft", 1),

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from marketing_pipeline.sandbox import credentials
+from marketing_pipeline.sandbox.klaviyo import cart_flow
 from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
 from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
 from marketing_pipeline.sandbox.klaviyo.limits import JSONAPI, PAGE_SIZES, REVISION, TIER_LIMITS, tier_of
@@ -354,11 +355,15 @@ class KlaviyoEmulator:
         hi = min(hi, last) if hi else last
         hour = start_hour if start_hour is not None else int(lo.timestamp() // 3600)
         end_hour = math.ceil(hi.timestamp() / 3600)
+        flow_emails = self.cart_flow_emails()
         out: list[tuple[Ev, str]] = []
         next_token = None
         while hour < end_hour:
             hour_start = datetime.fromtimestamp(hour * 3600, UTC)
             block = self._hour(hour_start)
+            extra = [e for e in flow_emails if hour * 3600 <= e.at.timestamp() < (hour + 1) * 3600]
+            if extra:
+                block = sorted([*block, *extra], key=lambda e: (e.at, e.id))
             inside = filters.within(hour_start, window) and filters.within(
                 hour_start + timedelta(seconds=3599), window
             )
@@ -387,6 +392,69 @@ class KlaviyoEmulator:
         return document(
             {"data": [event_json(e, mid, base) for e, mid in out], "links": self._links(request, next_token)}
         )
+
+    def cart_flow_emails(self) -> list[Ev]:
+        """The live abandoned-checkout flow's emails to profiles the pipeline sent events for."""
+        writes = getattr(self, "writes", None)
+        if writes is None or not writes.events:
+            return []
+        flow = next(f for f in self.data.flows if f.name == "Abandoned Checkout")
+        return cart_flow.emails(flow, writes.events, writes.suppressed_at, writes.clock())
+
+    def written_profiles(self) -> list[tuple[datetime, str, dict]]:
+        """Profiles the pipeline created (not the account's generated ones), as (updated, id, attributes)."""
+        writes = getattr(self, "writes", None)
+        if writes is None:
+            return []
+        world = set(self.data._profile_ids)
+        return [
+            (datetime.fromisoformat(a["updated"]), pid, a)
+            for pid, a in writes.profiles.items()
+            if pid not in world and a.get("updated")
+        ]
+
+    def written_profile_json(self, pid: str, a: dict, base: str, subscriptions: bool) -> dict:
+        attrs = {
+            "email": a.get("email"),
+            "phone_number": a.get("phone_number"),
+            "external_id": a.get("external_id"),
+            "first_name": a.get("first_name"),
+            "last_name": a.get("last_name"),
+            "created": a["created"],
+            "updated": a["updated"],
+            "properties": a.get("properties", {}),
+        }
+        if subscriptions:
+            email = (a.get("email") or "").lower()
+            suppression = self.writes.suppressed.get(email)
+            when = self.writes.suppressed_at.get(email)
+            consented = self.writes.subscribed.get(email)
+            attrs["subscriptions"] = {
+                "email": {
+                    "marketing": {
+                        "can_receive_email_marketing": bool(consented) and not suppression,
+                        "consent": "SUBSCRIBED" if consented else "NEVER_SUBSCRIBED",
+                        "consent_timestamp": consented or None,
+                        "last_updated": a["updated"],
+                        "method": None,
+                        "method_detail": None,
+                        "custom_method_detail": None,
+                        "double_optin": False,
+                        "suppression": [
+                            {"reason": suppression, "timestamp": when.isoformat() if when else a["updated"]}
+                        ]
+                        if suppression
+                        else [],
+                        "list_suppressions": [],
+                    }
+                }
+            }
+        return {
+            "type": "profile",
+            "id": pid,
+            "attributes": attrs,
+            "links": {"self": f"{base}/api/profiles/{pid}/"},
+        }
 
     # -- profiles -----------------------------------------------------------------------
     def profile_json(self, pid: str, c, base: str, subscriptions: bool) -> dict:
@@ -463,15 +531,31 @@ class KlaviyoEmulator:
             rows = [r for r in rows if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 rows = [r for r in rows if filters.within(self.data.profile_state(r[2])["created"], created)]
+            written = [r for r in self.written_profiles() if filters.within(r[0], updated)]
+            if created[0] is not None or created[1] is not None:
+                written = [
+                    r for r in written if filters.within(datetime.fromisoformat(r[2]["created"]), created)
+                ]
             if email:
                 rows = [r for r in rows if r[2].email == email]
+                written = [r for r in written if r[2].get("email") == email]
+            if written:
+                rows = sorted([*rows, *written], key=lambda r: (r[0], r[1]))
             page, links = self._offset_page(request, rows, size)
         except filters.FilterError as exc:
             return error(400, "invalid", "Invalid input.", str(exc), parameter="filter")
         subs = "subscriptions" in q.get("additional-fields[profile]", "")
         base = self._base(request)
         return document(
-            {"data": [self.profile_json(pid, c, base, subs) for _, pid, c in page], "links": links}
+            {
+                "data": [
+                    self.written_profile_json(pid, c, base, subs)
+                    if isinstance(c, dict)
+                    else self.profile_json(pid, c, base, subs)
+                    for _, pid, c in page
+                ],
+                "links": links,
+            }
         )
 
     # -- lists and segments ---------------------------------------------------------------

@@ -98,6 +98,9 @@ class KlaviyoWrites:
     # The sandbox account's existing profiles (from the read emulator): email -> (profile id, suppression)
     world_loader: object = None  # () -> {email: (profile id, suppression reason or None)}, read once
     _world: object = None  # anything with .get(email, default)
+    # the account's "now": profile times, suppression times, which flow emails are due (tests move it)
+    clock: object = field(default=lambda: datetime.now(UTC))
+    suppressed_at: dict[str, datetime] = field(default_factory=dict)  # lower(email) -> when
 
     def world_profile(self, email: str) -> tuple[str | None, str | None]:
         if self._world is None:
@@ -122,6 +125,7 @@ class KlaviyoWrites:
         """Mark an email suppressed in Klaviyo (as an unsubscribe or bounce would)."""
         email = email.strip().lower()
         self.suppressed[email] = reason
+        self.suppressed_at.setdefault(email, self.clock())
         self.subscribed.pop(email, None)
 
     def members(self, name: str) -> set[str]:
@@ -143,7 +147,7 @@ class KlaviyoWrites:
         pid = self.by_email.get(email) if email else None
         if pid is None:
             pid = (self.world_profile(email)[0] if email else None) or _profile_id()
-            self.profiles[pid] = {"created": _now()}
+            self.profiles[pid] = {"created": self.clock().isoformat()}
             if email:
                 self.by_email[email] = pid
         current = self.profiles[pid]
@@ -154,7 +158,7 @@ class KlaviyoWrites:
                 current.setdefault("properties", {}).update(value)
             else:
                 current[key] = value
-        current["updated"] = _now()
+        current["updated"] = self.clock().isoformat()
         return pid
 
 

@@ -1,4 +1,5 @@
-"""Customer.io Pipelines (CDP) API: ``POST /batch`` within its size limits.
+"""Customer.io Pipelines (CDP) API: ``POST /batch`` within its size limits, and the single calls
+``identify``, ``track``, ``page``, ``screen``, ``group`` and ``alias``.
 
 A secondary path next to the Track API: Pipelines sets ``messageId`` itself and documents no
 de-duplication, so replays are only safe through the Track API's ULID event ids. Limits: 32 KB
@@ -83,6 +84,47 @@ class PipelinesClient(ApiClient):
             self.request("POST", "/batch", content=body, headers={"Content-Type": "application/json"})
             calls += 1
         return calls
+
+    def _single(self, kind: str, message: dict) -> None:
+        """One call on its own endpoint (the 32 KB per-call limit checked here, as for batches)."""
+        message = {"type": kind, **{k: v for k, v in message.items() if v is not None}}
+        if _size(message) > MAX_MESSAGE_BYTES:
+            who = message.get("userId") or message.get("anonymousId") or "(no id)"
+            raise TrackPayloadError(f"Pipelines {kind} for {who}: over the 32 KB per call")
+        self.request("POST", f"/{kind}", json=message)
+
+    def identify(self, user_id: str, traits: dict[str, Any], *, anonymous_id: str | None = None) -> None:
+        self._single("identify", {"userId": user_id, "anonymousId": anonymous_id, "traits": traits})
+
+    def track(
+        self,
+        user_id: str,
+        event: str,
+        properties: dict[str, Any] | None = None,
+        *,
+        at: datetime | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        self._single(
+            "track",
+            {
+                "userId": user_id,
+                "event": event,
+                "properties": properties or {},
+                "timestamp": at.isoformat() if at else None,
+                "messageId": message_id,
+            },
+        )
+
+    def page(self, user_id: str, name: str, properties: dict[str, Any] | None = None) -> None:
+        self._single("page", {"userId": user_id, "name": name, "properties": properties or {}})
+
+    def screen(self, user_id: str, name: str, properties: dict[str, Any] | None = None) -> None:
+        self._single("screen", {"userId": user_id, "name": name, "properties": properties or {}})
+
+    def group(self, user_id: str, group_id: str, traits: dict[str, Any] | None = None) -> None:
+        """Put a person in a group (a company, a household: a Customer.io object)."""
+        self._single("group", {"userId": user_id, "groupId": group_id, "traits": traits or {}})
 
     def alias(self, previous_id: str, user_id: str) -> None:
         """Merge ``previous_id`` (e.g. an anonymous id) into ``user_id``; not a batch call in the spec."""
