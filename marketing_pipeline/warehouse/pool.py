@@ -1,11 +1,13 @@
 """Pooled connections for long-lived servers (the web app): one ``psycopg_pool`` per warehouse URL.
 
-The URL is looked up on every call (tests point the same server at a new database per test);
-the few most recent URLs keep their pools, older ones are closed.
+The URL is looked up on every call (tests point the same server at a new database per test):
+the settings it comes from are parsed once per distinct environment, not per request. The few
+most recent URLs keep their pools, older ones are closed.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -20,10 +22,22 @@ MAX_SIZE = 16  # above the 8-16 requests a worker serves at once; PostgreSQL's d
 _KEPT = 2
 _pools: OrderedDict[str, ConnectionPool] = OrderedDict()
 _lock = threading.Lock()
+_URL_FROM = ("MARKETING_DATABASE_URL", "MARKETING_STATE_DIR", "MARKETING_SANDBOX")
+_urls: dict[tuple[str | None, ...], str] = {}
+
+
+def _warehouse_url() -> str:
+    key = tuple(os.environ.get(name) for name in _URL_FROM)
+    url = _urls.get(key)
+    if url is None:
+        if len(_urls) > 16:
+            _urls.clear()
+        url = _urls[key] = libpq_url(database_url())
+    return url
 
 
 def _pool(url: str | None) -> ConnectionPool:
-    url = libpq_url(url or database_url())
+    url = libpq_url(url) if url else _warehouse_url()
     with _lock:
         pool = _pools.get(url)
         if pool is None:

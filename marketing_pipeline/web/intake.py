@@ -56,7 +56,10 @@ async def refuse(source: str, status: int, reason: str, body: bytes, request: Re
 
 
 def store(events: list[CartEvent], source: str) -> dict:
-    with pooled(transaction=True) as conn:
+    # A lone event is one statement, so its own transaction (one round trip, no BEGIN/COMMIT);
+    # several events, or an order that also writes the order tables, need one transaction.
+    atomic = len(events) > 1 or any(e.type == "order_completed" for e in events)
+    with pooled(transaction=atomic) as conn:
         result = record_events(conn, events, source)
         if source == "website" and result.new_orders:
             record_website_orders(conn, result.new_orders)
