@@ -22,7 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, CartItem
 from marketing_pipeline.consent import normalize_email
@@ -138,7 +137,7 @@ _HEAD = (
     " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s"
 )
 _ITEMS = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s"
-_RECORD = "SELECT ops.record_cart_event(%s, %s)"
+_RECORD = "SELECT ops.record_cart_event(%s, %s::jsonb)"
 
 
 def stored_state(conn: psycopg.Connection, cart_id: str) -> CartState | None:
@@ -165,18 +164,43 @@ def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str
     batches cannot deadlock), oldest first, so a batch is applied to the stored state instead of
     refolding the history."""
     ordered = sorted(events, key=lambda e: (e.cart_id, *_key(e)))
-    params = [(source, Jsonb(e.model_dump(mode="json"))) for e in ordered]
+    params = [record_params(e, source) for e in ordered]
     if len(params) == 1:
         statuses = [conn.execute(_RECORD, params[0]).fetchone()[0]]
     else:
         with conn.pipeline():
             cursors = [conn.execute(_RECORD, p) for p in params]
             statuses = [cur.fetchone()[0] for cur in cursors]
+    out = outcome(ordered, statuses, source)
+    completed = [
+        e
+        for e, status in zip(ordered, statuses, strict=True)
+        if status == "new" and e.type == "order_completed"
+    ]
+    states = {cart_id: stored_state(conn, cart_id) for cart_id in {e.cart_id for e in completed}}
+    out.new_orders = [(e, states[e.cart_id]) for e in completed]
+    return out
+
+
+async def record_event(conn: psycopg.AsyncConnection, event: CartEvent, source: str) -> Recorded:
+    """One event that is not an order, in autocommit: the intake's hot path, no thread hop."""
+    if event.type == "order_completed":
+        raise ValueError("an order_completed event also writes the order: use record_events")
+    cur = await conn.execute(_RECORD, record_params(event, source))
+    return outcome([event], [(await cur.fetchone())[0]], source)
+
+
+def record_params(event: CartEvent, source: str) -> tuple[str, str]:
+    # pydantic's own JSON (what model_dump(mode="json") holds) sent as text: cheaper than Jsonb
+    return source, event.model_dump_json()
+
+
+def outcome(ordered: list[CartEvent], statuses: list[str], source: str) -> Recorded:
+    """Counts from ``ops.record_cart_event``'s answers; another channel's cart is refused (nothing
+    of that event was stored, and the caller's transaction rolls back the rest)."""
     out = Recorded()
     for e, status in zip(ordered, statuses, strict=True):
-        if status.startswith(
-            "foreign:"
-        ):  # nothing of it stored; the caller's transaction rolls back the rest
+        if status.startswith("foreign:"):
             raise BadEvent(
                 f"cart {e.cart_id!r} belongs to the {status.split(':', 1)[1]} channel;"
                 f" {source} events cannot change it"
@@ -187,11 +211,4 @@ def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str
         out.new += 1
         if not out.carts or out.carts[-1] != e.cart_id:
             out.carts.append(e.cart_id)
-    completed = [
-        e
-        for e, status in zip(ordered, statuses, strict=True)
-        if status == "new" and e.type == "order_completed"
-    ]
-    states = {cart_id: stored_state(conn, cart_id) for cart_id in {e.cart_id for e in completed}}
-    out.new_orders = [(e, states[e.cart_id]) for e in completed]
     return out

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from marketing_pipeline.warehouse.pool import close_all
+from marketing_pipeline.warehouse.pool import aclose_loop, close_all
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -83,4 +83,5 @@ def create_app(*, public: bool = True, dashboard: bool = True) -> Starlette:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette):
     yield
-    close_all()  # the pooled warehouse connections
+    await aclose_loop()  # the pooled warehouse connections
+    close_all()
