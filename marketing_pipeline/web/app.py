@@ -73,6 +73,15 @@ async def health(request):
     return PlainTextResponse("ok")
 
 
+def public_app() -> Starlette:
+    """Factories by name, for uvicorn's ``--factory`` with several worker processes."""
+    return create_app(dashboard=False)
+
+
+def dashboard_app() -> Starlette:
+    return create_app(public=False)
+
+
 def create_app(*, public: bool = True, dashboard: bool = True) -> Starlette:
     routes = [Route("/healthz", health)]
     for name in (PUBLIC_MODULES if public else []) + (DASHBOARD_MODULES if dashboard else []):
