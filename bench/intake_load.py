@@ -30,6 +30,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,52 @@ def drive(bodies: list[tuple[str, bytes]], clients: int = CLIENTS) -> tuple[floa
     return time.perf_counter() - start, latencies, errors[0]
 
 
+class CpuMeter:
+    """CPU seconds spent by the web server's processes, this load generator and the PostgreSQL
+    backends serving the scratch database, over a phase. The machine is shared (with other
+    work too), so the load generator's own CPU is counted rather than assumed free."""
+
+    def __init__(self, server: subprocess.Popen, dbname: str, admin_url: str):
+        self.server, self.dbname, self.admin_url = psutil.Process(server.pid), dbname, admin_url
+
+    def _backends(self) -> list[psutil.Process]:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            pids = [
+                pid
+                for (pid,) in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (self.dbname,),
+                )
+            ]
+        return [psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)]
+
+    @staticmethod
+    def _cpu(procs: list[psutil.Process]) -> float:
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def snapshot(self) -> dict[str, float]:
+        servers = [self.server, *self.server.children(recursive=True)]
+        me = psutil.Process()
+        return {
+            "web server": self._cpu(servers),
+            "load generator": me.cpu_times().user + me.cpu_times().system,
+            "PostgreSQL": self._cpu(self._backends()),
+            "whole machine": sum(psutil.cpu_times()[:3]),
+        }
+
+    @staticmethod
+    def per_event(before: dict, after: dict, events: int) -> str:
+        parts = [f"{k} {(after[k] - before[k]) / events * 1000:.2f}" for k in before]
+        return "CPU ms per event: " + ", ".join(parts)
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -130,17 +177,25 @@ def serve(url: str) -> subprocess.Popen:
     raise RuntimeError("web app did not start")
 
 
-def db_only(url: str, n: int = 1000) -> float:
-    """Seconds per event for the intake's database work alone (pooled connection, no HTTP)."""
+def db_only(url: str, n: int = 1000) -> tuple[float, float, float]:
+    """The intake's database work alone (pooled connection, no HTTP), per event: seconds of wall
+    time, CPU seconds in Python (this process) and CPU seconds in the PostgreSQL backend."""
     os.environ["MARKETING_DATABASE_URL"] = url
     from marketing_pipeline.cart_recovery.events import CartEvent
+    from marketing_pipeline.warehouse import pooled
     from marketing_pipeline.web.intake import store
 
     events = [CartEvent.model_validate(event(f"db-{i % 100}", i, "db")) for i in range(n)]
-    start = time.perf_counter()
-    for e in events:
+    store([events[0]], "website")  # opens the pool
+    with pooled() as conn:  # a pool of one connection after a quiet start: the one store() uses
+        backend = psutil.Process(conn.info.backend_pid)
+    cpu = backend.cpu_times()
+    pg0, py0, start = cpu.user + cpu.system, time.process_time(), time.perf_counter()
+    for e in events[1:]:
         store([e], "website")
-    return (time.perf_counter() - start) / n
+    wall, py = time.perf_counter() - start, time.process_time() - py0
+    cpu = backend.cpu_times()
+    return wall / (n - 1), py / (n - 1), (cpu.user + cpu.system - pg0) / (n - 1)
 
 
 def main() -> int:
@@ -148,6 +203,8 @@ def main() -> int:
     with scratch_database(server) as url:
         migrate(url)
         proc = serve(url)
+        dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        meter = CpuMeter(proc, dbname, psycopg.conninfo.make_conninfo(url, dbname="postgres"))
         try:
             run = uuid.uuid4().hex[:6]
             # warm up: connections, pool, caches
@@ -161,7 +218,9 @@ def main() -> int:
                 ("/intake/cart-events", json.dumps(event(f"c{i % 400}", i, run)).encode())
                 for i in range(SINGLE)
             ]
+            cpu0 = meter.snapshot()
             s_secs, s_lat, s_err = drive(singles)
+            s_cpu = CpuMeter.per_event(cpu0, meter.snapshot(), SINGLE)
             batches = [
                 (
                     "/intake/cart-events",
@@ -169,8 +228,12 @@ def main() -> int:
                 )
                 for b in range(BATCHES)
             ]
+            cpu0 = meter.snapshot()
             b_secs, b_lat, b_err = drive(batches)
+            b_cpu = CpuMeter.per_event(cpu0, meter.snapshot(), BATCHES * 100)
+            cpu0 = meter.snapshot()
             h_secs, h_lat, _ = drive([("/healthz", b"")] * SINGLE)
+            h_cpu = CpuMeter.per_event(cpu0, meter.snapshot(), SINGLE)
             # a cart with a long history, filled in batches, then single events on it and on a fresh cart
             long_cart = f"long-{run}"
             drive(
@@ -196,7 +259,7 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-        per_event_db = db_only(url)
+        db_wall, db_py, db_pg = db_only(url)
         with psycopg.connect(url) as conn:
             stored = conn.execute(
                 "SELECT count(*) FROM ops.cart_events WHERE event_id LIKE %s", (f"{run}-%",)
@@ -208,13 +271,19 @@ def main() -> int:
         f"single events: {SINGLE / s_secs:,.0f} events/s, p50 {pct(s_lat, 50):.1f} ms, p99 {pct(s_lat, 99):.1f} ms"
         f"  (before: {old_rate} events/s, p50 {old_p50} ms, p99 {old_p99} ms; target >= 1,000/s, p99 <= 100 ms)"
     )
+    print(f"  {s_cpu}")
     print(
         f"100-event batches: {BATCHES * 100 / b_secs:,.0f} events/s, p50 {pct(b_lat, 50):.0f} ms, p99 {pct(b_lat, 99):.0f} ms"
         f"  (before: {BEFORE['batch_events_per_s']:,} events/s)"
     )
+    print(f"  {b_cpu}")
     print(
-        f"where the time goes: /healthz alone {SINGLE / h_secs:,.0f} requests/s (p50 {pct(h_lat, 50):.1f} ms);"
-        f" one event's database work alone {per_event_db * 1000:.2f} ms ({1 / per_event_db:,.0f}/s on one connection)"
+        f"where the time goes: /healthz alone {SINGLE / h_secs:,.0f} requests/s (p50 {pct(h_lat, 50):.1f} ms)"
+    )
+    print(f"  {h_cpu.replace('per event', 'per request')}")
+    print(
+        f"  one event's database work alone, one connection: {db_wall * 1000:.2f} ms"
+        f" ({1 / db_wall:,.0f}/s); CPU ms: Python {db_py * 1000:.2f}, PostgreSQL {db_pg * 1000:.2f}"
     )
     print(
         f"one more event on a cart with {LONG_CART:,} events: p50 {pct(long_lat, 50):.1f} ms vs a fresh cart"

@@ -66,6 +66,12 @@ def _web_args(p: argparse.ArgumentParser) -> None:
         "--public-only", action="store_true", help="intake, webhooks and recovery links; no dashboard"
     )
     only.add_argument("--dashboard-only", action="store_true", help="the dashboard and its login only")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (each with its own connection pool; the sign-in limit is shared)",
+    )
 
 
 @command("web", "serve intake endpoints, recovery links and the dashboard", _web_args)
@@ -76,9 +82,23 @@ def _web(args: argparse.Namespace) -> int:
     from marketing_pipeline.web.app import create_app
 
     migrate(database_url())
-    app = create_app(public=not args.dashboard_only, dashboard=not args.public_only)
     part = "public endpoints" if args.public_only else "dashboard" if args.dashboard_only else "web app"
-    print(f"{part} on http://{args.host}:{args.port}/")
+    print(f"{part} on http://{args.host}:{args.port}/ ({args.workers} worker process(es))")
+    if args.workers > 1:  # uvicorn starts each worker from an import string
+        factory = (
+            "public_app" if args.public_only else "dashboard_app" if args.dashboard_only else "create_app"
+        )
+        uvicorn.run(
+            f"marketing_pipeline.web.app:{factory}",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return 0
+    app = create_app(public=not args.dashboard_only, dashboard=not args.public_only)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

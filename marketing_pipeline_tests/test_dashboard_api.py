@@ -187,19 +187,23 @@ def test_dashboard_without_a_session_redirects_to_login_and_its_api_says_401(web
     assert web.get("/dashboard/api/data").status_code == 401
 
 
-def test_dashboard_login_brute_force_is_throttled(web):
+def test_dashboard_login_brute_force_is_throttled(web, conn):
     from marketing_pipeline.web import auth
 
-    auth.throttle.per_client.clear()
-    auth.throttle.total.clear()
     guesser = httpx.Client(base_url=str(web.base_url))
     codes = [guesser.post("/login", data={"password": f"guess-{i}"}).status_code for i in range(8)]
     assert codes[: auth.MAX_FAILURES_PER_CLIENT] == [401] * auth.MAX_FAILURES_PER_CLIENT
     assert set(codes[auth.MAX_FAILURES_PER_CLIENT :]) == {429}
     # even the right password waits now: the window has to pass
-    assert guesser.post("/login", data={"password": PASSWORD}).status_code == 429
-    auth.throttle.per_client.clear()
-    auth.throttle.total.clear()
+    refused = guesser.post("/login", data={"password": PASSWORD})
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= auth.WINDOW_SECONDS + 1
+    # refused attempts are given back: only the five failures count, for this client and in all
+    counts = dict(conn.execute("SELECT bucket, attempts FROM ops.login_throttle").fetchall())
+    assert counts == {"client:127.0.0.1": auth.MAX_FAILURES_PER_CLIENT, "all": auth.MAX_FAILURES_PER_CLIENT}
+    # once the window has passed, the right password goes through and clears this client's count
+    conn.execute("UPDATE ops.login_throttle SET window_start = window_start - interval '1 hour'")
+    assert guesser.post("/login", data={"password": PASSWORD}).status_code == 303
+    assert conn.execute("SELECT bucket, attempts FROM ops.login_throttle").fetchall() == [("all", 0)]
 
 
 def test_login_redirect_stays_on_this_site(web):

@@ -1,9 +1,14 @@
 """Cart state = the fold of its events in occurrence order, (occurred_at, event_id).
 
-Events are stored once per ``event_id``. A new event later than every event the cart has seen
-(the usual case) is applied to the stored state: the same work however long the history. A late
-one refolds the cart from all of its events, so late, out-of-order and repeated deliveries all
-end in the same state. A per-cart advisory lock serialises concurrent deliveries.
+Events are stored once per ``event_id``. The fold runs inside PostgreSQL
+(``ops.record_cart_event``, ``sql/migrations/100_cart_fold_in_sql.sql``): a new event later than
+every event the cart has seen (the usual case) is applied to the stored state, the same work
+however long the history; a late one refolds the cart from all of its events, so late,
+out-of-order and repeated deliveries all end in the same state. A per-cart advisory lock
+serialises concurrent deliveries.
+
+``fold``/``apply`` below are the same rules in Python: the specification the SQL is tested
+against (``test_cart_intake.py``), and ``CartState`` is what order recording reads.
 
 Channels do not mix: a cart belongs to the channel of its first event (website or tiktok_shop)
 and events from another channel are refused, so the website's publishable key can never touch a
@@ -12,13 +17,11 @@ TikTok Shop cart.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, CartItem
 from marketing_pipeline.consent import normalize_email
@@ -134,68 +137,14 @@ _HEAD = (
     " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s"
 )
 _ITEMS = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s"
-
-_UPSERT = """
-INSERT INTO ops.carts (cart_id, channel, email, customer_id, currency, item_count, subtotal, product_url, created_at,
-                       last_activity_at, checkout_started_at, converted_at, order_id, order_total, last_event_id,
-                       updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-ON CONFLICT (cart_id) DO UPDATE SET
-  email = EXCLUDED.email, customer_id = EXCLUDED.customer_id, currency = EXCLUDED.currency,
-  item_count = EXCLUDED.item_count, subtotal = EXCLUDED.subtotal, product_url = EXCLUDED.product_url,
-  created_at = EXCLUDED.created_at, last_activity_at = EXCLUDED.last_activity_at,
-  checkout_started_at = EXCLUDED.checkout_started_at, converted_at = EXCLUDED.converted_at,
-  order_id = EXCLUDED.order_id, order_total = EXCLUDED.order_total, last_event_id = EXCLUDED.last_event_id,
-  updated_at = now()
-"""
+_RECORD = "SELECT ops.record_cart_event(%s, %s::jsonb)"
 
 
-def _write(conn: psycopg.Connection, s: CartState) -> None:
-    with conn.pipeline():  # upsert, delete and insert items: one round trip
-        _write_statements(conn, s)
-
-
-def _write_statements(conn: psycopg.Connection, s: CartState) -> None:
-    conn.execute(
-        _UPSERT,
-        (
-            s.cart_id,
-            s.channel,
-            s.email,
-            s.customer_id,
-            s.currency,
-            s.item_count,
-            s.subtotal,
-            s.product_url,
-            s.created_at,
-            s.last_activity_at,
-            s.checkout_started_at,
-            s.converted_at,
-            s.order_id,
-            s.order_total,
-            s.last_event_id,
-        ),
+def stored_state(conn: psycopg.Connection, cart_id: str) -> CartState | None:
+    """The cart as ``ops.carts`` and ``ops.cart_items`` hold it."""
+    return _stored(
+        cart_id, conn.execute(_HEAD, (cart_id,)).fetchone(), conn.execute(_ITEMS, (cart_id,)).fetchall()
     )
-    conn.execute("DELETE FROM ops.cart_items WHERE cart_id = %s", (s.cart_id,))
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO ops.cart_items (cart_id, sku_id, product_id, name, variant, image_url, product_url,"
-            " quantity, unit_price) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    s.cart_id,
-                    i.sku_id,
-                    i.product_id,
-                    i.name,
-                    i.variant,
-                    i.image_url,
-                    i.product_url,
-                    i.quantity,
-                    i.unit_price,
-                )
-                for i in s.items.values()
-            ],
-        )
 
 
 @dataclass
@@ -207,57 +156,59 @@ class Recorded:
 
 
 def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str) -> Recorded:
-    """Store new events and refold the carts they touch, inside the caller's transaction."""
-    by_cart: dict[str, list[CartEvent]] = defaultdict(list)
-    for e in events:
-        by_cart[e.cart_id].append(e)
-    out = Recorded()
-    for cart_id in sorted(by_cart):  # one lock order: concurrent batches cannot deadlock
-        # lock, read the cart, insert the events: one round trip (a pipeline). Inserting before
-        # the channel check is safe: a refusal raises and the caller's transaction rolls back.
+    """Store new events and fold them into their carts, inside the caller's transaction (a lone
+    event may run in autocommit: its one statement is its transaction).
+
+    The fold runs in PostgreSQL (``ops.record_cart_event``, migration 100): one statement per
+    event, sent together in one round trip. Events go cart by cart (one lock order: concurrent
+    batches cannot deadlock), oldest first, so a batch is applied to the stored state instead of
+    refolding the history."""
+    ordered = sorted(events, key=lambda e: (e.cart_id, *_key(e)))
+    params = [record_params(e, source) for e in ordered]
+    if len(params) == 1:
+        statuses = [conn.execute(_RECORD, params[0]).fetchone()[0]]
+    else:
         with conn.pipeline():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ops.carts:' || %s))", (cart_id,))
-            head = conn.execute(_HEAD, (cart_id,))
-            items = conn.execute(_ITEMS, (cart_id,))
-            inserted = [
-                conn.execute(
-                    "INSERT INTO ops.cart_events (event_id, cart_id, type, source, occurred_at, payload)"
-                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-                    (e.event_id, cart_id, e.type, source, e.occurred_at, Jsonb(e.model_dump(mode="json"))),
-                )
-                for e in by_cart[cart_id]
-            ]
-            state = _stored(cart_id, head.fetchone(), items.fetchall())
-            fresh = [e for e, cur in zip(by_cart[cart_id], inserted, strict=True) if cur.fetchone()]
-        if state is not None and state.channel != source:
+            cursors = [conn.execute(_RECORD, p) for p in params]
+            statuses = [cur.fetchone()[0] for cur in cursors]
+    out = outcome(ordered, statuses, source)
+    completed = [
+        e
+        for e, status in zip(ordered, statuses, strict=True)
+        if status == "new" and e.type == "order_completed"
+    ]
+    states = {cart_id: stored_state(conn, cart_id) for cart_id in {e.cart_id for e in completed}}
+    out.new_orders = [(e, states[e.cart_id]) for e in completed]
+    return out
+
+
+async def record_event(conn: psycopg.AsyncConnection, event: CartEvent, source: str) -> Recorded:
+    """One event that is not an order, in autocommit: the intake's hot path, no thread hop."""
+    if event.type == "order_completed":
+        raise ValueError("an order_completed event also writes the order: use record_events")
+    cur = await conn.execute(_RECORD, record_params(event, source))
+    return outcome([event], [(await cur.fetchone())[0]], source)
+
+
+def record_params(event: CartEvent, source: str) -> tuple[str, str]:
+    # pydantic's own JSON (what model_dump(mode="json") holds) sent as text: cheaper than Jsonb
+    return source, event.model_dump_json()
+
+
+def outcome(ordered: list[CartEvent], statuses: list[str], source: str) -> Recorded:
+    """Counts from ``ops.record_cart_event``'s answers; another channel's cart is refused (nothing
+    of that event was stored, and the caller's transaction rolls back the rest)."""
+    out = Recorded()
+    for e, status in zip(ordered, statuses, strict=True):
+        if status.startswith("foreign:"):
             raise BadEvent(
-                f"cart {cart_id!r} belongs to the {state.channel} channel; {source} events cannot change it"
+                f"cart {e.cart_id!r} belongs to the {status.split(':', 1)[1]} channel;"
+                f" {source} events cannot change it"
             )
-        out.duplicates += len(by_cart[cart_id]) - len(fresh)
-        if not fresh:
+        if status == "duplicate":
+            out.duplicates += 1
             continue
-        out.new += len(fresh)
-        out.carts.append(cart_id)
-        fresh.sort(key=_key)
-        if (
-            state is not None
-            and state.last_event_id
-            and _key(fresh[0])
-            > (
-                state.last_activity_at,
-                state.last_event_id,
-            )
-        ):
-            state = apply(state, fresh)
-        else:  # a new cart, or an event older than what the cart has seen: refold its history
-            stored = [
-                CartEvent.model_validate(p)
-                for (p,) in conn.execute(
-                    "SELECT payload FROM ops.cart_events WHERE cart_id = %s ORDER BY occurred_at, id",
-                    (cart_id,),
-                )
-            ]
-            state = fold(cart_id, source, stored)
-        _write(conn, state)
-        out.new_orders += [(e, state) for e in fresh if e.type == "order_completed"]
+        out.new += 1
+        if not out.carts or out.carts[-1] != e.cart_id:
+            out.carts.append(e.cart_id)
     return out

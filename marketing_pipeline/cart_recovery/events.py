@@ -85,8 +85,11 @@ class CartEvent(BaseModel):
 
     @model_validator(mode="after")
     def _needs(self) -> CartEvent:
-        if self.email is not None and normalize_email(self.email) is None:
-            raise ValueError(f"email {self.email!r} is not an email address")
+        if self.email is not None:
+            normalized = normalize_email(self.email)
+            if normalized is None:
+                raise ValueError(f"email {self.email!r} is not an email address")
+            self.email = normalized  # stored normalised: the fold in SQL takes it as it is
         if self.type in ("item_added", "item_removed", "product_viewed") and self.item is None:
             raise ValueError(f"{self.type} needs 'item'")
         if self.type == "cart_updated" and self.items is None and self.email is None:

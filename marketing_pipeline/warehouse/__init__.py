@@ -4,7 +4,7 @@ from marketing_pipeline.warehouse.dead_letters import record_dead_letter
 from marketing_pipeline.warehouse.engine import connect, database_url, sqlalchemy_url
 from marketing_pipeline.warehouse.loader import copy_rows, delete_partitions, replace_partitions, upsert_rows
 from marketing_pipeline.warehouse.migrate import migrate
-from marketing_pipeline.warehouse.pool import pooled
+from marketing_pipeline.warehouse.pool import apooled, pooled
 from marketing_pipeline.warehouse.resource import WarehouseResource
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "record_dead_letter",
     "database_url",
     "migrate",
+    "apooled",
     "pooled",
     "replace_partitions",
     "sqlalchemy_url",

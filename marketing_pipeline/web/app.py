@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from marketing_pipeline.warehouse.pool import close_all
+from marketing_pipeline.warehouse.pool import aclose_loop, close_all
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -73,6 +73,15 @@ async def health(request):
     return PlainTextResponse("ok")
 
 
+def public_app() -> Starlette:
+    """Factories by name, for uvicorn's ``--factory`` with several worker processes."""
+    return create_app(dashboard=False)
+
+
+def dashboard_app() -> Starlette:
+    return create_app(public=False)
+
+
 def create_app(*, public: bool = True, dashboard: bool = True) -> Starlette:
     routes = [Route("/healthz", health)]
     for name in (PUBLIC_MODULES if public else []) + (DASHBOARD_MODULES if dashboard else []):
@@ -83,4 +92,5 @@ def create_app(*, public: bool = True, dashboard: bool = True) -> Starlette:
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette):
     yield
-    close_all()  # the pooled warehouse connections
+    await aclose_loop()  # the pooled warehouse connections
+    close_all()

@@ -2,8 +2,10 @@
 
 ``DASHBOARD_PASSWORD`` is read on every request (unset: the dashboard stays locked, fail closed).
 The cookie is signed with itsdangerous, keyed by ``DASHBOARD_SESSION_SECRET`` or, when that is
-unset, by a key derived from the password (so changing the password ends every session). Failed
-attempts are limited per client address and in total, in this process's memory.
+unset, by a key derived from the password (so changing the password ends every session).
+Sign-in attempts are limited per client address and in total, in ``ops.login_throttle`` so that
+every web process enforces one limit: an attempt is taken (one atomic upsert) before the
+password is checked, and given back when it succeeds or is refused, so only failures count.
 """
 
 from __future__ import annotations
@@ -12,10 +14,7 @@ import functools
 import hashlib
 import hmac
 import inspect
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from datetime import datetime, timedelta
 from html import escape
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -25,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from marketing_pipeline.settings import web as web_settings
+from marketing_pipeline.warehouse.pool import apooled
 
 COOKIE = "mp_dashboard"
 SESSION_SECONDS = 12 * 3600
@@ -65,40 +65,54 @@ def logged_in(request: Request) -> bool:
 
 
 class Throttle:
-    """Failed attempts in a sliding window, per client and in total."""
+    """Attempts per fixed window, per client and in total, shared through PostgreSQL."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self.clock, self.lock = clock, threading.Lock()
-        self.per_client: dict[str, deque[float]] = defaultdict(deque)
-        self.total: deque[float] = deque()
+    TAKE = """
+        INSERT INTO ops.login_throttle AS t (bucket, window_start, attempts)
+        VALUES (%(client)s, now(), 1), ('all', now(), 1)
+        ON CONFLICT (bucket) DO UPDATE SET
+          attempts = CASE WHEN t.window_start <= now() - %(window)s THEN 1 ELSE t.attempts + 1 END,
+          window_start = CASE WHEN t.window_start <= now() - %(window)s THEN now() ELSE t.window_start END
+        RETURNING bucket, attempts, window_start,
+          ceil(extract(epoch FROM window_start + %(window)s - now()))::integer AS left_s
+    """
+    # one row at a time: rows are always locked client first, then 'all' (no deadlock with TAKE)
+    GIVE_BACK = (
+        "UPDATE ops.login_throttle SET attempts = attempts - 1"
+        " WHERE bucket = %s AND window_start = %s AND attempts > 0"
+    )
 
-    def _trim(self, q: deque[float], now: float) -> None:
-        while q and q[0] <= now - WINDOW_SECONDS:
-            q.popleft()
+    @staticmethod
+    def bucket(client: str) -> str:
+        return f"client:{client}"
 
-    def retry_after(self, client: str) -> int:
-        """Seconds to wait before another attempt is heard; 0 when one may be made now."""
-        with self.lock:
-            now = self.clock()
-            q = self.per_client.get(client, deque())
-            self._trim(q, now)
-            self._trim(self.total, now)
-            waits = [q[0] + WINDOW_SECONDS - now] if len(q) >= MAX_FAILURES_PER_CLIENT else []
-            if len(self.total) >= MAX_FAILURES_TOTAL:
-                waits.append(self.total[0] + WINDOW_SECONDS - now)
-            return int(max(waits)) + 1 if waits else 0
+    async def take(self, client: str) -> tuple[int, list[tuple[str, datetime]]]:
+        """Take an attempt: (seconds to wait, 0 when it may go ahead; what to give back)."""
+        params = {"client": self.bucket(client), "window": timedelta(seconds=WINDOW_SECONDS)}
+        async with apooled() as conn:
+            rows = await (await conn.execute(self.TAKE, params)).fetchall()
+            if any(b == "all" and n == 1 for b, n, _, _ in rows):  # a new window: forget old clients
+                await conn.execute(
+                    "DELETE FROM ops.login_throttle WHERE window_start <= now() - %s",
+                    (params["window"],),
+                )
+        taken = sorted(((b, start) for b, _, start, _ in rows), key=lambda r: r[0] == "all")
+        waits = [
+            left
+            for b, n, _, left in rows
+            if n > (MAX_FAILURES_TOTAL if b == "all" else MAX_FAILURES_PER_CLIENT)
+        ]
+        return (max(max(waits), 0) + 1 if waits else 0), taken
 
-    def failed(self, client: str) -> None:
-        with self.lock:
-            now = self.clock()
-            self.per_client[client].append(now)
-            self.total.append(now)
-            if len(self.per_client) > 10_000:  # bounded memory under a spread-out attack
-                self.per_client.pop(next(iter(self.per_client)))
+    async def give_back(self, taken: list[tuple[str, datetime]]) -> None:
+        async with apooled() as conn:
+            for row in taken:
+                await conn.execute(self.GIVE_BACK, row)
 
-    def succeeded(self, client: str) -> None:
-        with self.lock:
-            self.per_client.pop(client, None)
+    async def succeeded(self, client: str, taken: list[tuple[str, datetime]]) -> None:
+        await self.give_back([t for t in taken if t[0] == "all"])
+        async with apooled() as conn:
+            await conn.execute("DELETE FROM ops.login_throttle WHERE bucket = %s", (self.bucket(client),))
 
 
 throttle = Throttle()
@@ -144,8 +158,9 @@ async def login(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     if not password():
         return _login_page("/dashboard")
-    wait = throttle.retry_after(client)
+    wait, taken = await throttle.take(client)
     if wait:
+        await throttle.give_back(taken)  # a refused attempt is not a guess
         return HTMLResponse(
             "Too many failed sign-in attempts; try again later.",
             status_code=429,
@@ -154,12 +169,12 @@ async def login(request: Request) -> Response:
     try:
         form = await request.form(max_files=0, max_fields=10)
     except Exception:  # a malformed multipart body is the sender's problem, not a 500
+        await throttle.give_back(taken)
         return _login_page("/dashboard", "The form could not be read.", 400)
     given, next_path = form.get("password"), _local(str(form.get("next") or ""))
     if not isinstance(given, str) or not password_matches(given):
-        throttle.failed(client)
-        return _login_page(next_path, "Wrong password.", 401)
-    throttle.succeeded(client)
+        return _login_page(next_path, "Wrong password.", 401)  # the attempt stays taken
+    await throttle.succeeded(client, taken)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         COOKIE,

@@ -20,14 +20,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline.cart_recovery import tiktok
-from marketing_pipeline.cart_recovery.carts import record_events
+from marketing_pipeline.cart_recovery.carts import record_event, record_events
 from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, parse_events
 from marketing_pipeline.cart_recovery.orders import record_website_orders
 from marketing_pipeline.http import MalformedRecord, MissingCredentials, VendorError
 from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.sources.tiktok_shop.signing import verify_webhook
 from marketing_pipeline.untrusted import BadBody, parse_json
-from marketing_pipeline.warehouse import pooled, record_dead_letter
+from marketing_pipeline.warehouse import apooled, pooled, record_dead_letter
 
 log = logging.getLogger(__name__)
 MAX_FUTURE = timedelta(hours=1)  # storefront clocks drift; a later time is a bug, not a skew
@@ -56,7 +56,10 @@ async def refuse(source: str, status: int, reason: str, body: bytes, request: Re
 
 
 def store(events: list[CartEvent], source: str) -> dict:
-    with pooled(transaction=True) as conn:
+    # A lone event is one statement, so its own transaction (one round trip, no BEGIN/COMMIT);
+    # several events, or an order that also writes the order tables, need one transaction.
+    atomic = len(events) > 1 or any(e.type == "order_completed" for e in events)
+    with pooled(transaction=atomic) as conn:
         result = record_events(conn, events, source)
         if source == "website" and result.new_orders:
             record_website_orders(conn, result.new_orders)
@@ -93,6 +96,11 @@ async def cart_events(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         events = website_events(body, datetime.now(UTC))
+        if len(events) == 1 and events[0].type != "order_completed":  # the usual post: one statement
+            async with apooled() as conn:
+                result = await record_event(conn, events[0], "website")
+            counts = {"accepted": result.new, "duplicates": result.duplicates, "carts": len(result.carts)}
+            return JSONResponse(counts, status_code=202)
         return JSONResponse(await run_in_threadpool(store, events, "website"), status_code=202)
     except (BadBody, BadEvent) as exc:  # BadEvent from store: another channel's cart, an unrecordable order
         return await refuse("web.cart_events", 400, str(exc), body, request)
