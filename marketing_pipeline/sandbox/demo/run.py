@@ -93,7 +93,7 @@ def run(days: int = HISTORY_DAYS) -> int:
     )
     print(f"(details in {log_path})")
     os.environ["MARKETING_SANDBOX"] = "1"
-    sandbox_url = launch.start()
+    sandbox_url = launch.start(reuse=False)  # its own emulators: another process's carry their state
     rt = runtime.start()
     seed_into(rt.warehouse_url)  # the store's discount codes for the offer step
     print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
