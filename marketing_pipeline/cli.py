@@ -104,14 +104,19 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--days", type=int, default=14, help="how many recent daily partitions to materialize")
+    p.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="days of order history to load (default about six months); other sources cover the last 28",
+    )
 
 
 @command("demo", "run the pipeline against the sandbox and print a summary", _demo_args)
 def _demo(args: argparse.Namespace) -> int:
     from marketing_pipeline.sandbox.demo import run as demo
 
-    return demo.run(days=args.days)
+    return demo.run(days=args.days) if args.days else demo.run()
 
 
 def _sandbox_switch(p: argparse.ArgumentParser) -> None:

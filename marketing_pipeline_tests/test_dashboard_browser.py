@@ -126,6 +126,10 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert _chart(page, "chart-segments", "o.series[0].data.length") >= 1
         assert _chart(page, "chart-rfm", "o.series[0].links.length") >= 1
         assert _chart(page, "chart-cohorts", "o.series[0].data.length") >= 1
+        # cohorts read as months (across) x cohorts (down): one row per cohort month of the data
+        assert _chart(page, "chart-cohorts", "o.xAxis[0].data.slice(0, 2)") == ["M0", "M1"]
+        rows = [v.split(" ")[0] for v in _chart(page, "chart-cohorts", "o.yAxis[0].data")]
+        assert rows == sorted({r["cohort_month"][:7] for r in api.json()["cohorts"]})
         # every table has a CSV button; a download carries the table's rows
         tables = page.locator(".card table[id]").count()
         assert page.locator("button.csv").count() == tables >= 5

@@ -142,6 +142,17 @@ def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
     assert len(writes.events) == 3 and writes.duplicate_events == 3  # ...and Klaviyo drops the repeats
 
 
+def test_order_events_can_start_from_a_recent_day(klaviyo, conn):
+    writes, url = klaviyo
+    tiktok_order(conn, "T-NEW", "ava@example.com", "40.00", days_ago=2)
+    tiktok_order(conn, "T-OLD", "ava@example.com", "15.00", days_ago=40)
+    config = {"ops": {"klaviyo_order_event_sync": {"config": {"since_days": 30}}}}
+    assert materialize(url, [klaviyo_order_event_sync], run_config=config).success
+    assert [e["unique_id"] for e in writes.events] == ["T-NEW"]
+    assert materialize(url, [klaviyo_order_event_sync]).success  # without the bound: the older one too
+    assert sorted(e["unique_id"] for e in writes.events) == ["T-NEW", "T-OLD"]
+
+
 def segment_members(conn, segment: str) -> set[str]:
     return model.segment_emails(conn, segment, model.segments_as_of(conn))
 

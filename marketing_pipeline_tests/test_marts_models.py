@@ -166,7 +166,16 @@ def test_cancelled_and_refunded_orders(conn):
         )
     }
     assert daily["tiktok_shop"] == (1, 30, 50, 20, 1, 1, 0)
-    assert daily["website"] == (2, 25, 55, 30, 0, 0, 1)
+    # the fully refunded order is no order (its refund still shows), as everywhere else
+    assert daily["website"] == (1, 25, 55, 30, 0, 0, 1)
+    counted = {"tiktok_shop:T-PART", "website:W-OK"}
+    assert {k for (k,) in conn.execute("SELECT order_key FROM marts.attribution")} == counted
+    funnel = dict(
+        conn.execute(
+            "SELECT channel, value FROM marts.funnel_daily WHERE day = %s AND stage = 'orders'", (D,)
+        )
+    )
+    assert funnel == {"tiktok": 1, "website": 1}
     lines = conn.execute(
         "SELECT count(*) FILTER (WHERE is_refunded), count(*) FROM core.order_lines"
         " WHERE order_key = 'tiktok_shop:T-PART'"

@@ -97,11 +97,23 @@ def test_demo_summary_dashboard_and_klaviyo_lists_agree(built, conn, monkeypatch
         acc[0] += r["orders"]
         acc[1] += r["revenue"]
     assert {k: (v[0], round(v[1], 2)) for k, v in api_orders.items()} == summary_orders
+    # Counted in the source: not cancelled, and not every line cancelled (a full refund).
     placed = conn.execute(
-        "SELECT count(*) FROM raw.tiktok_shop_orders WHERE status <> 'CANCELLED' AND partition_date BETWEEN %s AND %s",
+        "SELECT count(*) FROM raw.tiktok_shop_orders o WHERE status <> 'CANCELLED' AND partition_date BETWEEN %s AND %s"
+        " AND o.total_amount > (SELECT coalesce(sum(sale_price), 0) FROM raw.tiktok_shop_order_lines l"
+        "                       WHERE l.order_id = o.order_id AND l.display_status = 'CANCELLED')",
         (DAYS[0], DAYS[-1]),
     ).fetchone()[0]
     assert summary_orders["tiktok_shop"][0] == placed and api["kpis"]["current"]["orders"] == placed
+    # Attribution holds the same orders: the email table and the UTM campaigns read no others.
+    attributed = dict(
+        conn.execute(
+            "SELECT channel, count(*) FROM marts.attribution WHERE order_date BETWEEN %s AND %s GROUP BY 1",
+            (DAYS[0], DAYS[-1]),
+        ).fetchall()
+    )
+    assert attributed == {k: v[0] for k, v in summary_orders.items() if v[0]}
+    assert sum(r["orders"] for r in api["campaigns"]) <= placed
 
     # The funnel: the same stages with the same values (n/a where a source is incomplete).
     summary_funnel = summary_section(lines, "Funnel ")
@@ -109,3 +121,6 @@ def test_demo_summary_dashboard_and_klaviyo_lists_agree(built, conn, monkeypatch
         row = next(x for x in summary_funnel if x.split()[0] == r["channel"] and r["stage"] in x)
         shown = row[len(f"  {r['channel']:<9}{r['stage']:<18}") :].split()[0]
         assert shown == ("n/a" if r["value"] is None else f"{int(r['value']):,}"), row
+    # The funnel's orders are the same counted orders (summed over the days loaded).
+    tiktok_orders = next(r for r in api["funnel"] if r["channel"] == "tiktok" and r["stage"] == "orders")
+    assert tiktok_orders["covered_value"] == placed  # n/a here when a day had no rows; the sum agrees

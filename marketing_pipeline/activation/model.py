@@ -21,7 +21,7 @@ from marketing_pipeline import settings
 ORDERS_SQL = """
 SELECT o.order_key, o.source_order_id AS order_id, o.channel, c.email, n.first_name, n.last_name,
        c.tiktok_user_id, o.gross_revenue AS value, o.net_revenue, o.currency, o.ordered_at AS created_at,
-       o.customer_id, NOT o.is_refunded AS counted
+       o.customer_id, o.is_counted AS counted
 FROM core.orders o
 JOIN core.customers c USING (customer_id)
 LEFT JOIN core.customer_names n USING (customer_id)

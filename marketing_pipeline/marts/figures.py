@@ -1,7 +1,10 @@
 """One definition of each reported figure, read from the marts by every output: the dashboard
 (``/dashboard/api/data``), the demo summary and the tests that compare them with the Klaviyo lists.
 
-- Orders and revenue: cancelled orders are no orders (``marts.channel_daily``); revenue is net.
+- Counted orders: one rule, ``core.orders.is_counted`` (neither cancelled nor fully refunded).
+  Order counts, AOV, the funnel's orders, attribution, segments, RFM and cohorts count only these;
+  ``marts.attribution`` holds no other order, so its readers never filter again.
+- Orders and revenue: counted orders per channel (``marts.channel_daily``); revenue is net.
 - Funnel: a stage is ``None`` (n/a) when its source missed any day of the range; conversion and
   drop-off exist only between two complete stages, and only where the later stage is a subset of
   the earlier (a later count above the earlier one means the sources differ: no ratio is shown).
@@ -10,7 +13,7 @@
 - Cart recovery: per step over abandonment days of the range; the rate is recovered carts over
   the step's emails (step 0, the whole sequence: over abandoned carts), as documented.
 - Email campaigns and flows: revenue under the last-touch model of ``marts.attribution`` (clicks
-  within ``ATTRIBUTION_WINDOW_DAYS``), cancelled orders left out, flows and campaigns together.
+  within ``ATTRIBUTION_WINDOW_DAYS``) over counted orders, flows and campaigns together.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ SELECT a.last_touch_platform AS platform,
        CASE WHEN a.last_touch_flow IS NOT NULL THEN 'flow' ELSE 'campaign' END AS kind,
        coalesce(a.last_touch_flow, a.last_touch_campaign, '(none)') AS name,
        count(*) AS orders, sum(a.net_revenue) AS revenue
-FROM marts.attribution a JOIN core.orders o USING (order_key)
-WHERE a.order_date BETWEEN %(start)s AND %(end)s AND a.last_touch_channel = 'email' AND NOT o.is_cancelled
+FROM marts.attribution a
+WHERE a.order_date BETWEEN %(start)s AND %(end)s AND a.last_touch_channel = 'email'
 GROUP BY 1, 2, 3 ORDER BY revenue DESC, name LIMIT %(limit)s
 """
 

@@ -29,19 +29,30 @@ def _serving_sandbox(url: str) -> bool:
 
 
 def start(
-    *, port: int = credentials.DEFAULT_PORT, seed: int = 7, scale: float = 1.0, faults: str | None = None
+    *,
+    port: int = credentials.DEFAULT_PORT,
+    seed: int = 7,
+    scale: float = 1.0,
+    faults: str | None = None,
+    reuse: bool = True,
 ) -> str:
     """Point the vendor variables at a sandbox and return its URL.
 
     A sandbox this process inherited (a parent already set its variables) or one already serving on
     ``port`` (``make ui``'s, for a Celery worker started beside it) is reused, so every process of a
     deployment sees one sandbox; otherwise one is started here, for the life of this process.
+    ``reuse=False`` (the demo, which needs emulators as fresh as its own state) always starts one,
+    on another port when ``port`` is taken.
     """
     inherited = os.environ.get("KLAVIYO_BASE_URL", "").removesuffix("/klaviyo")
-    if os.environ.get("KLAVIYO_API_KEY") == credentials.KLAVIYO_API_KEY and _serving_sandbox(inherited):
+    if (
+        reuse
+        and os.environ.get("KLAVIYO_API_KEY") == credentials.KLAVIYO_API_KEY
+        and _serving_sandbox(inherited)
+    ):
         return inherited
     url = f"http://127.0.0.1:{port}"
-    if not _serving_sandbox(url):
+    if not reuse or not _serving_sandbox(url):
         app = build(seed=seed, scale=scale, faults=faults).app
         with socket.socket() as s:
             taken = s.connect_ex(("127.0.0.1", port)) == 0

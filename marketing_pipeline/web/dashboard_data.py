@@ -25,7 +25,10 @@ def _plain(v):
     return float(v)
 
 
-def default_range(conn: psycopg.Connection, days: int = 28) -> tuple[date, date]:
+DEFAULT_RANGE_DAYS = 28  # the demo loads every source for this window, so both show the same range
+
+
+def default_range(conn: psycopg.Connection, days: int = DEFAULT_RANGE_DAYS) -> tuple[date, date]:
     """The last ``days`` complete days with sales, not reaching back before the first loaded day."""
     last, first_loaded = conn.execute(
         "SELECT (SELECT max(day) FROM marts.channel_daily WHERE day < current_date),"

@@ -6,6 +6,7 @@
 -- First touch = the earliest touch, last touch = the latest; at the same instant the order's own
 -- source wins. An order without touches is 'direct'. GA4 reports only daily aggregates (no user
 -- or order ids), so it feeds sessions and the funnel, not order-level touches.
+-- Only counted orders (core.orders.is_counted) are rows here: no reader filters again.
 TRUNCATE marts.attribution;
 -- Filled without key and index, built once afterwards (faster than maintaining them row by row).
 ALTER TABLE marts.attribution DROP CONSTRAINT attribution_pkey;
@@ -46,6 +47,7 @@ SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
        l.touch_at, coalesce(l.channel, 'direct'), l.source, l.medium, l.campaign, l.platform, l.flow
 FROM core.orders o
 LEFT JOIN firsts f USING (order_key)
-LEFT JOIN lasts l USING (order_key);
+LEFT JOIN lasts l USING (order_key)
+WHERE o.is_counted;
 ALTER TABLE marts.attribution ADD CONSTRAINT attribution_pkey PRIMARY KEY (order_key);
 CREATE INDEX attribution_date_idx ON marts.attribution (order_date);

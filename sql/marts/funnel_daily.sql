@@ -3,6 +3,7 @@
 --            5 add to cart, 6 checkout started (ops.carts), 7 orders, 8 repeat orders (core.orders)
 --   website: 4 sessions (core.sessions, GA4), 5 add to cart, 6 checkout started (ops.carts),
 --            7 orders, 8 repeat orders
+-- Orders are counted orders (core.orders.is_counted), as in marts.channel_daily.
 -- A stage whose source did not cover the day (marts.source_coverage) is NULL, not 0.
 -- Conversion and drop-off between stages are computed over any date range by the readers
 -- (the dashboard): ratios of sums over the range, never averages of daily ratios.
@@ -27,7 +28,7 @@ WITH days AS (   -- every day from the first to the last day any source loaded: 
 ), orders AS (
     SELECT order_date AS day, CASE WHEN channel = 'tiktok_shop' THEN 'tiktok' ELSE 'website' END AS channel,
            count(*) AS orders, count(*) FILTER (WHERE customer_order_number > 1) AS repeat_orders
-    FROM core.orders WHERE NOT is_cancelled GROUP BY 1, 2
+    FROM core.orders WHERE is_counted GROUP BY 1, 2
 ), stages AS (
     SELECT d.day, 'tiktok' AS channel, 1 AS stage_no, 'video views' AS stage, c.views AS value, 'tiktok_content' AS src FROM days d LEFT JOIN content c USING (day)
     UNION ALL SELECT d.day, 'tiktok', 2, 'engagements', c.engagements, 'tiktok_content' FROM days d LEFT JOIN content c USING (day)

@@ -117,7 +117,7 @@ def klaviyo_order_event_sync(
         warehouse,
         "order_events",
         lambda conn, client, counts: sync_order_events(
-            conn, client, context.run.run_id, counts, config.backfill_after_hours
+            conn, client, context.run.run_id, counts, config.backfill_after_hours, config.since_days
         ),
     )
 

@@ -32,3 +32,6 @@ class ProfileSyncConfig(dg.Config):
 
 class EventSyncConfig(dg.Config):
     backfill_after_hours: int = BACKFILL_AFTER_HOURS
+    # Orders placed more than this many days ago are not sent (None: every order). For a first
+    # sync over a long history whose older orders Klaviyo already holds from the store.
+    since_days: int | None = None

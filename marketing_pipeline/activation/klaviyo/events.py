@@ -34,6 +34,7 @@ LEFT JOIN LATERAL (
     FROM ({model.LINES_SQL}) l WHERE l.order_key = o.order_key
 ) l ON true
 WHERE NOT EXISTS (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)
+  AND o.created_at >= %s
 ORDER BY o.created_at, o.order_id
 """
 
@@ -72,9 +73,15 @@ def event_body(
 
 
 def sync_order_events(
-    conn: psycopg.Connection, client, run_id: str | None, counts: SyncCounts, backfill_after_hours: int = 48
+    conn: psycopg.Connection,
+    client,
+    run_id: str | None,
+    counts: SyncCounts,
+    backfill_after_hours: int = 48,
+    since_days: int | None = None,
 ) -> None:
-    """Send every placed order not yet sent. ``conn`` is autocommit: each accepted event is recorded at once."""
+    """Send every placed order not yet sent (placed within ``since_days``, when given).
+    ``conn`` is autocommit: each accepted event is recorded at once."""
     counts.skipped = conn.execute(
         f"SELECT count(*) FROM ({_ORDERS}) o WHERE EXISTS"
         " (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)",
@@ -83,7 +90,12 @@ def sync_order_events(
     backfill_before = datetime.now(UTC) - timedelta(hours=backfill_after_hours)
     with conn.cursor(name="klaviyo_unsent_orders", withhold=True) as cur:
         cur.itersize = 500
-        cur.execute(UNSENT_ORDERS_SQL, (PLACED_ORDER,))
+        since = (
+            datetime.min.replace(tzinfo=UTC)
+            if since_days is None
+            else datetime.now(UTC) - timedelta(days=since_days)
+        )
+        cur.execute(UNSENT_ORDERS_SQL, (PLACED_ORDER, since))
         for order_id, email, value, currency, created_at, channel, items in cur:
             body = event_body(
                 order_id,

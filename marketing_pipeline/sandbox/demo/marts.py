@@ -4,6 +4,7 @@ segments and the funnel of the demo window and where to open the dashboard."""
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
 from marketing_pipeline.definitions import defs
 from marketing_pipeline.marts import figures
+from marketing_pipeline.web.dashboard_data import default_range
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -14,8 +15,8 @@ def run(ctx) -> None:
     )
     if not refresh.success:
         raise RuntimeError("marts_refresh failed; see the run in the Dagster UI")
-    # CLV models as of the demo's last day; the window is short, so the holdout is one week
-    config = {"ops": {"customer_predictions": {"config": {"as_of": ctx.last, "holdout_weeks": 1}}}}
+    # CLV models as of the demo's last day, the window's last four weeks held out
+    config = {"ops": {"customer_predictions": {"config": {"as_of": ctx.last, "holdout_weeks": 4}}}}
     defs.resolve_job_def("customer_predictions_monthly").execute_in_process(
         instance=ctx.instance, tags={"source": "demo"}, run_config={**QUIET, **config}, raise_on_error=False
     )
@@ -68,12 +69,36 @@ def summary(conn, ctx) -> list[str]:
     ]
     if absent:
         lines.append(f"  sources not connected: {', '.join(absent)}")
-    lines += [
-        "",
-        "Dashboard: run `marketing-pipeline web` (or `make web`) and open "
-        f"http://127.0.0.1:8000/dashboard?start={ctx.first}&end={ctx.last} (the same range as this summary)",
-    ]
+    lines += _movement(conn, last)
+    start, end = default_range(conn)
+    if (start, end) == (first, last):
+        where = f"http://127.0.0.1:8000/dashboard (its default range, {ctx.first} .. {ctx.last}, is this summary's)"
+    else:
+        where = f"http://127.0.0.1:8000/dashboard?start={ctx.first}&end={ctx.last} (this summary's range)"
+    lines += ["", f"Dashboard: run `marketing-pipeline web` (or `make web`) and open {where}"]
     return lines
+
+
+def _movement(conn, last) -> list[str]:
+    """What the history gives the dashboard: RFM snapshots to compare and cohorts to follow."""
+    snapshots, moved = conn.execute(
+        "WITH s AS (SELECT DISTINCT as_of FROM marts.rfm WHERE as_of <= %(end)s ORDER BY as_of DESC LIMIT 2)"
+        " SELECT (SELECT count(DISTINCT as_of) FROM marts.rfm WHERE as_of <= %(end)s),"
+        " (SELECT count(*) FROM marts.rfm y JOIN marts.rfm x USING (customer_id)"
+        "   WHERE y.as_of = (SELECT max(as_of) FROM s) AND x.as_of = (SELECT min(as_of) FROM s)"
+        "   AND x.as_of < y.as_of AND x.segment <> y.segment)",
+        {"end": last},
+    ).fetchone()
+    cohorts, followed = conn.execute(
+        "SELECT count(DISTINCT cohort_month), coalesce(max(months_since), 0) FROM marts.cohorts"
+        " WHERE cohort_month <= %s",
+        (last,),
+    ).fetchone()
+    return [
+        "",
+        f"History: {snapshots} monthly RFM snapshots ({moved:,} customers changed segment between the last"
+        f" two); {cohorts} monthly cohorts, followed up to {followed} months",
+    ]
 
 
 def _predictions(conn, ctx) -> list[str]:

@@ -1,4 +1,5 @@
-"""Demo step: website orders arrive as a CSV export of the sandbox brand's storefront, imported like any history."""
+"""Demo step: website orders arrive as a CSV export of the sandbox brand's storefront, imported like any
+history: the whole order history in one file, through the bulk COPY path."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ SEED = 7  # the sandbox's default seed: the same brand the emulators serve
 
 def run(ctx) -> None:
     cfg = settings.load()
-    start, _ = day_bounds(ctx.days[0], cfg.tz)
+    first = (ctx.history or ctx.days)[0]
+    start, _ = day_bounds(first, cfg.tz)
     _, end = day_bounds(ctx.days[-1], cfg.tz)
     orders = (o for o in World(seed=SEED).orders_between(start, end) if o.channel == "website")
-    path = cfg.state_dir / "demo" / f"website_orders_{ctx.first}_{ctx.last}.csv"
+    path = cfg.state_dir / "demo" / f"website_orders_{first}_{ctx.last}.csv"
+    for old in path.parent.glob("website_orders_*.csv"):  # one export kept: the sandbox stays small
+        old.unlink()
     rows = write_csv(path, orders)
     with connect(ctx.runtime.warehouse_url, autocommit=True) as conn:
         result = import_csv(conn, path, source="demo")
-    ctx.extra["website_import"] = {"file": str(path), "rows": rows, "orders": result.orders}
+    ctx.extra["website_import"] = {"file": str(path), "rows": rows, "orders": result.orders, "first": first}
 
 
 def summary(conn, ctx) -> list[str]:
@@ -38,7 +42,10 @@ def summary(conn, ctx) -> list[str]:
         lines.append(f"  {day.isoformat():<12}{orders:>8}{revenue:>14,.2f}")
     info = ctx.extra.get("website_import")
     if info:
-        lines.append(f"  imported {info['orders']:,} orders from {info['rows']:,} CSV rows ({info['file']})")
+        lines.append(
+            f"  the history since {info['first']}: {info['orders']:,} orders imported from {info['rows']:,} CSV rows"
+            f" ({info['file']})"
+        )
         pushed = conn.execute(
             "SELECT count(*) FROM raw.website_orders WHERE partition_date BETWEEN %s AND %s AND source <> 'demo'",
             (ctx.days[0], ctx.days[-1]),
