@@ -292,6 +292,7 @@ def test_a_run_never_spans_brands(env, tmp_path):
     @dg.asset(partitions_def=brand_partitions.build_brand_day_partitions())
     def daily(context) -> None:
         seen["brand"], seen["days"] = brand_partitions.brand_days(context)
+        seen["window"] = context.partition_time_window
 
     tags = {
         "dagster/asset_partition_range_start": "northwind|2026-06-01",
@@ -300,6 +301,15 @@ def test_a_run_never_spans_brands(env, tmp_path):
     assert dg.materialize([daily], tags=tags).success
     assert seen["brand"].id == "northwind"
     assert seen["days"] == [date(2026, 6, d) for d in range(1, 6)]
+    # the run's time window works on a one-brand range, but it is UTC's, not Berlin's: asset code
+    # takes its days from the keys and cuts them with brand_day_bounds
+    utc = ZoneInfo("UTC")
+    assert (seen["window"].start, seen["window"].end) == (
+        datetime(2026, 6, 1, tzinfo=utc),
+        datetime(2026, 6, 6, tzinfo=utc),
+    )
+    start, _ = brand_partitions.brand_day_bounds(seen["brand"], seen["days"][0])
+    assert start == datetime(2026, 6, 1, tzinfo=ZoneInfo("Europe/Berlin")) != seen["window"].start
     # a range over two brands (not what a multi-run backfill plans) is refused, not half-served
     with pytest.raises(ValueError, match="covers one brand's days"):
         brand_partitions.brand_days(_Ctx(["lumenleaf|2026-06-01", "northwind|2026-06-01"]))

@@ -2,8 +2,8 @@
 
 Call ``load()`` when a value is needed; nothing here reads the environment at import time.
 Sections: this module (warehouse, calendar, sandbox switch), ``vendors`` (each vendor's
-variables, from which both the Dagster ``EnvVar``s and plain values derive), ``marts``,
-``recovery`` and ``web``.
+variables, from which both the Dagster ``EnvVar``s and plain values derive), ``brands`` (the
+brands file, and each brand's vendor variables), ``marts``, ``recovery`` and ``web``.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def run(days: int = HISTORY_DAYS) -> int:
     window_days = min(days, DEFAULT_RANGE_DAYS)
     print(
         f"marketing_pipeline demo: {days} days of a generated brand's orders, every source for the last"
-        f" {window_days}; about 3 minutes on 2 idle cores"
+        f" {window_days}; each step's time is printed at the end"
     )
     print(f"(details in {log_path})")
     os.environ["MARKETING_SANDBOX"] = "1"
