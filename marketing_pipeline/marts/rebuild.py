@@ -6,7 +6,7 @@ from datetime import date
 
 import psycopg
 
-from marketing_pipeline.marts import coverage, sqlfiles
+from marketing_pipeline.marts import coverage, scope, sqlfiles
 from marketing_pipeline.marts.assets import build_segments
 from marketing_pipeline.settings import marts as config
 
@@ -33,9 +33,16 @@ def rebuild(
     *,
     segments_from: date | None = None,
     on_step: Callable[[str], None] | None = None,
+    full: bool = False,
 ) -> None:
-    """Coverage for [first, last], every table, and segment snapshots for [segments_from or last, last]."""
+    """Coverage for [first, last], every table, and segment snapshots for [segments_from or last, last].
+
+    Each table is rewritten only where its inputs changed since it was last built, unless ``full``
+    (or a builder cannot tell what changed): then everything is rebuilt from the raw tables.
+    """
     sqlfiles.apply_settings(conn, config.gucs())
+    if full:
+        scope.forget(conn)
     coverage.refresh(conn, first, last)
     for name in ORDER:
         sqlfiles.build(conn, name)

@@ -1,7 +1,9 @@
 -- marts.channel_daily: per brand-local day and sales channel. Revenue is net (refunds taken off,
 -- cancelled orders at 0); orders and AOV count orders that were not cancelled. A new customer is
 -- one whose first counted order is that day; returning customers had one before.
-TRUNCATE marts.channel_daily;
+-- A refresh rewrites the days core.orders changed (scope_days); a full rebuild every day.
+DELETE FROM marts.channel_daily
+WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
 INSERT INTO marts.channel_daily (day, channel, orders, revenue, gross_revenue, refunds, cancelled_orders, aov,
                                  new_customers, returning_customers)
@@ -16,4 +18,5 @@ SELECT order_date, channel,
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number = 1),
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number > 1)
 FROM core.orders
+WHERE NOT current_setting('marts.incremental')::boolean OR order_date IN (SELECT day FROM scope_days)
 GROUP BY order_date, channel;

@@ -102,7 +102,30 @@ LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.ph
 LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
 ANALYZE resolved_identities;  -- temporary tables get no statistics otherwise
 
-TRUNCATE core.customers;
+-- The changed days' records replace what those days gave before (a full rebuild: every record);
+-- the customers they touch, before or now, are recomputed (a full rebuild: everyone).
+CREATE TEMP TABLE customers_todo (customer_id text) ON COMMIT DROP;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        WITH gone AS (
+            DELETE FROM core.identity_records r USING scope_days d
+            WHERE r.source = d.key AND r.day = d.day
+            RETURNING r.customer_id
+        )
+        INSERT INTO customers_todo
+        SELECT customer_id FROM gone WHERE customer_id IS NOT NULL
+        UNION SELECT customer_id FROM resolved_identities WHERE customer_id IS NOT NULL;
+        DELETE FROM core.customers WHERE customer_id IN (SELECT customer_id FROM customers_todo);
+    ELSE
+        TRUNCATE core.identity_records, core.customers;
+        INSERT INTO customers_todo SELECT DISTINCT customer_id FROM core.customer_keys;
+    END IF;
+END $$;
+ANALYZE customers_todo;
+INSERT INTO core.identity_records (source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at)
+SELECT source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at FROM resolved_identities;
+
 WITH keyed AS (
     SELECT customer_id,
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'email'))[1] AS email,
@@ -113,13 +136,15 @@ WITH keyed AS (
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
            min(first_seen_at) AS first_seen_at
     FROM core.customer_keys
+    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY customer_id
 ), seen AS (
     SELECT customer_id,
            (array_agg(accepts_marketing ORDER BY seen_at DESC) FILTER (WHERE accepts_marketing IS NOT NULL))[1] AS accepts_marketing,
            min(subscribed_at) AS subscribed_at,
            array_agg(DISTINCT source ORDER BY source) AS sources
-    FROM resolved_identities
+    FROM core.identity_records
+    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY customer_id
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
