@@ -30,6 +30,7 @@ def _build(
         sqlfiles.apply_settings(conn, config.gucs())
         used = sqlfiles.build(conn, target)
         rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
     if absent:
         context.log.warning(f"{table}: sources absent, built without them: {', '.join(absent)}")
@@ -41,6 +42,7 @@ def _build(
                 ", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"
             ),
             "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+            "refresh": dg.MetadataValue.text(f"{mode}: {scope}" if scope else mode),
         }
     )
 

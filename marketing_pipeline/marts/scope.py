@@ -32,7 +32,8 @@ class Plan:
     inputs: dict[str, tuple[str, ...]]  # scope key -> log tables whose changed days it takes
     views: tuple[View, ...] = ()
     logs: str | None = None  # the table this builder logs its changed days under
-    whole: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> tables: any change = all of key
+    # key -> tables any change of which (or its inputs changing as a whole) rewrites all of the key
+    whole: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 PLANS: dict[str, Plan] = {
@@ -42,6 +43,7 @@ PLANS: dict[str, Plan] = {
             "website": ("raw.website_orders",),
             "customerio": ("raw.customerio_deliveries",),
             "klaviyo": ("raw.klaviyo_profiles",),
+            "core": ("core.customer_keys",),
         },
         views=(
             View("tiktok_shop_orders", "raw.tiktok_shop_orders", "tiktok_shop"),
@@ -49,13 +51,12 @@ PLANS: dict[str, Plan] = {
             View("customerio_deliveries", "raw.customerio_deliveries", "customerio"),
             View("klaviyo_profiles", "raw.klaviyo_profiles", "klaviyo"),
         ),
-        logs="core.customers",
     ),
     "core_orders": Plan(
         inputs={
             "tiktok_shop": ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"),
             "website": ("raw.website_orders", "raw.website_order_lines"),
-            "core": ("core.customers",),
+            "core": ("core.customer_keys",),
         },
         views=(
             View("tiktok_shop_orders", "raw.tiktok_shop_orders", "tiktok_shop"),
@@ -69,7 +70,7 @@ PLANS: dict[str, Plan] = {
         inputs={
             "klaviyo": ("raw.klaviyo_events",),
             "customerio": ("raw.customerio_deliveries",),
-            "core": ("core.customers",),
+            "core": ("core.customer_keys",),
         },
         views=(
             View("klaviyo_events", "raw.klaviyo_events", "klaviyo"),
@@ -177,7 +178,7 @@ def _prepare(conn: psycopg.Connection, plan: Plan, scope: Scope, changed: dict[s
                     "INSERT INTO scope_days SELECT %s, d FROM unnest(%s::date[]) d", (key, days)
                 )
         for key, ts in plan.whole.items():
-            if any(changed.get(t) for t in ts):
+            if any(changed.get(t) for t in ts) or any("infinity" in changed.get(t, ()) for t in plan.inputs[key]):
                 conn.execute("INSERT INTO scope_whole VALUES (%s)", (key,))
         conn.execute("ANALYZE scope_days")
         n = conn.execute("SELECT count(*) FROM scope_days").fetchone()[0]
@@ -198,8 +199,9 @@ def _prepare(conn: psycopg.Connection, plan: Plan, scope: Scope, changed: dict[s
 
 
 def forget(conn: psycopg.Connection) -> None:
-    """The next build of every builder is a full rebuild."""
+    """The next build of every builder is a full rebuild (RFM recomputes every snapshot too)."""
     conn.execute("DELETE FROM marts.refresh_state")
+    conn.execute("DELETE FROM marts.rfm_snapshots")
 
 
 def finish(conn: psycopg.Connection, scope: Scope | None) -> None:

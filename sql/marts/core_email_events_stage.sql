@@ -13,6 +13,8 @@ BEGIN
     IF current_setting('marts.incremental')::boolean THEN
         IF EXISTS (SELECT 1 FROM scope_whole WHERE key = 'customerio') THEN
             INSERT INTO scope_deliveries SELECT DISTINCT delivery_id FROM raw.customerio_deliveries;
+            WITH gone AS (DELETE FROM core.email_events WHERE platform = 'customerio' RETURNING event_date)
+            INSERT INTO scope_changed SELECT DISTINCT event_date FROM gone;
         ELSE
             INSERT INTO scope_deliveries
             SELECT delivery_id FROM raw.customerio_deliveries

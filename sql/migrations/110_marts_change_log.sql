@@ -71,6 +71,11 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The identity map is only appended to: anything else (a rebuild from scratch) changes whose orders
+-- and events are whose, everywhere.
+CREATE TRIGGER marts_log_rewrite AFTER UPDATE OR DELETE OR TRUNCATE ON core.customer_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION marts.log_whole_table();
+
 -- A Customer.io delivery is looked up by id (its copies under other days, the later one wins).
 CREATE INDEX customerio_deliveries_delivery_idx ON raw.customerio_deliveries (delivery_id, partition_date);
 
