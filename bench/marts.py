@@ -1,20 +1,20 @@
 """Every core table and mart rebuilt for a large sandbox, the daily refresh, and RFM beside pandas.
 
-    .venv/bin/python bench/marts.py [--orders 1000000] [--customers 200000]
+    .venv/bin/python bench/marts.py [--orders 1000000] [--customers 200000] [--no-job]
 
 Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with
 generate_series inside PostgreSQL in a scratch database. Then, each timed:
-1. the whole model rebuilt from scratch in one transaction (SQL time per step; the PostgreSQL
-   backend's peak memory read from /proc);
-2. the ``marts_refresh`` Dagster job on the same data (in process): its wall time beside the SQL
-   time its assets report;
-3. one new day of raw rows (a copy of the last day's), then the daily refresh: the model for the
-   new day with the segment snapshot of that day only; its RFM is checked against a recomputation
-   of every snapshot from scratch;
+1. the whole model rebuilt from scratch in one transaction (SQL time per step, full or incremental;
+   the PostgreSQL backend's peak memory read from /proc);
+2. the ``marts_refresh`` Dagster job, full, on the same data (in process): its wall time beside the
+   SQL time its assets report;
+3. one new day of raw rows (a copy of the last day's) and a cancellation a week back, then the daily
+   refresh: every table incrementally, then the segment snapshot of the new day (timed apart);
+   every core and mart table is then compared with a full rebuild of the same data, row by row;
 4. the latest RFM snapshot alone in SQL, beside the same scores computed in pandas from the orders
    read into a child process (time including the read, and that process's peak memory), compared
    row by row.
-"""
+The machine's load average is printed beside the figures (other work on it slows them)."""
 
 from __future__ import annotations
 

@@ -23,8 +23,9 @@ from marketing_pipeline.marts import sources as src
 @dataclass(frozen=True)
 class View:
     name: str  # refresh_<name>
-    table: str  # raw table
-    key: str  # scope_days key its rows are filtered by ('' = scope_values 'delivery')
+    table: str
+    key: str  # scope_days key its rows are filtered by ('' = by scope_deliveries)
+    column: str = "partition_date"
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,16 @@ PLANS: dict[str, Plan] = {
         },
     ),
     "attribution": Plan(inputs={"day": ("core.orders",), "email": ("core.email_events",)}, logs="marts.attribution"),
-    "channel_daily": Plan(inputs={"day": ("core.orders",)}),
-    "email_daily": Plan(inputs={"day": ("core.email_events", "marts.attribution")}),
+    "channel_daily": Plan(
+        inputs={"day": ("core.orders",)}, views=(View("orders", "core.orders", "day", "order_date"),)
+    ),
+    "email_daily": Plan(
+        inputs={"day": ("core.email_events", "marts.attribution")},
+        views=(
+            View("email_events", "core.email_events", "day", "event_date"),
+            View("attribution", "marts.attribution", "day", "order_date"),
+        ),
+    ),
 }
 
 _STATE = """
@@ -170,6 +179,7 @@ def _prepare(conn: psycopg.Connection, plan: Plan, scope: Scope, changed: dict[s
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS scope_changed (day date NOT NULL)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS scope_deliveries (delivery_id text NOT NULL)")
     conn.execute("TRUNCATE scope_days, scope_whole, scope_changed, scope_deliveries")
+    whole: list[str] = []
     if scope.incremental:
         for key, ts in plan.inputs.items():
             days = sorted({d for t in ts for d in changed.get(t, ()) if d != "infinity"})
@@ -177,22 +187,24 @@ def _prepare(conn: psycopg.Connection, plan: Plan, scope: Scope, changed: dict[s
                 conn.execute(
                     "INSERT INTO scope_days SELECT %s, d FROM unnest(%s::date[]) d", (key, days)
                 )
-        for key, ts in plan.whole.items():
-            if any(changed.get(t) for t in ts) or any("infinity" in changed.get(t, ()) for t in plan.inputs[key]):
-                conn.execute("INSERT INTO scope_whole VALUES (%s)", (key,))
+        whole = [
+            key
+            for key, ts in plan.whole.items()
+            if any(changed.get(t) for t in ts) or any("infinity" in changed.get(t, ()) for t in plan.inputs[key])
+        ]
+        for key in whole:
+            conn.execute("INSERT INTO scope_whole VALUES (%s)", (key,))
         conn.execute("ANALYZE scope_days")
         n = conn.execute("SELECT count(*) FROM scope_days").fetchone()[0]
         scope.reason = f"{n} changed source days"
     for view in plan.views:
         if conn.execute("SELECT to_regclass(%s) IS NULL", (view.table,)).fetchone()[0]:
             continue
-        if not scope.incremental:
+        if not scope.incremental or view.key in whole:
             where = ""
-        elif view.key:
-            where = (
-                f" WHERE partition_date IN (SELECT day FROM scope_days WHERE key = '{view.key}')"
-                f" OR EXISTS (SELECT 1 FROM scope_whole WHERE key = '{view.key}')"
-            )
+        elif view.key:  # the days as constants: the planner then reads them through the day index
+            days = sorted({d for t in plan.inputs[view.key] for d in changed.get(t, ()) if d != "infinity"})
+            where = f" WHERE {view.column} = ANY('{{{','.join(days)}}}'::date[])"
         else:  # Customer.io deliveries for the email events: by delivery id (see core_email_events_stage.sql)
             where = " WHERE delivery_id IN (SELECT delivery_id FROM scope_deliveries)"
         conn.execute(f"CREATE OR REPLACE TEMP VIEW refresh_{view.name} AS SELECT * FROM {view.table}{where}")

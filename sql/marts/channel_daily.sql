@@ -1,7 +1,8 @@
 -- marts.channel_daily: per brand-local day and sales channel. Revenue is net (refunds taken off,
 -- cancelled orders at 0); orders and AOV count orders that were not cancelled. A new customer is
 -- one whose first counted order is that day; returning customers had one before.
--- A refresh rewrites the days core.orders changed (scope_days); a full rebuild every day.
+-- A refresh rewrites the days core.orders changed (scope_days; refresh_orders: their orders); a full
+-- rebuild every day.
 DELETE FROM marts.channel_daily
 WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
@@ -17,6 +18,5 @@ SELECT order_date, channel,
              / nullif(count(*) FILTER (WHERE NOT is_cancelled), 0), 2),
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number = 1),
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number > 1)
-FROM core.orders
-WHERE NOT current_setting('marts.incremental')::boolean OR order_date IN (SELECT day FROM scope_days)
+FROM refresh_orders
 GROUP BY order_date, channel;

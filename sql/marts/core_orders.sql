@@ -60,6 +60,7 @@ BEGIN
         ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
         CREATE INDEX orders_date_idx ON core.orders (order_date);
         CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);
+        CREATE INDEX orders_klaviyo_idx ON core.orders (order_key) WHERE channel = 'klaviyo';
         ALTER TABLE core.order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_key, line_id);
         ANALYZE core.orders;
         ANALYZE core.order_lines;
@@ -70,13 +71,6 @@ END $$;
 -- customer and month, and their sums per cohort month and months since. A refresh takes the
 -- customers it touched out of the sums and puts them back as they are now.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
-CREATE TEMP VIEW counted_months AS
-SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id) AS cohort_month, orders, revenue
-FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
-             sum(net_revenue) AS revenue
-      FROM core.orders
-      WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
-      GROUP BY 1, 2) m;
 DO $$
 BEGIN
     IF current_setting('marts.incremental')::boolean THEN
@@ -85,16 +79,25 @@ BEGIN
             RETURNING cohort_month, month, revenue
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
-        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue)
-        SELECT customer_id, month, cohort_month, orders, revenue FROM counted_months
-        WHERE customer_id IN (SELECT customer_id FROM orders_customers);
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
+                     sum(net_revenue) AS revenue, max(order_date) AS last_day
+              FROM core.orders
+              WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND NOT is_cancelled AND NOT is_refunded
+              GROUP BY 1, 2) m;
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
         WHERE customer_id IN (SELECT customer_id FROM orders_customers);
     ELSE
         TRUNCATE core.customer_months, core.cohort_activity;
-        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue)
-        SELECT customer_id, month, cohort_month, orders, revenue FROM counted_months;
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
+                     sum(net_revenue) AS revenue, max(order_date) AS last_day
+              FROM core.orders
+              WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
+              GROUP BY 1, 2) m;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
     END IF;
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
@@ -109,4 +112,3 @@ BEGIN
             revenue = a.revenue + excluded.revenue;
     DELETE FROM core.cohort_activity WHERE active_customers = 0;
 END $$;
-DROP VIEW counted_months;

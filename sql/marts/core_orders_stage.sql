@@ -31,9 +31,13 @@ DO $$
 BEGIN
     IF current_setting('marts.incremental')::boolean THEN
         WITH gone AS (
-            DELETE FROM core.orders o
-            WHERE o.channel = 'klaviyo'
-               OR (o.channel, o.order_date) IN (SELECT key, day FROM scope_days)
+            DELETE FROM core.orders o USING scope_days d
+            WHERE o.order_date = d.day AND o.channel = d.key
+            RETURNING o.order_key, o.customer_id, o.order_date
+        )
+        INSERT INTO orders_gone SELECT * FROM gone;
+        WITH gone AS (
+            DELETE FROM core.orders o WHERE o.channel = 'klaviyo'
             RETURNING o.order_key, o.customer_id, o.order_date
         )
         INSERT INTO orders_gone SELECT * FROM gone;
@@ -41,7 +45,7 @@ BEGIN
     ELSE
         TRUNCATE core.orders, core.order_lines;
         ALTER TABLE core.orders DROP CONSTRAINT orders_pkey;
-        DROP INDEX core.orders_date_idx, core.orders_customer_idx;
+        DROP INDEX core.orders_date_idx, core.orders_customer_idx, core.orders_klaviyo_idx;
         ALTER TABLE core.order_lines DROP CONSTRAINT order_lines_pkey;
     END IF;
 END $$;

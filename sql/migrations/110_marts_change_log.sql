@@ -93,19 +93,24 @@ CREATE TABLE core.identity_records (
 CREATE INDEX identity_records_day_idx ON core.identity_records (source, day);
 CREATE INDEX identity_records_customer_idx ON core.identity_records (customer_id);
 
+-- A refresh replaces every order only Klaviyo knows: found without reading the others.
+CREATE INDEX orders_klaviyo_idx ON core.orders (order_key) WHERE channel = 'klaviyo';
+
 -- The raw day an email event was read from, so a changed day's events can be replaced.
 ALTER TABLE core.email_events ADD COLUMN source_date date;
 CREATE INDEX email_events_source_date_idx ON core.email_events (platform, source_date);
 CREATE INDEX email_events_date_idx ON core.email_events (event_date);
 
 -- Counted orders per customer and month (with the customer's cohort month), and their sums per
--- cohort and month since: cohorts change by the delta of the customers whose orders changed.
+-- cohort and month since: cohorts change by the delta of the customers whose orders changed, and
+-- RFM reads each customer's months instead of every order.
 CREATE TABLE core.customer_months (
     customer_id  text    NOT NULL,
     month        date    NOT NULL,
     cohort_month date    NOT NULL,
     orders       integer NOT NULL,
     revenue      numeric NOT NULL,
+    last_day     date    NOT NULL,   -- the last order day in the month (RFM recency)
     PRIMARY KEY (customer_id, month)
 );
 CREATE TABLE core.cohort_activity (
