@@ -79,7 +79,7 @@ def add_day(conn, last: date) -> date:
             conn.execute("DROP TABLE next_day")
         # A late change too: one website order of a week before cancelled.
         conn.execute(
-            "UPDATE raw.website_orders SET payload = payload || '{\"status\": \"cancelled\"}'"
+            'UPDATE raw.website_orders SET payload = payload || \'{"status": "cancelled"}\''
             " WHERE order_id = (SELECT min(order_id) FROM raw.website_orders WHERE partition_date = %s)",
             (last - timedelta(days=7),),
         )
@@ -262,7 +262,13 @@ def main() -> int:
                 f"marts_refresh job (in process, full): wall {wall:.1f}s, its SQL {sql:.1f}s:"
                 f" {wall / sql:.2f}x its SQL"
             )
-            ratio("marts_refresh job: its SQL / wall", f"wall {wall:.1f}s", f"SQL {sql:.1f}s", sql / wall, ">= 0.67x")
+            ratio(
+                "marts_refresh job: its SQL / wall",
+                f"wall {wall:.1f}s",
+                f"SQL {sql:.1f}s",
+                sql / wall,
+                ">= 0.67x",
+            )
 
         with connect(url, autocommit=True) as conn:
             new_day = add_day(conn, last)

@@ -120,7 +120,12 @@ def cio_click(
 
 
 def build(
-    conn: psycopg.Connection, first: date, last: date, segments_from: date | None = None, *, full: bool = False
+    conn: psycopg.Connection,
+    first: date,
+    last: date,
+    segments_from: date | None = None,
+    *,
+    full: bool = False,
 ) -> None:
     with conn.transaction():
         rebuild(conn, first, last, segments_from=segments_from, full=full)

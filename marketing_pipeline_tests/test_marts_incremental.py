@@ -7,7 +7,14 @@ from datetime import date, timedelta
 
 from marketing_pipeline.marts import scope
 from marketing_pipeline.marts.rebuild import rebuild
-from marketing_pipeline_tests.marts_fixtures import at, build, cio_click, customer_of, tiktok_order, website_order
+from marketing_pipeline_tests.marts_fixtures import (
+    at,
+    build,
+    cio_click,
+    customer_of,
+    tiktok_order,
+    website_order,
+)
 
 FIRST = date(2025, 3, 1)
 LAST = date(2025, 6, 20)

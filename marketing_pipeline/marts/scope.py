@@ -88,7 +88,9 @@ PLANS: dict[str, Plan] = {
             "customerio": ("raw.customerio_campaigns",),
         },
     ),
-    "attribution": Plan(inputs={"day": ("core.orders",), "email": ("core.email_events",)}, logs="marts.attribution"),
+    "attribution": Plan(
+        inputs={"day": ("core.orders",), "email": ("core.email_events",)}, logs="marts.attribution"
+    ),
     "channel_daily": Plan(
         inputs={"day": ("core.orders",)}, views=(View("orders", "core.orders", "day", "order_date"),)
     ),
@@ -145,7 +147,8 @@ def begin(conn: psycopg.Connection, target: str, gucs: dict[str, str]) -> Scope 
         return None
     settings = _settings(conn, gucs)
     state = conn.execute(
-        "SELECT snap::text, xact::text, settings FROM marts.refresh_state WHERE target = %s FOR UPDATE", (target,)
+        "SELECT snap::text, xact::text, settings FROM marts.refresh_state WHERE target = %s FOR UPDATE",
+        (target,),
     ).fetchone()
     tables = sorted({t for ts in (*plan.inputs.values(), *plan.whole.values()) for t in ts})
     snap, xact, rows = conn.execute(
@@ -184,13 +187,12 @@ def _prepare(conn: psycopg.Connection, plan: Plan, scope: Scope, changed: dict[s
         for key, ts in plan.inputs.items():
             days = sorted({d for t in ts for d in changed.get(t, ()) if d != "infinity"})
             if days:
-                conn.execute(
-                    "INSERT INTO scope_days SELECT %s, d FROM unnest(%s::date[]) d", (key, days)
-                )
+                conn.execute("INSERT INTO scope_days SELECT %s, d FROM unnest(%s::date[]) d", (key, days))
         whole = [
             key
             for key, ts in plan.whole.items()
-            if any(changed.get(t) for t in ts) or any("infinity" in changed.get(t, ()) for t in plan.inputs[key])
+            if any(changed.get(t) for t in ts)
+            or any("infinity" in changed.get(t, ()) for t in plan.inputs[key])
         ]
         for key in whole:
             conn.execute("INSERT INTO scope_whole VALUES (%s)", (key,))

@@ -41,7 +41,8 @@ def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
     with a plan in ``scope.PLANS`` rewrite only what changed since they last ran, when they can.
     """
     current = {
-        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0] for k in config.gucs()
+        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0]
+        for k in config.gucs()
     }
     plan = scope.begin(conn, target, current)
     used: dict[str, str] = {}
