@@ -5,8 +5,9 @@ written until their partitions are materialized again."""
 
 from datetime import date, timedelta
 
-from marketing_pipeline.marts import scope
-from marketing_pipeline.marts.rebuild import rebuild
+from marketing_pipeline.marts import scope, sqlfiles
+from marketing_pipeline.marts.rebuild import ORDER, rebuild
+from marketing_pipeline.settings import marts as config
 from marketing_pipeline_tests.marts_fixtures import (
     at,
     build,
@@ -199,3 +200,34 @@ def test_a_refresh_with_nothing_new_changes_nothing_and_a_truncated_source_rebui
     assert modes["core_customers"] == "full"  # a whole table changed
     assert modes["core_orders"] == modes["core_email_events"] == "incremental"  # all of Customer.io's events
     assert conn.execute("SELECT count(*) FROM core.email_events").fetchone()[0] == 0
+
+
+def _each_in_its_own_transaction(conn) -> dict[str, str]:
+    """As Dagster runs them: one transaction per builder."""
+    modes = {}
+    for name in ORDER:
+        with conn.transaction():
+            sqlfiles.apply_settings(conn, config.gucs())
+            modes[name] = sqlfiles.build(conn, name).get("mode", "")
+    return modes
+
+
+def test_builders_in_their_own_transactions_see_each_change_once(conn):
+    _seed(conn)
+    assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
+    new_day = LAST + timedelta(days=1)
+    website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
+    cio_click(conn, "dnew", email="p1@example.com", clicked=at(new_day, 9))
+    modes = _each_in_its_own_transaction(conn)
+    assert {m for m in modes.values() if m} == {"incremental"}
+    assert conn.execute(
+        "SELECT first_touch_channel FROM marts.attribution WHERE order_key = 'website:NEW1'"
+    ).fetchone() == ("email",)
+    refreshed = _tables(conn, (new_day, new_day))
+    _each_in_its_own_transaction(conn)  # nothing new: the same tables, and a log every builder saw
+    assert _tables(conn, (new_day, new_day)) == refreshed
+    assert conn.execute("SELECT count(*) FROM marts.changed_days").fetchone()[0] == 0
+
+    scope.forget(conn)
+    assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
+    assert _tables(conn, (new_day, new_day)) == refreshed
