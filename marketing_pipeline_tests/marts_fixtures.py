@@ -119,9 +119,16 @@ def cio_click(
     )
 
 
-def build(conn: psycopg.Connection, first: date, last: date, segments_from: date | None = None) -> None:
+def build(
+    conn: psycopg.Connection,
+    first: date,
+    last: date,
+    segments_from: date | None = None,
+    *,
+    full: bool = False,
+) -> None:
     with conn.transaction():
-        rebuild(conn, first, last, segments_from=segments_from)
+        rebuild(conn, first, last, segments_from=segments_from, full=full)
 
 
 def build_one(conn: psycopg.Connection, target: str) -> None:

@@ -5,7 +5,17 @@ written until their partitions are materialized again."""
 
 from datetime import date, timedelta
 
-from marketing_pipeline_tests.marts_fixtures import at, build, cio_click, tiktok_order, website_order
+from marketing_pipeline.marts import scope, sqlfiles
+from marketing_pipeline.marts.rebuild import ORDER, rebuild
+from marketing_pipeline.settings import marts as config
+from marketing_pipeline_tests.marts_fixtures import (
+    at,
+    build,
+    cio_click,
+    customer_of,
+    tiktok_order,
+    website_order,
+)
 
 FIRST = date(2025, 3, 1)
 LAST = date(2025, 6, 20)
@@ -40,7 +50,7 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
     names = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
-        " AND table_name <> 'rfm_snapshots' ORDER BY 1, 2"
+        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state') ORDER BY 1, 2"
     ).fetchall()
     out = {}
     for schema, table in names:
@@ -93,10 +103,131 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
 
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
     conn.execute("TRUNCATE core.customer_keys, marts.rfm, marts.rfm_snapshots, marts.customer_segments")
-    build(conn, FIRST, new_day, segments_from=FIRST)
+    build(conn, FIRST, new_day, segments_from=FIRST, full=True)
     full = _tables(conn, (new_day, new_day))
 
     assert incremental.keys() == full.keys()
     for name in full:
         assert incremental[name] == full[name], name
     assert full["marts.rfm"] and full["core.email_events"] and full["marts.attribution"]
+
+
+def _klaviyo(conn, event_id: str, metric: str, profile: str, when) -> None:
+    conn.execute(
+        "INSERT INTO raw.klaviyo_events (event_id, metric_id, metric_name, profile_id, occurred_at,"
+        " message_id, payload, partition_date) VALUES (%s, 'm', %s, %s, %s, 'm1', '{}', %s)",
+        (event_id, metric, profile, when, when.date()),
+    )
+
+
+def _profile(conn, profile: str, email: str, day: date) -> None:
+    conn.execute(
+        "INSERT INTO raw.klaviyo_profiles (profile_id, email, updated_at, payload, partition_date)"
+        " VALUES (%s, %s, %s, '{}', %s) ON CONFLICT (profile_id) DO UPDATE"
+        " SET email = excluded.email, updated_at = excluded.updated_at, partition_date = excluded.partition_date",
+        (profile, email, at(day), day),
+    )
+
+
+def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
+    """Every builder with a change plan refreshes incrementally after a day of changes, and every
+    table equals a full rebuild of the same raw rows. The full rebuild keeps the identity map (ids
+    are given in the order keys are first seen), which is what a rebuild does in production."""
+    _seed(conn)
+    _profile(conn, "kp1", "p3@example.com", date(2025, 5, 2))
+    _klaviyo(conn, "ke1", "Clicked Email", "kp1", at(date(2025, 5, 2), 8))
+    build(conn, FIRST, LAST, segments_from=LAST)
+    phone_customer = customer_of(conn, "tiktok_shop:T0")  # TikTok buyer known by phone only
+
+    new_day = LAST + timedelta(days=1)
+    # A new day: orders, a Customer.io click, Klaviyo events (one on a profile that changes email).
+    website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
+    cio_click(conn, "dnew", email="p2@example.com", clicked=at(new_day, 9))
+    _klaviyo(conn, "ke2", "Opened Email", "kp1", at(new_day, 7))
+    _profile(conn, "kp1", "p5@example.com", new_day)  # every event of the profile changes customer
+    # A new identity link: a website order giving an email and the phone of the TikTok buyer, whose
+    # customer has no email yet: the email joins that customer.
+    website_order(
+        conn, "LINK", email="linked@example.com", created=at(new_day, 12), payload={"phone": "+14155550000"}
+    )
+    # Late changes: a cancellation, an order in a closed month, a click removed from an old day,
+    # a delivery stored again under the new day (the later copy wins).
+    conn.execute(
+        'UPDATE raw.website_orders SET payload = \'{"status": "cancelled"}\''
+        " WHERE order_id = (SELECT min(order_id) FROM raw.website_orders WHERE partition_date = %s)",
+        (LAST,),
+    )
+    website_order(conn, "LATE", email="p4@example.com", created=at(date(2025, 4, 10), 12), total="500.00")
+    conn.execute("DELETE FROM raw.customerio_deliveries WHERE delivery_id = 'd5'")
+    conn.execute(
+        "INSERT INTO raw.customerio_deliveries SELECT (jsonb_populate_record(d, jsonb_build_object("
+        "'partition_date', %s::text))).* FROM raw.customerio_deliveries d WHERE delivery_id = 'd10'",
+        (new_day.isoformat(),),
+    )
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
+    assert set(modes.values()) == {"incremental"}, modes
+    assert set(modes) == set(scope.PLANS)
+    assert customer_of(conn, "website:LINK") == phone_customer
+    assert conn.execute(
+        "SELECT email FROM core.customers WHERE customer_id = %s", (phone_customer,)
+    ).fetchone() == ("linked@example.com",)
+    incremental = _tables(conn, (new_day, new_day))
+
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, new_day, segments_from=new_day, full=True)
+    assert set(modes.values()) == {"full"}
+    full = _tables(conn, (new_day, new_day))
+    assert incremental.keys() == full.keys()
+    for name in full:
+        assert incremental[name] == full[name], name
+    assert full["core.cohort_activity"] and full["core.identity_records"]
+
+
+def test_a_refresh_with_nothing_new_changes_nothing_and_a_truncated_source_rebuilds(conn):
+    _seed(conn)
+    build(conn, FIRST, LAST, segments_from=LAST)
+    before = _tables(conn, (LAST, LAST))
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, LAST, segments_from=LAST)
+    assert set(modes.values()) == {"incremental"}
+    assert _tables(conn, (LAST, LAST)) == before
+    assert conn.execute("SELECT count(*) FROM marts.changed_days").fetchone()[0] == 0  # every builder saw it
+
+    conn.execute("TRUNCATE raw.customerio_deliveries")
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, LAST, segments_from=LAST)
+    assert modes["core_customers"] == "full"  # a whole table changed
+    assert modes["core_orders"] == modes["core_email_events"] == "incremental"  # all of Customer.io's events
+    assert conn.execute("SELECT count(*) FROM core.email_events").fetchone()[0] == 0
+
+
+def _each_in_its_own_transaction(conn) -> dict[str, str]:
+    """As Dagster runs them: one transaction per builder."""
+    modes = {}
+    for name in ORDER:
+        with conn.transaction():
+            sqlfiles.apply_settings(conn, config.gucs())
+            modes[name] = sqlfiles.build(conn, name).get("mode", "")
+    return modes
+
+
+def test_builders_in_their_own_transactions_see_each_change_once(conn):
+    _seed(conn)
+    assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
+    new_day = LAST + timedelta(days=1)
+    website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
+    cio_click(conn, "dnew", email="p1@example.com", clicked=at(new_day, 9))
+    modes = _each_in_its_own_transaction(conn)
+    assert {m for m in modes.values() if m} == {"incremental"}
+    assert conn.execute(
+        "SELECT first_touch_channel FROM marts.attribution WHERE order_key = 'website:NEW1'"
+    ).fetchone() == ("email",)
+    refreshed = _tables(conn, (new_day, new_day))
+    _each_in_its_own_transaction(conn)  # nothing new: the same tables, and a log every builder saw
+    assert _tables(conn, (new_day, new_day)) == refreshed
+    assert conn.execute("SELECT count(*) FROM marts.changed_days").fetchone()[0] == 0
+
+    scope.forget(conn)
+    assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
+    assert _tables(conn, (new_day, new_day)) == refreshed

@@ -1,10 +1,11 @@
 """Assets that run ``sql/marts``: the core model, the marts, and source coverage.
 
-Everything is a full rebuild in one transaction (readers see the old rows until it commits),
-except ``customer_segments``, which is partitioned by day: it is a snapshot *as of* each day,
-so past days are kept and only the refreshed days are rewritten. Full rebuilds are right for
-the rest: identity, RFM quintiles and cohorts need the whole history anyway, and a rebuild is
-a handful of set-based statements (bench/marts.py times them at a million orders).
+Each asset writes in one transaction (readers see the old rows until it commits). The core tables,
+attribution, channel_daily and email_daily rewrite only the days (and customers) whose inputs
+changed since they last ran, or everything when they cannot tell (``scope.py``); RFM keeps its
+closed months; cohorts sum per-customer rows kept up to date by core_orders. ``customer_segments``
+is partitioned by day: a snapshot *as of* each day, so past days are kept and only the refreshed
+days are rewritten. bench/marts.py times both paths at a million orders.
 """
 
 import time
@@ -30,6 +31,7 @@ def _build(
         sqlfiles.apply_settings(conn, config.gucs())
         used = sqlfiles.build(conn, target)
         rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
     if absent:
         context.log.warning(f"{table}: sources absent, built without them: {', '.join(absent)}")
@@ -41,6 +43,7 @@ def _build(
                 ", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"
             ),
             "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+            "refresh": dg.MetadataValue.text(f"{mode}: {scope}" if scope else mode),
         }
     )
 

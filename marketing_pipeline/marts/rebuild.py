@@ -6,7 +6,7 @@ from datetime import date
 
 import psycopg
 
-from marketing_pipeline.marts import coverage, sqlfiles
+from marketing_pipeline.marts import coverage, scope, sqlfiles
 from marketing_pipeline.marts.assets import build_segments
 from marketing_pipeline.settings import marts as config
 
@@ -33,14 +33,28 @@ def rebuild(
     *,
     segments_from: date | None = None,
     on_step: Callable[[str], None] | None = None,
-) -> None:
-    """Coverage for [first, last], every table, and segment snapshots for [segments_from or last, last]."""
+    full: bool = False,
+) -> dict[str, str]:
+    """Coverage for [first, last], every table, and segment snapshots for [segments_from or last, last].
+
+    Each table is rewritten only where its inputs changed since it was last built, unless ``full``
+    (or a builder cannot tell what changed): then everything is rebuilt from the raw tables.
+    Returns how each builder with a change plan ran: incremental or full.
+    """
     sqlfiles.apply_settings(conn, config.gucs())
+    if full:
+        scope.forget(conn)
+    modes = {}
     coverage.refresh(conn, first, last)
+    if on_step:
+        on_step("source_coverage")
     for name in ORDER:
-        sqlfiles.build(conn, name)
+        used = sqlfiles.build(conn, name)
+        if "mode" in used:
+            modes[name] = used["mode"]
         if on_step:
             on_step(name)
     build_segments(conn, segments_from or last, last)
     if on_step:
         on_step("customer_segments")
+    return modes

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import psycopg
 
+from marketing_pipeline.marts import scope
 from marketing_pipeline.marts import sources as src
 from marketing_pipeline.settings import PROJECT_ROOT
+from marketing_pipeline.settings import marts as config
 
 SQL_DIR = PROJECT_ROOT / "sql" / "marts"
 
@@ -35,8 +37,14 @@ def run(conn: psycopg.Connection, name: str) -> None:
 def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
     """``<target>_stage`` (if any), then each present source's part, then ``<target>`` (if any).
 
-    Returns the status of every source that has a part for this target: used or absent.
+    Returns the status of every source that has a part for this target: used or absent. Builders
+    with a plan in ``scope.PLANS`` rewrite only what changed since they last ran, when they can.
     """
+    current = {
+        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0]
+        for k in config.gucs()
+    }
+    plan = scope.begin(conn, target, current)
     used: dict[str, str] = {}
     if path(f"{target}_stage").exists():
         run(conn, f"{target}_stage")
@@ -51,4 +59,8 @@ def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
             used[source.name] = "absent"
     if path(target).exists():
         run(conn, target)
+    scope.finish(conn, plan)
+    if plan is not None:
+        used["mode"] = "incremental" if plan.incremental else "full"
+        used["scope"] = plan.reason
     return used

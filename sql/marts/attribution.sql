@@ -7,10 +7,31 @@
 -- source wins. An order without touches is 'direct'. GA4 reports only daily aggregates (no user
 -- or order ids), so it feeds sessions and the funnel, not order-level touches.
 -- Only counted orders (core.orders.is_counted) are rows here: no reader filters again.
-TRUNCATE marts.attribution;
--- Filled without key and index, built once afterwards (faster than maintaining them row by row).
-ALTER TABLE marts.attribution DROP CONSTRAINT attribution_pkey;
-DROP INDEX marts.attribution_date_idx;
+-- A refresh rewrites the orders of the days core.orders changed, and of the days an email event
+-- changed up to the window after it (scope_changed: those days, logged for email_daily); a full
+-- rebuild fills the emptied table without key and index, built once afterwards (faster than
+-- maintaining them row by row). attribution_orders: the orders to attribute.
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        INSERT INTO scope_changed
+        SELECT day FROM scope_days WHERE key = 'day'
+        UNION
+        SELECT d.day + g
+        FROM scope_days d,
+             generate_series(0, ceil(current_setting('marts.attribution_window_seconds')::numeric / 86400)::int + 1) g
+        WHERE d.key = 'email';
+        ANALYZE scope_changed;
+        DELETE FROM marts.attribution WHERE order_date IN (SELECT day FROM scope_changed);
+        CREATE TEMP VIEW attribution_orders AS
+        SELECT * FROM core.orders WHERE order_date IN (SELECT day FROM scope_changed);
+    ELSE
+        TRUNCATE marts.attribution;
+        ALTER TABLE marts.attribution DROP CONSTRAINT attribution_pkey;
+        DROP INDEX marts.attribution_date_idx;
+        CREATE TEMP VIEW attribution_orders AS SELECT * FROM core.orders;
+    END IF;
+END $$;
 
 WITH touches AS (
     SELECT o.order_key, o.ordered_at AS touch_at, 1 AS tie,
@@ -21,12 +42,12 @@ WITH touches AS (
            CASE WHEN core.channel_group(o.channel, o.utm_source, o.utm_medium) = 'email'
                 THEN lower(o.utm_source) END AS platform,
            NULL::text AS flow
-    FROM core.orders o
+    FROM attribution_orders o
     WHERE o.channel = 'tiktok_shop' OR (o.utm_source IS NOT NULL AND o.utm_source NOT IN ('', '(direct)'))
     UNION ALL
     SELECT o.order_key, e.occurred_at, 2, 'email', e.platform, 'email',
            coalesce(e.campaign_name, e.campaign_id), e.platform, coalesce(e.flow_name, e.flow_id)
-    FROM core.orders o
+    FROM attribution_orders o
     JOIN core.email_events e
       ON e.customer_id = o.customer_id
      AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
@@ -45,9 +66,15 @@ INSERT INTO marts.attribution (order_key, order_date, channel, net_revenue, firs
 SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
        f.touch_at, coalesce(f.channel, 'direct'), f.source, f.medium, f.campaign, f.platform, f.flow,
        l.touch_at, coalesce(l.channel, 'direct'), l.source, l.medium, l.campaign, l.platform, l.flow
-FROM core.orders o
+FROM attribution_orders o
 LEFT JOIN firsts f USING (order_key)
 LEFT JOIN lasts l USING (order_key)
 WHERE o.is_counted;
-ALTER TABLE marts.attribution ADD CONSTRAINT attribution_pkey PRIMARY KEY (order_key);
-CREATE INDEX attribution_date_idx ON marts.attribution (order_date);
+DROP VIEW attribution_orders;
+DO $$
+BEGIN
+    IF NOT current_setting('marts.incremental')::boolean THEN
+        ALTER TABLE marts.attribution ADD CONSTRAINT attribution_pkey PRIMARY KEY (order_key);
+        CREATE INDEX attribution_date_idx ON marts.attribution (order_date);
+    END IF;
+END $$;

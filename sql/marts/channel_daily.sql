@@ -2,7 +2,10 @@
 -- cancelled orders at 0); orders and AOV count counted orders (core.orders.is_counted: neither
 -- cancelled nor fully refunded); gross revenue and refunds every order not cancelled. A new
 -- customer is one whose first counted order is that day; returning customers had one before.
-TRUNCATE marts.channel_daily;
+-- A refresh rewrites the days core.orders changed (scope_days; refresh_orders: their orders); a full
+-- rebuild every day.
+DELETE FROM marts.channel_daily
+WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
 INSERT INTO marts.channel_daily (day, channel, orders, revenue, gross_revenue, refunds, cancelled_orders, aov,
                                  new_customers, returning_customers)
@@ -15,5 +18,5 @@ SELECT order_date, channel,
        round(sum(net_revenue) FILTER (WHERE is_counted) / nullif(count(*) FILTER (WHERE is_counted), 0), 2),
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number = 1),
        count(DISTINCT customer_id) FILTER (WHERE customer_order_number > 1)
-FROM core.orders
+FROM refresh_orders
 GROUP BY order_date, channel;

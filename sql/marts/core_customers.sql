@@ -15,6 +15,9 @@
 
 ANALYZE stg_identities;  -- temporary tables get no statistics otherwise
 
+-- A full rebuild adds most keys at once: fresh statistics after each step keep the next plan right
+-- (a refresh adds a handful, where sampling the whole map would cost more than the step).
+
 -- 1. New emails.
 WITH new_email AS (
     SELECT s.email, min(s.seen_at) AS first_seen
@@ -39,7 +42,7 @@ WITH new_email AS (
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT 'email', n.email, coalesce(a.customer_id, 'cus_' || left(md5('email:' || n.email), 16)), n.first_seen
 FROM new_email n LEFT JOIN adopt a USING (email);
-ANALYZE core.customer_keys;
+DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF; END $$;
 
 -- 2. New phones: the customer of the earliest record's email, else of its platform id, else new.
 WITH new_phone AS (
@@ -62,7 +65,7 @@ WITH new_phone AS (
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT 'phone', n.phone, coalesce(p.customer_id, 'cus_' || left(md5('phone:' || n.phone), 16)), n.first_seen
 FROM new_phone n LEFT JOIN pick p USING (phone);
-ANALYZE core.customer_keys;
+DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF; END $$;
 
 -- 3. New platform ids: the customer of the earliest record's email, else of its phone, else new.
 --    (Every email and phone has a key by now, so the earliest record with one decides.)
@@ -91,7 +94,7 @@ LEFT JOIN first_email fe USING (platform_type, platform_id)
 LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = fe.email
 LEFT JOIN first_phone fp USING (platform_type, platform_id)
 LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = fp.phone;
-ANALYZE core.customer_keys;
+DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF; END $$;
 
 -- Every record resolved by precedence (used for sources, consent and subscription dates).
 CREATE TEMP TABLE resolved_identities ON COMMIT DROP AS
@@ -102,7 +105,30 @@ LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.ph
 LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
 ANALYZE resolved_identities;  -- temporary tables get no statistics otherwise
 
-TRUNCATE core.customers;
+-- The changed days' records replace what those days gave before (a full rebuild: every record);
+-- the customers they touch, before or now, are recomputed (a full rebuild: everyone).
+CREATE TEMP TABLE customers_todo (customer_id text) ON COMMIT DROP;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        WITH gone AS (
+            DELETE FROM core.identity_records r USING scope_days d
+            WHERE r.source = d.key AND r.day = d.day
+            RETURNING r.customer_id
+        )
+        INSERT INTO customers_todo
+        SELECT customer_id FROM gone WHERE customer_id IS NOT NULL
+        UNION SELECT customer_id FROM resolved_identities WHERE customer_id IS NOT NULL;
+        DELETE FROM core.customers WHERE customer_id IN (SELECT customer_id FROM customers_todo);
+    ELSE
+        TRUNCATE core.identity_records, core.customers;
+        INSERT INTO customers_todo SELECT DISTINCT customer_id FROM core.customer_keys;
+    END IF;
+END $$;
+ANALYZE customers_todo;
+INSERT INTO core.identity_records (source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at)
+SELECT source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at FROM resolved_identities;
+
 WITH keyed AS (
     SELECT customer_id,
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'email'))[1] AS email,
@@ -113,13 +139,15 @@ WITH keyed AS (
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
            min(first_seen_at) AS first_seen_at
     FROM core.customer_keys
+    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY customer_id
 ), seen AS (
     SELECT customer_id,
            (array_agg(accepts_marketing ORDER BY seen_at DESC) FILTER (WHERE accepts_marketing IS NOT NULL))[1] AS accepts_marketing,
            min(subscribed_at) AS subscribed_at,
            array_agg(DISTINCT source ORDER BY source) AS sources
-    FROM resolved_identities
+    FROM core.identity_records
+    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY customer_id
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,

@@ -1,9 +1,9 @@
 -- TikTok Shop buyers: the buyer email, the recipient phone and the TikTok user id of every order.
-INSERT INTO stg_identities (source, record_id, email, phone, platform_type, platform_id, seen_at,
+INSERT INTO stg_identities (source, record_id, day, email, phone, platform_type, platform_id, seen_at,
                             accepts_marketing, subscribed_at)
-SELECT 'tiktok_shop', o.order_id,
+SELECT 'tiktok_shop', o.order_id, o.partition_date,
        core.norm_email(o.buyer_email),
        core.e164(o.payload #>> '{recipient_address,phone_number}', current_setting('marts.default_cc')),
        'tiktok_user', o.buyer_user_id,
        o.created_at, NULL, NULL
-FROM raw.tiktok_shop_orders o;
+FROM refresh_tiktok_shop_orders o;

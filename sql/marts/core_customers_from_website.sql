@@ -1,11 +1,11 @@
 -- Website buyers: the checkout email, and a phone or storefront customer id when the payload has one.
-INSERT INTO stg_identities (source, record_id, email, phone, platform_type, platform_id, seen_at,
+INSERT INTO stg_identities (source, record_id, day, email, phone, platform_type, platform_id, seen_at,
                             accepts_marketing, subscribed_at)
-SELECT 'website', o.order_id,
+SELECT 'website', o.order_id, o.partition_date,
        core.norm_email(o.email),
        core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
                  current_setting('marts.default_cc')),
        'website_customer', coalesce(o.payload ->> 'customer_id', o.payload #>> '{customer,id}'),
        o.created_at, o.accepts_marketing,
        CASE WHEN o.accepts_marketing THEN o.created_at END
-FROM raw.website_orders o;
+FROM refresh_website_orders o;

@@ -1,8 +1,10 @@
 -- Staging for core.customers: one row per source record that names a person.
 -- Each present source adds its rows (core_customers_from_<source>.sql); absent sources add none.
+-- Sources read refresh_<raw table>: the whole table, or its changed days (marketing_pipeline/marts/scope.py).
 CREATE TEMP TABLE stg_identities (
     source            text        NOT NULL,
     record_id         text        NOT NULL,
+    day               date        NOT NULL,  -- the source row's partition day
     email             text,                 -- core.norm_email
     phone             text,                 -- core.e164
     platform_type     text,                 -- tiktok_user | website_customer | klaviyo_profile | customerio_person

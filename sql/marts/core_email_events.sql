@@ -1,5 +1,24 @@
--- The key and the attribution index, built once over the filled table.
-ALTER TABLE core.email_events ADD CONSTRAINT email_events_pkey PRIMARY KEY (platform, event_id);
-CREATE INDEX email_events_customer_idx ON core.email_events (customer_id, occurred_at)
-    WHERE event_type IN ('click', 'open');
-ANALYZE core.email_events;
+-- A full rebuild builds the key and the indexes once over the filled table; a refresh logs the days
+-- of the events it wrote (those it removed are logged by core_email_events_stage.sql).
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        INSERT INTO scope_changed
+        SELECT DISTINCT event_date FROM core.email_events
+        WHERE platform = 'klaviyo' AND source_date IN (SELECT day FROM scope_days WHERE key = 'klaviyo');
+        IF EXISTS (SELECT 1 FROM scope_whole WHERE key = 'klaviyo') THEN
+            INSERT INTO scope_changed SELECT DISTINCT event_date FROM core.email_events WHERE platform = 'klaviyo';
+        END IF;
+        INSERT INTO scope_changed
+        SELECT DISTINCT event_date FROM core.email_events
+        WHERE (platform, event_id) IN (SELECT 'customerio', s.delivery_id || ':' || t.event_type
+                                       FROM scope_deliveries s CROSS JOIN customerio_event_types t);
+    ELSE
+        ALTER TABLE core.email_events ADD CONSTRAINT email_events_pkey PRIMARY KEY (platform, event_id);
+        CREATE INDEX email_events_customer_idx ON core.email_events (customer_id, occurred_at)
+            WHERE event_type IN ('click', 'open');
+        CREATE INDEX email_events_source_date_idx ON core.email_events (platform, source_date);
+        CREATE INDEX email_events_date_idx ON core.email_events (event_date);
+        ANALYZE core.email_events;
+    END IF;
+END $$;

@@ -3,14 +3,14 @@
 -- broadcasts are campaigns. A delivery stored under two days counts once (the later day's copy).
 -- Email events belong to the customer their (normalized) email address resolves to.
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
-                               campaign_id, campaign_name, flow_id, flow_name)
+                               campaign_id, campaign_name, flow_id, flow_name, source_date)
 SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
        (e.at AT TIME ZONE current_setting('marts.tz'))::date,
        k.customer_id, d.norm,
        coalesce(d.newsletter_id, d.broadcast_id)::text, coalesce(n.name, b.name),
-       d.campaign_id::text, c.name
+       d.campaign_id::text, c.name, d.partition_date
 FROM (SELECT d.*, core.norm_email(coalesce(d.email, d.recipient)) AS norm
-      FROM raw.customerio_deliveries d
+      FROM refresh_customerio_deliveries d
       WHERE NOT EXISTS (SELECT 1 FROM raw.customerio_deliveries later
                         WHERE later.delivery_id = d.delivery_id AND later.partition_date > d.partition_date)) d
 CROSS JOIN LATERAL (VALUES ('sent', d.sent_at), ('delivered', d.delivered_at), ('open', d.opened_at),

@@ -2,12 +2,12 @@
 -- also make a 'sent'. The campaign comes from the message ($message), the flow from $flow.
 -- Email events belong to the customer their (normalized) email address resolves to.
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
-                               campaign_id, campaign_name, flow_id, flow_name)
+                               campaign_id, campaign_name, flow_id, flow_name, source_date)
 SELECT 'klaviyo', e.event_id || ':' || m.event_type, m.event_type, e.occurred_at, e.partition_date,
        k.customer_id, p.email,
        CASE WHEN e.flow_id IS NULL THEN cm.campaign_id END, CASE WHEN e.flow_id IS NULL THEN c.name END,
-       e.flow_id, f.name
-FROM raw.klaviyo_events e
+       e.flow_id, f.name, e.partition_date
+FROM refresh_klaviyo_events e
 JOIN (VALUES ('Received Email', 'sent'), ('Received Email', 'delivered'), ('Bounced Email', 'sent'),
              ('Bounced Email', 'bounce'), ('Dropped Email', 'sent'), ('Opened Email', 'open'),
              ('Clicked Email', 'click'), ('Unsubscribed', 'unsubscribe'),

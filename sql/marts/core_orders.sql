@@ -2,12 +2,8 @@
 -- customer_id: the same precedence as core.customers (email, then phone, then the platform id).
 -- net_revenue: 0 for a cancelled order, gross minus refunds otherwise; is_refunded when nothing is left.
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
-TRUNCATE core.orders, core.order_lines;
--- Filled without keys and indexes, which are built once afterwards: several times faster than
--- maintaining them row by row in a freshly emptied table.
-ALTER TABLE core.orders DROP CONSTRAINT orders_pkey;
-DROP INDEX core.orders_date_idx, core.orders_customer_idx;
-ALTER TABLE core.order_lines DROP CONSTRAINT order_lines_pkey;
+-- The orders to replace are gone already (core_orders_stage.sql); a refresh renumbers the orders of
+-- the customers it touched afterwards, since a customer's other orders are not staged.
 ANALYZE stg_orders;  -- temporary tables get no statistics otherwise
 
 WITH resolved AS (
@@ -35,9 +31,84 @@ FROM resolved;
 INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
                               discount, line_revenue, is_refunded)
 SELECT * FROM stg_order_lines;
-ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
-CREATE INDEX orders_date_idx ON core.orders (order_date);
-CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);
-ALTER TABLE core.order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_key, line_id);
-ANALYZE core.orders;
-ANALYZE core.order_lines;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        CREATE TEMP TABLE orders_customers ON COMMIT DROP AS
+        SELECT customer_id FROM orders_gone WHERE customer_id IS NOT NULL
+        UNION
+        SELECT o.customer_id FROM stg_orders s JOIN core.orders o ON o.order_key = s.channel || ':' || s.source_order_id
+        WHERE o.customer_id IS NOT NULL;
+        ANALYZE orders_customers;
+        WITH numbered AS (
+            SELECT order_key, order_date, customer_order_number AS old,
+                   CASE WHEN NOT is_cancelled AND NOT is_refunded
+                        THEN row_number() OVER (PARTITION BY customer_id, (is_cancelled OR is_refunded)
+                                                ORDER BY ordered_at, channel, source_order_id) END AS new
+            FROM core.orders WHERE customer_id IN (SELECT customer_id FROM orders_customers)
+        ), renumbered AS (
+            UPDATE core.orders o SET customer_order_number = n.new
+            FROM numbered n
+            WHERE o.order_key = n.order_key AND n.old IS DISTINCT FROM n.new
+            RETURNING o.order_date
+        )
+        INSERT INTO scope_changed
+        SELECT order_date FROM renumbered
+        UNION SELECT order_date FROM orders_gone
+        UNION SELECT order_date FROM stg_orders;
+    ELSE
+        ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
+        CREATE INDEX orders_date_idx ON core.orders (order_date);
+        CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);
+        CREATE INDEX orders_klaviyo_idx ON core.orders (order_key) WHERE channel = 'klaviyo';
+        ALTER TABLE core.order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_key, line_id);
+        ANALYZE core.orders;
+        ANALYZE core.order_lines;
+    END IF;
+END $$;
+
+-- core.customer_months and core.cohort_activity (what marts.cohorts reads): counted orders per
+-- customer and month, and their sums per cohort month and months since. A refresh takes the
+-- customers it touched out of the sums and puts them back as they are now.
+CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        WITH old AS (
+            DELETE FROM core.customer_months WHERE customer_id IN (SELECT customer_id FROM orders_customers)
+            RETURNING cohort_month, month, revenue
+        )
+        INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
+                     sum(net_revenue) AS revenue, max(order_date) AS last_day
+              FROM core.orders
+              WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND NOT is_cancelled AND NOT is_refunded
+              GROUP BY 1, 2) m;
+        INSERT INTO cohort_delta
+        SELECT cohort_month, month, 1, revenue FROM core.customer_months
+        WHERE customer_id IN (SELECT customer_id FROM orders_customers);
+    ELSE
+        TRUNCATE core.customer_months, core.cohort_activity;
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
+                     sum(net_revenue) AS revenue, max(order_date) AS last_day
+              FROM core.orders
+              WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
+              GROUP BY 1, 2) m;
+        INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
+    END IF;
+    INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
+    SELECT cohort_month,
+           (extract(year FROM month) - extract(year FROM cohort_month))::int * 12
+             + (extract(month FROM month) - extract(month FROM cohort_month))::int,
+           sum(customers), sum(revenue)
+    FROM cohort_delta
+    GROUP BY 1, 2
+    ON CONFLICT (cohort_month, months_since) DO UPDATE
+        SET active_customers = a.active_customers + excluded.active_customers,
+            revenue = a.revenue + excluded.revenue;
+    DELETE FROM core.cohort_activity WHERE active_customers = 0;
+END $$;

@@ -1,5 +1,5 @@
 -- Klaviyo's copy of an order (Placed Order events) is dropped when the storefront that took it is
--- staged here: same channel (Klaviyo's `source`) and order id. A re-sent order counts once (latest
+-- staged here or already in core.orders: same channel (Klaviyo's `source`) and order id. A re-sent order counts once (latest
 -- event). Only an order no source knows stays, as channel 'klaviyo'.
 INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
                         order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
@@ -13,7 +13,11 @@ FROM (SELECT DISTINCT ON (order_id) * FROM raw.klaviyo_orders ORDER BY order_id,
 LEFT JOIN raw.klaviyo_profiles p ON p.profile_id = k.profile_id
 WHERE NOT EXISTS (SELECT 1 FROM stg_orders s
                   WHERE s.source_order_id = k.order_id
-                    AND (k.source IS NULL OR s.channel = k.source));
+                    AND (k.source IS NULL OR s.channel = k.source))
+  -- a refresh stages only the changed days: the storefront orders of the other days are in core.orders
+  AND NOT EXISTS (SELECT 1 FROM core.orders c
+                  WHERE c.order_key IN (coalesce(k.source, 'tiktok_shop') || ':' || k.order_id,
+                                        coalesce(k.source, 'website') || ':' || k.order_id));
 
 INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
                              discount, line_revenue, is_refunded)

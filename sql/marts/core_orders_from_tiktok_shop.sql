@@ -11,9 +11,9 @@ SELECT 'tiktok_shop', o.order_id,
        o.created_at, o.partition_date, o.status, o.status = 'CANCELLED', o.currency, o.total_amount,
        CASE WHEN o.status = 'CANCELLED' THEN 0 ELSE coalesce(c.cancelled, 0) END,
        NULL, 'tiktok', 'shop', NULL
-FROM raw.tiktok_shop_orders o
+FROM refresh_tiktok_shop_orders o
 LEFT JOIN (SELECT order_id, sum(sale_price) AS cancelled
-           FROM raw.tiktok_shop_order_lines WHERE display_status = 'CANCELLED'
+           FROM refresh_tiktok_shop_order_lines WHERE display_status = 'CANCELLED'
            GROUP BY order_id) c USING (order_id);
 
 -- One TikTok line per unit sold.
@@ -22,4 +22,4 @@ INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, 
 SELECT 'tiktok_shop:' || l.order_id, l.line_item_id, l.product_id, l.sku_id, l.product_name, 1,
        l.original_price, l.seller_discount + l.platform_discount, l.sale_price,
        coalesce(l.display_status = 'CANCELLED', false)
-FROM raw.tiktok_shop_order_lines l;
+FROM refresh_tiktok_shop_order_lines l;

@@ -16,11 +16,11 @@ SELECT 'website', o.order_id,
        coalesce(CASE WHEN coalesce(o.payload ->> 'refunded_amount', o.payload ->> 'total_refunded') ~ '^[0-9]+(\.[0-9]+)?$'
                      THEN coalesce(o.payload ->> 'refunded_amount', o.payload ->> 'total_refunded')::numeric END, 0),
        o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
-FROM raw.website_orders o;
+FROM refresh_website_orders o;
 
 INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
                              discount, line_revenue, is_refunded)
 SELECT 'website:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.product_name, l.quantity,
        l.unit_price, l.discount, l.unit_price * l.quantity - l.discount,
        false
-FROM raw.website_order_lines l;
+FROM refresh_website_order_lines l;

@@ -21,3 +21,31 @@ CREATE TEMP TABLE stg_orders (
 ) ON COMMIT DROP;
 
 CREATE TEMP TABLE stg_order_lines (LIKE core.order_lines) ON COMMIT DROP;
+
+-- The orders of the changed days (scope_days: channel and day) and every order only Klaviyo knows
+-- (its copies are matched against all storefront orders) are replaced; a full rebuild replaces all,
+-- filling the tables without keys and indexes, built once afterwards (core_orders.sql): several
+-- times faster than maintaining them row by row in a freshly emptied table.
+CREATE TEMP TABLE orders_gone (order_key text, customer_id text, order_date date) ON COMMIT DROP;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        WITH gone AS (
+            DELETE FROM core.orders o USING scope_days d
+            WHERE o.order_date = d.day AND o.channel = d.key
+            RETURNING o.order_key, o.customer_id, o.order_date
+        )
+        INSERT INTO orders_gone SELECT * FROM gone;
+        WITH gone AS (
+            DELETE FROM core.orders o WHERE o.channel = 'klaviyo'
+            RETURNING o.order_key, o.customer_id, o.order_date
+        )
+        INSERT INTO orders_gone SELECT * FROM gone;
+        DELETE FROM core.order_lines l USING orders_gone g WHERE l.order_key = g.order_key;
+    ELSE
+        TRUNCATE core.orders, core.order_lines;
+        ALTER TABLE core.orders DROP CONSTRAINT orders_pkey;
+        DROP INDEX core.orders_date_idx, core.orders_customer_idx, core.orders_klaviyo_idx;
+        ALTER TABLE core.order_lines DROP CONSTRAINT order_lines_pkey;
+    END IF;
+END $$;

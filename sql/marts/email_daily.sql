@@ -1,6 +1,9 @@
 -- marts.email_daily: per day and email platform, from core.email_events; conversions and revenue
 -- are orders whose last touch (marts.attribution) was that platform's email.
-TRUNCATE marts.email_daily;
+-- A refresh rewrites the days core.email_events or marts.attribution changed (scope_days; the
+-- refresh_* views: their rows); a full rebuild every day.
+DELETE FROM marts.email_daily
+WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
 WITH events AS (
     SELECT event_date AS day, platform,
@@ -11,10 +14,10 @@ WITH events AS (
            count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsubscribes,
            count(*) FILTER (WHERE event_type = 'bounce') AS bounces,
            count(DISTINCT email) FILTER (WHERE event_type IN ('sent', 'delivered')) AS recipients
-    FROM core.email_events GROUP BY 1, 2
+    FROM refresh_email_events GROUP BY 1, 2
 ), conv AS (
     SELECT order_date AS day, last_touch_platform AS platform, count(*) AS conversions, sum(net_revenue) AS revenue
-    FROM marts.attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
+    FROM refresh_attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
 )
 INSERT INTO marts.email_daily (day, platform, sent, delivered, opens, clicks, unsubscribes, bounces,
                                recipients, conversions, revenue)

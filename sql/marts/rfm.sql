@@ -63,12 +63,9 @@ WITH customer_months AS (
            sum(orders) OVER w AS frequency, sum(revenue) OVER w AS monetary, last_day,
            lead(month) OVER (PARTITION BY customer_id ORDER BY month) AS next_month
     FROM (SELECT customer_id COLLATE "C" AS customer_id,   -- byte order: any order will do here
-                 order_date - extract(day FROM order_date)::int + 1 AS month, count(*) AS orders,
-                 sum(net_revenue) AS revenue, max(order_date) AS last_day
-          FROM core.orders
-          WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
-            AND order_date <= (SELECT max(as_of) FROM rfm_todo)
-          GROUP BY 1, 2) m
+                 month, orders, revenue, last_day
+          FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
+          WHERE month <= (SELECT max(month) FROM rfm_todo)) m
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
 SELECT t.as_of, c.customer_id, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
