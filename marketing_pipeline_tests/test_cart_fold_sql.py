@@ -1,4 +1,4 @@
-"""The fold in PostgreSQL (``ops.record_cart_event``) against the fold in Python (``carts.fold``):
+"""The fold in PostgreSQL (``ops.record_cart_events``) against the fold in Python (``carts.fold``):
 generated histories of every event type, delivered in order one at a time (applied to the stored
 state), shuffled one at a time (late events refold) and as one shuffled batch, all end in the
 state the Python fold gives: every cart column and every item. Ids mix case, digits and
