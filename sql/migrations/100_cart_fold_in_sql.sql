@@ -62,9 +62,11 @@ BEGIN
 END
 $$;
 
--- The folded header written back, with the figures that follow from the items.
+-- The folded header written back, with the figures that follow from the items. (plpgsql, not
+-- sql: its plan is kept for the session instead of being made again on every call.)
 CREATE OR REPLACE FUNCTION ops.cart_write(c ops.carts) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE ops.carts t SET
         email = c.email, customer_id = c.customer_id, currency = c.currency, created_at = c.created_at,
         last_activity_at = c.last_activity_at, checkout_started_at = c.checkout_started_at,
@@ -72,14 +74,15 @@ LANGUAGE sql AS $$
         last_event_id = c.last_event_id, item_count = s.item_count, subtotal = s.subtotal,
         product_url = s.product_url, updated_at = now()
     FROM (
-        SELECT coalesce(sum(quantity), 0)::integer AS item_count,
-               coalesce(sum(unit_price * quantity), 0) AS subtotal,
-               (SELECT i.product_url FROM ops.cart_items i
-                WHERE i.cart_id = c.cart_id AND i.product_url <> ''
-                ORDER BY i.sku_id COLLATE "C" LIMIT 1) AS product_url
-        FROM ops.cart_items WHERE cart_id = c.cart_id
+        SELECT coalesce(sum(i.quantity), 0)::integer AS item_count,
+               coalesce(sum(i.unit_price * i.quantity), 0) AS subtotal,
+               (SELECT p.product_url FROM ops.cart_items p
+                WHERE p.cart_id = c.cart_id AND p.product_url <> ''
+                ORDER BY p.sku_id COLLATE "C" LIMIT 1) AS product_url
+        FROM ops.cart_items i WHERE i.cart_id = c.cart_id
     ) s
     WHERE t.cart_id = c.cart_id;
+END
 $$;
 
 -- The cart folded again from all of its stored events (recovery columns kept).
