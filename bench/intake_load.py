@@ -7,6 +7,9 @@ database, then, from 8 client threads with keep-alive connections:
   2. 100-event batches (``BENCH_BATCHES``, default 40);
   3. where the time goes: ``/healthz`` under the same load (HTTP + framework floor), and the
      database work of one event alone (``store`` called in this process, no HTTP);
+     for each load phase, the CPU milliseconds per event spent by the web server's processes,
+     this load generator and the PostgreSQL backends of the scratch database, beside the whole
+     machine's (the machine is shared: the load generator runs on it too, and so may others);
   4. folding cost against history: single events on a cart that already has 20,000 events
      (``BENCH_LONG_CART``) beside a fresh cart.
 Nothing lost: every event id sent is counted in ``ops.cart_events`` at the end.

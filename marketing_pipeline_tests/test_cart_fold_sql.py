@@ -1,4 +1,4 @@
-"""The fold in PostgreSQL (``ops.record_cart_event``) against the fold in Python (``carts.fold``):
+"""The fold in PostgreSQL (``ops.record_cart_events``) against the fold in Python (``carts.fold``):
 generated histories of every event type, delivered in order one at a time (applied to the stored
 state), shuffled one at a time (late events refold) and as one shuffled batch, all end in the
 state the Python fold gives: every cart column and every item. Ids mix case, digits and
@@ -11,11 +11,12 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marketing_pipeline.cart_recovery.carts import fold, record_events
-from marketing_pipeline.cart_recovery.events import CartEvent
+from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent
 from marketing_pipeline.warehouse import connect
 
 AT = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -146,3 +147,55 @@ def test_the_sql_fold_equals_the_python_fold_whatever_the_delivery_order(warehou
         record_events(conn, batch, "website")
         for mode, cart in carts.items():
             assert stored(conn, cart) == expected(cart, histories[mode]), mode
+
+
+def _added(cart: str, n: int, second: int, qty: int = 1) -> CartEvent:
+    return CartEvent(
+        event_id=f"{cart}-{n:06d}",
+        type="item_added",
+        cart_id=cart,
+        occurred_at=AT + timedelta(seconds=second),
+        item={"sku_id": "S", "name": "Serum", "unit_price": "5.00", "quantity": qty},
+    )
+
+
+def test_one_event_on_a_long_cart_does_not_refold_its_history(warehouse_url, conn):
+    """The attack: a cart with a long history re-folded on every event (1.3-1.5 s a request at
+    20,000 events). A later event must be applied to the stored state without reading the
+    history; shown by altering an old stored event, which only a refold would see."""
+    cart = f"long-{uuid.uuid4().hex[:6]}"
+    with connect(warehouse_url) as c:
+        record_events(c, [_added(cart, n, n) for n in range(1, 301)], "website")
+    conn.execute(
+        "UPDATE ops.cart_events SET payload = jsonb_set(payload, '{item,quantity}', '50')"
+        " WHERE event_id = %s",
+        (f"{cart}-000001",),
+    )
+    with connect(warehouse_url) as c:
+        record_events(c, [_added(cart, 301, 301)], "website")  # later than all: applied
+    assert conn.execute("SELECT item_count FROM ops.carts WHERE cart_id = %s", (cart,)).fetchone() == (301,)
+    with connect(warehouse_url) as c:
+        record_events(c, [_added(cart, 0, 0)], "website")  # earlier than all: the history is refolded
+    assert conn.execute("SELECT item_count FROM ops.carts WHERE cart_id = %s", (cart,)).fetchone() == (351,)
+
+
+def test_another_channels_event_on_a_cart_is_refused_and_its_batch_rolled_back(warehouse_url, conn):
+    """Defence in depth behind the intake's ``tts:`` check: the fold itself refuses to let one
+    channel change another's cart, and nothing of the refused batch is stored."""
+    cart = f"tts:{uuid.uuid4().int % 10**12}"
+    with connect(warehouse_url) as c:
+        record_events(c, [_added(cart, 1, 1)], "tiktok_shop")
+    other = f"a-{uuid.uuid4().hex[:6]}"  # sorts first: recorded, then rolled back
+    with pytest.raises(BadEvent, match="belongs to the tiktok_shop channel"):
+        with connect(warehouse_url) as c:
+            record_events(c, [_added(other, 1, 1), _added(cart, 2, 2, qty=9)], "website")
+    assert conn.execute(
+        "SELECT item_count, channel FROM ops.carts WHERE cart_id = %s", (cart,)
+    ).fetchone() == (
+        1,
+        "tiktok_shop",
+    )
+    assert conn.execute(
+        "SELECT count(*) FROM ops.cart_events WHERE cart_id IN (%s, %s)", (cart, other)
+    ).fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM ops.carts WHERE cart_id = %s", (other,)).fetchone() == (0,)

@@ -1,14 +1,14 @@
 """Cart state = the fold of its events in occurrence order, (occurred_at, event_id).
 
 Events are stored once per ``event_id``. The fold runs inside PostgreSQL
-(``ops.record_cart_event``, ``sql/migrations/100_cart_fold_in_sql.sql``): a new event later than
+(``ops.record_cart_events``, ``sql/migrations/100_cart_fold_in_sql.sql``): a new event later than
 every event the cart has seen (the usual case) is applied to the stored state, the same work
 however long the history; a late one refolds the cart from all of its events, so late,
 out-of-order and repeated deliveries all end in the same state. A per-cart advisory lock
 serialises concurrent deliveries.
 
 ``fold``/``apply`` below are the same rules in Python: the specification the SQL is tested
-against (``test_cart_intake.py``), and ``CartState`` is what order recording reads.
+against (``test_cart_fold_sql.py``), and ``CartState`` is what order recording reads.
 
 Channels do not mix: a cart belongs to the channel of its first event (website or tiktok_shop)
 and events from another channel are refused, so the website's publishable key can never touch a
@@ -137,7 +137,7 @@ _HEAD = (
     " converted_at, order_id, order_total, last_event_id FROM ops.carts WHERE cart_id = %s"
 )
 _ITEMS = f"SELECT {', '.join(_ITEM_COLUMNS)} FROM ops.cart_items WHERE cart_id = %s"
-_RECORD = "SELECT ops.record_cart_event(%s, %s::jsonb)"
+_RECORD = "SELECT ops.record_cart_events(%s, %s::jsonb)"
 
 
 def stored_state(conn: psycopg.Connection, cart_id: str) -> CartState | None:
@@ -156,21 +156,24 @@ class Recorded:
 
 
 def record_events(conn: psycopg.Connection, events: list[CartEvent], source: str) -> Recorded:
-    """Store new events and fold them into their carts, inside the caller's transaction (a lone
-    event may run in autocommit: its one statement is its transaction).
+    """Store new events and fold them into their carts, inside the caller's transaction (one
+    cart's events may run in autocommit: their one statement is their transaction).
 
-    The fold runs in PostgreSQL (``ops.record_cart_event``, migration 100): one statement per
-    event, sent together in one round trip. Events go cart by cart (one lock order: concurrent
-    batches cannot deadlock), oldest first, so a batch is applied to the stored state instead of
-    refolding the history."""
+    The fold runs in PostgreSQL (``ops.record_cart_events``, migration 100): one statement per
+    cart, all sent in one round trip. Carts go in one order (concurrent batches cannot
+    deadlock), each cart's events oldest first, so a batch is applied to the stored state
+    instead of refolding the history."""
     ordered = sorted(events, key=lambda e: (e.cart_id, *_key(e)))
-    params = [record_params(e, source) for e in ordered]
+    by_cart: dict[str, list[CartEvent]] = {}
+    for e in ordered:
+        by_cart.setdefault(e.cart_id, []).append(e)
+    params = [record_params(cart_events, source) for cart_events in by_cart.values()]
     if len(params) == 1:
-        statuses = [conn.execute(_RECORD, params[0]).fetchone()[0]]
+        statuses = conn.execute(_RECORD, params[0]).fetchone()[0]
     else:
         with conn.pipeline():
             cursors = [conn.execute(_RECORD, p) for p in params]
-            statuses = [cur.fetchone()[0] for cur in cursors]
+            statuses = [status for cur in cursors for status in cur.fetchone()[0]]
     out = outcome(ordered, statuses, source)
     completed = [
         e
@@ -186,17 +189,17 @@ async def record_event(conn: psycopg.AsyncConnection, event: CartEvent, source: 
     """One event that is not an order, in autocommit: the intake's hot path, no thread hop."""
     if event.type == "order_completed":
         raise ValueError("an order_completed event also writes the order: use record_events")
-    cur = await conn.execute(_RECORD, record_params(event, source))
-    return outcome([event], [(await cur.fetchone())[0]], source)
+    cur = await conn.execute(_RECORD, record_params([event], source))
+    return outcome([event], (await cur.fetchone())[0], source)
 
 
-def record_params(event: CartEvent, source: str) -> tuple[str, str]:
+def record_params(cart_events: list[CartEvent], source: str) -> tuple[str, str]:
     # pydantic's own JSON (what model_dump(mode="json") holds) sent as text: cheaper than Jsonb
-    return source, event.model_dump_json()
+    return source, "[" + ",".join(e.model_dump_json() for e in cart_events) + "]"
 
 
 def outcome(ordered: list[CartEvent], statuses: list[str], source: str) -> Recorded:
-    """Counts from ``ops.record_cart_event``'s answers; another channel's cart is refused (nothing
+    """Counts from ``ops.record_cart_events``'s answers; another channel's cart is refused (nothing
     of that event was stored, and the caller's transaction rolls back the rest)."""
     out = Recorded()
     for e, status in zip(ordered, statuses, strict=True):

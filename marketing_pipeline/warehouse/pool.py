@@ -75,8 +75,9 @@ async def _apool(url: str) -> AsyncConnectionPool:
     entry = _apools.get(key)
     if entry is not None and entry[1] is loop:
         return entry[0]
-    for k in [k for k, (_, lp) in _apools.items() if lp.is_closed() or (k[1] == id(loop) and lp is not loop)]:
-        del _apools[k]
+    for k, (_, lp) in list(_apools.items()):  # list(): servers on other threads share the dict
+        if lp.is_closed() or (k[1] == id(loop) and lp is not loop):
+            _apools.pop(k, None)
     pool = AsyncConnectionPool(
         url, min_size=1, max_size=MAX_SIZE, kwargs={"autocommit": True}, name="warehouse-async", open=False
     )
@@ -85,7 +86,7 @@ async def _apool(url: str) -> AsyncConnectionPool:
     if entry[0] is not pool:  # another request opened one meanwhile
         await pool.close()
         return entry[0]
-    mine = [k for k, (_, lp) in _apools.items() if lp is loop and k != key]
+    mine = [k for k, (_, lp) in list(_apools.items()) if lp is loop and k != key]
     for k in mine[: max(0, len(mine) + 1 - _KEPT)]:  # this loop's older pools
         await _apools.pop(k)[0].close(timeout=1)
     return pool
@@ -102,7 +103,7 @@ async def apooled(url: str | None = None) -> AsyncIterator[psycopg.AsyncConnecti
 async def aclose_loop() -> None:
     """Close the async pools of the running loop (the web app's shutdown)."""
     loop = asyncio.get_running_loop()
-    for k in [k for k, (_, lp) in _apools.items() if lp is loop]:
+    for k in [k for k, (_, lp) in list(_apools.items()) if lp is loop]:
         await _apools.pop(k)[0].close()
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline.cart_recovery import tiktok
-from marketing_pipeline.cart_recovery.carts import record_event, record_events
+from marketing_pipeline.cart_recovery.carts import Recorded, record_event, record_events
 from marketing_pipeline.cart_recovery.events import BadEvent, CartEvent, parse_events
 from marketing_pipeline.cart_recovery.orders import record_website_orders
 from marketing_pipeline.http import MalformedRecord, MissingCredentials, VendorError
@@ -63,6 +63,10 @@ def store(events: list[CartEvent], source: str) -> dict:
         result = record_events(conn, events, source)
         if source == "website" and result.new_orders:
             record_website_orders(conn, result.new_orders)
+    return counts(result)
+
+
+def counts(result: Recorded) -> dict:
     return {"accepted": result.new, "duplicates": result.duplicates, "carts": len(result.carts)}
 
 
@@ -99,8 +103,7 @@ async def cart_events(request: Request) -> JSONResponse:
         if len(events) == 1 and events[0].type != "order_completed":  # the usual post: one statement
             async with apooled() as conn:
                 result = await record_event(conn, events[0], "website")
-            counts = {"accepted": result.new, "duplicates": result.duplicates, "carts": len(result.carts)}
-            return JSONResponse(counts, status_code=202)
+            return JSONResponse(counts(result), status_code=202)
         return JSONResponse(await run_in_threadpool(store, events, "website"), status_code=202)
     except (BadBody, BadEvent) as exc:  # BadEvent from store: another channel's cart, an unrecordable order
         return await refuse("web.cart_events", 400, str(exc), body, request)
@@ -146,10 +149,10 @@ async def tiktok_shop_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": f"order {order_id} could not be read; retry later"}, status_code=503)
     try:
         events = tiktok.events_for(envelope, body, order)
-        counts = await run_in_threadpool(store, events, "tiktok_shop") if events else {"accepted": 0}
+        answer = await run_in_threadpool(store, events, "tiktok_shop") if events else {"accepted": 0}
     except (BadEvent, ValidationError) as exc:  # an order detail that makes no valid cart event
         return await refuse(source, 400, f"order {order_id} gives no valid cart events: {exc}", body, request)
-    return JSONResponse(counts)
+    return JSONResponse(answer)
 
 
 routes = [
