@@ -9,6 +9,7 @@ import pytest
 from marketing_pipeline import consent
 from marketing_pipeline.activation.customerio.jobs import customerio_order_events, customerio_person_job
 from marketing_pipeline.activation.customerio.people import person_action
+from marketing_pipeline.activation.customerio.segments import sync_segment_attributes
 from marketing_pipeline.activation.customerio.sync import order_event_id, sync_order_events
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
@@ -100,6 +101,24 @@ def test_replays_send_no_duplicate_events(cio, conn):
         " ORDER BY id"
     ).fetchall()
     assert history == [("succeeded", 8, 0, 0), ("succeeded", 0, 8, 0), ("succeeded", 8, 0, 0)]
+
+
+def test_segments_are_attributes_and_a_suppressed_person_leaves_every_segment(cio, conn):
+    emulator, url = cio
+    add_orders(conn)
+    segments = ["customer", "vip"]
+    with client(url) as c:
+        sync_segment_attributes(conn, c, segments, run_id=None)
+    assert {e for e, p in emulator.people.items() if p.get("segment_customer")} == set(BUYERS)
+    consent.suppress(conn, "ava@example.com", "klaviyo", "unsubscribed")
+    with client(url) as c:
+        counts = sync_segment_attributes(conn, c, segments, run_id=None)
+        assert counts.sent == 1  # only the change goes out
+        again = sync_segment_attributes(conn, c, segments, run_id=None)
+    assert again.sent == 0
+    assert emulator.people["ava@example.com"]["segment_customer"] is False
+    assert emulator.people["ava@example.com"]["segment_vip"] is False
+    assert emulator.people["leo@example.com"]["segment_customer"] is True
 
 
 def test_suppression_is_honoured_and_subscription_needs_consent(cio, conn):

@@ -3,7 +3,9 @@
 The configured segments are read from ``marts.segment_members`` on the latest snapshot (the same
 membership as the Klaviyo lists). Each person in any of them, or who was sent a ``true`` before,
 gets all the configured attributes; only changed attribute sets are sent (``ops.customerio_segment_
-attributes`` keeps the last one accepted). Suppressed people are never identified.
+attributes`` keeps the last one accepted). A suppressed person is identified only to leave every
+synced segment (all ``false``, once, when sent a ``true`` before); Customer.io drops the call for
+someone it suppressed itself.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ def wanted_attributes(conn: psycopg.Connection, segments: list[str], as_of: date
     }
     people = set().union(*members.values(), previous) if segments else previous
     blocked = consent.suppressed(conn, people)
-    return {
+    wanted = {
         email: {f"segment_{s}": email in members[s] for s in segments} for email in sorted(people - blocked)
     }
+    for email in sorted(blocked & previous):  # suppressed: in no synced segment
+        wanted[email] = {f"segment_{s}": False for s in segments}
+    return wanted
 
 
 def sync_segment_attributes(
