@@ -123,6 +123,44 @@ def _check_fit_and_scores(conn) -> None:
         " FROM marts.customer_predictions WHERE as_of = '1998-06-30'"
     ).fetchone()
     assert preds[0] == 2357 and preds[1] > 0 and preds[2] and preds[3] and preds[4] >= 0 and preds[5] >= 2
+    _check_scores_against_the_file(conn)
+
+
+def _check_scores_against_the_file(conn) -> None:
+    """Every customer's scores in the warehouse equal the models' formulas on inputs computed straight
+    from the CDNOW file (pandas, not the project's SQL) with the fitted parameters: the summary SQL,
+    the grouping of identical customers and the join back lose nothing."""
+    import numpy as np
+
+    from marketing_pipeline.marts import clv
+    from marketing_pipeline_tests import cdnow
+
+    fit = conn.execute(
+        "SELECT r, alpha, a, b, p, q, v FROM marts.customer_prediction_fits WHERE as_of = '1998-06-30'"
+    ).fetchone()
+    bg, (p, q, v) = clv.BetaGeo(*fit[:4]), fit[4:]
+    data = cdnow.summary(date(1998, 6, 30))
+    data.index = [f"cdnow-{c}@example.com" for c in data.index]
+    rows = conn.execute(
+        "SELECT c.email, p.frequency, p.prob_alive, p.expected_purchases_90d, p.expected_order_value,"
+        " p.predicted_clv_12m, p.churn_probability FROM marts.customer_predictions p"
+        " JOIN core.customers c USING (customer_id) WHERE p.as_of = '1998-06-30' ORDER BY c.email"
+    ).fetchall()
+    data = data.loc[[r[0] for r in rows]]
+    x, t_x, t = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    got = np.array([r[1:] for r in rows], dtype=float)
+    assert (got[:, 0] == x).all()
+    np.testing.assert_allclose(got[:, 1], clv.prob_alive(bg, x, t_x, t), rtol=1e-9)
+    np.testing.assert_allclose(got[:, 2], clv.expected_purchases(bg, x, t_x, t, [90 / 7])[0], rtol=1e-9)
+    # Gamma-Gamma's conditional mean spend (pymc-marketing's expected_customer_spend), in cents.
+    m = data["monetary_value"].to_numpy()
+    weight = p * x / (p * x + q - 1)
+    spend = (1 - weight) * v * p / (q - 1) + weight * m
+    np.testing.assert_allclose(got[:, 3], spend, atol=0.005)
+    monthly = 1.1 ** (1 / 12) - 1
+    clv_12m = spend * clv.discounted_purchases(bg, x, t_x, t, months=12, monthly_rate=monthly)
+    np.testing.assert_allclose(got[:, 4], clv_12m, atol=0.005)
+    np.testing.assert_allclose(got[:, 5], clv.prob_no_purchase(bg, x, t_x, t, 52.0), rtol=1e-9)
 
 
 def _segment_flags(conn, day: str) -> tuple[int, int, int]:

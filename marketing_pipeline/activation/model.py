@@ -62,6 +62,7 @@ def known_segments(conn: psycopg.Connection) -> set[str]:
     fixed = {
         "customer", "new_subscriber", "new_customer", "repeat", "vip", "one_time_buyer",
         "lapsed", "at_risk", "subscriber", "prospect", "active",
+        "likely_to_churn", "high_predicted_value",  # from customer_predictions, when its fit passed
     }  # fmt: skip
     seen = {r[0] for r in conn.execute("SELECT DISTINCT segment FROM marts.customer_segments")}
     return fixed | seen

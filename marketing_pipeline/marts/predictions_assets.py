@@ -1,7 +1,7 @@
 """The ``customer_predictions`` asset, its fit check, and the monthly job that runs it.
 
-One snapshot per month end: the models describe slowly moving population rates, a fit at 200,000
-customers takes tens of seconds (bench/predictions.py), and month-end snapshots make a clean
+One snapshot per month end: the models describe slowly moving population rates, a run at 200,000
+customers costs about 18 CPU seconds (bench/predictions.py), and month-end snapshots make a clean
 series to check each month's predictions against what followed. Daily segments read the latest
 good snapshot at or before their day and ignore what a customer did after it (an order since
 the snapshot means the customer is not churning).
