@@ -203,7 +203,7 @@ def serve_and_backfill(variant: str, home: Path, env: dict) -> dict:
         if variant == "daily":
             return out
         brands = list(brand_settings.load().ids)[:3]
-        days = [(END - timedelta(days=d)).isoformat() for d in range(60)]
+        days = [(END - timedelta(days=d)).isoformat() for d in range(min(60, DAYS))]
         names = [f"{b}|{d}" for b in brands for d in days]
         launched = gql(
             url,
