@@ -257,8 +257,9 @@ def main() -> int:
                 ("/intake/cart-events", json.dumps(event(f"fresh-{run}", i, run)).encode())
                 for i in range(200)
             ]
-            _, long_lat, _ = drive(tail, clients=1)
-            _, fresh_lat, _ = drive(fresh, clients=1)
+            # interleaved, so both see the same load on a shared machine
+            _, both_lat, _ = drive([r for pair in zip(tail, fresh, strict=True) for r in pair], clients=1)
+            long_lat, fresh_lat = both_lat[0::2], both_lat[1::2]
         finally:
             proc.terminate()
             proc.wait(timeout=20)
