@@ -41,7 +41,7 @@ STEPS = [
 ]
 
 
-HISTORY_DAYS = 183  # about six months of orders: five month ends for RFM movement and cohorts
+HISTORY_DAYS = 183  # about six months of orders: month ends for RFM movement, months for cohorts
 
 
 @dataclass
