@@ -36,6 +36,7 @@ from marketing_pipeline_tests.test_cart_recovery import events, record
 T = datetime.combine(TODAY - timedelta(days=20), time(15), tzinfo=UTC)
 TICKS = [timedelta(minutes=32), timedelta(hours=24, minutes=2), timedelta(hours=48, minutes=2)]
 UNSUBSCRIBES = timedelta(hours=2)  # after the first email of every mode, before the second
+ORDERS = timedelta(hours=3)  # likewise: the third shopper buys
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 MODES = {
     "sendgrid": {},
@@ -52,6 +53,19 @@ def cart_events(cart_id: str, email: str) -> list[CartEvent]:
         occurred_at=T + timedelta(minutes=1),
     )
     return [*events(cart_id, T, email), checkout]
+
+
+def order(cart_id: str) -> list[CartEvent]:
+    return [
+        CartEvent(
+            event_id=f"{cart_id}:order_completed",
+            type="order_completed",
+            cart_id=cart_id,
+            occurred_at=T + ORDERS,
+            order_id=f"O-{cart_id}",
+            order_total="98.00",
+        )
+    ]
 
 
 def mails_to(box, url: str, sender: str, email: str) -> int:
@@ -93,9 +107,10 @@ def report(conn) -> dict[int, tuple[int, int]]:
     with conn.transaction():
         reporting.refresh(conn, RecoveryPolicy.from_env(), T + timedelta(days=4))
     rows = conn.execute(
-        "SELECT step, sum(carts_abandoned), sum(emails_sent) FROM marts.cart_recovery_daily GROUP BY 1"
+        "SELECT step, sum(carts_abandoned), sum(emails_sent), sum(recovered_carts)"
+        " FROM marts.cart_recovery_daily GROUP BY 1"
     ).fetchall()
-    return {step: (int(carts), int(emails)) for step, carts, emails in rows}
+    return {step: tuple(int(n) for n in counts) for step, *counts in rows}
 
 
 @pytest.mark.parametrize("sender", list(MODES))
@@ -110,16 +125,22 @@ def test_each_sender_mode_sends_the_three_steps_once_and_keeps_the_exit_rules(
         monkeypatch.setenv(var, value)
     cio = box.emulators["customerio"]
     tag = f"{sender.replace('_', '')}-{T:%m%d}"
-    stays, leaves = f"stays-{tag}@example.com", f"leaves-{tag}@example.com"
-    record(warehouse_url, cart_events(f"stays-{tag}", stays) + cart_events(f"leaves-{tag}", leaves))
+    stays, leaves, buys = (f"{who}-{tag}@example.com" for who in ("stays", "leaves", "buys"))
+    record(
+        warehouse_url,
+        cart_events(f"stays-{tag}", stays)
+        + cart_events(f"leaves-{tag}", leaves)
+        + cart_events(f"buys-{tag}", buys),
+    )
     if sender == "platform_flow":
         forward()  # the schedule forwards them within minutes
 
     with dg.instance_for_test() as instance:
         cursor, job, requests, runs = None, runner.recovery_job(), [], []
         for n, after in enumerate(TICKS):
-            if n == 1:  # the second shopper unsubscribes after the first email
+            if n == 1:  # after the first email one shopper unsubscribes and another buys
                 suppress(conn, leaves, "customerio", "unsubscribed", T + UNSUBSCRIBES)
+                record(warehouse_url, order(f"buys-{tag}"))
             ticked, cursor = runner.tick(instance, T + after, cursor)
             requests += ticked
             runs += [runner.execute(instance, request, job) for request in ticked]
@@ -136,17 +157,19 @@ def test_each_sender_mode_sends_the_three_steps_once_and_keeps_the_exit_rules(
             with CustomerIoResource(**CIO.values()).track_client() as track:
                 track.suppress(leaves)
             cio.clock = lambda: T + timedelta(days=4)
-            forward()  # again: nothing new is sent, so nothing is triggered twice
+            forward()  # again: only the order is new (it ends that journey); nothing is triggered twice
             ingest()
-            delivered = [d for d in cio.cart_flow_deliveries() if d.person in (stays, leaves)]
+            delivered = [d for d in cio.cart_flow_deliveries() if d.person in (stays, leaves, buys)]
         finally:
             cio.clock = lambda: datetime.now(UTC)
         assert sorted((d.person, d.action_id) for d in delivered) == sorted(
-            [(stays, a) for a, _, _ in cart_flow.STEPS] + [(leaves, cart_flow.STEPS[0][0])]
+            [(stays, a) for a, _, _ in cart_flow.STEPS]
+            + [(leaves, cart_flow.STEPS[0][0]), (buys, cart_flow.STEPS[0][0])]
         )
     else:
-        # three steps for one cart; the other's second step stopped by the exit rule, and no third
+        # three steps for one cart; the others' second steps stopped by the exit rules, and no third
         assert sorted((r.cart_id.split("-")[0], r.step, r.status) for r in runs) == [
+            ("buys", 1, "sent"),
             ("leaves", 1, "sent"),
             ("leaves", 2, "skipped"),
             ("stays", 1, "sent"),
@@ -156,8 +179,9 @@ def test_each_sender_mode_sends_the_three_steps_once_and_keeps_the_exit_rules(
 
     assert mails_to(box, url, sender, stays) == 3
     assert mails_to(box, url, sender, leaves) == 1
-    # The report: two carts, four emails, whichever sender sent them.
-    assert report(conn) == {0: (2, 4), 1: (2, 2), 2: (1, 1), 3: (1, 1)}
+    assert mails_to(box, url, sender, buys) == 1
+    # The report: three carts, five emails, the buyer recovered by the first, whichever sender sent them.
+    assert report(conn) == {0: (3, 5, 1), 1: (3, 3, 1), 2: (1, 1, 0), 3: (1, 1, 0)}
 
 
 def test_platform_flow_report_reads_klaviyo_flow_events(conn, monkeypatch):
@@ -237,4 +261,4 @@ def test_platform_flow_through_klaviyo(sandbox, warehouse_url, conn, vendor_env_
             assert dg.materialize([klaviyo_events], partition_key=day, **run).success
     finally:
         writes.reset()
-    assert report(conn) == {0: (2, 4), 1: (2, 2), 2: (1, 1), 3: (1, 1)}
+    assert report(conn) == {0: (2, 4, 0), 1: (2, 2, 0), 2: (1, 1, 0), 3: (1, 1, 0)}

@@ -6,7 +6,7 @@
 -- (boolean), flows (lower-cased names or ids of the platform's recovery flows).
 -- The emails: the project's own (ops.recovery_outbox, recovery links clicked) or, in platform-flow
 -- mode, the platform's flow (Klaviyo flow events, Customer.io campaign deliveries), each matched
--- to the person's latest cart active before it and within the horizon; its step is its rank there.
+-- to the person's latest cart started before it and within the horizon; its step is its rank there.
 INSERT INTO marts.cart_recovery_daily (day, channel, step, carts_abandoned, carts_emailable, emails_sent,
     carts_clicked, recovered_carts, recovered_after_click, recovered_without_click, recovered_revenue,
     recovery_rate, attribution_days)
@@ -37,9 +37,8 @@ WITH flows AS (
     FROM platform_events e
     CROSS JOIN LATERAL (
         SELECT c.cart_id FROM ops.carts c
-        WHERE c.email = e.email AND c.last_activity_at < e.at
-          AND c.last_activity_at >= e.at - %(horizon)s::interval
-        ORDER BY c.last_activity_at DESC LIMIT 1
+        WHERE c.email = e.email AND c.created_at < e.at AND c.created_at >= e.at - %(horizon)s::interval
+        ORDER BY c.created_at DESC LIMIT 1
     ) m
 ), platform_sent AS (
     SELECT cart_id, row_number() OVER (PARTITION BY cart_id ORDER BY at)::smallint AS step, at AS sent_at

@@ -1,4 +1,5 @@
-"""Cart events as Customer.io Pipelines calls: semantic ecommerce ``track`` events, ``page``,
+"""Cart events as Customer.io Pipelines calls: semantic ecommerce ``track`` events (``Order Completed``
+too, so a journey the brand built on ``Checkout Started`` can exit on it), ``page``,
 ``identify`` and ``alias`` (when an anonymous cart gets an email).
 
 A person is their email (``userId``, as the Track API sync identifies them); before the cart has
@@ -18,6 +19,7 @@ TRACKED = {
     "item_added": "Product Added",
     "item_removed": "Product Removed",
     "checkout_started": "Checkout Started",
+    "order_completed": "Order Completed",  # also what ends the platform's abandoned-cart journey
 }
 TYPES = (*TRACKED, "contact_identified")
 
@@ -73,6 +75,17 @@ def messages(event: ShopperEvent, store_url: str) -> tuple[list[dict], dict | No
                     },
                 }
             )
+    elif event.type == "order_completed":
+        value = round(float(event.payload.get("order_total") or event.cart_value), 2)
+        props = {
+            "order_id": event.payload.get("order_id"),
+            "checkout_id": event.cart_id,
+            "cart_id": event.cart_id,
+            "total": value,
+            "revenue": value,
+            "currency": event.currency,
+            "products": [_product(i, store_url) for i in event.cart_items],
+        }
     else:  # checkout_started
         value = round(float(event.cart_value), 2)
         props = {
