@@ -311,7 +311,7 @@ def measure(variant: str, work: Path) -> None:
     )
     if "runs" in ui:
         print(
-            f"{'':8s} backfill 3 brands x 60 days x 2 assets, multi_run(31): {ui['runs']} runs "
+            f"{'':8s} backfill {min(3, N_BRANDS)} brands x {min(60, DAYS)} days x 2 assets, multi_run(31): {ui['runs']} runs "
             f"planned in {ui['plan']:.0f}s, per brand {ui['runs_per_brand']}, days per run "
             f"{ui['run_sizes']}, a run spanning two brands: {ui['mixed_brands']}",
             flush=True,
