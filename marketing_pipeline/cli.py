@@ -108,7 +108,7 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
         "--days",
         type=int,
         default=None,
-        help="days of order history to load (default about six months); other sources cover the last 28",
+        help="days of order history to load (default about six months); other sources cover the last 14",
     )
 
 

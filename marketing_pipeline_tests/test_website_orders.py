@@ -203,15 +203,18 @@ def test_partition_date_is_the_brand_local_day(conn, tmp_path, monkeypatch):
 def test_demo_step_imports_the_window_and_summarises_it(warehouse_url, conn, tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETING_STATE_DIR", str(tmp_path))
     days = [recent_day(3), recent_day(2)]
+    history = [recent_day(5), recent_day(4), *days]
     ctx = SimpleNamespace(
         days=days,
+        history=history,
         first=days[0].isoformat(),
         last=days[-1].isoformat(),
         extra={},
         runtime=SimpleNamespace(warehouse_url=warehouse_url),
     )
     demo.run(ctx)
-    expected = [o for d in days for o in website_orders(World(seed=7), d, d)]
+    # The whole order history goes in one import, not only the window.
+    expected = [o for d in history for o in website_orders(World(seed=7), d, d)]
     assert ctx.extra["website_import"]["orders"] == len(expected)
     lines = demo.summary(conn, ctx)
     assert any(days[0].isoformat() in line for line in lines) and any("imported" in line for line in lines)

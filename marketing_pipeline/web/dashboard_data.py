@@ -25,7 +25,7 @@ def _plain(v):
     return float(v)
 
 
-DEFAULT_RANGE_DAYS = 28  # the demo loads every source for this window, so both show the same range
+DEFAULT_RANGE_DAYS = 14  # the demo loads every source for this window, so both show the same range
 
 
 def default_range(conn: psycopg.Connection, days: int = DEFAULT_RANGE_DAYS) -> tuple[date, date]:
