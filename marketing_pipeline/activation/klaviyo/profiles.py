@@ -208,17 +208,19 @@ def settle_job(
         if email in chunk.hashes and email not in rejected:
             accepted.append((email, profile["id"], chunk.hashes[email], job_id))
     with conn.transaction():
-        for row in accepted:
-            # An email can move to another profile id (a merge): the old row for that id gives way.
-            conn.execute(
-                "DELETE FROM ops.klaviyo_profiles WHERE profile_id = %s AND email <> %s", (row[1], row[0])
-            )
-            conn.execute(
-                "INSERT INTO ops.klaviyo_profiles (email, profile_id, attributes_hash, import_job_id)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO UPDATE SET profile_id = EXCLUDED.profile_id,"
-                " attributes_hash = EXCLUDED.attributes_hash, import_job_id = EXCLUDED.import_job_id, synced_at = now()",
-                row,
-            )
+        with conn.pipeline():  # the same statements in order, without a round trip each
+            for row in accepted:
+                # An email can move to another profile id (a merge): the old row for that id gives way.
+                conn.execute(
+                    "DELETE FROM ops.klaviyo_profiles WHERE profile_id = %s AND email <> %s", (row[1], row[0])
+                )
+                conn.execute(
+                    "INSERT INTO ops.klaviyo_profiles (email, profile_id, attributes_hash, import_job_id)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO UPDATE SET profile_id = EXCLUDED.profile_id,"
+                    " attributes_hash = EXCLUDED.attributes_hash, import_job_id = EXCLUDED.import_job_id,"
+                    " synced_at = now()",
+                    row,
+                )
         conn.execute(
             "UPDATE ops.klaviyo_import_jobs SET status = %s, completed_count = %s, failed_count = %s,"
             " finished_at = now() WHERE job_id = %s",

@@ -39,9 +39,9 @@ TICK = timedelta(hours=1)
 LINK = re.compile(r"/r/([A-Za-z0-9_-]{20,})")
 
 
-def _post(web: str, events: list[dict]) -> None:
+def _post(http: httpx.Client, web: str, events: list[dict]) -> None:
     for i in range(0, len(events), 400):
-        r = httpx.post(
+        r = http.post(
             f"{web}/intake/cart-events",
             json=events[i : i + 400],
             headers={"Authorization": f"Bearer {write_key()}"},
@@ -50,14 +50,12 @@ def _post(web: str, events: list[dict]) -> None:
         r.raise_for_status()
 
 
-def _recover_link(sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None:
+def _recover_link(http: httpx.Client, sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None:
     """The token of the last email this cart got (read back from the SendGrid or Customer.io emulator)."""
     if cart_id not in sent:
         return None
     if RecoveryPolicy.from_env().sender == "customerio":
-        mails = httpx.get(
-            f"{os.environ['CUSTOMERIO_APP_BASE_URL']}/_sandbox/transactional", timeout=30
-        ).json()
+        mails = http.get(f"{os.environ['CUSTOMERIO_APP_BASE_URL']}/_sandbox/transactional", timeout=30).json()
         url = next(
             (
                 m["message_data"]["recover_url"]
@@ -68,7 +66,7 @@ def _recover_link(sendgrid_url: str, cart_id: str, sent: set[str]) -> str | None
         )
         found = LINK.search(url)
         return found.group(1) if found else None
-    for m in reversed(httpx.get(f"{sendgrid_url}/_sandbox/messages", timeout=30).json()):
+    for m in reversed(http.get(f"{sendgrid_url}/_sandbox/messages", timeout=30).json()):
         if m["body"]["personalizations"][0]["custom_args"]["cart_id"] == cart_id:
             found = LINK.search(m["body"]["content"][0]["value"])
             return found.group(1) if found else None
@@ -87,15 +85,16 @@ def run(ctx) -> None:
     dg.materialize([sendgrid_suppressions], instance=ctx.instance, resources=resources, run_config=QUIET)
     clock = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     cursor, job, done, sent = None, runner.recovery_job(), [], set()
-    with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn:
+    # One client for the loop's calls: a new one per call loads the CA bundle again (~0.1 s each).
+    with BackgroundServer(create_app()) as web, connect(autocommit=True) as conn, httpx.Client() as http:
         while clock <= now:
             due = [e for e in events if datetime.fromisoformat(e["occurred_at"]) <= clock]
             events = events[len(due) :]
             if due:
-                _post(web.url, due)
+                _post(http, web.url, due)
             while clicks and clicks[0][0] <= clock:
                 at, cart_id = clicks.pop(0)
-                token = _recover_link(sendgrid_url, cart_id, sent)
+                token = _recover_link(http, sendgrid_url, cart_id, sent)
                 if token:
                     links.record_click(conn, token, at, "demo-shopper")
             cursor, runs = runner.advance(ctx.instance, clock, cursor, job)

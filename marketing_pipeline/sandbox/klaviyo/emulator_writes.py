@@ -340,9 +340,11 @@ def write_routes(emulator) -> list[Route]:
         job = state.jobs.get(request.path_params["id"])
         if job is None:
             return _error(404, "not_found", "Profile bulk import job not found.", title="Not found.")
-        items = [_profile_json(request, pid) for pid in (job.profile_ids if job.status == "complete" else [])]
-        page = _page(request, items)
-        return page if isinstance(page, Response) else _doc(page)
+        # Page the ids, then build only that page's profiles (a job holds up to 10,000).
+        page = _page(request, job.profile_ids if job.status == "complete" else [])
+        if isinstance(page, Response):
+            return page
+        return _doc({**page, "data": [_profile_json(request, pid) for pid in page["data"]]})
 
     def _profile_json(request: Request, pid: str) -> dict:
         attrs = {k: v for k, v in state.profiles[pid].items()}
