@@ -42,7 +42,7 @@ BEGIN
         ANALYZE orders_customers;
         WITH numbered AS (
             SELECT order_key, order_date, customer_order_number AS old,
-                   CASE WHEN NOT is_cancelled AND NOT is_refunded
+                   CASE WHEN is_counted
                         THEN row_number() OVER (PARTITION BY customer_id, (is_cancelled OR is_refunded)
                                                 ORDER BY ordered_at, channel, source_order_id) END AS new
             FROM core.orders WHERE customer_id IN (SELECT customer_id FROM orders_customers)
@@ -84,7 +84,7 @@ BEGIN
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
-              WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND NOT is_cancelled AND NOT is_refunded
+              WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
               GROUP BY 1, 2) m;
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
@@ -96,7 +96,7 @@ BEGIN
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
-              WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
+              WHERE customer_id IS NOT NULL AND is_counted
               GROUP BY 1, 2) m;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
     END IF;

@@ -10,7 +10,7 @@ CREATE TEMP TABLE clv_customers ON COMMIT DROP AS
 WITH days AS (
     SELECT customer_id, order_date - %(as_of)s::date AS day, sum(net_revenue::float8) AS value
     FROM core.orders
-    WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded AND order_date <= %(as_of)s
+    WHERE customer_id IS NOT NULL AND is_counted AND order_date <= %(as_of)s
     GROUP BY 1, 2
 ), customers AS (
     SELECT customer_id,

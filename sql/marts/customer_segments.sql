@@ -22,7 +22,7 @@ WITH days AS (
            coalesce(sum(o.net_revenue) FILTER (WHERE o.order_date > d.as_of - 365), 0) AS revenue_365d
     FROM days d
     JOIN core.orders o ON o.order_date <= d.as_of
-    WHERE o.customer_id IS NOT NULL AND NOT o.is_cancelled AND NOT o.is_refunded
+    WHERE o.customer_id IS NOT NULL AND o.is_counted
     GROUP BY d.as_of, o.customer_id
 ), people AS (
     SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE current_setting('marts.tz'))::date AS subscribed_on

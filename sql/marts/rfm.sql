@@ -24,7 +24,7 @@ WITH bounds AS (
     SELECT order_date - extract(day FROM order_date)::int + 1 AS month, count(*) AS n,
            sum(hashtextextended(customer_id || '|' || order_date || '|' || net_revenue, 0)::numeric) AS h
     FROM core.orders
-    WHERE customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
+    WHERE customer_id IS NOT NULL AND is_counted
     GROUP BY 1
 ), segment_map AS (
     SELECT md5(string_agg(r || ':' || fm || ':' || segment, ',' ORDER BY r, fm)) AS h FROM marts.rfm_segment_map
