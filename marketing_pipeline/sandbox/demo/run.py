@@ -11,6 +11,7 @@ Steps run in order; each part of the project adds its own module to ``STEPS`` wi
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -66,7 +67,7 @@ class DemoContext:
         return self.days[-1].isoformat()
 
 
-def _quiet_logs(path) -> None:
+def _quiet_logs(path) -> logging.FileHandler:
     """Dagster's and the libraries' log lines go to a file; the terminal shows the summary."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -78,6 +79,7 @@ def _quiet_logs(path) -> None:
     for name in ("dagster", "alembic"):
         logging.getLogger(name).handlers = [handler]
         logging.getLogger(name).propagate = False
+    return handler
 
 
 def run(days: int = HISTORY_DAYS) -> int:
@@ -85,7 +87,7 @@ def run(days: int = HISTORY_DAYS) -> int:
     cfg = settings.load()
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     log_path = cfg.state_dir / "demo.log"
-    _quiet_logs(log_path)
+    log_file = _quiet_logs(log_path).stream
     window_days = min(days, DEFAULT_RANGE_DAYS)
     print(
         f"marketing_pipeline demo: {days} days of a generated brand's orders, every source for the last"
@@ -114,7 +116,10 @@ def run(days: int = HISTORY_DAYS) -> int:
             if hasattr(module, "run"):
                 step_started = time.monotonic()
                 print(f"  {module.__name__.rsplit('.', 1)[-1]} ...", flush=True)
-                module.run(ctx)
+                # Dagster's console loggers (sensor contexts, the deliberately failing run) write to
+                # stderr; the terminal keeps the summary and the file gets their lines.
+                with contextlib.redirect_stderr(log_file):
+                    module.run(ctx)
                 timings.append((module.__name__.rsplit(".", 1)[-1], time.monotonic() - step_started))
         print()
         print(f"== marketing_pipeline demo: {ctx.first} .. {ctx.last} (orders since {ctx.history_first}) ==")
