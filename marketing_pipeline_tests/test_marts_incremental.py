@@ -50,7 +50,8 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
     names = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
-        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state') ORDER BY 1, 2"
+        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
+        " UNION ALL SELECT 'marts', 'rfm' ORDER BY 1, 2"  # the view: scores with their date and recency
     ).fetchall()
     out = {}
     for schema, table in names:
@@ -102,7 +103,9 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     incremental = _tables(conn, (new_day, new_day))
 
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
-    conn.execute("TRUNCATE core.customer_keys, marts.rfm, marts.rfm_snapshots, marts.customer_segments")
+    conn.execute(
+        "TRUNCATE core.customer_keys, marts.rfm_scores, marts.rfm_snapshots, marts.customer_segments"
+    )
     build(conn, FIRST, new_day, segments_from=FIRST, full=True)
     full = _tables(conn, (new_day, new_day))
 

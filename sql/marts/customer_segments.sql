@@ -13,17 +13,56 @@
 DELETE FROM marts.customer_segments
 WHERE as_of BETWEEN current_setting('marts.first_day')::date AND current_setting('marts.last_day')::date;
 
+-- Each person's counted orders up to each day. One day (the daily snapshot): core.customer_totals
+-- (one row per customer, kept by core_orders) for everyone whose orders all fall on or before the
+-- day, the orders of the others read again (none on the latest day), and the 365 days' net revenue
+-- from that year's orders only, whatever the length of the history. Several days (a backfill):
+-- every order up to each day.
+CREATE TEMP TABLE segment_stats (as_of date, customer_id text, orders bigint, last_order_date date,
+                                 last_order_at timestamptz, first_order_date date, revenue_365d numeric)
+    ON COMMIT DROP;
+DO $$
+DECLARE
+    one_day date := current_setting('marts.first_day')::date;
+BEGIN
+    IF one_day = current_setting('marts.last_day')::date THEN
+        INSERT INTO segment_stats
+        WITH year AS (
+            SELECT customer_id, sum(net_revenue) AS revenue
+            FROM core.orders
+            WHERE order_date > one_day - 365 AND order_date <= one_day AND customer_id IS NOT NULL AND is_counted
+            GROUP BY customer_id
+        ), totals AS (
+            SELECT customer_id, orders, last_day, last_at, first_day
+            FROM core.customer_totals WHERE last_day <= one_day
+            UNION ALL
+            SELECT customer_id, count(*), max(order_date), max(ordered_at), min(order_date)
+            FROM core.orders
+            WHERE customer_id IN (SELECT customer_id FROM core.customer_totals
+                                  WHERE last_day > one_day AND first_day <= one_day)
+              AND order_date <= one_day AND is_counted
+            GROUP BY customer_id
+        )
+        SELECT one_day, t.customer_id, t.orders, t.last_day, t.last_at, t.first_day, coalesce(y.revenue, 0)
+        FROM totals t LEFT JOIN year y USING (customer_id);
+    ELSE
+        INSERT INTO segment_stats
+        SELECT d.as_of, o.customer_id, count(*), max(o.order_date), max(o.ordered_at), min(o.order_date),
+               coalesce(sum(o.net_revenue) FILTER (WHERE o.order_date > d.as_of - 365), 0)
+        FROM (SELECT generate_series(current_setting('marts.first_day')::date,
+                                     current_setting('marts.last_day')::date, interval '1 day')::date AS as_of) d
+        JOIN core.orders o ON o.order_date <= d.as_of
+        WHERE o.customer_id IS NOT NULL AND o.is_counted
+        GROUP BY d.as_of, o.customer_id;
+    END IF;
+END $$;
+ANALYZE segment_stats;
+
 WITH days AS (
     SELECT generate_series(current_setting('marts.first_day')::date,
                            current_setting('marts.last_day')::date, interval '1 day')::date AS as_of
 ), stats AS (
-    SELECT d.as_of, o.customer_id, count(*) AS orders, max(o.order_date) AS last_order_date,
-           max(o.ordered_at) AS last_order_at, min(o.order_date) AS first_order_date,
-           coalesce(sum(o.net_revenue) FILTER (WHERE o.order_date > d.as_of - 365), 0) AS revenue_365d
-    FROM days d
-    JOIN core.orders o ON o.order_date <= d.as_of
-    WHERE o.customer_id IS NOT NULL AND o.is_counted
-    GROUP BY d.as_of, o.customer_id
+    SELECT * FROM segment_stats
 ), people AS (
     SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE current_setting('marts.tz'))::date AS subscribed_on
     FROM days d

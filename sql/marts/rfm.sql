@@ -8,13 +8,17 @@
 --   R1 FM1 Lost, R1 FM5 Cannot Lose Them (the usual 11 names; the full grid is in migration 050).
 -- A snapshot depends only on the counted orders up to its as_of and on the segment map: their
 -- fingerprint is kept in marts.rfm_snapshots, and a snapshot whose fingerprint is unchanged is kept
--- as it is. A daily refresh therefore recomputes the running month only; closed months stay.
+-- as it is. A daily refresh therefore recomputes the running month only: from core.customer_totals
+-- (one row per customer, kept by core_orders), and it writes only the rows that differ from the
+-- stored ones. Rows are kept per month in marts.rfm_scores with the last order day, so the running
+-- month's date moving by a day changes no row by itself; the view marts.rfm adds the date and recency.
 
 CREATE TEMP TABLE rfm_wanted ON COMMIT DROP AS
 WITH bounds AS (
     SELECT max(order_date) AS last_day FROM core.orders
 ), snapshots AS (
-    SELECT m::date AS month, least((m + interval '1 month - 1 day')::date, b.last_day) AS as_of
+    SELECT m::date AS month, least((m + interval '1 month - 1 day')::date, b.last_day) AS as_of,
+           b.last_day
     FROM bounds b,
          generate_series(date_trunc('month', b.last_day)
                              - make_interval(months => current_setting('marts.rfm_months')::int - 1),
@@ -29,7 +33,8 @@ WITH bounds AS (
 ), segment_map AS (
     SELECT md5(string_agg(r || ':' || fm || ':' || segment, ',' ORDER BY r, fm)) AS h FROM marts.rfm_segment_map
 )
-SELECT s.month, s.as_of, concat_ws(':', s.as_of, c.n, c.h, segment_map.h) AS inputs
+SELECT s.month, s.as_of, s.as_of = s.last_day AS running,   -- running: every counted order is in it
+       concat_ws(':', s.as_of, c.n, c.h, segment_map.h) AS inputs
 FROM snapshots s
 CROSS JOIN segment_map
 CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS n, coalesce(sum(h), 0) AS h
@@ -39,23 +44,30 @@ CREATE TEMP TABLE rfm_todo ON COMMIT DROP AS
 SELECT w.* FROM rfm_wanted w
 WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs);
 
+-- One snapshot to redo (a normal day): its new rows are compared with the stored ones. Several (a
+-- first build, a late order in a closed month): their rows are replaced, the key built once after
+-- the load, several times faster than maintaining it for millions of rows.
+SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) > 1)::text, true);
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w JOIN marts.rfm_snapshots s USING (as_of, inputs)) THEN
-        TRUNCATE marts.rfm;
+    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w JOIN marts.rfm_snapshots s USING (as_of, inputs))
+       AND current_setting('marts.rfm_bulk')::boolean THEN
+        TRUNCATE marts.rfm_scores;
     ELSE
-        DELETE FROM marts.rfm r
-        WHERE r.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR r.as_of IN (SELECT as_of FROM rfm_todo);
+        DELETE FROM marts.rfm_scores r WHERE r.month NOT IN (SELECT month FROM rfm_wanted);
+        IF current_setting('marts.rfm_bulk')::boolean THEN
+            DELETE FROM marts.rfm_scores r WHERE r.month IN (SELECT month FROM rfm_todo);
+        END IF;
     END IF;
-    -- Millions of rows: building the key once after the load is several times faster than maintaining it.
-    IF (SELECT count(*) FROM rfm_todo) > 1 THEN
-        ALTER TABLE marts.rfm DROP CONSTRAINT rfm_pkey;
+    IF current_setting('marts.rfm_bulk')::boolean THEN
+        ALTER TABLE marts.rfm_scores DROP CONSTRAINT rfm_scores_pkey;
     END IF;
 END $$;
 
 -- Each customer's state in the last month they bought in up to a snapshot: one row per customer
--- and month bought in (running totals), matched to the snapshots it stands for. Recency and frequency
--- ranks come from value counts (a few hundred values); monetary needs a sort.
+-- and month bought in (running totals), matched to the snapshots it stands for; the running month
+-- takes core.customer_totals as it is. Recency and frequency ranks come from value counts (a few
+-- hundred values); monetary needs a sort.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
 WITH customer_months AS (
@@ -65,17 +77,23 @@ WITH customer_months AS (
     FROM (SELECT customer_id COLLATE "C" AS customer_id,   -- byte order: any order will do here
                  month, orders, revenue, last_day
           FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
-          WHERE month <= (SELECT max(month) FROM rfm_todo)) m
+          WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)) m
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
-SELECT t.as_of, c.customer_id, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days,
+       c.frequency::int AS frequency, c.monetary
 FROM customer_months c
-JOIN rfm_todo t ON t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month);
+JOIN rfm_todo t ON NOT t.running AND t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
+UNION ALL
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
+FROM core.customer_totals c
+JOIN rfm_todo t ON t.running;
 ANALYZE rfm_state;
 -- The value counts are small: hash joins look them up, where the planner would sort every row for
 -- merge joins (several times slower at a million orders). Restored right after the statement.
 SELECT set_config('enable_mergejoin', 'off', true);
 
+CREATE TEMP TABLE rfm_new ON COMMIT DROP AS
 WITH per_snapshot AS (
     SELECT * FROM rfm_state
 ), sizes AS (
@@ -99,16 +117,27 @@ WITH per_snapshot AS (
     JOIN r_rank r USING (as_of, recency_days)
     JOIN f_rank f USING (as_of, frequency)
 )
-INSERT INTO marts.rfm (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
-SELECT s.as_of, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
+SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
 FROM scored s
 JOIN marts.rfm_segment_map map ON map.r = s.r AND map.fm = round((s.f + s.m) / 2.0);
 SELECT set_config('enable_mergejoin', 'on', true);
 
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'rfm_pkey' AND conrelid = 'marts.rfm'::regclass) THEN
-        ALTER TABLE marts.rfm ADD CONSTRAINT rfm_pkey PRIMARY KEY (as_of, customer_id);
+    IF current_setting('marts.rfm_bulk')::boolean THEN
+        INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
+        ALTER TABLE marts.rfm_scores ADD CONSTRAINT rfm_scores_pkey PRIMARY KEY (month, customer_id);
+    ELSE   -- only what changed: rows that differ or are gone out, the missing ones in
+        ANALYZE rfm_new;
+        DELETE FROM marts.rfm_scores c
+        WHERE c.month IN (SELECT month FROM rfm_todo)
+          AND NOT EXISTS (SELECT 1 FROM rfm_new n
+                          WHERE n.month = c.month AND n.customer_id = c.customer_id
+                            AND (n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment)
+                                = (c.last_day, c.frequency, c.monetary, c.r, c.f, c.m, c.segment));
+        INSERT INTO marts.rfm_scores
+        SELECT n.* FROM rfm_new n
+        WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_scores c WHERE c.month = n.month AND c.customer_id = n.customer_id);
     END IF;
 END $$;
 
