@@ -49,12 +49,15 @@ WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AN
 -- the load, several times faster than maintaining it for millions of rows.
 SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) > 1)::text, true);
 DO $$
+DECLARE   -- the wanted months are consecutive: what is outside them is two ranges of the key
+    first_month date := (SELECT min(month) FROM rfm_wanted);
+    last_month date := (SELECT max(month) FROM rfm_wanted);
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM rfm_wanted w JOIN marts.rfm_snapshots s USING (as_of, inputs))
        AND current_setting('marts.rfm_bulk')::boolean THEN
         TRUNCATE marts.rfm_scores;
     ELSE
-        DELETE FROM marts.rfm_scores r WHERE r.month NOT IN (SELECT month FROM rfm_wanted);
+        DELETE FROM marts.rfm_scores WHERE month < first_month OR month > last_month;
         IF current_setting('marts.rfm_bulk')::boolean THEN
             DELETE FROM marts.rfm_scores r WHERE r.month IN (SELECT month FROM rfm_todo);
         END IF;
@@ -77,35 +80,39 @@ WITH customer_months AS (
     FROM (SELECT customer_id COLLATE "C" AS customer_id,   -- byte order: any order will do here
                  month, orders, revenue, last_day
           FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
-          WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)) m
+          WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)
+            AND EXISTS (SELECT 1 FROM rfm_todo WHERE NOT running)) m   -- else not read at all
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
-SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days,
-       c.frequency::int AS frequency, c.monetary
+SELECT t.month, t.as_of, c.customer_id COLLATE "default" AS customer_id,   -- the stored key's order again
+       c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
 FROM customer_months c
 JOIN rfm_todo t ON NOT t.running AND t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
 UNION ALL
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
 FROM core.customer_totals c
 JOIN rfm_todo t ON t.running;
-ANALYZE rfm_state;
 -- The value counts are small: hash joins look them up, where the planner would sort every row for
--- merge joins (several times slower at a million orders). Restored right after the statement.
+-- merge joins (several times slower at a million orders). Restored once the rows are written.
 SELECT set_config('enable_mergejoin', 'off', true);
 
-CREATE TEMP TABLE rfm_new ON COMMIT DROP AS
+-- The new rows, read by whichever path below runs.
+CREATE OR REPLACE TEMP VIEW rfm_new AS
 WITH per_snapshot AS (
     SELECT * FROM rfm_state
+), counts AS MATERIALIZED (   -- snapshot sizes and value counts in one pass
+    SELECT as_of, recency_days, frequency, count(*) AS c
+    FROM per_snapshot GROUP BY GROUPING SETS ((as_of), (as_of, recency_days), (as_of, frequency))
 ), sizes AS (
-    SELECT as_of, count(*) AS n FROM per_snapshot GROUP BY as_of
+    SELECT as_of, c AS n FROM counts WHERE recency_days IS NULL AND frequency IS NULL
 ), r_rank AS (    -- rank = 1 + customers strictly worse
     SELECT as_of, recency_days, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY recency_days DESC
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM (SELECT as_of, recency_days, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+    FROM counts WHERE recency_days IS NOT NULL
 ), f_rank AS (
     SELECT as_of, frequency, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY frequency
                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM (SELECT as_of, frequency, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+    FROM counts WHERE frequency IS NOT NULL
 ), scored AS MATERIALIZED (
     SELECT p.*,
            least(5, 1 + 5 * (r.rnk - 1) / greatest(z.n - 1, 1))::smallint AS r,
@@ -120,26 +127,30 @@ WITH per_snapshot AS (
 SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
 FROM scored s
 JOIN marts.rfm_segment_map map ON map.r = s.r AND map.fm = round((s.f + s.m) / 2.0);
-SELECT set_config('enable_mergejoin', 'on', true);
 
 DO $$
 BEGIN
     IF current_setting('marts.rfm_bulk')::boolean THEN
         INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
         ALTER TABLE marts.rfm_scores ADD CONSTRAINT rfm_scores_pkey PRIMARY KEY (month, customer_id);
-    ELSE   -- only what changed: rows that differ or are gone out, the missing ones in
-        ANALYZE rfm_new;
-        DELETE FROM marts.rfm_scores c
-        WHERE c.month IN (SELECT month FROM rfm_todo)
-          AND NOT EXISTS (SELECT 1 FROM rfm_new n
-                          WHERE n.month = c.month AND n.customer_id = c.customer_id
-                            AND (n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment)
-                                = (c.last_day, c.frequency, c.monetary, c.r, c.f, c.m, c.segment));
+    ELSE   -- only what changed: one pass over the new and the stored rows, then the few that differ
+        CREATE TEMP TABLE rfm_diff ON COMMIT DROP AS
+        SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
+               c.customer_id IS NOT NULL AS stored, n.customer_id IS NOT NULL AS fresh,
+               n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment
+        FROM rfm_new n
+        FULL JOIN (SELECT * FROM marts.rfm_scores WHERE month IN (SELECT month FROM rfm_todo)) c
+               ON c.month = n.month AND c.customer_id = n.customer_id
+        WHERE (n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment)
+              IS DISTINCT FROM (c.last_day, c.frequency, c.monetary, c.r, c.f, c.m, c.segment);
+        ANALYZE rfm_diff;   -- a few hundred rows: looked up by key, not a scan of every snapshot
+        DELETE FROM marts.rfm_scores c USING rfm_diff d
+        WHERE d.stored AND c.month = d.month AND c.customer_id = d.customer_id;
         INSERT INTO marts.rfm_scores
-        SELECT n.* FROM rfm_new n
-        WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_scores c WHERE c.month = n.month AND c.customer_id = n.customer_id);
+        SELECT month, customer_id, last_day, frequency, monetary, r, f, m, segment FROM rfm_diff WHERE fresh;
     END IF;
 END $$;
+SELECT set_config('enable_mergejoin', 'on', true);
 
 DELETE FROM marts.rfm_snapshots;
 INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_wanted;
