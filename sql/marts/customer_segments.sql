@@ -61,32 +61,39 @@ ANALYZE segment_stats;
 WITH days AS (
     SELECT generate_series(current_setting('marts.first_day')::date,
                            current_setting('marts.last_day')::date, interval '1 day')::date AS as_of
+), conf AS MATERIALIZED (   -- the settings read once, not for every person
+    SELECT current_setting('marts.tz') AS tz, current_setting('marts.new_days')::int AS new_days,
+           current_setting('marts.active_days')::int AS active_days,
+           current_setting('marts.lapsed_days')::int AS lapsed_days,
+           current_setting('marts.vip_min_orders')::int AS vip_min_orders,
+           current_setting('marts.vip_min_revenue')::numeric AS vip_min_revenue
 ), stats AS (
     SELECT * FROM segment_stats
 ), people AS (
-    SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE current_setting('marts.tz'))::date AS subscribed_on
+    SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE conf.tz)::date AS subscribed_on
     FROM days d
-    JOIN core.customers c ON (c.first_seen_at AT TIME ZONE current_setting('marts.tz'))::date <= d.as_of
+    CROSS JOIN conf
+    JOIN core.customers c ON (c.first_seen_at AT TIME ZONE conf.tz)::date <= d.as_of
 ), flags AS (
     SELECT p.as_of, p.customer_id, coalesce(s.orders, 0) AS orders, coalesce(s.revenue_365d, 0) AS revenue_365d,
            s.last_order_at,
-           coalesce(s.orders, 0) = 0 AND p.subscribed_on > p.as_of - current_setting('marts.new_days')::int
+           coalesce(s.orders, 0) = 0 AND p.subscribed_on > p.as_of - conf.new_days
                AND p.subscribed_on <= p.as_of AS is_new_subscriber,
-           s.orders = 1 AND s.first_order_date > p.as_of - current_setting('marts.new_days')::int AS is_new_customer,
+           s.orders = 1 AND s.first_order_date > p.as_of - conf.new_days AS is_new_customer,
            coalesce(s.orders >= 2, false) AS is_repeat,
            CASE WHEN s.orders IS NULL THEN 'prospect'
-                WHEN p.as_of - s.last_order_date <= current_setting('marts.active_days')::int THEN 'active'
-                WHEN p.as_of - s.last_order_date <= current_setting('marts.lapsed_days')::int THEN 'at_risk'
+                WHEN p.as_of - s.last_order_date <= conf.active_days THEN 'active'
+                WHEN p.as_of - s.last_order_date <= conf.lapsed_days THEN 'at_risk'
                 ELSE 'lapsed' END AS lifecycle,
            p.subscribed_on
-    FROM people p LEFT JOIN stats s USING (as_of, customer_id)
+    FROM people p CROSS JOIN conf LEFT JOIN stats s USING (as_of, customer_id)
 ), typed AS (
     SELECT f.*,
            coalesce(f.is_new_customer, false) AS new_customer,
-           f.lifecycle = 'active' AND f.orders >= current_setting('marts.vip_min_orders')::int
-               AND f.revenue_365d >= current_setting('marts.vip_min_revenue')::numeric AS vip,
+           f.lifecycle = 'active' AND f.orders >= conf.vip_min_orders
+               AND f.revenue_365d >= conf.vip_min_revenue AS vip,
            f.orders = 1 AND NOT coalesce(f.is_new_customer, false) AS one_time
-    FROM flags f
+    FROM flags f CROSS JOIN conf
 )
 INSERT INTO marts.customer_segments (as_of, customer_id, segment, is_new_subscriber, is_new_customer,
                                      is_repeat, is_vip, lifecycle, is_one_time_buyer, orders, revenue_365d,
