@@ -78,10 +78,17 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
     return out
 
 
+def _snapshots(conn) -> dict[date, tuple[str, str]]:
+    """Each stored RFM snapshot's inputs and the transaction that wrote it (a kept one keeps its row)."""
+    return {
+        d: (i, x) for d, i, x in conn.execute("SELECT as_of, inputs, xmin::text FROM marts.rfm_snapshots")
+    }
+
+
 def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     _seed(conn)
     build(conn, FIRST, LAST, segments_from=FIRST)
-    kept = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+    kept = _snapshots(conn)
     assert len(kept) == 13 and max(kept) == LAST  # twelve month ends and the running month
 
     # The next day: new orders and a click, a cancellation in the lookback window, and a late order
@@ -98,7 +105,7 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     website_order(conn, "LATE", email="p4@example.com", created=at(date(2025, 4, 10), 12), total="500.00")
     build(conn, FIRST, new_day, segments_from=new_day)
 
-    after = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+    after = _snapshots(conn)
     assert after[date(2025, 3, 31)] == kept[date(2025, 3, 31)]  # closed before the late order: kept
     assert after[date(2025, 4, 30)] != kept[date(2025, 4, 30)]
     assert max(after) == new_day
@@ -303,12 +310,12 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
     steps = [LAST + timedelta(days=1), date(2025, 6, 30), date(2025, 7, 1)]
     for n, day in enumerate(steps):
         website_order(conn, f"STEP{n}", email=f"p{n + 2}@example.com", created=at(day, 10), total="60.00")
-        before = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+        before = _snapshots(conn)
         with conn.transaction():
             modes = rebuild(conn, FIRST, day, segments_from=day)
             written, total = _rfm_written(conn)
         assert modes["core_orders"] == "incremental"
-        after = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+        after = _snapshots(conn)
         running = conn.execute(
             "SELECT count(*) FROM marts.rfm_scores WHERE month = %s", (day.replace(day=1),)
         )

@@ -6,12 +6,15 @@
 --   snapshot (ties share a score; a quintile boundary falls at rank-1 = (n-1)/5 * k).
 --   segment = marts.rfm_segment_map(R, FM) with FM = round((F + M) / 2), e.g. R5 FM5 Champions,
 --   R1 FM1 Lost, R1 FM5 Cannot Lose Them (the usual 11 names; the full grid is in migration 050).
--- A snapshot depends only on the counted orders up to its as_of and on the segment map: their
--- fingerprint is kept in marts.rfm_snapshots, and a snapshot whose fingerprint is unchanged is kept
--- as it is. A daily refresh therefore recomputes the running month only: from core.customer_totals
--- (one row per customer, kept by core_orders), and it writes only the rows that differ from the
--- stored ones. Rows are kept per month in marts.rfm_scores with the last order day, so the running
--- month's date moving by a day changes no row by itself; the view marts.rfm adds the date and recency.
+-- A snapshot depends only on the counted orders up to its as_of and on the segment map. A refresh
+-- redoes a snapshot when its date or the segment map changed (marts.rfm_snapshots keeps both) or
+-- core.orders changed on a day up to its date since RFM last ran (scope_days, the days core_orders
+-- logged), so a daily refresh redoes the running month only; a full rebuild, or the file run alone,
+-- redoes every snapshot. The running month is ranked from core.customer_totals (one row per
+-- customer, kept by core_orders), and only the rows that differ from the stored ones are written.
+-- Rows are kept per month in marts.rfm_scores with the last order day, so the running month's date
+-- moving by a day changes no row by itself; the view marts.rfm adds the date and the recency.
+CREATE TEMP TABLE IF NOT EXISTS scope_days (key text NOT NULL, day date NOT NULL);  -- as scope.py makes it
 
 CREATE TEMP TABLE rfm_wanted ON COMMIT DROP AS
 WITH bounds AS (
@@ -24,25 +27,19 @@ WITH bounds AS (
                              - make_interval(months => current_setting('marts.rfm_months')::int - 1),
                          date_trunc('month', b.last_day), interval '1 month') AS m
     WHERE b.last_day IS NOT NULL
-), months AS MATERIALIZED (   -- order-independent fingerprint of each month's counted orders
-    SELECT order_date - extract(day FROM order_date)::int + 1 AS month, count(*) AS n,
-           sum(hashtextextended(customer_id || '|' || order_date || '|' || net_revenue, 0)::numeric) AS h
-    FROM core.orders
-    WHERE customer_id IS NOT NULL AND is_counted
-    GROUP BY 1
 ), segment_map AS (
     SELECT md5(string_agg(r || ':' || fm || ':' || segment, ',' ORDER BY r, fm)) AS h FROM marts.rfm_segment_map
 )
 SELECT s.month, s.as_of, s.as_of = s.last_day AS running,   -- running: every counted order is in it
-       concat_ws(':', s.as_of, c.n, c.h, segment_map.h) AS inputs
+       concat_ws(':', s.as_of, segment_map.h) AS inputs
 FROM snapshots s
-CROSS JOIN segment_map
-CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS n, coalesce(sum(h), 0) AS h
-                    FROM months WHERE months.month <= s.month) c;
+CROSS JOIN segment_map;
 
 CREATE TEMP TABLE rfm_todo ON COMMIT DROP AS
 SELECT w.* FROM rfm_wanted w
-WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs);
+WHERE NOT coalesce(current_setting('marts.incremental', true)::boolean, false)
+   OR NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs)
+   OR EXISTS (SELECT 1 FROM scope_days d WHERE d.key = 'day' AND d.day <= w.as_of);
 
 -- One snapshot to redo (a normal day): its new rows are compared with the stored ones. Several (a
 -- first build, a late order in a closed month): their rows are replaced, the key built once after
@@ -53,8 +50,8 @@ DECLARE   -- the wanted months are consecutive: what is outside them is two rang
     first_month date := (SELECT min(month) FROM rfm_wanted);
     last_month date := (SELECT max(month) FROM rfm_wanted);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w JOIN marts.rfm_snapshots s USING (as_of, inputs))
-       AND current_setting('marts.rfm_bulk')::boolean THEN
+    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w WHERE w.month NOT IN (SELECT month FROM rfm_todo))
+       AND current_setting('marts.rfm_bulk')::boolean THEN   -- nothing kept
         TRUNCATE marts.rfm_scores;
     ELSE
         DELETE FROM marts.rfm_scores WHERE month < first_month OR month > last_month;
@@ -152,5 +149,7 @@ BEGIN
 END $$;
 SELECT set_config('enable_mergejoin', 'on', true);
 
-DELETE FROM marts.rfm_snapshots;
-INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_wanted;
+-- Kept snapshots keep their row (the transaction that computed them).
+DELETE FROM marts.rfm_snapshots s
+WHERE s.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR s.month IN (SELECT month FROM rfm_todo);
+INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_todo;

@@ -21,6 +21,8 @@ DROP TABLE marts.rfm;
 ALTER TABLE marts.rfm_snapshots
     ADD COLUMN month date GENERATED ALWAYS AS (date_trunc('month', as_of::timestamp)::date) STORED;
 ALTER TABLE marts.rfm_snapshots ADD CONSTRAINT rfm_snapshots_month_key UNIQUE (month);
+-- inputs is now the snapshot's date and the segment map's hash; what changed in core.orders comes
+-- from the refresh's scope (sql/marts/rfm.sql).
 DELETE FROM marts.rfm_snapshots;  -- the next refresh computes every snapshot again
 
 CREATE TABLE marts.rfm_scores (
