@@ -310,6 +310,12 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
     steps = [LAST + timedelta(days=1), date(2025, 6, 30), date(2025, 7, 1)]
     for n, day in enumerate(steps):
         website_order(conn, f"STEP{n}", email=f"p{n + 2}@example.com", created=at(day, 10), total="60.00")
+        if n == 0:  # a one-order customer, whose order is cancelled the next day: gone from RFM
+            website_order(conn, "ONCE", email="once@example.com", created=at(day, 11), total="90.00")
+        if n == 1:
+            conn.execute(
+                "UPDATE raw.website_orders SET payload = '{\"status\": \"cancelled\"}' WHERE order_id = 'ONCE'"
+            )
         before = _snapshots(conn)
         with conn.transaction():
             modes = rebuild(conn, FIRST, day, segments_from=day)
@@ -325,6 +331,12 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             assert after[date(2025, 6, 30)] == before[date(2025, 6, 30)]
             assert written == running.fetchone()[0]
             assert date(2024, 6, 30) not in after and min(after) == date(2024, 7, 31)
+        once = conn.execute(
+            "SELECT count(*) FROM marts.rfm r JOIN core.customers c USING (customer_id)"
+            " WHERE c.email = 'once@example.com' AND r.as_of = %s",
+            (day,),
+        ).fetchone()[0]
+        assert once == (1 if n == 0 else 0)
         refreshed = conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall()
         with conn.transaction(force_rollback=True):  # the refreshed state stays for the next step
             scope.forget(conn)
