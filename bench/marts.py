@@ -297,7 +297,8 @@ def main() -> int:
         # One RFM snapshot: SQL (fresh connection, so its peak is its own) vs pandas (child process).
         with connect(url) as conn:
             sqlfiles.apply_settings(conn, {**config.gucs(), "rfm_months": "1"})
-            conn.execute("DELETE FROM marts.rfm_snapshots")  # forget the fingerprints: recompute it
+            # Forget the fingerprints and the rows: the snapshot is computed and written whole.
+            conn.execute("DELETE FROM marts.rfm_snapshots; TRUNCATE marts.rfm_scores")
             t = time.monotonic()
             sqlfiles.run(conn, "rfm")
             sql_seconds = time.monotonic() - t

@@ -4,8 +4,10 @@ refresh writes the new day's, which must equal a full rebuild's; past days stay 
 written until their partitions are materialized again."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from marketing_pipeline.marts import scope, sqlfiles
+from marketing_pipeline.marts.assets import build_segments
 from marketing_pipeline.marts.rebuild import ORDER, rebuild
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline_tests.marts_fixtures import (
@@ -50,7 +52,8 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
     names = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
-        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state') ORDER BY 1, 2"
+        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
+        " UNION ALL SELECT 'marts', 'rfm' ORDER BY 1, 2"  # the view: scores with their date and recency
     ).fetchall()
     out = {}
     for schema, table in names:
@@ -75,10 +78,17 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
     return out
 
 
+def _snapshots(conn) -> dict[date, tuple[str, str]]:
+    """Each stored RFM snapshot's inputs and the transaction that wrote it (a kept one keeps its row)."""
+    return {
+        d: (i, x) for d, i, x in conn.execute("SELECT as_of, inputs, xmin::text FROM marts.rfm_snapshots")
+    }
+
+
 def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     _seed(conn)
     build(conn, FIRST, LAST, segments_from=FIRST)
-    kept = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+    kept = _snapshots(conn)
     assert len(kept) == 13 and max(kept) == LAST  # twelve month ends and the running month
 
     # The next day: new orders and a click, a cancellation in the lookback window, and a late order
@@ -95,14 +105,16 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     website_order(conn, "LATE", email="p4@example.com", created=at(date(2025, 4, 10), 12), total="500.00")
     build(conn, FIRST, new_day, segments_from=new_day)
 
-    after = dict(conn.execute("SELECT as_of, inputs FROM marts.rfm_snapshots"))
+    after = _snapshots(conn)
     assert after[date(2025, 3, 31)] == kept[date(2025, 3, 31)]  # closed before the late order: kept
     assert after[date(2025, 4, 30)] != kept[date(2025, 4, 30)]
     assert max(after) == new_day
     incremental = _tables(conn, (new_day, new_day))
 
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
-    conn.execute("TRUNCATE core.customer_keys, marts.rfm, marts.rfm_snapshots, marts.customer_segments")
+    conn.execute(
+        "TRUNCATE core.customer_keys, marts.rfm_scores, marts.rfm_snapshots, marts.customer_segments"
+    )
     build(conn, FIRST, new_day, segments_from=FIRST, full=True)
     full = _tables(conn, (new_day, new_day))
 
@@ -231,3 +243,103 @@ def test_builders_in_their_own_transactions_see_each_change_once(conn):
     scope.forget(conn)
     assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
     assert _tables(conn, (new_day, new_day)) == refreshed
+
+
+def _segments(conn, day: date) -> list[tuple]:
+    return conn.execute(
+        "SELECT * FROM marts.customer_segments WHERE as_of = %s ORDER BY customer_id", (day,)
+    ).fetchall()
+
+
+def _segment_of(conn, email: str, day: date) -> tuple:
+    return conn.execute(
+        "SELECT s.segment, s.lifecycle, s.is_vip, s.revenue_365d FROM marts.customer_segments s"
+        " JOIN core.customers c USING (customer_id) WHERE c.email = %s AND s.as_of = %s",
+        (email, day),
+    ).fetchone()
+
+
+def test_one_day_segments_from_customer_totals_equal_every_order_read_again(conn):
+    """A day's snapshot alone reads core.customer_totals and the year's orders; several days at once
+    read every order up to each day. Both agree on the day an order leaves the 365-day window (a VIP
+    no longer one), the day a customer passes from active to at risk, and on a past day with orders
+    after it."""
+    _seed(conn)
+    new_day = LAST + timedelta(days=1)
+    edge = new_day - timedelta(days=365)  # in the window up to the day before new_day, out on new_day
+    website_order(conn, "OLD", email="vip@example.com", created=at(edge, 10), total="200.00")
+    for k in (1, 2):
+        website_order(
+            conn, f"RECENT{k}", email="vip@example.com", created=at(LAST - timedelta(days=k)), total="40.00"
+        )
+    # Last order 90 days before the day before new_day: active then, at risk on new_day.
+    website_order(conn, "LAPSING", email="lapsing@example.com", created=at(LAST - timedelta(days=90), 9))
+    website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
+    build(conn, FIRST, new_day, segments_from=new_day)
+    past = date(2025, 5, 1)  # most customers order again after it
+    days = (past, LAST, new_day)
+    one_by_one = {}
+    for day in days:
+        with conn.transaction():
+            build_segments(conn, day, day)
+        one_by_one[day] = _segments(conn, day)
+    with conn.transaction():
+        build_segments(conn, past, new_day)  # several days: every order up to each day
+    for day in days:
+        assert one_by_one[day] == _segments(conn, day), day
+        assert one_by_one[day]
+    assert _segment_of(conn, "vip@example.com", LAST)[:3] == ("vip", "active", True)
+    assert _segment_of(conn, "vip@example.com", new_day) == ("repeat", "active", False, Decimal("80.00"))
+    assert _segment_of(conn, "lapsing@example.com", LAST)[1] == "active"
+    assert _segment_of(conn, "lapsing@example.com", new_day)[:2] == ("at_risk", "at_risk")
+
+
+def _rfm_written(conn) -> tuple[int, int]:
+    """Rows of marts.rfm_scores written by the current transaction, and all rows."""
+    return conn.execute(
+        "SELECT count(*) FILTER (WHERE xmin::text = (pg_current_xact_id()::xid)::text), count(*) FROM marts.rfm_scores"
+    ).fetchone()
+
+
+def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(conn):
+    """A new day in the running month rewrites only the rows whose values or scores changed; the
+    next month's first day keeps the closed month as it was and adds the new month; each time
+    marts.rfm (scores, dates and recency) equals a rebuild from scratch."""
+    _seed(conn)
+    build(conn, FIRST, LAST, segments_from=LAST)
+    steps = [LAST + timedelta(days=1), date(2025, 6, 30), date(2025, 7, 1)]
+    for n, day in enumerate(steps):
+        website_order(conn, f"STEP{n}", email=f"p{n + 2}@example.com", created=at(day, 10), total="60.00")
+        if n == 0:  # a one-order customer, whose order is cancelled the next day: gone from RFM
+            website_order(conn, "ONCE", email="once@example.com", created=at(day, 11), total="90.00")
+        if n == 1:
+            conn.execute(
+                "UPDATE raw.website_orders SET payload = '{\"status\": \"cancelled\"}' WHERE order_id = 'ONCE'"
+            )
+        before = _snapshots(conn)
+        with conn.transaction():
+            modes = rebuild(conn, FIRST, day, segments_from=day)
+            written, total = _rfm_written(conn)
+        assert modes["core_orders"] == "incremental"
+        after = _snapshots(conn)
+        running = conn.execute(
+            "SELECT count(*) FROM marts.rfm_scores WHERE month = %s", (day.replace(day=1),)
+        )
+        if day.month == 6:  # the running month moved: only its changed rows are written
+            assert 0 < written < running.fetchone()[0] < total
+        else:  # July begins: June (as of June 30) is kept, a new month's rows are all new
+            assert after[date(2025, 6, 30)] == before[date(2025, 6, 30)]
+            assert written == running.fetchone()[0]
+            assert date(2024, 6, 30) not in after and min(after) == date(2024, 7, 31)
+        once = conn.execute(
+            "SELECT count(*) FROM marts.rfm r JOIN core.customers c USING (customer_id)"
+            " WHERE c.email = 'once@example.com' AND r.as_of = %s",
+            (day,),
+        ).fetchone()[0]
+        assert once == (1 if n == 0 else 0)
+        refreshed = conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall()
+        with conn.transaction(force_rollback=True):  # the refreshed state stays for the next step
+            scope.forget(conn)
+            sqlfiles.apply_settings(conn, config.gucs())
+            sqlfiles.build(conn, "rfm")
+            assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed

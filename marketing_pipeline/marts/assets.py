@@ -3,7 +3,8 @@
 Each asset writes in one transaction (readers see the old rows until it commits). The core tables,
 attribution, channel_daily and email_daily rewrite only the days (and customers) whose inputs
 changed since they last ran, or everything when they cannot tell (``scope.py``); RFM keeps its
-closed months; cohorts sum per-customer rows kept up to date by core_orders. ``customer_segments``
+closed months and writes only the rows of the running month that changed; cohorts sum per-customer
+rows kept up to date by core_orders. ``customer_segments``
 is partitioned by day: a snapshot *as of* each day, so past days are kept and only the refreshed
 days are rewritten. bench/marts.py times both paths at a million orders.
 """

@@ -91,6 +91,8 @@ PLANS: dict[str, Plan] = {
     "attribution": Plan(
         inputs={"day": ("core.orders",), "email": ("core.email_events",)}, logs="marts.attribution"
     ),
+    # RFM redoes the snapshots dated on or after a day core.orders changed (sql/marts/rfm.sql).
+    "rfm": Plan(inputs={"day": ("core.orders",)}),
     "channel_daily": Plan(
         inputs={"day": ("core.orders",)}, views=(View("orders", "core.orders", "day", "order_date"),)
     ),

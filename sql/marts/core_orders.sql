@@ -69,7 +69,8 @@ END $$;
 
 -- core.customer_months and core.cohort_activity (what marts.cohorts reads): counted orders per
 -- customer and month, and their sums per cohort month and months since. A refresh takes the
--- customers it touched out of the sums and puts them back as they are now.
+-- customers it touched out of the sums and puts them back as they are now. core.customer_totals
+-- (RFM's running month, a day's segments): the same customers' counted orders in one row.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
 DO $$
 BEGIN
@@ -89,6 +90,12 @@ BEGIN
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
         WHERE customer_id IN (SELECT customer_id FROM orders_customers);
+        DELETE FROM core.customer_totals WHERE customer_id IN (SELECT customer_id FROM orders_customers);
+        INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
+        SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
+        FROM core.orders
+        WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
+        GROUP BY 1;
     ELSE
         TRUNCATE core.customer_months, core.cohort_activity;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
@@ -99,6 +106,12 @@ BEGIN
               WHERE customer_id IS NOT NULL AND is_counted
               GROUP BY 1, 2) m;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
+        TRUNCATE core.customer_totals;
+        INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
+        SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
+        FROM core.orders
+        WHERE customer_id IS NOT NULL AND is_counted
+        GROUP BY 1;
     END IF;
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
     SELECT cohort_month,

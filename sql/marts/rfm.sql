@@ -6,56 +6,68 @@
 --   snapshot (ties share a score; a quintile boundary falls at rank-1 = (n-1)/5 * k).
 --   segment = marts.rfm_segment_map(R, FM) with FM = round((F + M) / 2), e.g. R5 FM5 Champions,
 --   R1 FM1 Lost, R1 FM5 Cannot Lose Them (the usual 11 names; the full grid is in migration 050).
--- A snapshot depends only on the counted orders up to its as_of and on the segment map: their
--- fingerprint is kept in marts.rfm_snapshots, and a snapshot whose fingerprint is unchanged is kept
--- as it is. A daily refresh therefore recomputes the running month only; closed months stay.
+-- A snapshot depends only on the counted orders up to its as_of and on the segment map. A refresh
+-- redoes a snapshot when its date or the segment map changed (marts.rfm_snapshots keeps both) or
+-- core.orders changed on a day up to its date since RFM last ran (scope_days, the days core_orders
+-- logged), so a daily refresh redoes the running month only; a full rebuild, or the file run alone,
+-- redoes every snapshot. The running month is ranked from core.customer_totals (one row per
+-- customer, kept by core_orders), and only the rows that differ from the stored ones are written.
+-- Rows are kept per month in marts.rfm_scores with the last order day, so the running month's date
+-- moving by a day changes no row by itself; the view marts.rfm adds the date and the recency.
+CREATE TEMP TABLE IF NOT EXISTS scope_days (key text NOT NULL, day date NOT NULL);  -- as scope.py makes it
 
 CREATE TEMP TABLE rfm_wanted ON COMMIT DROP AS
 WITH bounds AS (
     SELECT max(order_date) AS last_day FROM core.orders
 ), snapshots AS (
-    SELECT m::date AS month, least((m + interval '1 month - 1 day')::date, b.last_day) AS as_of
+    SELECT m::date AS month, least((m + interval '1 month - 1 day')::date, b.last_day) AS as_of,
+           b.last_day
     FROM bounds b,
          generate_series(date_trunc('month', b.last_day)
                              - make_interval(months => current_setting('marts.rfm_months')::int - 1),
                          date_trunc('month', b.last_day), interval '1 month') AS m
     WHERE b.last_day IS NOT NULL
-), months AS MATERIALIZED (   -- order-independent fingerprint of each month's counted orders
-    SELECT order_date - extract(day FROM order_date)::int + 1 AS month, count(*) AS n,
-           sum(hashtextextended(customer_id || '|' || order_date || '|' || net_revenue, 0)::numeric) AS h
-    FROM core.orders
-    WHERE customer_id IS NOT NULL AND is_counted
-    GROUP BY 1
 ), segment_map AS (
     SELECT md5(string_agg(r || ':' || fm || ':' || segment, ',' ORDER BY r, fm)) AS h FROM marts.rfm_segment_map
 )
-SELECT s.month, s.as_of, concat_ws(':', s.as_of, c.n, c.h, segment_map.h) AS inputs
+SELECT s.month, s.as_of, s.as_of = s.last_day AS running,   -- running: every counted order is in it
+       concat_ws(':', s.as_of, segment_map.h) AS inputs
 FROM snapshots s
-CROSS JOIN segment_map
-CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS n, coalesce(sum(h), 0) AS h
-                    FROM months WHERE months.month <= s.month) c;
+CROSS JOIN segment_map;
 
 CREATE TEMP TABLE rfm_todo ON COMMIT DROP AS
 SELECT w.* FROM rfm_wanted w
-WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs);
+WHERE NOT coalesce(current_setting('marts.incremental', true)::boolean, false)
+   OR NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs)
+   OR EXISTS (SELECT 1 FROM scope_days d WHERE d.key = 'day' AND d.day <= w.as_of);
 
+-- One snapshot to redo (a normal day): its new rows are compared with the stored ones. Several (a
+-- first build, a late order in a closed month): their rows are replaced, the key built once after
+-- the load, several times faster than maintaining it for millions of rows.
+SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) > 1)::text, true);
 DO $$
+DECLARE   -- the wanted months are consecutive: what is outside them is two ranges of the key
+    first_month date := (SELECT min(month) FROM rfm_wanted);
+    last_month date := (SELECT max(month) FROM rfm_wanted);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w JOIN marts.rfm_snapshots s USING (as_of, inputs)) THEN
-        TRUNCATE marts.rfm;
+    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w WHERE w.month NOT IN (SELECT month FROM rfm_todo))
+       AND current_setting('marts.rfm_bulk')::boolean THEN   -- nothing kept
+        TRUNCATE marts.rfm_scores;
     ELSE
-        DELETE FROM marts.rfm r
-        WHERE r.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR r.as_of IN (SELECT as_of FROM rfm_todo);
+        DELETE FROM marts.rfm_scores WHERE month < first_month OR month > last_month;
+        IF current_setting('marts.rfm_bulk')::boolean THEN
+            DELETE FROM marts.rfm_scores r WHERE r.month IN (SELECT month FROM rfm_todo);
+        END IF;
     END IF;
-    -- Millions of rows: building the key once after the load is several times faster than maintaining it.
-    IF (SELECT count(*) FROM rfm_todo) > 1 THEN
-        ALTER TABLE marts.rfm DROP CONSTRAINT rfm_pkey;
+    IF current_setting('marts.rfm_bulk')::boolean THEN
+        ALTER TABLE marts.rfm_scores DROP CONSTRAINT rfm_scores_pkey;
     END IF;
 END $$;
 
 -- Each customer's state in the last month they bought in up to a snapshot: one row per customer
--- and month bought in (running totals), matched to the snapshots it stands for. Recency and frequency
--- ranks come from value counts (a few hundred values); monetary needs a sort.
+-- and month bought in (running totals), matched to the snapshots it stands for; the running month
+-- takes core.customer_totals as it is. Recency and frequency ranks come from value counts (a few
+-- hundred values); monetary needs a sort.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
 WITH customer_months AS (
@@ -65,29 +77,39 @@ WITH customer_months AS (
     FROM (SELECT customer_id COLLATE "C" AS customer_id,   -- byte order: any order will do here
                  month, orders, revenue, last_day
           FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
-          WHERE month <= (SELECT max(month) FROM rfm_todo)) m
+          WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)
+            AND EXISTS (SELECT 1 FROM rfm_todo WHERE NOT running)) m   -- else not read at all
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
-SELECT t.as_of, c.customer_id, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
+SELECT t.month, t.as_of, c.customer_id COLLATE "default" AS customer_id,   -- the stored key's order again
+       c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
 FROM customer_months c
-JOIN rfm_todo t ON t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month);
-ANALYZE rfm_state;
+JOIN rfm_todo t ON NOT t.running AND t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
+UNION ALL
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
+FROM core.customer_totals c
+JOIN rfm_todo t ON t.running;
 -- The value counts are small: hash joins look them up, where the planner would sort every row for
--- merge joins (several times slower at a million orders). Restored right after the statement.
+-- merge joins (several times slower at a million orders). Restored once the rows are written.
 SELECT set_config('enable_mergejoin', 'off', true);
 
+-- The new rows, read by whichever path below runs.
+CREATE OR REPLACE TEMP VIEW rfm_new AS
 WITH per_snapshot AS (
     SELECT * FROM rfm_state
+), counts AS MATERIALIZED (   -- snapshot sizes and value counts in one pass
+    SELECT as_of, recency_days, frequency, count(*) AS c
+    FROM per_snapshot GROUP BY GROUPING SETS ((as_of), (as_of, recency_days), (as_of, frequency))
 ), sizes AS (
-    SELECT as_of, count(*) AS n FROM per_snapshot GROUP BY as_of
+    SELECT as_of, c AS n FROM counts WHERE recency_days IS NULL AND frequency IS NULL
 ), r_rank AS (    -- rank = 1 + customers strictly worse
     SELECT as_of, recency_days, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY recency_days DESC
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM (SELECT as_of, recency_days, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+    FROM counts WHERE recency_days IS NOT NULL
 ), f_rank AS (
     SELECT as_of, frequency, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY frequency
                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM (SELECT as_of, frequency, count(*) AS c FROM per_snapshot GROUP BY 1, 2) h
+    FROM counts WHERE frequency IS NOT NULL
 ), scored AS MATERIALIZED (
     SELECT p.*,
            least(5, 1 + 5 * (r.rnk - 1) / greatest(z.n - 1, 1))::smallint AS r,
@@ -99,18 +121,35 @@ WITH per_snapshot AS (
     JOIN r_rank r USING (as_of, recency_days)
     JOIN f_rank f USING (as_of, frequency)
 )
-INSERT INTO marts.rfm (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
-SELECT s.as_of, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
+SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
 FROM scored s
 JOIN marts.rfm_segment_map map ON map.r = s.r AND map.fm = round((s.f + s.m) / 2.0);
-SELECT set_config('enable_mergejoin', 'on', true);
 
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'rfm_pkey' AND conrelid = 'marts.rfm'::regclass) THEN
-        ALTER TABLE marts.rfm ADD CONSTRAINT rfm_pkey PRIMARY KEY (as_of, customer_id);
+    IF current_setting('marts.rfm_bulk')::boolean THEN
+        INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
+        ALTER TABLE marts.rfm_scores ADD CONSTRAINT rfm_scores_pkey PRIMARY KEY (month, customer_id);
+    ELSE   -- only what changed: one pass over the new and the stored rows, then the few that differ
+        CREATE TEMP TABLE rfm_diff ON COMMIT DROP AS
+        SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
+               c.customer_id IS NOT NULL AS stored, n.customer_id IS NOT NULL AS fresh,
+               n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment
+        FROM rfm_new n
+        FULL JOIN (SELECT * FROM marts.rfm_scores WHERE month IN (SELECT month FROM rfm_todo)) c
+               ON c.month = n.month AND c.customer_id = n.customer_id
+        WHERE (n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment)
+              IS DISTINCT FROM (c.last_day, c.frequency, c.monetary, c.r, c.f, c.m, c.segment);
+        ANALYZE rfm_diff;   -- a few hundred rows: looked up by key, not a scan of every snapshot
+        DELETE FROM marts.rfm_scores c USING rfm_diff d
+        WHERE d.stored AND c.month = d.month AND c.customer_id = d.customer_id;
+        INSERT INTO marts.rfm_scores
+        SELECT month, customer_id, last_day, frequency, monetary, r, f, m, segment FROM rfm_diff WHERE fresh;
     END IF;
 END $$;
+SELECT set_config('enable_mergejoin', 'on', true);
 
-DELETE FROM marts.rfm_snapshots;
-INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_wanted;
+-- Kept snapshots keep their row (the transaction that computed them).
+DELETE FROM marts.rfm_snapshots s
+WHERE s.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR s.month IN (SELECT month FROM rfm_todo);
+INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_todo;
