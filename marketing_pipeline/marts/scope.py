@@ -101,6 +101,39 @@ PLANS: dict[str, Plan] = {
             View("attribution", "marts.attribution", "day", "order_date"),
         ),
     ),
+    # Row counts per source and day: each source's changed days are counted again (carts, without a
+    # change log, are counted whole); the days whose status changed are logged for funnel_daily.
+    "source_coverage": Plan(
+        inputs={
+            "tiktok_shop": ("raw.tiktok_shop_orders",),
+            "website": ("raw.website_orders",),
+            "customerio": ("raw.customerio_deliveries",),
+            "klaviyo": ("raw.klaviyo_events",),
+            "ga4": ("raw.ga4_traffic_daily",),
+            "tiktok_content": ("raw.tiktok_content_daily",),
+        },
+        logs="marts.source_coverage",
+    ),
+    "core_customer_names": Plan(
+        inputs={"day": ("core.orders",)},
+        views=(
+            View("tiktok_shop_orders", "raw.tiktok_shop_orders", "day"),
+            View("website_orders", "raw.website_orders", "day"),
+        ),
+    ),
+    "core_sessions": Plan(
+        inputs={"day": ("raw.ga4_traffic_daily",)},
+        views=(View("ga4_traffic_daily", "raw.ga4_traffic_daily", "day"),),
+        logs="core.sessions",
+    ),
+    "core_content_daily": Plan(
+        inputs={"day": ("raw.tiktok_content_daily",)},
+        views=(View("tiktok_content_daily", "raw.tiktok_content_daily", "day"),),
+        logs="core.content_daily",
+    ),
+    "funnel_daily": Plan(
+        inputs={"day": ("core.orders", "core.sessions", "core.content_daily", "marts.source_coverage")}
+    ),
 }
 
 _STATE = """
