@@ -168,6 +168,7 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     _seed(conn)
     _profile(conn, "kp1", "p3@example.com", date(2025, 5, 2))
     _klaviyo(conn, "ke1", "Clicked Email", "kp1", at(date(2025, 5, 2), 8))
+    _klaviyo_order(conn, "ko1", "K1", at(date(2025, 5, 2), 9), "40.00")  # its email changes with the profile
     build(conn, FIRST, LAST, segments_from=LAST)
     phone_customer = customer_of(conn, "tiktok_shop:T0")  # TikTok buyer known by phone only
 
@@ -249,6 +250,53 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
         assert incremental[name] == full[name], name
     assert full["core.cohort_activity"] and full["core.identity_records"]
     assert full["core.sessions"] and full["core.content_daily"] and full["core.order_names"]
+
+
+def _klaviyo_order(conn, event_id: str, order_id: str, when, value: str, source: str | None = None) -> None:
+    conn.execute(
+        "INSERT INTO raw.klaviyo_orders (event_id, order_id, profile_id, placed_at, value, currency, discount_value,"
+        " shipping, tax, source, categories, brands, item_count, payload, partition_date)"
+        " VALUES (%s, %s, 'kp1', %s, %s, 'USD', 0, 0, 0, %s, '{}', '{}', 1, '{}', %s)",
+        (event_id, order_id, when, value, source, when.date()),
+    )
+    conn.execute(
+        "INSERT INTO raw.klaviyo_order_lines (event_id, order_id, line_number, product_id, quantity, item_price,"
+        " row_total, discount, categories, payload, partition_date)"
+        " VALUES (%s, %s, 1, 'p', 1, %s, %s, 0, '{}', '{}', %s)",
+        (event_id, order_id, value, value, when.date()),
+    )
+
+
+def test_orders_only_klaviyo_knows_are_restaged_by_changed_day(conn):
+    """Klaviyo's copies of orders: re-sent, new, and one whose storefront order disappears (it becomes
+    an order only Klaviyo knows), with no profile changing: the refresh stages only those ids."""
+    _seed(conn)
+    _profile(conn, "kp1", "p3@example.com", date(2025, 4, 2))
+    _klaviyo_order(conn, "ko1", "K1", at(date(2025, 4, 2), 9), "40.00")
+    _klaviyo_order(conn, "ko2", "W4-0", at(date(2025, 3, 13), 9), "33.00", source="website")  # a storefront's
+    _klaviyo_order(conn, "ko3", "W6-0", at(date(2025, 3, 19), 9), "35.00", source="website")
+    build(conn, FIRST, LAST, segments_from=LAST)
+    assert conn.execute("SELECT count(*) FROM core.orders WHERE channel = 'klaviyo'").fetchone() == (1,)
+
+    new_day = LAST + timedelta(days=1)
+    _klaviyo_order(conn, "ko4", "K2", at(new_day, 9), "60.00")
+    _klaviyo_order(conn, "ko5", "K1", at(new_day, 10), "45.00")  # re-sent: the latest event counts
+    conn.execute("DELETE FROM raw.website_order_lines WHERE order_id = 'W6-0'")
+    conn.execute("DELETE FROM raw.website_orders WHERE order_id = 'W6-0'")
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
+    assert modes["core_orders"] == "incremental"
+    assert conn.execute(
+        "SELECT source_order_id, gross_revenue, order_date FROM core.orders WHERE channel = 'klaviyo'"
+        " ORDER BY 1"
+    ).fetchall() == [("K1", 45, new_day), ("K2", 60, new_day), ("W6-0", 35, date(2025, 3, 19))]
+    incremental = _tables(conn, (new_day, new_day))
+
+    with conn.transaction():
+        rebuild(conn, FIRST, new_day, segments_from=new_day, full=True)
+    full = _tables(conn, (new_day, new_day))
+    for name in full:
+        assert incremental[name] == full[name], name
 
 
 def test_a_refresh_with_nothing_new_changes_nothing_and_a_truncated_source_rebuilds(conn):

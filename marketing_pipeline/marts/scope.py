@@ -57,6 +57,7 @@ PLANS: dict[str, Plan] = {
         inputs={
             "tiktok_shop": ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"),
             "website": ("raw.website_orders", "raw.website_order_lines"),
+            "klaviyo": ("raw.klaviyo_orders", "raw.klaviyo_order_lines"),
             "core": ("core.customer_keys",),
         },
         views=(
@@ -66,6 +67,8 @@ PLANS: dict[str, Plan] = {
             View("website_order_lines", "raw.website_order_lines", "website"),
         ),
         logs="core.orders",
+        # a profile's email or phone is its orders': every order only Klaviyo knows is staged again
+        whole={"klaviyo": ("raw.klaviyo_profiles",)},
     ),
     "core_email_events": Plan(
         inputs={
