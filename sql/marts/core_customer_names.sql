@@ -14,6 +14,14 @@ WITH added AS (
 )
 INSERT INTO names_customers SELECT customer_id FROM added WHERE current_setting('marts.incremental')::boolean;
 ANALYZE names_customers;
+DO $$
+BEGIN
+    IF NOT current_setting('marts.incremental')::boolean THEN
+        CREATE INDEX order_names_date_idx ON core.order_names (order_date);
+        CREATE INDEX order_names_customer_idx ON core.order_names (customer_id);
+        ANALYZE core.order_names;
+    END IF;
+END $$;
 
 DELETE FROM core.customer_names
 WHERE current_setting('marts.incremental')::boolean AND customer_id IN (SELECT customer_id FROM names_customers);

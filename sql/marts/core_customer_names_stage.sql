@@ -16,7 +16,8 @@ BEGIN
             DELETE FROM core.order_names WHERE order_date IN (SELECT day FROM scope_days) RETURNING customer_id
         )
         INSERT INTO names_customers SELECT customer_id FROM gone;
-    ELSE
+    ELSE  -- filled without its indexes, built once afterwards (core_customer_names.sql)
         TRUNCATE core.order_names, core.customer_names;
+        DROP INDEX core.order_names_date_idx, core.order_names_customer_idx;
     END IF;
 END $$;
