@@ -117,12 +117,9 @@ PLANS: dict[str, Plan] = {
         },
         logs="marts.source_coverage",
     ),
+    # refresh_website_orders is core_customer_names_stage.sql's (website orders have no day index)
     "core_customer_names": Plan(
-        inputs={"day": ("core.orders",)},
-        views=(
-            View("tiktok_shop_orders", "raw.tiktok_shop_orders", "day"),
-            View("website_orders", "raw.website_orders", "day"),
-        ),
+        inputs={"day": ("core.orders",)}, views=(View("tiktok_shop_orders", "raw.tiktok_shop_orders", "day"),)
     ),
     "core_sessions": Plan(
         inputs={"day": ("raw.ga4_traffic_daily",)},
