@@ -24,6 +24,31 @@ LAST = date(2025, 6, 20)
 SKIP_COLUMNS = {("core", "customer_keys", "added_at")}  # when the key was written, not what it says
 
 
+def _ga4(conn, day: date, source: str, sessions: int) -> None:
+    conn.execute(
+        "INSERT INTO raw.ga4_traffic_daily (property_id, report_date, session_source, session_medium,"
+        " session_campaign_name, sessions, add_to_carts, checkouts, is_other, payload, partition_date)"
+        " VALUES ('1', %s, %s, 'cpc', '(not set)', %s, 3, 1, false, '{}', %s)",
+        (day, source, sessions, day),
+    )
+
+
+def _content(conn, video: str, day: date, views: int) -> None:
+    conn.execute(
+        "INSERT INTO raw.tiktok_content_daily (video_id, content_date, views, likes, comments, shares,"
+        " product_clicks, payload, partition_date) VALUES (%s, %s, %s, 30, 2, 1, 7, '{}', %s)",
+        (video, day, views, day),
+    )
+
+
+def _cart(conn, cart_id: str, channel: str, created, checkout: bool) -> None:
+    conn.execute(
+        "INSERT INTO ops.carts (cart_id, channel, item_count, subtotal, created_at, last_activity_at,"
+        " checkout_started_at) VALUES (%s, %s, 1, 30, %s, %s, %s)",
+        (cart_id, channel, created, created, created + timedelta(minutes=5) if checkout else None),
+    )
+
+
 def _seed(conn) -> None:
     day = FIRST
     k = 0
@@ -37,6 +62,8 @@ def _seed(conn) -> None:
                 created=at(day, 9 + c),
                 total=f"{20 + (k * 13 + c) % 90}.00",
                 utm=("klaviyo", "email", "spring") if person % 3 == 0 else (None, None, None),
+                # names: both parts, only a first name, or none
+                payload=[{"first_name": f"F{k}", "last_name": f"L{k}"}, {"first_name": f"G{k}"}, {}][c],
             )
         if k % 4 == 0:
             tiktok_order(
@@ -44,6 +71,11 @@ def _seed(conn) -> None:
             )
         if k % 5 == 0:
             cio_click(conn, f"d{k}", email=f"p{k % 11}@example.com", clicked=at(day, 8))
+        if k % 2 == 0:
+            _ga4(conn, day, "google", 100 + k)
+        if k % 3 == 0:
+            _content(conn, f"v{k % 4}", day, 1000 + k)
+        _cart(conn, f"c{k}", ("website", "tiktok_shop")[k % 2], at(day, 10), checkout=k % 3 == 0)
         day += timedelta(days=3)
         k += 1
 
@@ -148,6 +180,7 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     _seed(conn)
     _profile(conn, "kp1", "p3@example.com", date(2025, 5, 2))
     _klaviyo(conn, "ke1", "Clicked Email", "kp1", at(date(2025, 5, 2), 8))
+    _klaviyo_order(conn, "ko1", "K1", at(date(2025, 5, 2), 9), "40.00")  # its email changes with the profile
     build(conn, FIRST, LAST, segments_from=LAST)
     phone_customer = customer_of(conn, "tiktok_shop:T0")  # TikTok buyer known by phone only
 
@@ -176,10 +209,44 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
         "'partition_date', %s::text))).* FROM raw.customerio_deliveries d WHERE delivery_id = 'd10'",
         (new_day.isoformat(),),
     )
+    # GA4, TikTok content and carts: a new day, a restated old day, a removed day, a checkout
+    # started in an old cart (carts have no change log).
+    _ga4(conn, new_day, "google", 55)
+    conn.execute(
+        "UPDATE raw.ga4_traffic_daily SET sessions = sessions + 7 WHERE partition_date = %s", (FIRST,)
+    )
+    _content(conn, "v9", new_day, 900)
+    conn.execute(
+        "DELETE FROM raw.tiktok_content_daily WHERE partition_date = (SELECT max(partition_date)"
+        " FROM raw.tiktok_content_daily WHERE partition_date < %s)",
+        (LAST,),
+    )
+    _cart(conn, "cnew", "website", at(new_day, 9), checkout=False)
+    conn.execute(
+        "UPDATE ops.carts SET checkout_started_at = created_at + interval '1 hour' WHERE cart_id = 'c1'"
+    )
+    # Names: the order that gave p3's latest name moves to p7, so p3's name is the one before it.
+    named = conn.execute(
+        "SELECT order_id FROM raw.website_orders WHERE email = 'p3@example.com' AND payload ? 'first_name'"
+        " ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()[0]
+    p3_name = conn.execute(
+        "SELECT first_name FROM core.customer_names WHERE customer_id = %s",
+        (customer_of(conn, f"website:{named}"),),
+    ).fetchone()[0]
+    conn.execute("UPDATE raw.website_orders SET email = 'p7@example.com' WHERE order_id = %s", (named,))
+    p3 = customer_of(conn, f"website:{named}")
     with conn.transaction():
         modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
     assert set(modes.values()) == {"incremental"}, modes
     assert set(modes) == set(scope.PLANS)
+    assert conn.execute(
+        "SELECT first_name FROM core.customer_names WHERE customer_id = %s", (p3,)
+    ).fetchone()[0] not in (p3_name, None)
+    assert conn.execute(
+        "SELECT value FROM marts.funnel_daily WHERE day = %s AND channel = 'website' AND stage = 'sessions'",
+        (new_day,),
+    ).fetchone() == (55,)
     assert customer_of(conn, "website:LINK") == phone_customer
     assert conn.execute(
         "SELECT email FROM core.customers WHERE customer_id = %s", (phone_customer,)
@@ -194,6 +261,54 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     for name in full:
         assert incremental[name] == full[name], name
     assert full["core.cohort_activity"] and full["core.identity_records"]
+    assert full["core.sessions"] and full["core.content_daily"] and full["core.order_names"]
+
+
+def _klaviyo_order(conn, event_id: str, order_id: str, when, value: str, source: str | None = None) -> None:
+    conn.execute(
+        "INSERT INTO raw.klaviyo_orders (event_id, order_id, profile_id, placed_at, value, currency, discount_value,"
+        " shipping, tax, source, categories, brands, item_count, payload, partition_date)"
+        " VALUES (%s, %s, 'kp1', %s, %s, 'USD', 0, 0, 0, %s, '{}', '{}', 1, '{}', %s)",
+        (event_id, order_id, when, value, source, when.date()),
+    )
+    conn.execute(
+        "INSERT INTO raw.klaviyo_order_lines (event_id, order_id, line_number, product_id, quantity, item_price,"
+        " row_total, discount, categories, payload, partition_date)"
+        " VALUES (%s, %s, 1, 'p', 1, %s, %s, 0, '{}', '{}', %s)",
+        (event_id, order_id, value, value, when.date()),
+    )
+
+
+def test_orders_only_klaviyo_knows_are_restaged_by_changed_day(conn):
+    """Klaviyo's copies of orders: re-sent, new, and one whose storefront order disappears (it becomes
+    an order only Klaviyo knows), with no profile changing: the refresh stages only those ids."""
+    _seed(conn)
+    _profile(conn, "kp1", "p3@example.com", date(2025, 4, 2))
+    _klaviyo_order(conn, "ko1", "K1", at(date(2025, 4, 2), 9), "40.00")
+    _klaviyo_order(conn, "ko2", "W4-0", at(date(2025, 3, 13), 9), "33.00", source="website")  # a storefront's
+    _klaviyo_order(conn, "ko3", "W6-0", at(date(2025, 3, 19), 9), "35.00", source="website")
+    build(conn, FIRST, LAST, segments_from=LAST)
+    assert conn.execute("SELECT count(*) FROM core.orders WHERE channel = 'klaviyo'").fetchone() == (1,)
+
+    new_day = LAST + timedelta(days=1)
+    _klaviyo_order(conn, "ko4", "K2", at(new_day, 9), "60.00")
+    _klaviyo_order(conn, "ko5", "K1", at(new_day, 10), "45.00")  # re-sent: the latest event counts
+    conn.execute("DELETE FROM raw.website_order_lines WHERE order_id = 'W6-0'")
+    conn.execute("DELETE FROM raw.website_orders WHERE order_id = 'W6-0'")
+    with conn.transaction():
+        modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
+    assert modes["core_orders"] == "incremental"
+    assert conn.execute(
+        "SELECT source_order_id, gross_revenue, order_date FROM core.orders WHERE channel = 'klaviyo'"
+        " ORDER BY 1"
+    ).fetchall() == [("K1", 45, new_day), ("K2", 60, new_day), ("W6-0", 35, date(2025, 3, 19))]
+    incremental = _tables(conn, (new_day, new_day))
+
+    with conn.transaction():
+        rebuild(conn, FIRST, new_day, segments_from=new_day, full=True)
+    full = _tables(conn, (new_day, new_day))
+    for name in full:
+        assert incremental[name] == full[name], name
 
 
 def test_a_refresh_with_nothing_new_changes_nothing_and_a_truncated_source_rebuilds(conn):

@@ -1,7 +1,7 @@
 """Assets that run ``sql/marts``: the core model, the marts, and source coverage.
 
 Each asset writes in one transaction (readers see the old rows until it commits). The core tables,
-attribution, channel_daily and email_daily rewrite only the days (and customers) whose inputs
+source coverage, attribution and the daily marts rewrite only the days (and customers) whose inputs
 changed since they last ran, or everything when they cannot tell (``scope.py``); RFM keeps its
 closed months and writes only the rows of the running month that changed; cohorts sum per-customer
 rows kept up to date by core_orders. ``customer_segments``
@@ -65,11 +65,14 @@ def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     last = clock.today(settings.load().tz)
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, config.gucs())
-        summary = coverage.refresh(conn, first, last, materialized)
+        summary, mode = coverage.refresh(conn, first, last, materialized)
     return dg.MaterializeResult(
         metadata={
-            name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-            for name, counts in summary.items()
+            **{
+                name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+                for name, counts in summary.items()
+            },
+            "refresh": dg.MetadataValue.text(mode),
         }
     )
 

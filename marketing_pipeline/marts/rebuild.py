@@ -45,7 +45,7 @@ def rebuild(
     if full:
         scope.forget(conn)
     modes = {}
-    coverage.refresh(conn, first, last)
+    modes["source_coverage"] = coverage.refresh(conn, first, last)[1].split(":")[0]
     if on_step:
         on_step("source_coverage")
     for name in ORDER:

@@ -57,6 +57,7 @@ PLANS: dict[str, Plan] = {
         inputs={
             "tiktok_shop": ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"),
             "website": ("raw.website_orders", "raw.website_order_lines"),
+            "klaviyo": ("raw.klaviyo_orders", "raw.klaviyo_order_lines"),
             "core": ("core.customer_keys",),
         },
         views=(
@@ -66,6 +67,8 @@ PLANS: dict[str, Plan] = {
             View("website_order_lines", "raw.website_order_lines", "website"),
         ),
         logs="core.orders",
+        # a profile's email or phone is its orders': every order only Klaviyo knows is staged again
+        whole={"klaviyo": ("raw.klaviyo_profiles",)},
     ),
     "core_email_events": Plan(
         inputs={
@@ -102,6 +105,36 @@ PLANS: dict[str, Plan] = {
             View("email_events", "core.email_events", "day", "event_date"),
             View("attribution", "marts.attribution", "day", "order_date"),
         ),
+    ),
+    # Row counts per source and day: each source's changed days are counted again (carts, without a
+    # change log, are counted whole); the days whose status changed are logged for funnel_daily.
+    "source_coverage": Plan(
+        inputs={
+            "tiktok_shop": ("raw.tiktok_shop_orders",),
+            "website": ("raw.website_orders",),
+            "customerio": ("raw.customerio_deliveries",),
+            "klaviyo": ("raw.klaviyo_events",),
+            "ga4": ("raw.ga4_traffic_daily",),
+            "tiktok_content": ("raw.tiktok_content_daily",),
+        },
+        logs="marts.source_coverage",
+    ),
+    # refresh_website_orders is core_customer_names_stage.sql's (website orders have no day index)
+    "core_customer_names": Plan(
+        inputs={"day": ("core.orders",)}, views=(View("tiktok_shop_orders", "raw.tiktok_shop_orders", "day"),)
+    ),
+    "core_sessions": Plan(
+        inputs={"day": ("raw.ga4_traffic_daily",)},
+        views=(View("ga4_traffic_daily", "raw.ga4_traffic_daily", "day"),),
+        logs="core.sessions",
+    ),
+    "core_content_daily": Plan(
+        inputs={"day": ("raw.tiktok_content_daily",)},
+        views=(View("tiktok_content_daily", "raw.tiktok_content_daily", "day"),),
+        logs="core.content_daily",
+    ),
+    "funnel_daily": Plan(
+        inputs={"day": ("core.orders", "core.sessions", "core.content_daily", "marts.source_coverage")}
     ),
 }
 

@@ -34,17 +34,21 @@ def run(conn: psycopg.Connection, name: str) -> None:
     conn.execute(path(name).read_text())
 
 
+def current_settings(conn: psycopg.Connection) -> dict[str, str]:
+    """The marts settings in force in this transaction (a change means a full rebuild)."""
+    return {
+        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0]
+        for k in config.gucs()
+    }
+
+
 def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
     """``<target>_stage`` (if any), then each present source's part, then ``<target>`` (if any).
 
     Returns the status of every source that has a part for this target: used or absent. Builders
     with a plan in ``scope.PLANS`` rewrite only what changed since they last ran, when they can.
     """
-    current = {
-        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0]
-        for k in config.gucs()
-    }
-    plan = scope.begin(conn, target, current)
+    plan = scope.begin(conn, target, current_settings(conn))
     used: dict[str, str] = {}
     if path(f"{target}_stage").exists():
         run(conn, f"{target}_stage")

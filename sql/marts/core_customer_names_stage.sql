@@ -1,6 +1,34 @@
 -- Staging for core.customer_names: the name on each order that gives one (per present source).
+-- core.order_names keeps each named order with its customer: a refresh replaces the orders of the
+-- days core.orders changed (scope_days; refresh_*_orders: their raw rows) and recomputes the names
+-- of the customers those orders had before or have now; a full rebuild recomputes every name.
 CREATE TEMP TABLE stg_customer_names (
     order_key  text        NOT NULL,
     first_name text,
     last_name  text
 ) ON COMMIT DROP;
+
+CREATE TEMP TABLE names_customers (customer_id text) ON COMMIT DROP;
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        -- website orders have no day index (migration 034): the changed days' orders are found
+        -- through core.orders, already refreshed, by order id
+        IF to_regclass('raw.website_orders') IS NOT NULL THEN
+            CREATE OR REPLACE TEMP VIEW refresh_website_orders AS
+            SELECT * FROM raw.website_orders
+            WHERE order_id IN (SELECT source_order_id FROM core.orders
+                               WHERE channel = 'website' AND order_date IN (SELECT day FROM scope_days));
+        END IF;
+        WITH gone AS (
+            DELETE FROM core.order_names WHERE order_date IN (SELECT day FROM scope_days) RETURNING customer_id
+        )
+        INSERT INTO names_customers SELECT customer_id FROM gone;
+    ELSE  -- filled without its indexes, built once afterwards (core_customer_names.sql)
+        IF to_regclass('raw.website_orders') IS NOT NULL THEN
+            CREATE OR REPLACE TEMP VIEW refresh_website_orders AS SELECT * FROM raw.website_orders;
+        END IF;
+        TRUNCATE core.order_names, core.customer_names;
+        DROP INDEX core.order_names_date_idx, core.order_names_customer_idx;
+    END IF;
+END $$;

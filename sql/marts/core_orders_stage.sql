@@ -22,8 +22,9 @@ CREATE TEMP TABLE stg_orders (
 
 CREATE TEMP TABLE stg_order_lines (LIKE core.order_lines) ON COMMIT DROP;
 
--- The orders of the changed days (scope_days: channel and day) and every order only Klaviyo knows
--- (its copies are matched against all storefront orders) are replaced; a full rebuild replaces all,
+-- The orders of the changed days (scope_days: channel and day) are replaced, and the orders only
+-- Klaviyo knows whose copies or storefront twins changed (core_orders_from_klaviyo.sql); a full
+-- rebuild replaces all,
 -- filling the tables without keys and indexes, built once afterwards (core_orders.sql): several
 -- times faster than maintaining them row by row in a freshly emptied table.
 CREATE TEMP TABLE orders_gone (order_key text, customer_id text, order_date date) ON COMMIT DROP;
@@ -33,11 +34,6 @@ BEGIN
         WITH gone AS (
             DELETE FROM core.orders o USING scope_days d
             WHERE o.order_date = d.day AND o.channel = d.key
-            RETURNING o.order_key, o.customer_id, o.order_date
-        )
-        INSERT INTO orders_gone SELECT * FROM gone;
-        WITH gone AS (
-            DELETE FROM core.orders o WHERE o.channel = 'klaviyo'
             RETURNING o.order_key, o.customer_id, o.order_date
         )
         INSERT INTO orders_gone SELECT * FROM gone;

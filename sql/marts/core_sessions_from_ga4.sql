@@ -5,6 +5,6 @@ INSERT INTO core.sessions (session_date, source, medium, campaign, sessions, eng
 SELECT report_date, session_source, session_medium, session_campaign_name,
        coalesce(sum(sessions), 0), sum(engaged_sessions), sum(add_to_carts), sum(checkouts),
        sum(ecommerce_purchases), sum(purchase_revenue)
-FROM raw.ga4_traffic_daily
+FROM refresh_ga4_traffic_daily
 GROUP BY 1, 2, 3, 4;
 ANALYZE core.sessions;
