@@ -2,8 +2,8 @@
 
 Mounted by the sandbox under ``/klaviyo``. It checks the private key and the ``revision`` header
 as Klaviyo does (error objects with id, status, code, title, detail, source), counts requests per
-rate-limit tier in fixed one-second, one-minute and one-day windows and answers 429 with
-``Retry-After`` when a window is full, pages with ``page[cursor]`` and ``links.next``, and
+operation (each has its own ``x-klaviyo-ratelimit``) in fixed one-second, one-minute and one-day
+windows and answers 429 with ``Retry-After`` when a window is full, pages with ``page[cursor]`` and ``links.next``, and
 applies the ``filter=`` expressions the pipeline sends. Events are generated an hour at a
 time (see ``sandbox_data``), so a very large day streams out page by page.
 """
@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
@@ -32,7 +32,14 @@ from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.klaviyo import cart_flow
 from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
 from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
-from marketing_pipeline.sandbox.klaviyo.limits import JSONAPI, PAGE_SIZES, REVISION, TIER_LIMITS, tier_of
+from marketing_pipeline.sandbox.klaviyo.limits import (
+    JSONAPI,
+    PAGE_SIZES,
+    REVISION,
+    TIER_LIMITS,
+    operation,
+    tier_of,
+)
 from marketing_pipeline.sandbox.world import World
 
 API_KEY = credentials.KLAVIYO_API_KEY
@@ -143,7 +150,8 @@ class KlaviyoEmulator:
         self.limits = dict(TIER_LIMITS)
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query) of every accepted request
         self.throttled = 0
-        self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (tier, seconds) -> (window, count)
+        # (operation, tier, seconds) -> (window, count)
+        self._windows: dict[tuple[str, str, int], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._hour = lru_cache(maxsize=48)(self.data.hour_events)
 
@@ -216,11 +224,12 @@ class KlaviyoEmulator:
     def throttle(self, request: Request) -> Response | None:
         path = request.url.path[len(request.scope.get("root_path", "")) :]
         tier = tier_of(request.method, path, request.url.query)
+        op = f"{request.method} {operation(request.method, path) or path}"
         now = time.time()
         with self._lock:
             wait = 0.0
             for n, seconds in self.limits[tier]:
-                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                window, count = self._windows.get((op, tier, seconds), (int(now // seconds), 0))
                 if window == int(now // seconds) and count >= n:
                     wait = max(wait, (window + 1) * seconds - now)
             if wait > 0:
@@ -234,9 +243,9 @@ class KlaviyoEmulator:
                     headers={"Retry-After": str(retry)},
                 )
             for _, seconds in self.limits[tier]:  # fixed windows: the count restarts with each window
-                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                window, count = self._windows.get((op, tier, seconds), (int(now // seconds), 0))
                 current = int(now // seconds)
-                self._windows[(tier, seconds)] = (current, count + 1 if window == current else 1)
+                self._windows[(op, tier, seconds)] = (current, count + 1 if window == current else 1)
             self.requests.append((request.method, path, request.url.query))
             if len(self.requests) > 200_000:  # a long-running sandbox keeps the recent half
                 del self.requests[:100_000]
@@ -401,17 +410,49 @@ class KlaviyoEmulator:
         flow = next(f for f in self.data.flows if f.name == "Abandoned Checkout")
         return cart_flow.emails(flow, writes.events, writes.suppressed_at, writes.clock())
 
-    def written_profiles(self) -> list[tuple[datetime, str, dict]]:
-        """Profiles the pipeline created (not the account's generated ones), as (updated, id, attributes)."""
+    def written_profiles(self, emails: set[str] | None = None) -> list[tuple[datetime, str, dict]]:
+        """Profiles the pipeline created (not the account's generated ones), as (updated, id, attributes);
+        only those of ``emails`` when given."""
         writes = getattr(self, "writes", None)
         if writes is None:
             return []
-        world = set(self.data._profile_ids)
+        world = self._generated_ids
+        if emails is None:
+            items = writes.profiles.items()
+        else:
+            ids = {pid for e in emails if (pid := writes.by_email.get(e))}
+            items = [(pid, writes.profiles[pid]) for pid in ids if pid in writes.profiles]
         return [
             (datetime.fromisoformat(a["updated"]), pid, a)
-            for pid, a in writes.profiles.items()
+            for pid, a in items
             if pid not in world and a.get("updated")
         ]
+
+    @cached_property
+    def _generated_ids(self) -> frozenset[str]:
+        return frozenset(self.data._profile_ids)
+
+    @cached_property
+    def _generated_by_email(self) -> dict[str, tuple]:
+        return {r[2].email.strip().lower(): r for r in self.data.profiles_by_updated if r[2].email}
+
+    @staticmethod
+    def _emails_asked(terms) -> set[str] | None:
+        """The emails of an ``equals(email,...)`` or ``any(email,[...])`` term, lower-cased; None without one."""
+        found = None
+        for t in terms:
+            if t.field == "email":
+                if t.op not in ("equals", "any"):
+                    raise filters.FilterError(f"operator '{t.op}' is not allowed for 'email'")
+                values = t.value if t.op == "any" else [t.value]
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    raise filters.FilterError("'email' takes a string, or a list of strings with 'any'")
+                found = (
+                    {v.strip().lower() for v in values}
+                    if found is None
+                    else found & {v.strip().lower() for v in values}
+                )
+        return found
 
     def written_profile_json(self, pid: str, a: dict, base: str, subscriptions: bool) -> dict:
         attrs = {
@@ -522,23 +563,25 @@ class KlaviyoEmulator:
                     raise filters.FilterError(f"'{t.field}' is not a filterable field of profiles")
             updated = filters.time_window([t for t in terms if t.field == "updated"], "updated")
             created = filters.time_window([t for t in terms if t.field == "created"], "created")
-            email = next((t.value for t in terms if t.field == "email"), None)
+            emails = self._emails_asked(terms)
             if q.get("sort", "updated") not in ("updated", "id"):
                 raise filters.FilterError("this sandbox sorts profiles by 'updated' only")
-            rows = self.data.profiles_by_updated
-            if updated[0] is not None:
-                rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)) :]
+            if emails is not None:  # looked up by email, not scanned: a sync reads back 100 at a time
+                rows = sorted(r for e in emails if (r := self._generated_by_email.get(e)))
+                written = self.written_profiles(emails)
+            else:
+                rows = self.data.profiles_by_updated
+                if updated[0] is not None:
+                    rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)) :]
+                written = self.written_profiles()
             rows = [r for r in rows if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 rows = [r for r in rows if filters.within(self.data.profile_state(r[2])["created"], created)]
-            written = [r for r in self.written_profiles() if filters.within(r[0], updated)]
+            written = [r for r in written if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 written = [
                     r for r in written if filters.within(datetime.fromisoformat(r[2]["created"]), created)
                 ]
-            if email:
-                rows = [r for r in rows if r[2].email == email]
-                written = [r for r in written if r[2].get("email") == email]
             if written:
                 rows = sorted([*rows, *written], key=lambda r: (r[0], r[1]))
             page, links = self._offset_page(request, rows, size)
