@@ -167,8 +167,9 @@ class KlaviyoEmulator:
         # (operation, tier, seconds) -> (window, count)
         self._windows: dict[tuple[str, str, int], tuple[int, int]] = {}
         self._lock = threading.Lock()
-        self._hour = lru_cache(maxsize=48)(self.data.hour_events)
-        self._hour_flows = lru_cache(maxsize=24 * 400)(lambda start: self._tally_flows(self._hour(start)))
+        self._hour = lru_cache(maxsize=48)(self._generate_hour)
+        # per UTC hour: its flow tally, taken when the hour is generated (the events never change)
+        self._flow_tallies: dict[datetime, dict] = {}
 
     def app(self) -> Starlette:
         routes = [
@@ -1069,9 +1070,23 @@ class KlaviyoEmulator:
                 values.append(float(ev.props.get("$value") or 0))
         return tally
 
+    def _generate_hour(self, hour_start: datetime) -> list[Ev]:
+        events = self.data.hour_events(hour_start)
+        key = hour_start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if key not in self._flow_tallies:
+            self._flow_tallies[key] = self._tally_flows(events)
+        return events
+
+    def _hour_flows(self, hour_start: datetime) -> dict:
+        """The flow tally of one whole UTC hour; generating the hour only if no page or report has."""
+        key = hour_start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if key not in self._flow_tallies:
+            self._generate_hour(key)
+        return self._flow_tallies[key]
+
     def _flow_counts(self, lo: datetime, hi: datetime) -> dict[tuple[str, str], dict]:
-        # Whole hours come from a per-hour tally kept for the emulator's life (the events never
-        # change), so a report over days does not generate every hour's events again.
+        # Whole hours come from the tally taken when each hour was generated (for an events page or
+        # a report), so a report over days does not generate every hour's events again.
         merged: dict[tuple[str, str], tuple[dict, list[float]]] = {}
         hour = int(lo.timestamp() // 3600)
         while hour * 3600 < hi.timestamp():
