@@ -89,6 +89,35 @@ def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
     assert history(conn)["profiles"][:6] == ("succeeded", 1, 0, 1, 2, 0)
 
 
+def read_back_paths(emulator, start: int) -> list[str]:
+    return [path for method, path, _ in emulator.requests[start:] if method == "GET" and "profiles" in path]
+
+
+def test_profile_ids_are_read_back_by_email_or_from_the_job_when_not_found(
+    klaviyo, sandbox, conn, monkeypatch
+):
+    writes, url = klaviyo
+    emulator = sandbox[0].emulators["klaviyo"]
+    tiktok_order(conn, "T1", "ava@example.com", "40.00")
+    website_order(conn, "W1", "mia@example.com", "80.00")
+    start = len(emulator.requests)
+    assert materialize(url, [klaviyo_profile_sync]).success
+    # one GET /api/profiles by email for both; the job's own relationship is not read
+    assert read_back_paths(emulator, start) == ["/api/profiles"]
+
+    conn.execute("TRUNCATE ops.klaviyo_profiles, ops.sync_history")
+    writes.reset()
+    real = emulator.written_profiles  # profiles Klaviyo has not made searchable yet: none found by email
+    monkeypatch.setattr(emulator, "written_profiles", lambda emails=None: real() if emails is None else [])
+    start = len(emulator.requests)
+    assert materialize(url, [klaviyo_profile_sync]).success
+    paths = read_back_paths(emulator, start)
+    assert paths[0] == "/api/profiles" and paths[1].endswith("/profiles") and "bulk-import-jobs" in paths[1]
+    mapped = dict(conn.execute("SELECT email, profile_id FROM ops.klaviyo_profiles").fetchall())
+    assert mapped == {e: writes.by_email[e] for e in ("ava@example.com", "mia@example.com")}
+    assert history(conn)["profiles"][:6] == ("succeeded", 2, 2, 0, 0, 0)  # each profile counted once
+
+
 def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "good@example.com", "40.00")
