@@ -22,7 +22,7 @@ import dagster as dg
 
 from marketing_pipeline import runtime, settings
 from marketing_pipeline.pools import apply_pool_limits
-from marketing_pipeline.sandbox import launch
+from marketing_pipeline.sandbox import credentials, launch
 from marketing_pipeline.sandbox.discount_codes import seed_into
 from marketing_pipeline.warehouse import connect
 from marketing_pipeline.web.dashboard_data import DEFAULT_RANGE_DAYS
@@ -80,7 +80,7 @@ def _quiet_logs(path) -> None:
         logging.getLogger(name).propagate = False
 
 
-def run(days: int = HISTORY_DAYS, port: int = launch.credentials.DEFAULT_PORT) -> int:
+def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
     started = time.monotonic()
     cfg = settings.load()
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -93,9 +93,8 @@ def run(days: int = HISTORY_DAYS, port: int = launch.credentials.DEFAULT_PORT) -
     )
     print(f"(details in {log_path})")
     os.environ["MARKETING_SANDBOX"] = "1"
-    sandbox_url = launch.start(
-        port=port, reuse=False
-    )  # its own emulators: another process's carry their state
+    # its own emulators (another process's carry their state), on another port when ``port`` is taken
+    sandbox_url = launch.start(port=port, reuse=False)
     rt = runtime.start()
     seed_into(rt.warehouse_url)  # the store's discount codes for the offer step
     print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
