@@ -110,13 +110,19 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="days of order history to load (default about six months); other sources cover the last 14",
     )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=SANDBOX_PORT,
+        help="port for the demo's emulators (another free one is used when this one is taken)",
+    )
 
 
 @command("demo", "run the pipeline against the sandbox and print a summary", _demo_args)
 def _demo(args: argparse.Namespace) -> int:
     from marketing_pipeline.sandbox.demo import run as demo
 
-    return demo.run(days=args.days) if args.days else demo.run()
+    return demo.run(days=args.days, port=args.port) if args.days else demo.run(port=args.port)
 
 
 def _sandbox_switch(p: argparse.ArgumentParser) -> None:

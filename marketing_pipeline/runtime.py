@@ -35,8 +35,12 @@ def start() -> Runtime:
     if cfg.database_url:
         dagster_url = os.environ.get("DAGSTER_POSTGRES_URL") or sqlalchemy_url(warehouse_url, "psycopg2")
     else:
-        dagster_url = sqlalchemy_url(embedded.url(cfg.state_dir, "dagster" + suffix), "psycopg2")
+        dagster_libpq = embedded.url(cfg.state_dir, "dagster" + suffix)
+        dagster_url = sqlalchemy_url(dagster_libpq, "psycopg2")
         os.environ["MARKETING_DATABASE_URL"] = warehouse_url
+        if cfg.sandbox:  # generated data on a server of its own: no commit waits for the disk
+            for url in (warehouse_url, dagster_libpq):
+                embedded.commits_without_flush(url)
     os.environ.setdefault("DAGSTER_POSTGRES_URL", dagster_url)
     celery_jobs.apply_env_defaults()  # for daily_ingest_celery runs and workers
     migrate(warehouse_url)

@@ -89,6 +89,35 @@ def test_profiles_are_imported_once_and_only_changes_are_resent(klaviyo, conn):
     assert history(conn)["profiles"][:6] == ("succeeded", 1, 0, 1, 2, 0)
 
 
+def read_back_paths(emulator, start: int) -> list[str]:
+    return [path for method, path, _ in emulator.requests[start:] if method == "GET" and "profiles" in path]
+
+
+def test_profile_ids_are_read_back_by_email_or_from_the_job_when_not_found(
+    klaviyo, sandbox, conn, monkeypatch
+):
+    writes, url = klaviyo
+    emulator = sandbox[0].emulators["klaviyo"]
+    tiktok_order(conn, "T1", "ava@example.com", "40.00")
+    website_order(conn, "W1", "mia@example.com", "80.00")
+    start = len(emulator.requests)
+    assert materialize(url, [klaviyo_profile_sync]).success
+    # one GET /api/profiles by email for both; the job's own relationship is not read
+    assert read_back_paths(emulator, start) == ["/api/profiles"]
+
+    conn.execute("TRUNCATE ops.klaviyo_profiles, ops.sync_history")
+    writes.reset()
+    real = emulator.written_profiles  # profiles Klaviyo has not made searchable yet: none found by email
+    monkeypatch.setattr(emulator, "written_profiles", lambda emails=None: real() if emails is None else [])
+    start = len(emulator.requests)
+    assert materialize(url, [klaviyo_profile_sync]).success
+    paths = read_back_paths(emulator, start)
+    assert paths[0] == "/api/profiles" and paths[1].endswith("/profiles") and "bulk-import-jobs" in paths[1]
+    mapped = dict(conn.execute("SELECT email, profile_id FROM ops.klaviyo_profiles").fetchall())
+    assert mapped == {e: writes.by_email[e] for e in ("ava@example.com", "mia@example.com")}
+    assert history(conn)["profiles"][:6] == ("succeeded", 2, 2, 0, 0, 0)  # each profile counted once
+
+
 def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "good@example.com", "40.00")
@@ -116,6 +145,20 @@ def test_bulk_job_rejects_are_recorded_with_reasons_and_not_retried(klaviyo, con
     assert history(conn)["profiles"][:6] == ("succeeded", 0, 0, 0, 2, 0)
 
 
+def events_sent(writes) -> int:
+    """Events the pipeline sent, one per create_event call or one per entry of a bulk job."""
+    return sum(
+        1
+        if name == "create_event"
+        else sum(
+            len(g["attributes"]["events"]["data"])
+            for g in body["data"]["attributes"]["events-bulk-create"]["data"]
+        )
+        for _, name, body in writes.requests
+        if name in ("create_event", "bulk_create_events")
+    )
+
+
 def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "ava@example.com", "40.00", lines=2)
@@ -133,12 +176,13 @@ def test_replayed_order_events_create_no_duplicates(klaviyo, conn):
 
     conn.execute("DELETE FROM ops.sync_history")
     assert materialize(url, [klaviyo_order_event_sync]).success  # a plain re-run sends nothing
-    posts = sum(1 for _, name, _ in writes.requests if name == "create_event")
-    assert posts == 3 and history(conn)["order_events"][:6] == ("succeeded", 0, 0, 0, 3, 0)
+    # one bulk job for the three, nothing resent
+    assert writes.bulk_event_jobs == 1 and events_sent(writes) == 3
+    assert history(conn)["order_events"][:6] == ("succeeded", 0, 0, 0, 3, 0)
 
     conn.execute("DELETE FROM ops.klaviyo_sent_events")  # memory lost: every order is sent again...
     assert materialize(url, [klaviyo_order_event_sync]).success
-    assert sum(1 for _, name, _ in writes.requests if name == "create_event") == 6
+    assert events_sent(writes) == 6
     assert len(writes.events) == 3 and writes.duplicate_events == 3  # ...and Klaviyo drops the repeats
 
 
@@ -283,6 +327,8 @@ def test_whole_activation_through_dagster_writes_one_history_row_per_sync(klaviy
     # The rejected address has no profile; its event is refused by Klaviyo and kept with the reason.
     assert rows["order_events"][:6] == ("succeeded", 2, 2, 0, 0, 1)
     assert "Invalid email" in rows["order_events"][6][0]["detail"]
+    # the bulk job was refused whole for the bad address; the good events went again one by one
+    assert writes.bulk_event_jobs == 0 and sorted(e["unique_id"] for e in writes.events) == ["T1", "W1"]
     dead = conn.execute(
         "SELECT reason, payload FROM ops.dead_letters WHERE source = 'klaviyo.events'"
     ).fetchall()

@@ -29,7 +29,8 @@ SPEC = SPECS / "klaviyo" / "openapi-stable.json"
 URI = "urn:klaviyo-openapi"
 REQUEST_SCHEMAS = {  # (emulator route name, method) -> request body schema
     ("bulk_import_profiles", "POST"): "ProfileImportJobCreateQuery",
-    ("create_event", "POST"): "EventCreateQueryV2",
+    ("create_event", "POST"): "EventCreateQueryV2",  # a refused bulk job's events, one by one
+    ("bulk_create_events", "POST"): "EventsBulkCreateJob",
     ("create_list", "POST"): "ListCreateQuery",
     ("list_relationships", "POST"): "ListMembersAddQuery",
     ("list_relationships", "DELETE"): "ListMembersDeleteQuery",
@@ -103,6 +104,7 @@ def test_requests_the_syncs_send_match_the_spec(klaviyo, conn):
     writes, url = klaviyo
     tiktok_order(conn, "T1", "vip@example.com", "400.00", lines=2)
     tiktok_order(conn, "T2", "bad@example", "20.00")
+    tiktok_order(conn, "T3", "bad@example.c0m", "20.00")  # its bulk event job is refused: then one by one
     website_order(conn, "W1", "mia@example.com", "30.00")
     consent(conn, "mia@example.com", True)
     assert materialize(url).success

@@ -77,6 +77,11 @@ def test_tiers_pace_burst_and_steady_windows_separately():
     assert slept and sum(slept) == pytest.approx(60.0)
     assert c.limiter_for("GET", "/api/events") is not limiter
     assert c.limiter_for("GET", "/api/events") is c.limiter_for("GET", "/api/events?page[cursor]=a")
+    # one quota per endpoint (the spec's per-operation limits), whatever the id in the path
+    jobs = c.limiter_for("GET", "/api/profile-bulk-import-jobs/a/profiles")
+    assert jobs is c.limiter_for("GET", "http://x/api/profile-bulk-import-jobs/b/profiles?page[cursor]=c")
+    assert jobs is not c.limiter_for("GET", "/api/profile-bulk-import-jobs/a")
+    assert jobs is not c.limiter_for("POST", "/api/profile-bulk-import-jobs")
     assert isinstance(limiter, RateLimiter) and limiter.limits[-1] == (225, 86_400.0)
 
 

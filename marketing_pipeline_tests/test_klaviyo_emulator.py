@@ -109,3 +109,35 @@ def test_every_page_of_every_stream_is_read_once(klaviyo_sandbox):
     assert all("profile_count" in s["attributes"] for s in segments)
     assert len(profiles) == len(set(profiles)) > 100 and paths["/api/profiles"] >= 2
     assert len(metrics) == len(emu.data.metrics)
+
+
+def test_each_operation_has_its_own_rate_limit_window(klaviyo_sandbox):
+    box = small_sandbox(TODAY, relaxed=False)
+    headers = {"Authorization": f"Klaviyo-API-Key {API_KEY}", "revision": "2026-07-15"}
+    body = {"data": {"type": "flow-values-report", "attributes": {"statistics": ["opens"]}}}
+    with BackgroundServer(box.app) as server:
+        reports = server.url + "/klaviyo/api/flow-values-reports"
+        answers = []
+        while len(answers) < 5 and not any(a.status_code == 429 for a in answers):
+            answers.append(httpx.post(reports, json=body, headers=headers))
+        assert answers[-1].status_code == 429  # the flow report's quota is spent...
+        # ...and the campaign report, in the same tier, still answers: windows are per operation
+        other = httpx.post(
+            server.url + "/klaviyo/api/campaign-values-reports",
+            json={"data": {"type": "campaign-values-report", "attributes": {}}},
+            headers=headers,
+        )
+        assert other.status_code != 429
+
+
+def test_profiles_are_found_by_a_list_of_emails(klaviyo_sandbox):
+    box, url = klaviyo_sandbox
+    emu = emulator(box)
+    some = [c for _, _, c in emu.data.profiles_by_updated[:3]]
+    wanted = [c.email.upper() for c in some] + ["nobody@example.com"]
+    quoted = ",".join(f'"{e}"' for e in wanted)
+    pages = list(client(url).pages("/api/profiles", {"filter": f"any(email,[{quoted}])", "page[size]": 100}))
+    found = {p["attributes"]["email"].lower(): p["id"] for page in pages for p in page["data"]}
+    assert found == {c.email.lower(): emu.data.profile_id(c) for c in some}
+    one = list(client(url).pages("/api/profiles", {"filter": f"equals(email,'{some[0].email}')"}))
+    assert [p["id"] for p in one[0]["data"]] == [emu.data.profile_id(some[0])]

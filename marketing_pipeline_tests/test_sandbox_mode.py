@@ -126,6 +126,20 @@ def test_a_warehouse_keeps_its_mode(warehouse_url):
         mode.claim(warehouse_url, sandbox=True)
 
 
+def test_a_sandbox_database_commits_without_waiting_for_the_disk(warehouse_url):
+    import psycopg
+
+    from marketing_pipeline.warehouse import embedded
+
+    def setting() -> str:
+        with psycopg.connect(warehouse_url) as conn:
+            return conn.execute("SHOW synchronous_commit").fetchone()[0]
+
+    assert setting() == "on"
+    embedded.commits_without_flush(warehouse_url)
+    assert setting() == "off"  # for every session opened afterwards
+
+
 def test_a_sandbox_run_on_a_real_warehouse_is_refused(warehouse_url, sandbox, vendor_env_for):
     from marketing_pipeline.sources.ga4.assets import ga4_assets
 

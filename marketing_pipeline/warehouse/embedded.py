@@ -52,3 +52,21 @@ def url(state_dir: Path, database: str) -> str:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return srv.get_uri(database)
+
+
+def commits_without_flush(url: str) -> None:
+    """Let the database at ``url`` commit without waiting for its WAL to reach the disk
+    (``synchronous_commit = off``, for sessions opened from now on).
+
+    Only for the sandbox's embedded databases: their data is generated and rebuilt by the next
+    demo, and a crash of the machine would lose at most the last moment of commits, never
+    consistency. On a busy disk each flush costs milliseconds, and a demo commits thousands of
+    times (every Dagster event is one).
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(conn.info.dbname))
+        )

@@ -72,6 +72,39 @@ def event_body(
     }
 
 
+MAX_EVENTS_PER_JOB = 1000  # POST /api/event-bulk-create-jobs: "Accepts up to 1,000 events per request"
+MAX_JOB_BYTES = 5 * 1024 * 1024  # "The maximum allowed payload size is 5MB"
+BULK_PATH = "/api/event-bulk-create-jobs"
+
+
+def bulk_body(bodies: list[dict]) -> dict:
+    """One bulk create job for single-event bodies: their events grouped per profile, in order."""
+    by_email: dict[str, list[dict]] = {}
+    for body in bodies:
+        attributes = dict(body["data"]["attributes"])
+        email = attributes.pop("profile")["data"]["attributes"]["email"]
+        by_email.setdefault(email, []).append({"type": "event", "attributes": attributes})
+    return {
+        "data": {
+            "type": "event-bulk-create-job",
+            "attributes": {
+                "events-bulk-create": {
+                    "data": [
+                        {
+                            "type": "event-bulk-create",
+                            "attributes": {
+                                "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
+                                "events": {"data": events},
+                            },
+                        }
+                        for email, events in by_email.items()
+                    ]
+                }
+            },
+        }
+    }
+
+
 def sync_order_events(
     conn: psycopg.Connection,
     client,
@@ -81,13 +114,58 @@ def sync_order_events(
     since_days: int | None = None,
 ) -> None:
     """Send every placed order not yet sent (placed within ``since_days``, when given).
-    ``conn`` is autocommit: each accepted event is recorded at once."""
+
+    Events go 1,000 to a bulk create job (one call instead of one per order). Klaviyo takes or
+    refuses a job whole, so a refused job's events are sent again one by one: the good ones are
+    kept and each refused one is recorded with Klaviyo's reason. ``conn`` is autocommit: each
+    accepted job (or event) is recorded at once."""
     counts.skipped = conn.execute(
         f"SELECT count(*) FROM ({_ORDERS}) o WHERE EXISTS"
         " (SELECT 1 FROM ops.klaviyo_sent_events s WHERE s.metric = %s AND s.unique_id = o.order_id)",
         (PLACED_ORDER,),
     ).fetchone()[0]
     backfill_before = datetime.now(UTC) - timedelta(hours=backfill_after_hours)
+
+    def record(rows: list[tuple]) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO ops.klaviyo_sent_events (metric, unique_id, email, value, event_at, run_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [(PLACED_ORDER, *row, run_id) for row in rows],
+            )
+        counts.sent += len(rows)
+        counts.created += len(rows)
+
+    def send_one(body: dict, row: tuple) -> None:
+        order_id, email, value, created_at = row
+        try:
+            client.jsonapi("POST", "/api/events", json=body)
+        except VendorError as exc:
+            if exc.retryable or exc.status in (401, 403):
+                raise  # an outage or a bad key: stop, the run is retried; nothing is lost
+            # Klaviyo refused this event: keep it with the reason, do not send it again.
+            record_dead_letter("klaviyo.events", str(exc), json.dumps(body), run_id=run_id)
+            conn.execute(
+                "INSERT INTO ops.klaviyo_sent_events (metric, unique_id, email, value, event_at, run_id, status,"
+                " error) VALUES (%s, %s, %s, %s, %s, %s, 'rejected', %s)",
+                (PLACED_ORDER, order_id, email, value, created_at, run_id, str(exc)[:1000]),
+            )
+            counts.failed += 1
+            counts.error(order_id=order_id, email=email, detail=str(exc)[:500])
+            return
+        record([row])
+
+    def send(batch: list[tuple[dict, tuple]]) -> None:
+        try:
+            client.jsonapi("POST", BULK_PATH, json=bulk_body([body for body, _ in batch]))
+        except VendorError as exc:
+            if exc.retryable or exc.status in (401, 403):
+                raise
+            for body, row in batch:  # refused whole: find the refused events one by one
+                send_one(body, row)
+            return
+        record([row for _, row in batch])
+
     with conn.cursor(name="klaviyo_unsent_orders", withhold=True) as cur:
         cur.itersize = 500
         since = (
@@ -96,6 +174,8 @@ def sync_order_events(
             else datetime.now(UTC) - timedelta(days=since_days)
         )
         cur.execute(UNSENT_ORDERS_SQL, (PLACED_ORDER, since))
+        batch: list[tuple[dict, tuple]] = []
+        size = 0
         for order_id, email, value, currency, created_at, channel, items in cur:
             body = event_body(
                 order_id,
@@ -107,25 +187,11 @@ def sync_order_events(
                 items,
                 backfill=created_at < backfill_before,
             )
-            try:
-                client.jsonapi("POST", "/api/events", json=body)
-            except VendorError as exc:
-                if exc.retryable or exc.status in (401, 403):
-                    raise  # an outage or a bad key: stop, the run is retried; nothing is lost
-                # Klaviyo refused this event: keep it with the reason, do not send it again.
-                record_dead_letter("klaviyo.events", str(exc), json.dumps(body), run_id=run_id)
-                conn.execute(
-                    "INSERT INTO ops.klaviyo_sent_events (metric, unique_id, email, value, event_at, run_id, status,"
-                    " error) VALUES (%s, %s, %s, %s, %s, %s, 'rejected', %s)",
-                    (PLACED_ORDER, order_id, email, value, created_at, run_id, str(exc)[:1000]),
-                )
-                counts.failed += 1
-                counts.error(order_id=order_id, email=email, detail=str(exc)[:500])
-                continue
-            conn.execute(
-                "INSERT INTO ops.klaviyo_sent_events (metric, unique_id, email, value, event_at, run_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (PLACED_ORDER, order_id, email, value, created_at, run_id),
-            )
-            counts.sent += 1
-            counts.created += 1
+            n = len(json.dumps(body, separators=(",", ":"))) + 200  # with room for the grouping
+            if batch and (len(batch) >= MAX_EVENTS_PER_JOB or size + n > MAX_JOB_BYTES - 1024):
+                send(batch)
+                batch, size = [], 0
+            batch.append((body, (order_id, email, value, created_at)))
+            size += n
+        if batch:
+            send(batch)

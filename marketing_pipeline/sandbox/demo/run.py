@@ -23,7 +23,7 @@ import dagster as dg
 
 from marketing_pipeline import runtime, settings
 from marketing_pipeline.pools import apply_pool_limits
-from marketing_pipeline.sandbox import launch
+from marketing_pipeline.sandbox import credentials, launch
 from marketing_pipeline.sandbox.discount_codes import seed_into
 from marketing_pipeline.warehouse import connect
 from marketing_pipeline.web.dashboard_data import DEFAULT_RANGE_DAYS
@@ -82,7 +82,7 @@ def _quiet_logs(path) -> logging.FileHandler:
     return handler
 
 
-def run(days: int = HISTORY_DAYS) -> int:
+def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
     started = time.monotonic()
     cfg = settings.load()
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -95,13 +95,17 @@ def run(days: int = HISTORY_DAYS) -> int:
     )
     print(f"(details in {log_path})")
     os.environ["MARKETING_SANDBOX"] = "1"
-    sandbox_url = launch.start(reuse=False)  # its own emulators: another process's carry their state
+    # its own emulators (another process's carry their state), on another port when ``port`` is taken
+    sandbox_url = launch.start(port=port, reuse=False)
     rt = runtime.start()
     seed_into(rt.warehouse_url)  # the store's discount codes for the offer step
     print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
     brand_today = datetime.now(settings.load().tz).date()
     history = [brand_today - timedelta(days=i) for i in range(days, 0, -1)]
     with dg.DagsterInstance.get() as instance:
+        # Keep one connection per storage open, as Dagster's webserver does: the demo executes about
+        # a hundred runs in this process, and otherwise every event written opens a new connection.
+        instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
         apply_pool_limits(instance)
         ctx = DemoContext(
             instance=instance,

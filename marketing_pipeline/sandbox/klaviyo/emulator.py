@@ -2,8 +2,8 @@
 
 Mounted by the sandbox under ``/klaviyo``. It checks the private key and the ``revision`` header
 as Klaviyo does (error objects with id, status, code, title, detail, source), counts requests per
-rate-limit tier in fixed one-second, one-minute and one-day windows and answers 429 with
-``Retry-After`` when a window is full, pages with ``page[cursor]`` and ``links.next``, and
+operation (each has its own ``x-klaviyo-ratelimit``) in fixed one-second, one-minute and one-day
+windows and answers 429 with ``Retry-After`` when a window is full, pages with ``page[cursor]`` and ``links.next``, and
 applies the ``filter=`` expressions the pipeline sends. Events are generated an hour at a
 time (see ``sandbox_data``), so a very large day streams out page by page.
 """
@@ -20,9 +20,10 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,7 +33,14 @@ from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.klaviyo import cart_flow
 from marketing_pipeline.sandbox.klaviyo import emulator_filters as filters
 from marketing_pipeline.sandbox.klaviyo.data import Ev, KlaviyoData, iso
-from marketing_pipeline.sandbox.klaviyo.limits import JSONAPI, PAGE_SIZES, REVISION, TIER_LIMITS, tier_of
+from marketing_pipeline.sandbox.klaviyo.limits import (
+    JSONAPI,
+    PAGE_SIZES,
+    REVISION,
+    TIER_LIMITS,
+    operation,
+    tier_of,
+)
 from marketing_pipeline.sandbox.world import World
 
 API_KEY = credentials.KLAVIYO_API_KEY
@@ -88,8 +96,21 @@ def error(
     return JSONResponse(body, status_code=status, media_type=JSONAPI, headers=headers)
 
 
-def document(body: dict) -> JSONResponse:
-    return JSONResponse(body, media_type=JSONAPI)
+_ENCODER = msgspec.json.Encoder()
+
+
+class _Document(Response):
+    """A JSON:API document encoded with msgspec: a day of events is a thousand pages of 200, and
+    the standard library's encoder was most of the time the emulator spent on each."""
+
+    media_type = JSONAPI
+
+    def render(self, content: object) -> bytes:
+        return _ENCODER.encode(content)
+
+
+def document(body: dict) -> Response:
+    return _Document(body)
 
 
 def _cursor(*parts: object) -> str:
@@ -143,9 +164,12 @@ class KlaviyoEmulator:
         self.limits = dict(TIER_LIMITS)
         self.requests: list[tuple[str, str, str]] = []  # (method, path, query) of every accepted request
         self.throttled = 0
-        self._windows: dict[tuple[str, int], tuple[int, int]] = {}  # (tier, seconds) -> (window, count)
+        # (operation, tier, seconds) -> (window, count)
+        self._windows: dict[tuple[str, str, int], tuple[int, int]] = {}
         self._lock = threading.Lock()
-        self._hour = lru_cache(maxsize=48)(self.data.hour_events)
+        self._hour = lru_cache(maxsize=48)(self._generate_hour)
+        # per UTC hour: its flow tally, taken when the hour is generated (the events never change)
+        self._flow_tallies: dict[datetime, dict] = {}
 
     def app(self) -> Starlette:
         routes = [
@@ -216,11 +240,12 @@ class KlaviyoEmulator:
     def throttle(self, request: Request) -> Response | None:
         path = request.url.path[len(request.scope.get("root_path", "")) :]
         tier = tier_of(request.method, path, request.url.query)
+        op = f"{request.method} {operation(request.method, path) or path}"
         now = time.time()
         with self._lock:
             wait = 0.0
             for n, seconds in self.limits[tier]:
-                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                window, count = self._windows.get((op, tier, seconds), (int(now // seconds), 0))
                 if window == int(now // seconds) and count >= n:
                     wait = max(wait, (window + 1) * seconds - now)
             if wait > 0:
@@ -234,9 +259,9 @@ class KlaviyoEmulator:
                     headers={"Retry-After": str(retry)},
                 )
             for _, seconds in self.limits[tier]:  # fixed windows: the count restarts with each window
-                window, count = self._windows.get((tier, seconds), (int(now // seconds), 0))
+                window, count = self._windows.get((op, tier, seconds), (int(now // seconds), 0))
                 current = int(now // seconds)
-                self._windows[(tier, seconds)] = (current, count + 1 if window == current else 1)
+                self._windows[(op, tier, seconds)] = (current, count + 1 if window == current else 1)
             self.requests.append((request.method, path, request.url.query))
             if len(self.requests) > 200_000:  # a long-running sandbox keeps the recent half
                 del self.requests[:100_000]
@@ -401,17 +426,49 @@ class KlaviyoEmulator:
         flow = next(f for f in self.data.flows if f.name == "Abandoned Checkout")
         return cart_flow.emails(flow, writes.events, writes.suppressed_at, writes.clock())
 
-    def written_profiles(self) -> list[tuple[datetime, str, dict]]:
-        """Profiles the pipeline created (not the account's generated ones), as (updated, id, attributes)."""
+    def written_profiles(self, emails: set[str] | None = None) -> list[tuple[datetime, str, dict]]:
+        """Profiles the pipeline created (not the account's generated ones), as (updated, id, attributes);
+        only those of ``emails`` when given."""
         writes = getattr(self, "writes", None)
         if writes is None:
             return []
-        world = set(self.data._profile_ids)
+        world = self._generated_ids
+        if emails is None:
+            items = writes.profiles.items()
+        else:
+            ids = {pid for e in emails if (pid := writes.by_email.get(e))}
+            items = [(pid, writes.profiles[pid]) for pid in ids if pid in writes.profiles]
         return [
             (datetime.fromisoformat(a["updated"]), pid, a)
-            for pid, a in writes.profiles.items()
+            for pid, a in items
             if pid not in world and a.get("updated")
         ]
+
+    @cached_property
+    def _generated_ids(self) -> frozenset[str]:
+        return frozenset(self.data._profile_ids)
+
+    @cached_property
+    def _generated_by_email(self) -> dict[str, tuple]:
+        return {r[2].email.strip().lower(): r for r in self.data.profiles_by_updated if r[2].email}
+
+    @staticmethod
+    def _emails_asked(terms) -> set[str] | None:
+        """The emails of an ``equals(email,...)`` or ``any(email,[...])`` term, lower-cased; None without one."""
+        found = None
+        for t in terms:
+            if t.field == "email":
+                if t.op not in ("equals", "any"):
+                    raise filters.FilterError(f"operator '{t.op}' is not allowed for 'email'")
+                values = t.value if t.op == "any" else [t.value]
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    raise filters.FilterError("'email' takes a string, or a list of strings with 'any'")
+                found = (
+                    {v.strip().lower() for v in values}
+                    if found is None
+                    else found & {v.strip().lower() for v in values}
+                )
+        return found
 
     def written_profile_json(self, pid: str, a: dict, base: str, subscriptions: bool) -> dict:
         attrs = {
@@ -522,23 +579,25 @@ class KlaviyoEmulator:
                     raise filters.FilterError(f"'{t.field}' is not a filterable field of profiles")
             updated = filters.time_window([t for t in terms if t.field == "updated"], "updated")
             created = filters.time_window([t for t in terms if t.field == "created"], "created")
-            email = next((t.value for t in terms if t.field == "email"), None)
+            emails = self._emails_asked(terms)
             if q.get("sort", "updated") not in ("updated", "id"):
                 raise filters.FilterError("this sandbox sorts profiles by 'updated' only")
-            rows = self.data.profiles_by_updated
-            if updated[0] is not None:
-                rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)) :]
+            if emails is not None:  # looked up by email, not scanned: a sync reads back 100 at a time
+                rows = sorted(r for e in emails if (r := self._generated_by_email.get(e)))
+                written = self.written_profiles(emails)
+            else:
+                rows = self.data.profiles_by_updated
+                if updated[0] is not None:
+                    rows = rows[bisect.bisect_left(rows, (updated[0],), key=lambda r: (r[0],)) :]
+                written = self.written_profiles()
             rows = [r for r in rows if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 rows = [r for r in rows if filters.within(self.data.profile_state(r[2])["created"], created)]
-            written = [r for r in self.written_profiles() if filters.within(r[0], updated)]
+            written = [r for r in written if filters.within(r[0], updated)]
             if created[0] is not None or created[1] is not None:
                 written = [
                     r for r in written if filters.within(datetime.fromisoformat(r[2]["created"]), created)
                 ]
-            if email:
-                rows = [r for r in rows if r[2].email == email]
-                written = [r for r in written if r[2].get("email") == email]
             if written:
                 rows = sorted([*rows, *written], key=lambda r: (r[0], r[1]))
             page, links = self._offset_page(request, rows, size)
@@ -998,16 +1057,58 @@ class KlaviyoEmulator:
             )
         return {"results": results}
 
-    def _flow_counts(self, lo: datetime, hi: datetime) -> dict[tuple[str, str], dict]:
-        counts: dict[tuple[str, str], dict] = {}
-        for ev in self._hours(lo, hi):
+    def _tally_flows(self, events) -> dict[tuple[str, str], tuple[dict, list[float]]]:
+        """Per (flow, message): counts, and the attributed order values in event order."""
+        tally: dict[tuple[str, str], tuple[dict, list[float]]] = {}
+        for ev in events:
             if "$flow" in ev.props:
-                self._count(counts.setdefault((ev.props["$flow"], ev.props["$message"]), {}), ev)
+                self._count(tally.setdefault((ev.props["$flow"], ev.props["$message"]), ({}, []))[0], ev)
             attribution = ev.props.get("$attribution") or {}
             if ev.metric == "Placed Order" and "$flow" in attribution:
-                c = counts.setdefault((attribution["$flow"], attribution["$message"]), {})
+                c, values = tally.setdefault((attribution["$flow"], attribution["$message"]), ({}, []))
                 c["conversions"] = c.get("conversions", 0) + 1
-                c["conversion_value"] = c.get("conversion_value", 0.0) + float(ev.props.get("$value") or 0)
+                values.append(float(ev.props.get("$value") or 0))
+        return tally
+
+    def _generate_hour(self, hour_start: datetime) -> list[Ev]:
+        events = self.data.hour_events(hour_start)
+        key = hour_start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if key not in self._flow_tallies:
+            self._flow_tallies[key] = self._tally_flows(events)
+        return events
+
+    def _hour_flows(self, hour_start: datetime) -> dict:
+        """The flow tally of one whole UTC hour; generating the hour only if no page or report has."""
+        key = hour_start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if key not in self._flow_tallies:
+            self._generate_hour(key)
+        return self._flow_tallies[key]
+
+    def _flow_counts(self, lo: datetime, hi: datetime) -> dict[tuple[str, str], dict]:
+        # Whole hours come from the tally taken when each hour was generated (for an events page or
+        # a report), so a report over days does not generate every hour's events again.
+        merged: dict[tuple[str, str], tuple[dict, list[float]]] = {}
+        hour = int(lo.timestamp() // 3600)
+        while hour * 3600 < hi.timestamp():
+            start = datetime.fromtimestamp(hour * 3600, UTC)
+            if lo <= start and start + timedelta(hours=1) <= hi:
+                part = self._hour_flows(start)
+            else:
+                part = self._tally_flows(e for e in self._hour(start) if lo <= e.at < hi)
+            for key, (c, values) in part.items():
+                total, all_values = merged.setdefault(key, ({}, []))
+                for k, v in c.items():
+                    total[k] = total.get(k, 0) + v
+                all_values.extend(values)
+            hour += 1
+        counts: dict[tuple[str, str], dict] = {}
+        for key, (c, values) in merged.items():
+            counts[key] = dict(c)
+            if values:
+                value = 0.0
+                for v in values:  # summed one by one in event order, as a single pass would
+                    value += v
+                counts[key]["conversion_value"] = value
         return counts
 
     def _flow_values(self, stats, lo, hi, attrs) -> dict:

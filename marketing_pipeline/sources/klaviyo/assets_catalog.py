@@ -7,11 +7,13 @@ is idempotent per day and history accumulates day by day.
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import dagster as dg
 
 from marketing_pipeline import clock, settings
+from marketing_pipeline.http import CallStats
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
@@ -314,12 +316,26 @@ def klaviyo_lists_segments(
     tz = settings.load().tz
     latest = max(days)
     with_counts = (clock.today(tz) - latest).days <= 1  # counting costs a 1/s, 15/m call per group
-    found: dict[str, list] = {"list": [], "segment": []}
-    with ingest_errors("klaviyo.lists_segments", context.run.run_id), klaviyo.client() as client:
-        for kind in ("list", "segment"):
-            for raw in streams.groups(client, kind, with_counts):
-                found[kind].append((parse(Resource, raw, kind), raw))
-        stats = client.stats
+
+    def read(kind: str) -> tuple[list, CallStats]:
+        with klaviyo.client() as client:
+            items = [(parse(Resource, raw, kind), raw) for raw in streams.groups(client, kind, with_counts)]
+            return items, client.stats
+
+    with ingest_errors("klaviyo.lists_segments", context.run.run_id):
+        # Lists and segments are two endpoints with a quota each (counts: 1/s each): read both at
+        # once, a client each, instead of waiting out one quota after the other.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = dict(zip(("list", "segment"), pool.map(read, ("list", "segment")), strict=True))
+    found = {kind: items for kind, (items, _) in results.items()}
+    parts = [s for _, s in results.values()]
+    stats = CallStats(
+        calls=sum(s.calls for s in parts),
+        retries=sum(s.retries for s in parts),
+        bytes=sum(s.bytes for s in parts),
+        pages=sum(s.pages for s in parts),
+        started=min(s.started for s in parts),
+    )
 
     def rows(kind: str, third: str) -> list[tuple]:
         """Id, name, the kind's own flag (a list's opt-in process, a segment's is_active), times, payload."""

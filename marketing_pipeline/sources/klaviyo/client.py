@@ -1,8 +1,9 @@
 """Klaviyo API client: private-key auth, the pinned revision, JSON:API pages and per-tier pacing.
 
 Klaviyo limits each endpoint by a tier with two fixed windows (burst per second, steady per
-minute; the reporting endpoints also per day). The client paces every tier on its own so a long
-events read never spends the quota the campaign or report reads need.
+minute; the reporting endpoints also per day). The spec gives each operation its own limits
+(``x-klaviyo-ratelimit``), so the client paces every endpoint on its own: a long read of one
+never spends the quota another needs. A 429 is still waited out (``Retry-After``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,18 @@ def tier_of(method: str, path: str) -> str:
     return _TIER_BY_RESOURCE.get(resource, "M")
 
 
+def endpoint_of(method: str, path: str) -> str:
+    """The endpoint a request counts against: its method and path, the id in place of ``{id}``."""
+    segments = urlsplit(path).path.rstrip("/").split("/")
+    try:
+        rest = segments[segments.index("api") + 1 :]
+    except ValueError:
+        return f"{method.upper()} {urlsplit(path).path}"
+    if len(rest) > 1:
+        rest[1] = "{id}"  # /api/<resource>/<id>/...: the second segment is always an id
+    return f"{method.upper()} /api/{'/'.join(rest)}"
+
+
 def scaled_tiers(factor: float) -> dict[str, tuple[tuple[int, float], ...]]:
     """Every tier's counts multiplied by ``factor`` (an account with a raised quota, or a fast sandbox)."""
     return {
@@ -150,7 +163,7 @@ class KlaviyoClient(ApiClient):
         self.tiers = {**TIERS, **(tiers or {})}
         self.revision = revision or REVISION
         self._api_key = api_key
-        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters: dict[tuple[str, str], RateLimiter] = {}
 
     # -- vendor hooks ---------------------------------------------------------------------
     def prepare(self, method: str, path: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +177,10 @@ class KlaviyoClient(ApiClient):
 
     def limiter_for(self, method: str, path: str) -> RateLimiter:
         tier = tier_of(method, path)
-        if tier not in self._limiters:
-            self._limiters[tier] = RateLimiter(*self.tiers[tier], sleep=self._sleep)
-        return self._limiters[tier]
+        key = (tier, endpoint_of(method, path))  # the tier too: profile_count reads are paced apart
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(*self.tiers[tier], sleep=self._sleep)
+        return self._limiters[key]
 
     def error_from(self, response: httpx.Response) -> VendorError:
         errors: list[dict] = []
