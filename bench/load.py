@@ -4,8 +4,9 @@
 
 Both targets have the real table's structure (primary key and partition index). "bare COPY"
 streams the rows into an empty table with psycopg's COPY and nothing else. "loader" is
-the project's path: one transaction that locks and deletes the partitions, then COPYs the rows
-(first load, and a re-run that replaces the same partitions). Prints rates and ratios.
+the project's path, with the real table's change-log triggers (marts.changed_days): one
+transaction that locks and deletes the partitions, then COPYs the rows (first load, and a
+re-run that replaces the same partitions). Prints rates, ratios and the days logged.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def run(url: str, data: list[tuple], n_rows: int) -> None:
         conn.execute(f"CREATE SCHEMA {SCHEMA}")
         for name in ("bare", "loader"):
             conn.execute(f"CREATE TABLE {SCHEMA}.{name} (LIKE {LINES_TABLE} INCLUDING ALL)")
+        # The loader's table logs its changed days as the real one does (LIKE copies no triggers).
+        for (definition,) in conn.execute(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+            (LINES_TABLE,),
+        ).fetchall():
+            conn.execute(definition.replace(f" ON {LINES_TABLE} ", f" ON {SCHEMA}.loader "))
 
     def bare():
         with connect(url) as conn:
@@ -106,10 +113,17 @@ def run(url: str, data: list[tuple], n_rows: int) -> None:
         counts = [
             conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0] for t in ("bare", "loader")
         ]
+        logged = {
+            day
+            for (day,) in conn.execute(
+                "SELECT DISTINCT day FROM marts.changed_days WHERE tbl = %s", (f"{SCHEMA}.loader",)
+            )
+        }
     assert counts == [n_rows, n_rows], counts
+    assert logged == set(days), sorted(logged ^ set(days))
     n = n_rows
     print(
-        f"rows: {n:,} over {len(days)} daily partitions; server: {'MARKETING_DATABASE_URL' if os.environ.get('MARKETING_DATABASE_URL') else 'embedded'}"
+        f"rows: {n:,} over {len(days)} daily partitions ({len(logged)} logged as changed); server: {'MARKETING_DATABASE_URL' if os.environ.get('MARKETING_DATABASE_URL') else 'embedded'}"
     )
     print(f"bare COPY                 {t_bare:7.2f}s  {n / t_bare:>10,.0f} rows/s")
     print(
