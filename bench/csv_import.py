@@ -4,10 +4,12 @@ Generates ``BENCH_CSV_ROWS`` order lines (default 1,000,000) in the import layou
   1. bare COPY: ``COPY .. FROM STDIN (FORMAT csv, HEADER)`` of the file into a typed table
      with the CSV's columns (no checks, no keys: the floor);
   2. import: ``import_csv`` into the migrated (empty) tables: the file is clean, so the fast
-     path (polars checks -> COPY of orders and lines, consent rows); then
-  3. the checked path alone on the same file (staging COPY -> checks and merge in SQL), for
-     comparison, into a second scratch database.
-Prints both rates and import/COPY. Target: import >= 0.5 x bare COPY.
+     path (polars checks -> COPY of orders and lines, consent rows);
+  3. re-import: the same file again, every order already stored;
+  (1-3 alternate, best of ``BENCH_ROUNDS``) then
+  4. the checked path alone on the same file (staging COPY -> checks and merge in SQL), once.
+The tables carry the change-log triggers (marts.changed_days) as in production.
+Prints the rates and the ratios to bare COPY. Target: import and re-import >= 0.6 x bare COPY.
 Server: ``BENCH_DATABASE_URL`` or ``MARKETING_TEST_DATABASE_URL`` or the warehouse; everything
 runs in a scratch database (``bench.scratch``) created and dropped on that server.
 """
@@ -39,7 +41,7 @@ from marketing_pipeline.warehouse import migrate  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_CSV_ROWS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-TARGET = 0.5
+TARGET = 0.6
 
 TYPED = (
     {"quantity": "integer", "created_at": "timestamptz"}
@@ -143,16 +145,17 @@ def main() -> int:
                 f"in {time.perf_counter() - t0:.1f}s; best of {ROUNDS} alternating rounds"
             )
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            copies, imports = [], []
+            copies, imports, agains = [], [], []
             with psycopg.connect(url, autocommit=True) as conn:
                 for _ in range(ROUNDS):
                     copies.append(bare_copy(conn, path))
                     seconds, result = timed_import(conn, path)
                     assert result.lines == rows and result.checked_because is None, result
                     imports.append(seconds)
+                    seconds, again = timed_import(conn, path, fresh=False)
+                    assert again.orders == result.orders and again.checked_because is None, again
+                    agains.append(seconds)
                 rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-                again_s, again = timed_import(conn, path, fresh=False)
-                assert again.orders == result.orders
                 csv_direct_import_file = csv_direct.import_file
                 csv_direct.import_file = checked_only
                 try:
@@ -160,13 +163,21 @@ def main() -> int:
                 finally:
                     csv_direct.import_file = csv_direct_import_file
                 assert checked.lines == rows
-    copy_s, import_s = min(copies), min(imports)
+    copy_s, import_s, again_s = min(copies), min(imports), min(agains)
     copy_rate, import_rate = rows / copy_s, rows / import_s
     print(f"bare COPY            {copy_s:7.2f}s  {copy_rate:>12,.0f} rows/s")
     print(f"import (fast path)   {import_s:7.2f}s  {import_rate:>12,.0f} rows/s  ({result.orders:,} orders)")
-    print(f"  same file again    {again_s:7.2f}s  (every order replaced)  {copy_s / again_s:.2f} x bare COPY")
+    print(f"  same file again    {again_s:7.2f}s  (every order stored)  {copy_s / again_s:.2f} x bare COPY")
     print(f"  checked path alone {checked_s:7.2f}s  {copy_s / checked_s:.2f} x bare COPY")
     print(f"  peak memory growth {rss_growth:7.0f} MB")
+    print(
+        "  every round (s): bare COPY "
+        + " / ".join(f"{x:.2f}" for x in copies)
+        + "; import "
+        + " / ".join(f"{x:.2f}" for x in imports)
+        + "; re-import "
+        + " / ".join(f"{x:.2f}" for x in agains)
+    )
     ratio = import_rate / copy_rate
     print(f"ratio import/COPY = {ratio:.2f} (target >= {TARGET})")
     report.ratio(
@@ -177,9 +188,9 @@ def main() -> int:
         f"{again_s:.2f}s",
         f"bare COPY {copy_s:.2f}s",
         copy_s / again_s,
-        ">= 0.6x",
+        f">= {TARGET}x",
     )
-    return 0 if ratio >= TARGET else 1
+    return 0 if min(ratio, copy_s / again_s) >= TARGET else 1
 
 
 if __name__ == "__main__":

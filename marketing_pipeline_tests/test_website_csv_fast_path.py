@@ -135,6 +135,63 @@ def test_reimporting_changed_orders_replaces_them_and_their_lines(conn, tmp_path
     ]
 
 
+def test_reimporting_a_file_rewrites_only_the_orders_it_changes(conn, tmp_path):
+    path = tmp_path / "orders.csv"
+    w2 = {"created_at": "2025-03-05T10:00:00+00:00"}
+    _csv(
+        path,
+        [
+            _row("W1"),
+            _row("W1", sku="SKU2"),
+            _row("W2", **w2),
+            _row("W3", **w2),
+            _row("W3", **w2, sku="SKU2"),
+        ],
+    )
+    assert import_csv(conn, path).checked_because is None
+
+    def stored():
+        return conn.execute(
+            "SELECT o.order_id, o.ctid::text, array_agg(l.ctid::text ORDER BY l.line_number)"
+            " FROM raw.website_orders o JOIN raw.website_order_lines l USING (order_id) GROUP BY 1, 2 ORDER BY 1"
+        ).fetchall()
+
+    def logged():
+        return conn.execute(
+            "SELECT DISTINCT tbl, day FROM marts.changed_days WHERE tbl LIKE 'raw.website_%' AND xact >"
+            " (SELECT coalesce(max(xact), '0'::xid8) FROM marts.changed_days WHERE tbl = 'mark') ORDER BY 1, 2"
+        ).fetchall()
+
+    def mark():
+        conn.execute("INSERT INTO marts.changed_days (tbl, day) VALUES ('mark', '2000-01-01')")
+
+    first = stored()
+    mark()
+    result = import_csv(conn, path)
+    assert (result.checked_because, result.orders, result.lines) == (None, 3, 5)
+    assert stored() == first, "the same file again rewrites no row"
+    assert logged() == [], "and logs no changed day for the marts"
+
+    # A line of W1 changes; W3 loses a line and changes its total: W2 stays as it was.
+    _csv(path, [_row("W1"), _row("W1", sku="SKU9"), _row("W2", **w2), _row("W3", **w2, total="50.00")])
+    mark()
+    result = import_csv(conn, path)
+    assert (result.checked_because, result.orders, result.lines) == (None, 3, 4)
+    now = stored()
+    assert [r[0] for r in now] == ["W1", "W2", "W3"]
+    assert now[1] == first[1] and now[0][2] != first[0][2] and now[2][1] != first[2][1]
+    assert conn.execute(
+        "SELECT order_id, line_count, total::text, (SELECT array_agg(sku ORDER BY line_number)"
+        " FROM raw.website_order_lines l WHERE l.order_id = o.order_id) FROM raw.website_orders o ORDER BY 1"
+    ).fetchall() == [
+        ("W1", 2, "42.75", ["SKU1", "SKU9"]),
+        ("W2", 1, "42.75", ["SKU1"]),
+        ("W3", 1, "50.00", ["SKU1"]),
+    ]
+    days = {d.isoformat() for _, d in logged()}
+    assert days == {"2025-03-01", "2025-03-05"}
+
+
 # Edge values: the fast path must either decline them or agree with the checked path.
 EDGES = {
     "created_at": [
@@ -191,3 +248,20 @@ def test_edge_values_fast_path_agrees_with_checked_path(conn, tmp_path, monkeypa
         assert checked[0] == "checked" and fast[1] == checked[1] and fast_rows == checked_rows
     else:
         assert fast == checked if fast[0] == "rejected" else fast_rows == checked_rows
+
+
+def test_an_order_the_checked_path_rewrote_is_compared_by_value_on_the_next_fast_import(
+    conn, tmp_path, monkeypatch
+):
+    path = tmp_path / "orders.csv"
+    _csv(path, [_row("W1"), _row("W2")])
+    assert import_csv(conn, path).checked_because is None
+    _csv(path, [_row("W1", total="50.00"), _row("W2")])
+    with monkeypatch.context() as patch:
+        patch.setattr(csv_direct, "import_file", _checked_only)
+        assert import_csv(conn, path).checked_because
+    # Had the checked path kept W1's digest, it would match this file and W1 would keep 50.00.
+    _csv(path, [_row("W1"), _row("W2")])
+    assert import_csv(conn, path).checked_because is None
+    totals = conn.execute("SELECT order_id, total::text FROM raw.website_orders ORDER BY 1").fetchall()
+    assert totals == [("W1", "42.75"), ("W2", "42.75")]

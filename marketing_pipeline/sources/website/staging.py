@@ -349,10 +349,11 @@ _INSERT_ORDERS_SQL = f"""
 INSERT INTO raw.website_orders ({", ".join(ORDER_COLUMNS)})
 SELECT {", ".join(ORDER_COLUMNS)} FROM {SRC} s
 """
-# Known orders are updated in place, new ones inserted (both read the table as it was before
+# Known orders are updated in place (their fast-path digest no longer holds), new ones inserted (both read the table as it was before
 # the statement; merges hold an advisory lock, so an order is either updated or inserted).
 _UPDATE_ORDERS_SQL = f"""
-UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in ORDER_COLUMNS[1:])}, _loaded_at = now()
+UPDATE raw.website_orders o SET {", ".join(f"{c} = s.{c}" for c in ORDER_COLUMNS[1:])}, _loaded_at = now(),
+    csv_digest = NULL
 FROM {SRC} s WHERE o.order_id = s.order_id
 """
 _INSERT_NEW_ORDERS_SQL = (
