@@ -74,7 +74,7 @@ def _chunks(path: Path, start: int) -> Iterator[bytes]:
 
 def _parse(body: bytes, names: list[str], first_line: int) -> pl.DataFrame:
     """One chunk as text columns plus ``line_no``; refuses what would not map one row to one line."""
-    if body.count(b"\r") != body.count(b"\r\n"):
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
         raise NotForFastPath("a carriage return that does not end a line")
     width, lines = len(names), body.count(b"\n")
     try:
@@ -143,14 +143,25 @@ def _split(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @dataclass
 class Batch:
-    """Complete orders from one chunk, ready to COPY."""
+    """Complete orders from one chunk, ready to COPY (as CSV once ``csv`` is called)."""
 
     order_ids: pl.Series
     digests: pl.Series
-    orders: bytes
-    lines: bytes
+    frames: tuple[pl.DataFrame, pl.DataFrame] | None  # orders and lines, until written as CSV
     order_count: int
     line_count: int
+    written: tuple[bytes, bytes] | None = None
+
+    def csv(self) -> tuple[bytes, bytes]:
+        """(orders, lines) as the CSV the COPYs read."""
+        if self.written is None:
+            orders, lines = self.frames
+            self.written = (
+                orders.select(FAST_ORDER_COLUMNS).write_csv(include_header=False).encode(),
+                lines.select(LINE_COLUMNS).write_csv(include_header=False).encode(),
+            )
+            self.frames = None
+        return self.written
 
 
 def _digests(orders: pl.DataFrame, lines: pl.DataFrame, order_of_line: pl.Series) -> pl.Series:
@@ -192,6 +203,9 @@ class Batches:
             }
         )
         self.rows_read = 0
+        # Write each batch's CSV in the worker while the last one is COPYed; a re-import skips
+        # most batches unwritten, so the writer turns this off once it meets a stored order.
+        self.write_ahead = True
 
     def __iter__(self) -> Iterator[Batch]:
         pending: pl.DataFrame | None = None
@@ -241,14 +255,10 @@ class Batches:
         )
         self._keep_latest_consent(orders)
         orders = orders.with_columns(csv_digest=_digests(orders, lines, order_of_line))
-        return Batch(
-            order_ids=ids,
-            digests=orders["csv_digest"],
-            orders=orders.select(FAST_ORDER_COLUMNS).write_csv(include_header=False).encode(),
-            lines=lines.select(LINE_COLUMNS).write_csv(include_header=False).encode(),
-            order_count=orders.height,
-            line_count=lines.height,
-        )
+        batch = Batch(ids, orders["csv_digest"], (orders, lines), orders.height, lines.height)
+        if self.write_ahead:
+            batch.csv()
+        return batch
 
     def _keep_latest_consent(self, orders: pl.DataFrame) -> None:
         """Each email's latest order with a consent answer (older ones would not change the state)."""
@@ -357,8 +367,9 @@ _MERGE_SQL = (
 
 
 def _copy_batch(conn: psycopg.Connection, batch: Batch, orders: str, lines: str) -> None:
-    _copy(conn, orders, FAST_ORDER_COLUMNS, batch.orders)
-    _copy(conn, lines, LINE_COLUMNS, batch.lines)
+    orders_csv, lines_csv = batch.csv()
+    _copy(conn, orders, FAST_ORDER_COLUMNS, orders_csv)
+    _copy(conn, lines, LINE_COLUMNS, lines_csv)
 
 
 def _record_consent(conn: psycopg.Connection, consent: pl.DataFrame, source: str) -> None:
@@ -408,6 +419,7 @@ def import_file(
         while (batch := upcoming.result()) is not None:
             upcoming = worker.submit(next, pending, None)
             writer.write(batch)
+            batches.write_ahead = not writer.seen_stored
             result.orders += batch.order_count
             result.lines += batch.line_count
     writer.finish()
