@@ -79,6 +79,25 @@ DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE co
 
 -- 3. New platform ids: the customer of the earliest record's email, else of its phone, else new.
 --    (Every email and phone has a key by now, so the earliest record with one decides.)
+--    Each platform id's first email and phone (the first in byte order at the same instant) come
+--    from two hash passes instead of sorting every record; kept with statistics, so the join
+--    below is planned on their real size.
+CREATE TEMP TABLE pid_firsts ON COMMIT DROP AS
+WITH first_seen AS (
+    SELECT platform_type, platform_id,
+           min(seen_at) FILTER (WHERE email IS NOT NULL) AS email_at,
+           min(seen_at) FILTER (WHERE phone IS NOT NULL) AS phone_at
+    FROM stg_identities
+    WHERE platform_id IS NOT NULL AND (email IS NOT NULL OR phone IS NOT NULL)
+    GROUP BY platform_type, platform_id
+)
+SELECT s.platform_type, s.platform_id,
+       min(s.email COLLATE "C") FILTER (WHERE s.seen_at = f.email_at) AS email,
+       min(s.phone COLLATE "C") FILTER (WHERE s.seen_at = f.phone_at) AS phone
+FROM stg_identities s JOIN first_seen f USING (platform_type, platform_id)
+WHERE s.seen_at IN (f.email_at, f.phone_at)
+GROUP BY s.platform_type COLLATE "C", s.platform_id COLLATE "C", s.platform_type, s.platform_id;
+ANALYZE pid_firsts;
 WITH new_pid AS (
     SELECT s.platform_type, s.platform_id, min(s.seen_at) AS first_seen
     FROM stg_identities s
@@ -86,24 +105,15 @@ WITH new_pid AS (
       AND NOT EXISTS (SELECT 1 FROM core.customer_keys k
                       WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)
     GROUP BY s.platform_type, s.platform_id
-), first_email AS (   -- sorted in byte order ("C"): the order of C.UTF-8, without strcoll per comparison
-    SELECT DISTINCT ON (platform_type COLLATE "C", platform_id COLLATE "C") platform_type, platform_id, email
-    FROM stg_identities WHERE platform_id IS NOT NULL AND email IS NOT NULL
-    ORDER BY platform_type COLLATE "C", platform_id COLLATE "C", seen_at, email COLLATE "C"
-), first_phone AS (
-    SELECT DISTINCT ON (platform_type COLLATE "C", platform_id COLLATE "C") platform_type, platform_id, phone
-    FROM stg_identities WHERE platform_id IS NOT NULL AND phone IS NOT NULL
-    ORDER BY platform_type COLLATE "C", platform_id COLLATE "C", seen_at, phone COLLATE "C"
 )
 INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)
 SELECT n.platform_type, n.platform_id,
        coalesce(ke.customer_id, kp.customer_id, 'cus_' || left(md5(n.platform_type || ':' || n.platform_id), 16)),
        n.first_seen
 FROM new_pid n
-LEFT JOIN first_email fe USING (platform_type, platform_id)
-LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = fe.email
-LEFT JOIN first_phone fp USING (platform_type, platform_id)
-LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = fp.phone;
+LEFT JOIN pid_firsts f USING (platform_type, platform_id)
+LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = f.email
+LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = f.phone;
 DO $$
 BEGIN
     IF to_regclass('core.customer_keys_customer_idx') IS NULL THEN  -- filled from empty above
@@ -165,7 +175,8 @@ WITH keyed AS (
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
            min(first_seen_at) AS first_seen_at
     FROM core.customer_keys
-    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
+    -- a full rebuild recomputes everyone: no need to look each key up among them
+    WHERE NOT current_setting('marts.incremental')::boolean OR customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY customer_id
 ), seen AS (   -- grouped in byte order ("C"): the same groups, a cheaper sort
     SELECT customer_id COLLATE "C" AS customer_id,
@@ -173,7 +184,7 @@ WITH keyed AS (
            min(subscribed_at) AS subscribed_at,
            array_agg(DISTINCT source ORDER BY source) AS sources
     FROM core.identity_records
-    WHERE customer_id IN (SELECT customer_id FROM customers_todo)
+    WHERE NOT current_setting('marts.incremental')::boolean OR customer_id IN (SELECT customer_id FROM customers_todo)
     GROUP BY 1
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
