@@ -69,7 +69,8 @@ END $$;
 
 -- core.customer_months and core.cohort_activity (what marts.cohorts reads): counted orders per
 -- customer and month, and their sums per cohort month and months since. A refresh takes the
--- customers it touched out of the sums and puts them back as they are now.
+-- customers it touched out of the sums and puts them back as they are now. Customers are
+-- partitioned in byte order ("C"): the same partitions, a cheaper sort.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
 DO $$
 BEGIN
@@ -80,7 +81,7 @@ BEGIN
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
@@ -89,15 +90,18 @@ BEGIN
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
         WHERE customer_id IN (SELECT customer_id FROM orders_customers);
-    ELSE
+    ELSE  -- filled without its key, built once afterwards
         TRUNCATE core.customer_months, core.cohort_activity;
+        ALTER TABLE core.customer_months DROP CONSTRAINT customer_months_pkey;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
               WHERE customer_id IS NOT NULL AND is_counted
               GROUP BY 1, 2) m;
+        ALTER TABLE core.customer_months ADD CONSTRAINT customer_months_pkey PRIMARY KEY (customer_id, month);
+        ANALYZE core.customer_months;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
     END IF;
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
