@@ -123,14 +123,14 @@ BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF;
 END $$;
 
--- Every record resolved by precedence (used for sources, consent and subscription dates).
-CREATE TEMP TABLE resolved_identities ON COMMIT DROP AS
+-- Every record resolved by precedence (used for sources, consent and subscription dates). A view:
+-- a full rebuild reads it once, straight into core.identity_records, without a copy of every record.
+CREATE TEMP VIEW resolved_identities AS
 SELECT s.*, coalesce(ke.customer_id, kp.customer_id, ki.customer_id) AS customer_id
 FROM stg_identities s
 LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email
 LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.phone
 LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
-ANALYZE resolved_identities;  -- temporary tables get no statistics otherwise
 
 -- The changed days' records replace what those days gave before (a full rebuild: every record);
 -- the customers they touch, before or now, are recomputed (a full rebuild: everyone).
@@ -156,6 +156,7 @@ END $$;
 ANALYZE customers_todo;
 INSERT INTO core.identity_records (source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at)
 SELECT source, day, record_id, customer_id, seen_at, accepts_marketing, subscribed_at FROM resolved_identities;
+DROP VIEW resolved_identities;
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN
