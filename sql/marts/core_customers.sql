@@ -160,7 +160,7 @@ DROP VIEW resolved_identities;
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN
-        CREATE INDEX identity_records_day_idx ON core.identity_records (source, day);
+        CREATE INDEX identity_records_day_idx ON core.identity_records (day);
         CREATE INDEX identity_records_customer_idx ON core.identity_records (customer_id);
         ANALYZE core.identity_records;
     END IF;
