@@ -1,6 +1,11 @@
 """Every core table and mart rebuilt for a large sandbox, the daily refresh, and RFM beside pandas.
 
     .venv/bin/python bench/marts.py [--orders 1000000] [--customers 200000] [--no-job]
+        [--database NAME [--full-only]]
+
+``--database NAME`` keeps the generated database under that name (created and generated the first
+time, reused as it is after), so iterations skip generation; ``--full-only`` then stops after the
+full rebuild (nothing else changes the raw rows, so the next run starts from the same data).
 
 Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with
 generate_series inside PostgreSQL in a scratch database. Then, each timed:
@@ -24,6 +29,8 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -46,6 +53,27 @@ def generate(conn, orders: int, customers: int, days: int = 730) -> None:
             conn.execute("SELECT set_config(%s, %s, true)", (f"bench.{key}", str(value)))
         conn.execute(DATA_SQL.read_text())
     conn.execute("ANALYZE")
+
+
+@contextmanager
+def kept_database(server: str, name: str) -> Iterator[tuple[str, bool]]:
+    """(url, True if it had to be created) for a database kept between runs."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from marketing_pipeline.warehouse.engine import libpq_url
+
+    info = conninfo_to_dict(libpq_url(server))
+    with connect(make_conninfo(**{**info, "dbname": "postgres"}), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_conninfo(**{**info, "dbname": name}), not exists
+
+
+@contextmanager
+def _fresh(server: str) -> Iterator[tuple[str, bool]]:
+    with scratch_database(server) as url:
+        yield url, True
 
 
 def add_day(conn, last: date) -> date:
@@ -227,17 +255,26 @@ def main() -> int:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--customers", type=int, default=200_000)
     ap.add_argument("--no-job", action="store_true", help="skip the marts_refresh job run")
+    ap.add_argument("--database", help="keep the generated data in this database and reuse it on later runs")
+    ap.add_argument("--full-only", action="store_true", help="stop after the full rebuild")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     server = database_url()
-    with scratch_database(server) as url:
+    database = kept_database(server, args.database) if args.database else _fresh(server)
+    with database as (url, created):
         migrate(url)
         with connect(url, autocommit=True) as conn:
-            t = time.monotonic()
-            generate(conn, args.orders, args.customers)
-            print(
-                f"generated {args.orders:,} orders / {args.customers:,} customers in {time.monotonic() - t:.1f}s"
-            )
+            if created:
+                t = time.monotonic()
+                generate(conn, args.orders, args.customers)
+                print(
+                    f"generated {args.orders:,} orders / {args.customers:,} customers"
+                    f" in {time.monotonic() - t:.1f}s"
+                )
+            else:
+                # Keys are only ever appended to: empty them so the rebuild starts from scratch again.
+                conn.execute("TRUNCATE core.customer_keys")
+                print(f"reusing the data in {args.database} (--orders and --customers ignored)")
             last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
             first = last - timedelta(days=729)
             full, steps, modes = timed_rebuild(conn, first, last, full=True)
@@ -253,6 +290,8 @@ def main() -> int:
         )
         print_steps(steps, modes)
         ratio("marts full rebuild, SQL", f"{full:.1f}s", "target 30s", 30 / full, "<= 30s")
+        if args.full_only:
+            return 0
 
         if not args.no_job:
             with connect(url, autocommit=True) as conn:

@@ -17,7 +17,7 @@ BEGIN
         ALTER TABLE core.email_events ADD CONSTRAINT email_events_pkey PRIMARY KEY (platform, event_id);
         CREATE INDEX email_events_customer_idx ON core.email_events (customer_id, occurred_at)
             WHERE event_type IN ('click', 'open');
-        CREATE INDEX email_events_source_date_idx ON core.email_events (platform, source_date);
+        CREATE INDEX email_events_source_date_idx ON core.email_events (source_date);
         CREATE INDEX email_events_date_idx ON core.email_events (event_date);
         ANALYZE core.email_events;
     END IF;

@@ -71,6 +71,7 @@ END $$;
 -- customer and month, and their sums per cohort month and months since. A refresh takes the
 -- customers it touched out of the sums and puts them back as they are now. core.customer_totals
 -- (RFM's running month, a day's segments): the same customers' counted orders in one row.
+-- Customers are partitioned in byte order ("C"): the same partitions, a cheaper sort.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
 DO $$
 BEGIN
@@ -81,7 +82,7 @@ BEGIN
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
@@ -96,15 +97,18 @@ BEGIN
         FROM core.orders
         WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
         GROUP BY 1;
-    ELSE
+    ELSE  -- filled without its key, built once afterwards
         TRUNCATE core.customer_months, core.cohort_activity;
+        ALTER TABLE core.customer_months DROP CONSTRAINT customer_months_pkey;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
               WHERE customer_id IS NOT NULL AND is_counted
               GROUP BY 1, 2) m;
+        ALTER TABLE core.customer_months ADD CONSTRAINT customer_months_pkey PRIMARY KEY (customer_id, month);
+        ANALYZE core.customer_months;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
         TRUNCATE core.customer_totals;
         INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)

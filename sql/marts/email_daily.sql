@@ -5,16 +5,26 @@
 DELETE FROM marts.email_daily
 WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
-WITH events AS (
+-- Recipients are counted from the distinct (day, platform, email) first: both aggregates then hash,
+-- where count(DISTINCT) would sort every event (spilling at millions).
+WITH counts AS (
     SELECT event_date AS day, platform,
            count(*) FILTER (WHERE event_type = 'sent') AS sent,
            count(*) FILTER (WHERE event_type = 'delivered') AS delivered,
            count(*) FILTER (WHERE event_type = 'open') AS opens,
            count(*) FILTER (WHERE event_type = 'click') AS clicks,
            count(*) FILTER (WHERE event_type = 'unsubscribe') AS unsubscribes,
-           count(*) FILTER (WHERE event_type = 'bounce') AS bounces,
-           count(DISTINCT email) FILTER (WHERE event_type IN ('sent', 'delivered')) AS recipients
+           count(*) FILTER (WHERE event_type = 'bounce') AS bounces
     FROM refresh_email_events GROUP BY 1, 2
+), recipients AS (
+    SELECT day, platform, count(*) AS recipients
+    FROM (SELECT DISTINCT event_date AS day, platform, email FROM refresh_email_events
+          WHERE event_type IN ('sent', 'delivered') AND email IS NOT NULL) r
+    GROUP BY 1, 2
+), events AS (
+    SELECT day, platform, c.sent, c.delivered, c.opens, c.clicks, c.unsubscribes, c.bounces,
+           coalesce(r.recipients, 0) AS recipients
+    FROM counts c LEFT JOIN recipients r USING (day, platform)
 ), conv AS (
     SELECT order_date AS day, last_touch_platform AS platform, count(*) AS conversions, sum(net_revenue) AS revenue
     FROM refresh_attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
