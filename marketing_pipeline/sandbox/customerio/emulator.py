@@ -124,6 +124,11 @@ class CustomerIoEmulator:
         )
 
     # -- App API: auth and the 10 requests/s limit -------------------------------------------
+    def forget_recent_requests(self) -> None:
+        """Start a fresh rate-limit second (tests that call the App API raw, without retries)."""
+        with self._lock:
+            self._recent.clear()
+
     def _app_check(self, request: Request) -> JSONResponse | None:
         self.requests += 1
         if request.headers.get("authorization") != f"Bearer {APP_API_KEY}":
