@@ -11,7 +11,6 @@ Steps run in order; each part of the project adds its own module to ``STEPS`` wi
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import os
@@ -67,7 +66,7 @@ class DemoContext:
         return self.days[-1].isoformat()
 
 
-def _quiet_logs(path) -> logging.FileHandler:
+def _quiet_logs(path) -> None:
     """Dagster's and the libraries' log lines go to a file; the terminal shows the summary."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -79,7 +78,6 @@ def _quiet_logs(path) -> logging.FileHandler:
     for name in ("dagster", "alembic"):
         logging.getLogger(name).handlers = [handler]
         logging.getLogger(name).propagate = False
-    return handler
 
 
 def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
@@ -87,7 +85,7 @@ def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
     cfg = settings.load()
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     log_path = cfg.state_dir / "demo.log"
-    log_file = _quiet_logs(log_path).stream
+    _quiet_logs(log_path)
     window_days = min(days, DEFAULT_RANGE_DAYS)
     print(
         f"marketing_pipeline demo: {days} days of a generated brand's orders, every source for the last"
@@ -120,10 +118,7 @@ def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
             if hasattr(module, "run"):
                 step_started = time.monotonic()
                 print(f"  {module.__name__.rsplit('.', 1)[-1]} ...", flush=True)
-                # Dagster's console loggers (sensor contexts, the deliberately failing run) write to
-                # stderr; the terminal keeps the summary and the file gets their lines.
-                with contextlib.redirect_stderr(log_file):
-                    module.run(ctx)
+                module.run(ctx)
                 timings.append((module.__name__.rsplit(".", 1)[-1], time.monotonic() - step_started))
         print()
         print(f"== marketing_pipeline demo: {ctx.first} .. {ctx.last} (orders since {ctx.history_first}) ==")
