@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from marketing_pipeline.activation import model
+from marketing_pipeline.activation.klaviyo.bulk_events import bulk_create_job
 from marketing_pipeline.activation.klaviyo.config import PLACED_ORDER
 from marketing_pipeline.activation.sync_history import SyncCounts
 from marketing_pipeline.http import VendorError
@@ -84,25 +85,7 @@ def bulk_body(bodies: list[dict]) -> dict:
         attributes = dict(body["data"]["attributes"])
         email = attributes.pop("profile")["data"]["attributes"]["email"]
         by_email.setdefault(email, []).append({"type": "event", "attributes": attributes})
-    return {
-        "data": {
-            "type": "event-bulk-create-job",
-            "attributes": {
-                "events-bulk-create": {
-                    "data": [
-                        {
-                            "type": "event-bulk-create",
-                            "attributes": {
-                                "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
-                                "events": {"data": events},
-                            },
-                        }
-                        for email, events in by_email.items()
-                    ]
-                }
-            },
-        }
-    }
+    return bulk_create_job(by_email)
 
 
 def sync_order_events(

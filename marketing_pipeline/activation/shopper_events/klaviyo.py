@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC
 
+from marketing_pipeline.activation.klaviyo.bulk_events import bulk_create_job
 from marketing_pipeline.activation.shopper_events.events import ShopperEvent, checkout_url, product_url
 
 METRICS = {
@@ -107,25 +108,7 @@ def bulk_body(events: list[ShopperEvent], store_url: str) -> dict:
     by_email: dict[str, list[dict]] = {}
     for e in events:
         by_email.setdefault(e.email, []).append(event_entry(e, store_url))
-    return {
-        "data": {
-            "type": "event-bulk-create-job",
-            "attributes": {
-                "events-bulk-create": {
-                    "data": [
-                        {
-                            "type": "event-bulk-create",
-                            "attributes": {
-                                "profile": {"data": {"type": "profile", "attributes": {"email": email}}},
-                                "events": {"data": entries},
-                            },
-                        }
-                        for email, entries in by_email.items()
-                    ]
-                }
-            },
-        }
-    }
+    return bulk_create_job(by_email)
 
 
 def batches(events: Iterable[ShopperEvent], store_url: str) -> Iterator[list[ShopperEvent]]:
