@@ -166,6 +166,22 @@ BEGIN
     END IF;
 END $$;
 
+-- The rows of the customers to recompute, chosen by mode as the refresh_<raw> views are: a refresh
+-- looks its few customers up through the customer indexes (a filter that ORs in the setting cannot
+-- become a join and read both tables whole), a full rebuild reads everyone without looking them up.
+DO $$
+BEGIN
+    IF current_setting('marts.incremental')::boolean THEN
+        CREATE TEMP VIEW todo_keys AS
+        SELECT * FROM core.customer_keys WHERE customer_id IN (SELECT customer_id FROM customers_todo);
+        CREATE TEMP VIEW todo_records AS
+        SELECT * FROM core.identity_records WHERE customer_id IN (SELECT customer_id FROM customers_todo);
+    ELSE
+        CREATE TEMP VIEW todo_keys AS SELECT * FROM core.customer_keys;
+        CREATE TEMP VIEW todo_records AS SELECT * FROM core.identity_records;
+    END IF;
+END $$;
+
 WITH keyed AS (
     SELECT customer_id,
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'email'))[1] AS email,
@@ -175,17 +191,14 @@ WITH keyed AS (
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'klaviyo_profile'))[1] AS klaviyo_profile_id,
            (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
            min(first_seen_at) AS first_seen_at
-    FROM core.customer_keys
-    -- a full rebuild recomputes everyone: no need to look each key up among them
-    WHERE NOT current_setting('marts.incremental')::boolean OR customer_id IN (SELECT customer_id FROM customers_todo)
+    FROM todo_keys
     GROUP BY customer_id
 ), seen AS (   -- grouped in byte order ("C"): the same groups, a cheaper sort
     SELECT customer_id COLLATE "C" AS customer_id,
            (array_agg(accepts_marketing ORDER BY seen_at DESC) FILTER (WHERE accepts_marketing IS NOT NULL))[1] AS accepts_marketing,
            min(subscribed_at) AS subscribed_at,
            array_agg(DISTINCT source ORDER BY source) AS sources
-    FROM core.identity_records
-    WHERE NOT current_setting('marts.incremental')::boolean OR customer_id IN (SELECT customer_id FROM customers_todo)
+    FROM todo_records
     GROUP BY 1
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
@@ -195,3 +208,4 @@ SELECT k.customer_id, k.email, k.phone, k.tiktok_user_id, k.website_customer_id,
        k.customerio_person_id, s.accepts_marketing, s.subscribed_at, k.first_seen_at,
        coalesce(s.sources, '{}')
 FROM keyed k LEFT JOIN seen s USING (customer_id);
+DROP VIEW todo_keys, todo_records;
