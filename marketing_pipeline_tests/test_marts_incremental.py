@@ -360,6 +360,23 @@ def test_builders_in_their_own_transactions_see_each_change_once(conn):
     assert _tables(conn, (new_day, new_day)) == refreshed
 
 
+def _indexes(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes"
+        " WHERE schemaname IN ('core', 'marts') ORDER BY 1, 2, 3"
+    ).fetchall()
+
+
+def test_a_full_rebuild_puts_back_every_key_and_index_the_migrations_made(conn):
+    migrated = _indexes(conn)
+    _seed(conn)
+    assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}  # builder by builder
+    assert _indexes(conn) == migrated
+    with conn.transaction():  # every builder in one transaction
+        rebuild(conn, FIRST, LAST, segments_from=LAST, full=True)
+    assert _indexes(conn) == migrated
+
+
 def _segments(conn, day: date) -> list[tuple]:
     return conn.execute(
         "SELECT * FROM marts.customer_segments WHERE as_of = %s ORDER BY customer_id", (day,)

@@ -27,8 +27,7 @@ BEGIN
         SELECT * FROM core.orders WHERE order_date IN (SELECT day FROM scope_changed);
     ELSE
         TRUNCATE marts.attribution;
-        ALTER TABLE marts.attribution DROP CONSTRAINT attribution_pkey;
-        DROP INDEX marts.attribution_date_idx;
+        PERFORM marts.set_aside_indexes('marts.attribution');
         CREATE TEMP VIEW attribution_orders AS SELECT * FROM core.orders;
     END IF;
 END $$;
@@ -74,7 +73,6 @@ DROP VIEW attribution_orders;
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN
-        ALTER TABLE marts.attribution ADD CONSTRAINT attribution_pkey PRIMARY KEY (order_key);
-        CREATE INDEX attribution_date_idx ON marts.attribution (order_date);
+        PERFORM marts.restore_indexes('marts.attribution');
     END IF;
 END $$;

@@ -17,8 +17,7 @@ ANALYZE names_customers;
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN
-        CREATE INDEX order_names_date_idx ON core.order_names (order_date);
-        CREATE INDEX order_names_customer_idx ON core.order_names (customer_id);
+        PERFORM marts.restore_indexes('core.order_names');
         ANALYZE core.order_names;
     END IF;
 END $$;

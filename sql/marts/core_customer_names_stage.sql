@@ -29,6 +29,6 @@ BEGIN
             CREATE OR REPLACE TEMP VIEW refresh_website_orders AS SELECT * FROM raw.website_orders;
         END IF;
         TRUNCATE core.order_names, core.customer_names;
-        DROP INDEX core.order_names_date_idx, core.order_names_customer_idx;
+        PERFORM marts.set_aside_indexes('core.order_names');
     END IF;
 END $$;

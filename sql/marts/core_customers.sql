@@ -22,8 +22,7 @@ ANALYZE stg_identities;  -- temporary tables get no statistics otherwise
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean AND NOT EXISTS (SELECT 1 FROM core.customer_keys) THEN
-        ALTER TABLE core.customer_keys DROP CONSTRAINT customer_keys_pkey;
-        DROP INDEX core.customer_keys_customer_idx;
+        PERFORM marts.set_aside_indexes('core.customer_keys');
     END IF;
 END $$;
 
@@ -116,10 +115,7 @@ LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = f.em
 LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = f.phone;
 DO $$
 BEGIN
-    IF to_regclass('core.customer_keys_customer_idx') IS NULL THEN  -- filled from empty above
-        ALTER TABLE core.customer_keys ADD CONSTRAINT customer_keys_pkey PRIMARY KEY (key_type, key_value);
-        CREATE INDEX customer_keys_customer_idx ON core.customer_keys (customer_id);
-    END IF;
+    PERFORM marts.restore_indexes('core.customer_keys');  -- when filled from empty above
     IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF;
 END $$;
 
@@ -149,7 +145,7 @@ BEGIN
         DELETE FROM core.customers WHERE customer_id IN (SELECT customer_id FROM customers_todo);
     ELSE  -- every record again: filled without indexes, built once afterwards
         TRUNCATE core.identity_records, core.customers;
-        DROP INDEX core.identity_records_day_idx, core.identity_records_customer_idx;
+        PERFORM marts.set_aside_indexes('core.identity_records');
         INSERT INTO customers_todo SELECT DISTINCT customer_id FROM core.customer_keys;
     END IF;
 END $$;
@@ -160,8 +156,7 @@ DROP VIEW resolved_identities;
 DO $$
 BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN
-        CREATE INDEX identity_records_day_idx ON core.identity_records (day);
-        CREATE INDEX identity_records_customer_idx ON core.identity_records (customer_id);
+        PERFORM marts.restore_indexes('core.identity_records');
         ANALYZE core.identity_records;
     END IF;
 END $$;

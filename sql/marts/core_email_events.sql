@@ -14,11 +14,7 @@ BEGIN
         WHERE (platform, event_id) IN (SELECT 'customerio', s.delivery_id || ':' || t.event_type
                                        FROM scope_deliveries s CROSS JOIN customerio_event_types t);
     ELSE
-        ALTER TABLE core.email_events ADD CONSTRAINT email_events_pkey PRIMARY KEY (platform, event_id);
-        CREATE INDEX email_events_customer_idx ON core.email_events (customer_id, occurred_at)
-            WHERE event_type IN ('click', 'open');
-        CREATE INDEX email_events_source_date_idx ON core.email_events (source_date);
-        CREATE INDEX email_events_date_idx ON core.email_events (event_date);
+        PERFORM marts.restore_indexes('core.email_events');
         ANALYZE core.email_events;
     END IF;
 END $$;

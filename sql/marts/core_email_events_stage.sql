@@ -44,7 +44,6 @@ BEGIN
         INSERT INTO scope_changed SELECT DISTINCT event_date FROM gone;
     ELSE
         TRUNCATE core.email_events;
-        ALTER TABLE core.email_events DROP CONSTRAINT email_events_pkey;
-        DROP INDEX core.email_events_customer_idx, core.email_events_source_date_idx, core.email_events_date_idx;
+        PERFORM marts.set_aside_indexes('core.email_events');
     END IF;
 END $$;

@@ -57,11 +57,8 @@ BEGIN
         UNION SELECT order_date FROM orders_gone
         UNION SELECT order_date FROM stg_orders;
     ELSE
-        ALTER TABLE core.orders ADD CONSTRAINT orders_pkey PRIMARY KEY (order_key);
-        CREATE INDEX orders_date_idx ON core.orders (order_date);
-        CREATE INDEX orders_customer_idx ON core.orders (customer_id, ordered_at);
-        CREATE INDEX orders_klaviyo_idx ON core.orders (order_key) WHERE channel = 'klaviyo';
-        ALTER TABLE core.order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (order_key, line_id);
+        PERFORM marts.restore_indexes('core.orders');
+        PERFORM marts.restore_indexes('core.order_lines');
         ANALYZE core.orders;
         ANALYZE core.order_lines;
     END IF;
@@ -99,7 +96,7 @@ BEGIN
         GROUP BY 1;
     ELSE  -- filled without its key, built once afterwards
         TRUNCATE core.customer_months, core.cohort_activity;
-        ALTER TABLE core.customer_months DROP CONSTRAINT customer_months_pkey;
+        PERFORM marts.set_aside_indexes('core.customer_months');
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
         SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
@@ -107,7 +104,7 @@ BEGIN
               FROM core.orders
               WHERE customer_id IS NOT NULL AND is_counted
               GROUP BY 1, 2) m;
-        ALTER TABLE core.customer_months ADD CONSTRAINT customer_months_pkey PRIMARY KEY (customer_id, month);
+        PERFORM marts.restore_indexes('core.customer_months');
         ANALYZE core.customer_months;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
         TRUNCATE core.customer_totals;

@@ -40,8 +40,7 @@ BEGIN
         DELETE FROM core.order_lines l USING orders_gone g WHERE l.order_key = g.order_key;
     ELSE
         TRUNCATE core.orders, core.order_lines;
-        ALTER TABLE core.orders DROP CONSTRAINT orders_pkey;
-        DROP INDEX core.orders_date_idx, core.orders_customer_idx, core.orders_klaviyo_idx;
-        ALTER TABLE core.order_lines DROP CONSTRAINT order_lines_pkey;
+        PERFORM marts.set_aside_indexes('core.orders');
+        PERFORM marts.set_aside_indexes('core.order_lines');
     END IF;
 END $$;

@@ -60,7 +60,7 @@ BEGIN
         END IF;
     END IF;
     IF current_setting('marts.rfm_bulk')::boolean THEN
-        ALTER TABLE marts.rfm_scores DROP CONSTRAINT rfm_scores_pkey;
+        PERFORM marts.set_aside_indexes('marts.rfm_scores');
     END IF;
 END $$;
 
@@ -129,7 +129,7 @@ DO $$
 BEGIN
     IF current_setting('marts.rfm_bulk')::boolean THEN
         INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
-        ALTER TABLE marts.rfm_scores ADD CONSTRAINT rfm_scores_pkey PRIMARY KEY (month, customer_id);
+        PERFORM marts.restore_indexes('marts.rfm_scores');
     ELSE   -- only what changed: one pass over the new and the stored rows, then the few that differ
         CREATE TEMP TABLE rfm_diff ON COMMIT DROP AS
         SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
