@@ -1,4 +1,4 @@
-"""Brand × day partitions, for assets that serve several brands (no asset uses them yet).
+"""Brand × day partitions of every daily asset, and brand partitions of the marts.
 
 The brand dimension is static, read from the brands file when the definitions load: the file is
 the one list of brands, so adding one is a configuration change and a code-location reload, with
@@ -26,15 +26,24 @@ from marketing_pipeline.settings.brands import Brand
 BRAND, DAY = "brand", "day"
 
 
-def build_brand_partitions() -> dg.StaticPartitionsDefinition:
-    return dg.StaticPartitionsDefinition(list(brand_settings.load().ids))
+def brand_ids(vendor: str | None = None) -> list[str]:
+    """Every brand of the brands file, or those that use ``vendor``."""
+    return [b.id for b in brand_settings.load() if vendor is None or vendor in b.vendors]
 
 
-def build_brand_day_partitions() -> dg.MultiPartitionsDefinition:
-    """Every brand of the brands file × every day since HISTORY_START_DATE, read now."""
+def build_brand_partitions(vendor: str | None = None) -> dg.StaticPartitionsDefinition:
+    """One partition per brand (per brand that uses ``vendor``): the marts' partitions."""
+    return dg.StaticPartitionsDefinition(brand_ids(vendor))
+
+
+def build_brand_day_partitions(vendor: str | None = None) -> dg.MultiPartitionsDefinition:
+    """Every brand of the brands file (that uses ``vendor``) × every day since HISTORY_START_DATE.
+
+    A vendor's assets have partitions only for the brands that use it, so a backfill of all of
+    them never fails for a brand without that vendor."""
     return dg.MultiPartitionsDefinition(
         {
-            BRAND: build_brand_partitions(),
+            BRAND: build_brand_partitions(vendor),
             DAY: dg.DailyPartitionsDefinition(
                 start_date=settings.load().history_start.isoformat(), timezone="UTC", end_offset=2
             ),
@@ -58,9 +67,26 @@ def brand_days(context: dg.AssetExecutionContext) -> tuple[Brand, list[date]]:
     return brand_settings.load().get(ids.pop()), sorted(days)
 
 
+def brand_of(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> Brand:
+    """The brand of a run of brand-partitioned assets (or of brand × day ones: its one brand)."""
+    ids = {_brand_of_key(k) for k in context.partition_keys}
+    if len(ids) != 1:
+        raise ValueError(f"a run covers one brand; this one covers {sorted(ids)}")
+    return brand_settings.load().get(ids.pop())
+
+
+def brand_day_key(brand_id: str, day: date | str) -> dg.MultiPartitionKey:
+    """The partition key of one brand's day."""
+    return dg.MultiPartitionKey({BRAND: brand_id, DAY: str(day)})
+
+
 def brand_day_bounds(brand: Brand, day: date) -> tuple[datetime, datetime]:
     """[start, end) of ``day`` on the brand's own calendar."""
     return day_bounds(day, brand.tz)
+
+
+def _brand_of_key(key: str) -> str:
+    return str(key).partition("|")[0]
 
 
 def _split(key: str) -> tuple[str, date]:

@@ -86,7 +86,11 @@ def warehouse_url(pg_server_url: str, template_db: str, monkeypatch: pytest.Monk
     monkeypatch.setenv("MARKETING_DATABASE_URL", url)
     yield url
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # the test's database and its other brands' databases beside it (warehouse/engine.beside)
+        for (db,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)", (name, name + "_")
+        ).fetchall():
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ standard name (``settings/vendors.py``) behind the brand's ``env_prefix``. The p
 the default brand (today's variables keep working) and ``<ID>_`` for the others, so brand
 ``northwind`` reads ``NORTHWIND_KLAVIYO_API_KEY`` unless the file says otherwise.
 
+Each brand has its own warehouse database: the default brand's is ``MARKETING_DATABASE_URL`` (or the
+embedded one), another brand's is its ``<ID>_MARKETING_DATABASE_URL`` (the file's ``warehouse`` key
+names another variable), else a database beside the default one (``warehouse/engine.py``).
+
 Keys starting with ``x-`` are kept (``Brand.extensions``) for tools and ignored here.
 """
 
@@ -47,6 +51,7 @@ _BRAND_KEYS = (
     "sender",
     "address",
     "env_prefix",
+    "warehouse",
     "vendors",
 )
 _TOP_KEYS = ("brands", "default")
@@ -64,6 +69,8 @@ class Brand:
     # vendor key -> standard variable name -> this brand's variable name, for each enabled vendor
     variables: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     is_default: bool = False
+    # the variable holding this brand's warehouse URL; unset: a database beside the default brand's
+    warehouse_variable: str = "MARKETING_DATABASE_URL"
     extensions: Mapping[str, object] = field(default_factory=dict, compare=False)
 
     @property
@@ -259,6 +266,11 @@ def _check_brand(item: dict) -> list[str]:
     prefix = item.get("env_prefix")
     if prefix is not None and not (isinstance(prefix, str) and (prefix == "" or _ENV_NAME.fullmatch(prefix))):
         errors.append(f"env_prefix {prefix!r} must be empty or start a valid variable name (A-Z, 0-9, _)")
+    warehouse = item.get("warehouse")
+    if warehouse is not None and not (isinstance(warehouse, str) and _ENV_NAME.fullmatch(warehouse)):
+        errors.append(
+            f"warehouse {warehouse!r} must be the name of the variable holding the brand's database URL"
+        )
     return errors + _check_vendors(item.get("vendors"))
 
 
@@ -309,6 +321,7 @@ def _brand(item: dict, is_default: bool) -> Brand:
         address=(item.get("address") or "").strip(),
         variables=_variables(vendors, prefix),
         is_default=is_default,
+        warehouse_variable=item.get("warehouse") or prefix + "MARKETING_DATABASE_URL",
         extensions={k: v for k, v in item.items() if k.startswith("x-")},
     )
 
@@ -324,6 +337,12 @@ def _check_shared_accounts(brands: tuple[Brand, ...], where: str) -> None:
     """Two brands reading the very same credential variables would load one account twice."""
     owner: dict[tuple[str, tuple[str, ...]], str] = {}
     for b in brands:
+        if ("warehouse", (b.warehouse_variable,)) in owner:
+            raise SettingsError(
+                f"{where}: brands {owner['warehouse', (b.warehouse_variable,)]!r} and {b.id!r} read the same "
+                f"warehouse variable {b.warehouse_variable}; each brand keeps its data in its own database"
+            )
+        owner["warehouse", (b.warehouse_variable,)] = b.id
         for key in b.vendors:
             v = b.vendor(key)
             account = (key, v.required + tuple(var for g in v.alternatives for var in g))
