@@ -33,14 +33,17 @@ COMPONENTS = [
 
 
 def _environment_key() -> tuple:
-    """What the definitions depend on: the calendar, which vendor variables are set and who sends
-    recovery mail (the recovery job's pool)."""
+    """What the definitions depend on: the calendar, the brands (their file's content: partitions,
+    schedules), which vendor variables are set and who sends recovery mail (the recovery job's pool)."""
     from marketing_pipeline import settings
+    from marketing_pipeline.settings.brands import brands_file
     from marketing_pipeline.settings.recovery import sender_from_env
     from marketing_pipeline.settings.vendors import set_variables
 
     cfg = settings.load()
-    return cfg.brand_timezone, cfg.history_start, set_variables(), sender_from_env()
+    path = brands_file()
+    brands = (str(path), path.read_bytes()) if path else None
+    return cfg.brand_timezone, cfg.history_start, brands, set_variables(), sender_from_env()
 
 
 @cache

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy import URL
 
+from marketing_pipeline.sandbox import brands as sandbox_brands
 from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.app import Sandbox, build
 from marketing_pipeline.sandbox.server import BackgroundServer
@@ -88,7 +89,8 @@ def warehouse_url(pg_server_url: str, template_db: str, monkeypatch: pytest.Monk
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         # the test's database and its other brands' databases beside it (warehouse/engine.beside)
         for (db,) in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)", (name, name + "_")
+            "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
+            (name, name + "_"),
         ).fetchall():
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
@@ -113,6 +115,26 @@ def faulty_sandbox(request: pytest.FixtureRequest) -> Iterator[tuple[Sandbox, st
     box = build(seed=7, today=TODAY, faults=request.param)
     with BackgroundServer(box.app) as server:
         yield box, server.url
+
+
+@pytest.fixture(scope="session")
+def brands_sandbox() -> Iterator[tuple[dict, str]]:
+    """The sandbox's three brands (sandbox/brands.yaml) on one loopback port: (boxes by brand id, base URL).
+    The default brand at the root, the others under /brands/<id>."""
+    served = sandbox_brands.build_all(today=TODAY)
+    with BackgroundServer(served["app"]) as server:
+        yield served["boxes"], server.url
+
+
+@pytest.fixture
+def three_brands(brands_sandbox, monkeypatch: pytest.MonkeyPatch):
+    """A deployment of the sandbox's three brands for one test: the brands file and every brand's
+    vendor variables pointing at ``brands_sandbox``. Returns the Brands."""
+    _, base_url = brands_sandbox
+    monkeypatch.setenv("MARKETING_BRANDS_FILE", str(sandbox_brands.BRANDS_FILE))
+    for var, value in sandbox_brands.environ(base_url=base_url).items():
+        monkeypatch.setenv(var, value)
+    return sandbox_brands.load()
 
 
 @pytest.fixture
