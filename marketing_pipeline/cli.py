@@ -41,8 +41,8 @@ def _migrate(args: argparse.Namespace) -> int:
 def _sandbox_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=SANDBOX_PORT)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=None, help="one brand with this seed instead of the three")
+    p.add_argument("--scale", type=float, default=None, help="one brand of this size instead of the three")
     p.add_argument("--faults", default=None, help="e.g. 'tiktok-shop:429=0.2,drop=0.05;*:latency=0.1'")
 
 
@@ -50,11 +50,21 @@ def _sandbox_args(p: argparse.ArgumentParser) -> None:
 def _sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from marketing_pipeline.sandbox import brands as sandbox_brands
     from marketing_pipeline.sandbox.app import build
 
-    box = build(seed=args.seed, scale=args.scale, faults=args.faults)
-    print(f"sandbox for {box.world.brand} on http://{args.host}:{args.port}/ ({', '.join(box.emulators)})")
-    uvicorn.run(box.app, host=args.host, port=args.port, log_level="warning")
+    url = f"http://{args.host}:{args.port}"
+    if args.seed is not None or args.scale is not None:
+        box = build(seed=7 if args.seed is None else args.seed, scale=args.scale or 1.0, faults=args.faults)
+        print(f"sandbox for {box.world.brand} on {url}/ ({', '.join(box.emulators)})")
+        uvicorn.run(box.app, host=args.host, port=args.port, log_level="warning")
+        return 0
+    served = sandbox_brands.build_all(faults=args.faults)
+    brands = sandbox_brands.load()
+    print(f"sandbox for {len(brands)} brands on {url}/ (brands file: {sandbox_brands.BRANDS_FILE}):")
+    for b in brands:
+        print(f"  {b.id:<10} {b.name:<16} {b.timezone:<18} {sandbox_brands.brand_url(b, url)}/")
+    uvicorn.run(served["app"], host=args.host, port=args.port, log_level="warning")
     return 0
 
 

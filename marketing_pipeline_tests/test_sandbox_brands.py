@@ -96,3 +96,17 @@ def test_each_brand_reaches_its_own_world_through_its_own_variables(brands):
         # kumo does not use Customer.io: its file lists its vendors
         assert "KUMO_CUSTOMERIO_APP_API_KEY" not in env and "NORTHWIND_CUSTOMERIO_APP_API_KEY" in env
         assert seen["lumenleaf"] > seen["northwind"] > seen["kumo"] > 0
+
+
+def test_sandbox_mode_serves_the_three_brands_whatever_brands_file_was_named(monkeypatch, tmp_path):
+    from marketing_pipeline.sandbox import launch
+
+    env = launch.environ("http://127.0.0.1:9")
+    assert env["MARKETING_BRANDS_FILE"] == str(sandbox_brands.BRANDS_FILE)
+    monkeypatch.setenv("MARKETING_BRANDS_FILE", str(tmp_path / "someone-elses.yaml"))
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    served = brand_settings.load()
+    assert served.ids == ("lumenleaf", "northwind", "kumo")
+    nw = served.get("northwind").vendor("klaviyo").values()
+    assert nw["base_url"] == "http://127.0.0.1:9/brands/northwind/klaviyo"

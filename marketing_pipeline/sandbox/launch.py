@@ -2,7 +2,9 @@
 
 Only the CLI calls this, and only when asked (``demo``, ``ui --sandbox``, ``MARKETING_SANDBOX=1``).
 Every vendor then talks to the sandbox, whatever keys the environment held, so generated and real
-data never meet; the warehouse it writes to is a sandbox warehouse (``warehouse.mode``).
+data never meet; the warehouse it writes to is a sandbox warehouse (``warehouse.mode``). The
+deployment serves the sandbox's three brands (``sandbox/brands.yaml``), whatever brands file the
+environment named: the default brand at the root, the others under ``/brands/<id>``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import socket
 
 import httpx
 
+from marketing_pipeline.sandbox import brands as sandbox_brands
 from marketing_pipeline.sandbox import credentials
-from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,6 @@ def _serving_sandbox(url: str) -> bool:
 def start(
     *,
     port: int = credentials.DEFAULT_PORT,
-    seed: int = 7,
-    scale: float = 1.0,
     faults: str | None = None,
     reuse: bool = True,
 ) -> str:
@@ -53,12 +53,17 @@ def start(
         return inherited
     url = f"http://127.0.0.1:{port}"
     if not reuse or not _serving_sandbox(url):
-        app = build(seed=seed, scale=scale, faults=faults).app
+        app = sandbox_brands.build_all(faults=faults)["app"]
         with socket.socket() as s:
             taken = s.connect_ex(("127.0.0.1", port)) == 0
         server = BackgroundServer(app, port=0 if taken else port).start()
         atexit.register(server.stop)
         url = server.url
-    os.environ.update(credentials.environ(url))
+    os.environ.update(environ(url))
     log.info("sandbox serving on %s", url)
     return url
+
+
+def environ(url: str) -> dict[str, str]:
+    """Every brand's variables pointing at the sandbox at ``url``, and the sandbox's brands file."""
+    return {**sandbox_brands.environ(base_url=url), "MARKETING_BRANDS_FILE": str(sandbox_brands.BRANDS_FILE)}
