@@ -31,10 +31,18 @@ def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentPar
 
 @command("migrate", "apply pending SQL migrations to the warehouse")
 def _migrate(args: argparse.Namespace) -> int:
+    from marketing_pipeline.settings import brands as brand_settings
     from marketing_pipeline.warehouse import database_url, migrate
+    from marketing_pipeline.warehouse.engine import ensure_database
 
-    applied = migrate(database_url())
-    print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+    for brand in brand_settings.load():  # each brand's warehouse (created beside the default one if needed)
+        url = database_url(brand=brand)
+        if not brand.is_default:
+            ensure_database(url, database_url())
+        applied = migrate(url)
+        print(
+            f"{brand.id}: applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}"
+        )
     return 0
 
 
@@ -155,10 +163,11 @@ def _start(args: argparse.Namespace):
         url = launch.start()
         print(f"sandbox mode: every vendor is served by the emulators on {url}")
     rt = runtime.start()
-    if rt.sandbox:  # the sandbox store's discount codes, so cart recovery offers can be redeemed
+    if rt.sandbox:  # each sandbox store's discount codes, so cart recovery offers can be redeemed
         from marketing_pipeline.sandbox.discount_codes import seed_into
 
-        seed_into(rt.warehouse_url)
+        for url in rt.brand_urls.values():
+            seed_into(url)
     for vendor, missing in rt.unconfigured.items():
         print(f"{vendor}: not configured (set {', '.join(missing)}); its assets fail until it is")
     return rt

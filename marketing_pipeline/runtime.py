@@ -8,21 +8,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from marketing_pipeline import celery_jobs, settings
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import vendors
-from marketing_pipeline.warehouse import embedded, migrate, mode
+from marketing_pipeline.warehouse import embedded
 from marketing_pipeline.warehouse.engine import database_url, sqlalchemy_url
+from marketing_pipeline.warehouse.resource import WarehouseResource
 
 
 @dataclass
 class Runtime:
-    warehouse_url: str
+    warehouse_url: str  # the default brand's
     sandbox: bool
     unconfigured: dict[str, list[str]]  # vendor key -> its missing variables
     dagster_home: Path
+    brand_urls: dict[str, str]  # brand id -> its warehouse, every brand of the brands file
 
 
 def start() -> Runtime:
-    """Warehouse up, migrated and of the right mode; instance configured.
+    """Every brand's warehouse up, migrated, of the right mode and claimed for its brand; instance configured.
 
     Sets ``MARKETING_DATABASE_URL`` and ``DAGSTER_POSTGRES_URL`` so child processes (Dagster's
     code server and run workers) share this process's embedded server instead of starting one,
@@ -43,11 +46,16 @@ def start() -> Runtime:
                 embedded.commits_without_flush(url)
     os.environ.setdefault("DAGSTER_POSTGRES_URL", dagster_url)
     celery_jobs.apply_env_defaults()  # for daily_ingest_celery runs and workers
-    migrate(warehouse_url)
-    mode.claim(warehouse_url, cfg.sandbox)
+    brand_urls = {}
+    for brand in brand_settings.load():
+        warehouse = WarehouseResource(brand_id=brand.id)
+        warehouse.prepare()
+        brand_urls[brand.id] = warehouse.url()
+        if cfg.sandbox and not cfg.database_url and not brand.is_default:
+            embedded.commits_without_flush(brand_urls[brand.id])
 
     home = cfg.state_dir / ("dagster_home" + suffix)
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(settings.PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
-    return Runtime(warehouse_url, cfg.sandbox, vendors.unconfigured(), home)
+    return Runtime(warehouse_url, cfg.sandbox, vendors.unconfigured(), home, brand_urls)

@@ -95,3 +95,15 @@ def test_a_vendor_resource_for_another_brand_takes_that_brands_account(two_brand
     assert for_brand(mine, two_brands.get("northwind"), "klaviyo").api_key == ""
     with pytest.raises(SettingsError, match="does not use 'sendgrid'"):
         for_brand(mine, two_brands.get("northwind"), "sendgrid")
+
+
+def test_migrate_brings_every_brands_warehouse_up(warehouse_url, two_brands, capsys):
+    from marketing_pipeline.cli import main
+
+    assert main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    assert "lumenleaf: applied 0 migration(s)" in out  # the test database is migrated already
+    assert "northwind: applied" in out and "northwind: applied 0" not in out
+    northwind = WarehouseResource(brand_id="northwind").url()
+    with psycopg.connect(northwind) as conn:
+        assert conn.execute("SELECT to_regclass('marts.customer_segments') IS NOT NULL").fetchone()[0]

@@ -96,7 +96,8 @@ def run(days: int = HISTORY_DAYS, port: int = credentials.DEFAULT_PORT) -> int:
     # its own emulators (another process's carry their state), on another port when ``port`` is taken
     sandbox_url = launch.start(port=port, reuse=False)
     rt = runtime.start()
-    seed_into(rt.warehouse_url)  # the store's discount codes for the offer step
+    for url in rt.brand_urls.values():
+        seed_into(url)  # each store's discount codes for the offer step
     print(f"sandbox warehouse ready; vendor emulators on {sandbox_url}")
     brand_today = datetime.now(settings.load().tz).date()
     history = [brand_today - timedelta(days=i) for i in range(days, 0, -1)]
