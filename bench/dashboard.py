@@ -7,7 +7,7 @@ Prints the data endpoint's time, first visits (median of ``BENCH_ROUNDS``, defau
 visit, and first visit / warm as the ratio. Then three brands (the scratch database and two copies
 of it, each a brand's warehouse): the data endpoint for the default brand (pooled connection) and
 for another brand (a connection per request), and the overview of all brands (``/dashboard/api/brands``),
-medians of ``BENCH_REQUESTS`` (default 20) requests each. Server: ``BENCH_DATABASE_URL`` or
+medians of ``BENCH_REQUESTS`` (default 20) requests each (``BENCH_BRANDS=0`` leaves this part out). Server: ``BENCH_DATABASE_URL`` or
 ``MARKETING_TEST_DATABASE_URL`` or the warehouse; the scratch databases are created and dropped.
 """
 
@@ -38,6 +38,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20"))
+WITH_BRANDS = os.environ.get("BENCH_BRANDS", "1") != "0"  # 0: the single-brand part only
 PASSWORD = "bench-dashboard-password"
 BRANDS_FILE = """
 brands:
@@ -62,33 +63,47 @@ def _signed_in(base: str) -> httpx.Client:
     return client
 
 
-def _brands(url: str) -> dict[str, float]:
-    """Two copies of the scratch database as brands north and south; the three brands' endpoints timed."""
+def _copies(url: str) -> dict[str, str]:
+    """Two copies of the scratch database, the warehouses of brands north and south (made while no
+    connection is open to it)."""
     info = conninfo_to_dict(url)
-    admin = make_conninfo(**{**info, "dbname": "postgres"})
     copies = {b: make_conninfo(**{**info, "dbname": f"{info['dbname']}_{b}"}) for b in ("north", "south")}
-    with tempfile.TemporaryDirectory() as tmp, psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(make_conninfo(**{**info, "dbname": "postgres"}), autocommit=True) as conn:
+        for b in copies:
+            conn.execute(f'CREATE DATABASE "{info["dbname"]}_{b}" TEMPLATE "{info["dbname"]}"')
+    return copies
+
+
+def _drop(copies: dict[str, str]) -> None:
+    for copy in copies.values():
+        info = conninfo_to_dict(copy)
+        with psycopg.connect(make_conninfo(**{**info, "dbname": "postgres"}), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{info["dbname"]}" WITH (FORCE)')
+
+
+def _brands(copies: dict[str, str]) -> dict[str, float]:
+    """The three brands' endpoints timed: the default brand's, another brand's and the overview."""
+    with tempfile.TemporaryDirectory() as tmp:
         try:
-            for b in copies:
-                conn.execute(f'CREATE DATABASE "{info["dbname"]}_{b}" TEMPLATE "{info["dbname"]}"')
             path = Path(tmp) / "brands.yaml"
             path.write_text(BRANDS_FILE)
             os.environ["MARKETING_BRANDS_FILE"] = str(path)
             for b, copy in copies.items():
                 os.environ[f"{b.upper()}_MARKETING_DATABASE_URL"] = copy
-            os.environ.pop(
-                "DAGSTER_HOME", None
-            )  # failed partitions: "not reachable", no Dagster in the timing
-            with BackgroundServer(create_app()) as web, _signed_in(web.url) as client:
-                return {
-                    "default brand data": _median_ms(client, "/dashboard/api/data"),
-                    "other brand data": _median_ms(client, "/dashboard/api/data", {"brand": "north"}),
-                    "overview of 3 brands": _median_ms(client, "/dashboard/api/brands"),
-                }
+            # failed partitions: "not reachable", no Dagster in the timing
+            os.environ.pop("DAGSTER_HOME", None)
+            with BackgroundServer(create_app()) as web:
+                client = _signed_in(web.url)
+                try:
+                    return {
+                        "default brand data": _median_ms(client, "/dashboard/api/data"),
+                        "other brand data": _median_ms(client, "/dashboard/api/data", {"brand": "north"}),
+                        "overview of 3 brands": _median_ms(client, "/dashboard/api/brands"),
+                    }
+                finally:
+                    client.close()
         finally:
             os.environ.pop("MARKETING_BRANDS_FILE", None)
-            for b in copies:
-                conn.execute(f'DROP DATABASE IF EXISTS "{info["dbname"]}_{b}" WITH (FORCE)')
 
 
 def _rendered_seconds(page, url: str) -> float:
@@ -111,6 +126,7 @@ def main() -> int:
                 "SELECT min(partition_date), max(partition_date) FROM raw.website_orders"
             ).fetchone()
             build(conn, first, last, segments_from=last - timedelta(days=30))
+        copies = _copies(url) if WITH_BRANDS else {}
         with BackgroundServer(create_app()) as web, sync_playwright() as p:
             client = _signed_in(web.url)
             t = time.perf_counter()
@@ -129,16 +145,19 @@ def main() -> int:
             warm = _rendered_seconds(page, f"{web.url}/dashboard")
             browser.close()
             client.close()
-        brands = _brands(url)
+        try:
+            brands = _brands(copies) if WITH_BRANDS else {}
+        finally:
+            _drop(copies)
     cold = statistics.median(firsts)
     print(f"data endpoint {api * 1000:.0f} ms")
     print(f"first visit median {cold * 1000:.0f} ms of {[round(s * 1000) for s in firsts]}")
     print(f"warm visit {warm * 1000:.0f} ms; first/warm {cold / warm:.2f}x")
     for name, ms in brands.items():
         print(f"three brands: {name} median {ms:.0f} ms ({REQUESTS} requests)")
-    print(
-        f"three brands: overview / one brand's data {brands['overview of 3 brands'] / brands['default brand data']:.2f}x"
-    )
+    if brands:
+        ratio = brands["overview of 3 brands"] / brands["default brand data"]
+        print(f"three brands: overview / one brand's data {ratio:.2f}x")
     return 0
 
 

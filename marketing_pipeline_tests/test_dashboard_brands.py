@@ -182,3 +182,13 @@ def test_overview_and_switch_need_the_login(two_brands_loaded):
     assert anonymous.get("/dashboard/api/brands").status_code == 401
     assert anonymous.get("/dashboard/brands").status_code == 303
     assert anonymous.get("/dashboard/api/data", params={"brand": "northwind"}).status_code == 401
+
+
+def test_signing_in_returns_to_the_brand_asked_for(two_brands_loaded):
+    anonymous = httpx.Client(base_url=str(two_brands_loaded.base_url))
+    r = anonymous.get("/dashboard", params={"brand": "northwind"})
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/dashboard%3Fbrand%3Dnorthwind"
+    form = anonymous.get(r.headers["location"])
+    assert 'name="next" value="/dashboard?brand=northwind"' in form.text
+    signed = anonymous.post("/login", data={"password": PASSWORD, "next": "/dashboard?brand=northwind"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/dashboard?brand=northwind"

@@ -224,6 +224,9 @@ def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brand
             "$" not in page.locator("#kpis").inner_text()
             and "Europe/Berlin" in page.locator("#brand-meta").inner_text()
         )
+        page.wait_for_function(
+            "echarts.getInstanceByDom(document.getElementById('chart-revenue'))", timeout=20_000
+        )
         bars = _chart(
             page, "chart-revenue", "o.series.flatMap((s) => s.data.map((d) => d[1])).filter((v) => v != null)"
         )
