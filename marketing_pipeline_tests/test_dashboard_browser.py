@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from marketing_pipeline.marts import predictions
@@ -167,3 +168,88 @@ def test_dashboard_loads_draws_and_follows_the_date_selector(two_years):
         assert not errors, errors
         browser.close()
     assert len(firsts) == FIRST_VISITS and all(s > 0 for s in firsts)
+
+
+@pytest.fixture
+def two_brands_served(three_brands, warehouse_url, pg_server_url, template_db, conn, monkeypatch):
+    """lumenleaf (default, USD) and northwind (EUR) with two weeks each; kumo without a warehouse."""
+    from marketing_pipeline import clock
+    from marketing_pipeline.warehouse.resource import WarehouseResource
+    from marketing_pipeline_tests.test_dashboard_brands import NOW, brand_database, load_days
+
+    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the overview says Dagster is not reachable
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    WarehouseResource().prepare()
+    load_days(conn, "lumenleaf")
+    with psycopg.connect(
+        brand_database(pg_server_url, template_db, warehouse_url, "northwind"), autocommit=True
+    ) as nw:
+        load_days(nw, "northwind")
+    with BackgroundServer(create_app()) as server:
+        yield server.url
+
+
+def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brands_served):
+    from playwright.sync_api import sync_playwright
+
+    base = two_brands_served
+    assert os.path.exists(CHROMIUM), f"Chromium is required in CI ({CHROMIUM})"
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport=VIEWPORT, locale="en-US").new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/login?next=/dashboard")
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[type="submit"]')
+        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        revenue = page.locator('[data-kpi="Revenue"] .value')
+        # the default brand: 14 days x (10 + 40) in dollars
+        assert page.locator("#brand-name").inner_text() == "Lumen & Leaf" and revenue.inner_text() == "$700"
+        assert page.locator("#brand-switch a").all_inner_texts() == [
+            "All brands",
+            "Lumen & Leaf",
+            "Northwind Tea",
+            "Kumo Ceramics",
+        ]
+
+        page.locator('#brand-switch a[data-brand="northwind"]').click()
+        page.wait_for_url("**/dashboard?brand=northwind")
+        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        # northwind's own figures, in euros: 14 days x (7 + 21); none of lumenleaf's dollars
+        assert page.locator("#brand-name").inner_text() == "Northwind Tea"
+        assert revenue.inner_text() == "€392"
+        assert (
+            "$" not in page.locator("#kpis").inner_text()
+            and "Europe/Berlin" in page.locator("#brand-meta").inner_text()
+        )
+        page.wait_for_function(
+            "echarts.getInstanceByDom(document.getElementById('chart-revenue'))", timeout=20_000
+        )
+        bars = _chart(
+            page, "chart-revenue", "o.series.flatMap((s) => s.data.map((d) => d[1])).filter((v) => v != null)"
+        )
+        assert bars and set(bars) <= {7, 21}, bars
+        assert page.locator("#brand-switch a.current").inner_text() == "Northwind Tea"
+        page.screenshot(path=str(ARTIFACTS / "dashboard_northwind.png"), full_page=False)
+
+        page.locator('#brand-switch a[data-brand=""]').click()  # all brands
+        page.wait_for_url("**/dashboard/brands")
+        page.wait_for_function("document.body.dataset.loaded === 'brands'", timeout=20_000)
+        card = lambda b: page.locator(f'.brand-card[data-brand="{b}"]')  # noqa: E731
+        assert card("lumenleaf").locator('[data-window="30"] [data-figure="revenue"]').inner_text() == "$700"
+        assert card("northwind").locator('[data-window="30"] [data-figure="revenue"]').inner_text() == "€392"
+        assert (
+            card("northwind").locator('[data-window="7"] [data-figure="orders"]').inner_text() == "14 orders"
+        )
+        assert card("kumo").get_attribute("data-status") == "no warehouse"
+        assert "not reachable" in page.locator("#dagster-warning").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "dashboard_brands.png"), full_page=True)
+
+        page.locator('#brand-switch a[data-brand="northwind"]').click()  # back to one brand
+        page.wait_for_url("**/dashboard?brand=northwind")
+        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        assert revenue.inner_text() == "€392"
+        assert not errors, errors
+        browser.close()

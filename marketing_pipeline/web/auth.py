@@ -16,6 +16,7 @@ import hmac
 import inspect
 from datetime import datetime, timedelta
 from html import escape
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
@@ -204,7 +205,9 @@ def require_login(endpoint):
             return await run_in_threadpool(endpoint, request)  # as Starlette runs a plain function
         if request.url.path.startswith("/dashboard/api/"):
             return JSONResponse({"error": "sign in at /login"}, status_code=401)
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        # the query too (``?brand=northwind``): after signing in the same brand's page opens
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
     return guarded
 

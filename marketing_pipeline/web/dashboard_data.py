@@ -1,13 +1,15 @@
 """The dashboard's numbers: one SQL query per panel over the marts, for a date range and the
-period of the same length before it."""
+period of the same length before it. Each brand's figures come from its own warehouse (the
+connection given), in its currency and with its days cut in its time zone by the marts."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import psycopg
 from psycopg.rows import dict_row
 
-from marketing_pipeline import settings
+from marketing_pipeline import clock, settings
 from marketing_pipeline.marts import figures
+from marketing_pipeline.settings.brands import Brand
 
 
 def _rows(conn: psycopg.Connection, sql: str, params: dict) -> list[dict]:
@@ -28,13 +30,18 @@ def _plain(v):
 DEFAULT_RANGE_DAYS = 14  # the demo loads every source for this window, so both show the same range
 
 
-def default_range(conn: psycopg.Connection, days: int = DEFAULT_RANGE_DAYS) -> tuple[date, date]:
-    """The last ``days`` complete days with sales, not reaching back before the first loaded day."""
+def default_range(
+    conn: psycopg.Connection, days: int = DEFAULT_RANGE_DAYS, today: date | None = None
+) -> tuple[date, date]:
+    """The last ``days`` complete days with sales, not reaching back before the first loaded day.
+    ``today`` is the brand's local day (default: the default brand's, by ``clock``)."""
+    today = today or clock.today(settings.load().tz)
     last, first_loaded = conn.execute(
-        "SELECT (SELECT max(day) FROM marts.channel_daily WHERE day < current_date),"
-        " (SELECT min(day) FROM marts.source_coverage WHERE status = 'loaded')"
+        "SELECT (SELECT max(day) FROM marts.channel_daily WHERE day < %(today)s),"
+        " (SELECT min(day) FROM marts.source_coverage WHERE status = 'loaded')",
+        {"today": today},
     ).fetchone()
-    last = last or conn.execute("SELECT current_date - 1").fetchone()[0]
+    last = last or today - timedelta(days=1)
     start = last - timedelta(days=days - 1)
     if first_loaded and first_loaded > start:
         start = min(first_loaded, last)
@@ -172,10 +179,11 @@ UNION ALL SELECT 'Customer.io deliveries', (SELECT max(_loaded_at) FROM raw.cust
 """
 
 
-def data_as_of(conn: psycopg.Connection, now: datetime | None = None) -> list[dict]:
-    """Per fast source, the brand-local time of its latest load in the last three days (None: none)."""
-    tz = settings.load().tz
-    today = (now or datetime.now(tz)).astimezone(tz).date()
+def data_as_of(conn: psycopg.Connection, now: datetime | None = None, tz: tzinfo | None = None) -> list[dict]:
+    """Per fast source, the brand-local time of its latest load in the last three days (None: none).
+    ``tz``: the brand's time zone (default: the default brand's)."""
+    tz = tz or settings.load().tz
+    today = (now or clock.now()).astimezone(tz).date()
     out = []
     for source, at in conn.execute(AS_OF_SQL, {"recent": today - timedelta(days=2)}):
         local = at.astimezone(tz) if at else None
@@ -190,7 +198,19 @@ def data_as_of(conn: psycopg.Connection, now: datetime | None = None) -> list[di
     return out
 
 
-def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
+def brand_info(brand: Brand) -> dict:
+    """What the page shows of a brand: its name, the currency of its money, the zone of its days."""
+    return {
+        "id": brand.id,
+        "name": brand.name or brand.id,
+        "currency": brand.currency,
+        "timezone": brand.timezone,
+        "is_default": brand.is_default,
+    }
+
+
+def dashboard(conn: psycopg.Connection, start: date, end: date, brand: Brand | None = None) -> dict:
+    tz = brand.tz if brand is not None else None
     length = (end - start).days + 1
     params = {
         "start": start,
@@ -225,6 +245,6 @@ def dashboard(conn: psycopg.Connection, start: date, end: date) -> dict:
         "campaigns": _rows(conn, UTM_CAMPAIGNS_SQL, params),
         "cart_recovery": None if carts is None else [{k: _plain(v) for k, v in r.items()} for r in carts],
         "freshness": freshness,
-        "data_as_of": data_as_of(conn),
+        "data_as_of": data_as_of(conn, tz=tz),
         "predictions": predictions(conn, end),
     }

@@ -1,10 +1,26 @@
-// The dashboard: one JSON request per date range, every panel drawn from it.
+// The dashboard: one JSON request per brand and date range, every panel drawn from it.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
   // one formatter for every number: toLocaleString builds a new one on each call
   const whole = new Intl.NumberFormat(undefined, {maximumFractionDigits: 0});
-  const money = (v) => v == null ? "n/a" : "$" + whole.format(Number(v));
+  // money in the brand's currency (the data names it); one formatter per currency
+  const moneyFormats = new Map();
+  let currency = "USD";
+  const moneyFormat = (code) => {
+    if (!moneyFormats.has(code)) moneyFormats.set(code, new Intl.NumberFormat(undefined,
+      {style: "currency", currency: code, minimumFractionDigits: 0, maximumFractionDigits: 0}));
+    return moneyFormats.get(code);
+  };
+  const money = (v) => v == null ? "n/a" : moneyFormat(currency).format(Number(v));
+  // the brand in the URL (?brand=), kept on every request and link; absent: the default brand
+  const brandParam = new URLSearchParams(location.search).get("brand");
+  const withBrand = (qs) => {
+    const q = new URLSearchParams(qs);
+    if (brandParam) q.set("brand", brandParam);
+    const s = q.toString();
+    return s ? "?" + s : "";
+  };
   const num = (v) => v == null ? "n/a" : whole.format(Number(v));
   const pct = (v) => v == null || !isFinite(v) ? "n/a" : (100 * v).toFixed(1) + "%";
   const ratio = (a, b) => (a == null || !b) ? null : a / b;
@@ -54,7 +70,7 @@
       legend, grid: {left: 8, right: 16, top: 12, bottom: 32, containLabel: true},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
       xAxis: {type: "time", minInterval: 86400000, axisLabel: {formatter: {day: "{MMM} {d}"}}},  // no ticks within a day
-      yAxis: {type: "value", axisLabel: {formatter: (v) => "$" + num(v)}},
+      yAxis: {type: "value", axisLabel: {formatter: money}},
       // every channel gets every day (null where it has none): stacks line up by position
       series: channels.map((ch) => ({type: "bar", name: ch, stack: "revenue", barMaxWidth: 48,
         data: days.map((day) => [day, byKey.has(ch + "|" + day) ? byKey.get(ch + "|" + day) : null])})),
@@ -274,11 +290,36 @@
                {type: "line", name: "predicted (BG/NBD)", lineStyle: {type: "dashed"}, data: p.holdout.map((r) => r.predicted_mean)}]});
   }
 
+  // The brand switch: every brand, the current one marked, and the overview of all brands.
+  function brandSwitch(d) {
+    if (!d.brand) return;
+    currency = d.brand.currency || "USD";
+    document.title = `${d.brand.name} · Marketing dashboard`;
+    $("brand-name").textContent = d.brand.name;
+    $("brand-meta").textContent = `money in ${d.brand.currency}, days in ${d.brand.timezone}`;
+    const keep = new URLSearchParams(location.search);
+    const links = (d.brands || []).map((b) => {
+      const q = new URLSearchParams();
+      q.set("brand", b.id);
+      if (keep.get("start") && keep.get("end")) { q.set("start", keep.get("start")); q.set("end", keep.get("end")); }
+      const current = b.id === d.brand.id;
+      return `<a href="/dashboard?${q}" data-brand="${esc(b.id)}"${current ? ' class="current" aria-current="page"' : ""}>${esc(b.name)}</a>`;
+    });
+    $("brand-switch").innerHTML = `<a href="/dashboard/brands" data-brand="">All brands</a>` + links.join("");
+  }
+
   async function load(start, end, prefetched) {
-    const qs = start && end ? `?start=${start}&end=${end}` : "";
+    const qs = withBrand(start && end ? `start=${start}&end=${end}` : "");
     const res = await (prefetched || fetch("/dashboard/api/data" + qs));
     const d = await res.json();
+    brandSwitch(d);
     if (!res.ok) { $("warnings").innerHTML = `<div class="warn">${esc(d.error)}</div>`; return; }
+    if (d.no_data) {
+      $("warnings").innerHTML = `<div class="warn">No data yet for <b>${esc(d.brand.name)}</b>: ${esc(d.no_data)}.</div>`;
+      $("kpis").innerHTML = "";
+      document.body.dataset.loaded = "no data";
+      return;
+    }
     $("start").value = d.range.start; $("end").value = d.range.end;
     $("period").textContent = `${d.range.start} to ${d.range.end}, compared with ${d.range.previous_start} to ${d.range.previous_end}`;
     $("as-of").textContent = "Data as of " + d.data_as_of.map((a) =>
@@ -292,7 +333,7 @@
     // ms from navigation start to the first complete page, read by the browser test
     if (window.dashboardRendered == null) window.dashboardRendered = performance.now();
     document.body.dataset.loaded = d.range.start + ".." + d.range.end;
-    if (start || end) history.replaceState(null, "", `?start=${d.range.start}&end=${d.range.end}`);
+    if (start || end) history.replaceState(null, "", withBrand(`start=${d.range.start}&end=${d.range.end}`));
   }
 
   let resizing = 0;
