@@ -64,8 +64,16 @@ def ingest_asset_args(group: str, vendor: str, api: str | None = None) -> dict:
 def ingest_scope(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, resource: R, vendor: str
 ) -> tuple[Brand, list[date], WarehouseResource, R]:
-    """The run's brand, its days, that brand's warehouse and ``resource`` with that brand's account."""
-    brand, days = brand_days(context)
+    """The run's brand, its days, that brand's warehouse and ``resource`` with that brand's account.
+
+    A run over several brands (a backfill of fewer days than brands: Dagster then plans one run
+    per day over every brand) fails at once, without retries, naming them."""
+    try:
+        brand, days = brand_days(context)
+    except ValueError as exc:
+        raise dg.Failure(
+            f"{exc}: launch the backfill per brand, or over more days than brands", allow_retries=False
+        ) from None
     return brand, days, warehouse.for_brand(brand), for_brand(resource, brand, vendor)
 
 
