@@ -147,7 +147,7 @@ def raw_assets(components: list[dg.Definitions]) -> list[dg.AssetsDefinition]:
 def ingest_executor() -> dg.ExecutorDefinition:
     """The default executor (multiprocess): in a run, at most ``POOL_LIMITS[api]`` steps tagged with
     that vendor API at once. A run covers one brand, so this caps calls per brand account, and the
-    run queue (dagster.yaml: ``dagster/partition/brand``) caps each brand's runs; no brand waits
+    run queue (dagster.yaml, run_queue.py: tag ``brand``) caps each brand's runs; no brand waits
     for another's quota."""
     limits = [{"key": API_TAG, "value": api, "limit": n} for api, n in sorted(POOL_LIMITS.items())]
 
