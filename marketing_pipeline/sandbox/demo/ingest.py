@@ -7,10 +7,17 @@ from datetime import timedelta
 
 import dagster as dg
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.definitions import defs
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.resource import from_env as tiktok_from_env
 from marketing_pipeline.warehouse import WarehouseResource
+
+
+def _key(day) -> str:
+    """The default brand's partition of ``day`` (the single-brand demo's one brand)."""
+    return str(brand_day_key(brand_settings.load().default.id, day))
 
 
 def _history(ctx) -> None:
@@ -22,8 +29,8 @@ def _history(ctx) -> None:
         instance=ctx.instance,
         resources={"tiktok_shop": tiktok_from_env(), "warehouse": WarehouseResource()},
         tags={
-            "dagster/asset_partition_range_start": ctx.history_first,
-            "dagster/asset_partition_range_end": before.isoformat(),
+            "dagster/asset_partition_range_start": _key(ctx.history_first),
+            "dagster/asset_partition_range_end": _key(before),
             "source": "demo",
         },
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
@@ -36,8 +43,8 @@ def run(ctx) -> None:
     result = job.execute_in_process(
         instance=ctx.instance,
         tags={
-            "dagster/asset_partition_range_start": ctx.first,
-            "dagster/asset_partition_range_end": ctx.last,
+            "dagster/asset_partition_range_start": _key(ctx.first),
+            "dagster/asset_partition_range_end": _key(ctx.last),
             "source": "demo",
         },
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
