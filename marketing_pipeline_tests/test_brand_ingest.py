@@ -17,7 +17,7 @@ from dagster._core.definitions.events import AssetKeyPartitionKey
 
 from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.partitions import day_bounds
-from marketing_pipeline.settings.brands import Brands
+from marketing_pipeline.settings.brands import DEFAULT_ID, Brands
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import TODAY
 
@@ -182,3 +182,26 @@ def test_a_backfill_of_fewer_days_than_brands_is_planned_per_day_and_refused(bra
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "a run covers one brand's days" in failure.step_failure_data.error.message
     assert all(loaded(b) == {} for b in three_brands)
+
+
+def test_source_coverage_counts_the_warehouse_brands_materialized_days(warehouse_url, conn, monkeypatch):
+    """A day its brand's load materialized empty is loaded; another brand's day is not this one's."""
+    from marketing_pipeline.marts.assets import source_coverage
+
+    monkeypatch.setenv("HISTORY_START_DATE", (TODAY - timedelta(days=10)).isoformat())
+    ours, theirs = TODAY - timedelta(days=4), TODAY - timedelta(days=3)
+    with dg.instance_for_test() as instance:
+        for key in (brand_day_key(DEFAULT_ID, ours), brand_day_key("northwind", theirs)):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("tiktok_shop_orders", partition=str(key))
+            )
+        assert dg.materialize(
+            [source_coverage], instance=instance, resources={"warehouse": WarehouseResource()}
+        ).success
+    status = dict(
+        conn.execute(
+            "SELECT day, status FROM marts.source_coverage WHERE source = 'tiktok_shop' AND day = ANY(%s)",
+            ([ours, theirs],),
+        ).fetchall()
+    )
+    assert status == {ours: "loaded", theirs: "missing"}
