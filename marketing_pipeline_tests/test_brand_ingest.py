@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg
@@ -25,10 +26,26 @@ ASSET_MODULES = [
     "marketing_pipeline.sources.tiktok_shop.assets",
     "marketing_pipeline.sources.customerio.assets",
 ]
+# every module building ingestion assets, then those holding them, in import order
+DEFINITION_MODULES = [
+    *ASSET_MODULES,
+    "marketing_pipeline.sources.tiktok_shop.changes",
+    "marketing_pipeline.sources.tiktok_shop.definitions",
+    "marketing_pipeline.sources.customerio.definitions",
+    "marketing_pipeline.sources.tiktok_content.assets",
+    "marketing_pipeline.sources.tiktok_content.definitions",
+    "marketing_pipeline.sources.ga4.assets",
+    "marketing_pipeline.sources.ga4.definitions",
+    "marketing_pipeline.sources.klaviyo.assets_catalog",
+    "marketing_pipeline.sources.klaviyo.assets_events",
+    "marketing_pipeline.sources.klaviyo.assets_profiles",
+    "marketing_pipeline.sources.klaviyo.assets_reports",
+    "marketing_pipeline.sources.klaviyo.definitions",
+]
 
 
-def _reload() -> dict:
-    return {m: importlib.reload(importlib.import_module(m)) for m in ASSET_MODULES}
+def _reload(modules: list[str] = ASSET_MODULES) -> dict:
+    return {m: importlib.reload(importlib.import_module(m)) for m in modules}
 
 
 @pytest.fixture
@@ -39,6 +56,19 @@ def brand_assets(three_brands: Brands, warehouse_url: str) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MARKETING_BRANDS_FILE")
         _reload()
+
+
+@pytest.fixture
+def brand_defs(three_brands: Brands, monkeypatch) -> Iterator[dg.Definitions]:
+    """The project's definitions as a code location loads them for the sandbox's brands file."""
+    from marketing_pipeline import definitions
+
+    monkeypatch.setenv("LOOKBACK_DAYS", "7")
+    _reload(DEFINITION_MODULES)
+    yield definitions.defs
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MARKETING_BRANDS_FILE")
+        _reload(DEFINITION_MODULES)
 
 
 def resources() -> dict:
@@ -205,3 +235,47 @@ def test_source_coverage_counts_the_warehouse_brands_materialized_days(warehouse
         ).fetchall()
     )
     assert status == {ours: "loaded", theirs: "missing"}
+
+
+def _tick(defs: dg.Definitions, name: str, at: datetime) -> list[dg.RunRequest]:
+    schedule = defs.resolve_schedule_def(name)
+    # an ephemeral instance, not entered: an entered one leaves Dagster's current instance to the
+    # definitions later tests load (as test_automation.py notes)
+    context = dg.build_schedule_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        scheduled_execution_time=at,
+        repository_def=defs.get_repository_def(),
+    )
+    return list(schedule.evaluate_tick(context).run_requests)
+
+
+def test_each_brand_refreshes_its_own_days_at_its_own_midnight_with_its_own_vendors(brand_defs, monkeypatch):
+    names = {s.name for s in brand_defs.schedules if "ingest" in s.name}
+    assert names == {
+        "daily_ingest_lumenleaf_schedule",
+        "daily_ingest_northwind_schedule",
+        "daily_ingest_kumo_schedule",
+        # Customer.io and TikTok content: only lumenleaf and northwind use them, so a job of their own
+        "daily_ingest_for_lumenleaf_northwind_lumenleaf_schedule",
+        "daily_ingest_for_lumenleaf_northwind_northwind_schedule",
+    }
+    north = brand_defs.resolve_schedule_def("daily_ingest_northwind_schedule")
+    assert (north.cron_schedule, north.execution_timezone) == ("15 0 * * *", "Europe/Berlin")
+    assert (
+        brand_defs.resolve_schedule_def("daily_ingest_kumo_schedule").execution_timezone == "Australia/Sydney"
+    )
+
+    monkeypatch.delenv("NORTHWIND_GA4_PROPERTY_ID")  # northwind's GA4 unconfigured; the others' not
+    berlin = datetime(2026, 6, 15, 0, 15, tzinfo=ZoneInfo("Europe/Berlin"))  # 22:15 UTC on the 14th
+    runs = _tick(brand_defs, "daily_ingest_northwind_schedule", berlin)
+    assert [r.partition_key for r in runs] == [
+        brand_day_key("northwind", date(2026, 6, 14 - i)) for i in range(7)
+    ]
+    selected = {k.to_user_string() for k in runs[0].asset_selection}
+    assert "tiktok_shop_orders" in selected and not any(k.startswith("ga4_") for k in selected)
+    assert all(r.tags["unconfigured"] == "ga4" and r.tags["brand"] == "northwind" for r in runs)
+
+    lumen = _tick(brand_defs, "daily_ingest_lumenleaf_schedule", datetime(2026, 6, 15, 0, 15, tzinfo=UTC))
+    assert lumen[0].partition_key == brand_day_key("lumenleaf", date(2026, 6, 14))
+    assert any(k.to_user_string().startswith("ga4_") for k in lumen[0].asset_selection)
+    assert "unconfigured" not in lumen[0].tags
