@@ -1,6 +1,6 @@
 """The daily ingest beyond one machine: each step a Celery task (dagster-celery), run by workers.
 
-``daily_ingest_celery`` selects the same assets as ``daily_ingest``. Its executor reads the broker
+``daily_ingest_celery`` selects the same assets as ``daily_ingest`` (one job per set of brands, as it). Its executor reads the broker
 and the result backend from ``CELERY_BROKER_URL`` and ``CELERY_BACKEND_URL`` when a run starts, so
 the URLs (they may hold passwords) never enter the run config the UI shows and stores.
 ``marketing-pipeline celery-worker`` runs a worker on the same code and the same variables.
@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 import dagster as dg
 from dagster_celery import celery_executor
 
-from marketing_pipeline.ingest import RAW_ASSETS
+from marketing_pipeline.ingest import ingest_jobs
 
 BROKER_VAR = "CELERY_BROKER_URL"
 BACKEND_VAR = "CELERY_BACKEND_URL"
@@ -39,12 +39,14 @@ def celery_ingest_executor(config: dict) -> dict:
     }
 
 
-daily_ingest_celery_job = dg.define_asset_job(
-    "daily_ingest_celery",
-    selection=RAW_ASSETS,
-    executor_def=celery_ingest_executor,
-    description="The daily ingest with every step a Celery task: for workers on other machines.",
-)
+def celery_ingest_jobs(assets: list[dg.AssetsDefinition]) -> list[dg.UnresolvedAssetJobDefinition]:
+    """``daily_ingest_celery`` (and, as for ``daily_ingest``, one job per other set of brands)."""
+    return ingest_jobs(
+        "daily_ingest_celery",
+        assets,
+        executor_def=celery_ingest_executor,
+        description="The daily ingest with every step a Celery task: for workers on other machines.",
+    )
 
 
 def apply_env_defaults(environ: MutableMapping[str, str] | None = None) -> None:

@@ -1,8 +1,9 @@
 """The one Definitions: every asset, check, job, schedule, sensor and resource of the project.
 
 Each part of the project exposes its own ``defs`` (a ``dg.Definitions``) in the module listed in
-``COMPONENTS``; this file adds what they share (the warehouse, the daily ingest job and its
-schedule, and the same ingest on Celery workers) and merges them.
+``COMPONENTS``; this file adds what they share (the warehouse, the daily ingest jobs and the
+brands' lookback schedules, the same ingest on Celery workers, the executor limiting each vendor's
+steps in a run) and merges them.
 
 Nothing is built when this module is imported: Dagster calls ``load_defs`` when it loads the code
 location, and ``defs`` (the same object) is built on first access. That is when the environment
@@ -49,24 +50,25 @@ def _environment_key() -> tuple:
 @cache
 def _build(environment: tuple) -> dg.Definitions:
     from marketing_pipeline.automation import policy as automation
-    from marketing_pipeline.celery_jobs import daily_ingest_celery_job
-    from marketing_pipeline.ingest import RAW_ASSETS
-    from marketing_pipeline.schedules import build_lookback_schedule
+    from marketing_pipeline.celery_jobs import celery_ingest_jobs
+    from marketing_pipeline.ingest import ingest_executor, ingest_jobs, raw_assets
+    from marketing_pipeline.schedules import build_lookback_schedules
     from marketing_pipeline.warehouse import WarehouseResource
 
-    daily_ingest_job = dg.define_asset_job(
-        "daily_ingest",
-        selection=RAW_ASSETS,
-        description="Ingest every source for the selected days.",
+    components = [importlib.import_module(m).defs for m in COMPONENTS]
+    raw = raw_assets(components)
+    daily_ingest_jobs = ingest_jobs(
+        "daily_ingest", raw, description="Ingest every source for the selected brand's days."
     )
     return automation.apply(
         dg.Definitions.merge(
             dg.Definitions(
-                jobs=[daily_ingest_job, daily_ingest_celery_job],
-                schedules=[build_lookback_schedule(daily_ingest_job)],
+                jobs=[*daily_ingest_jobs, *celery_ingest_jobs(raw)],
+                schedules=build_lookback_schedules(daily_ingest_jobs),
                 resources={"warehouse": WarehouseResource()},
+                executor=ingest_executor(),
             ),
-            *(importlib.import_module(m).defs for m in COMPONENTS),
+            *components,
         )
     )
 

@@ -7,8 +7,10 @@ import pytest
 from marketing_pipeline.alerts import sensors
 from marketing_pipeline.alerts.freshness import SOURCES, freshness_checks
 from marketing_pipeline.alerts.slack import SlackAlertsResource
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -55,7 +57,7 @@ def test_a_failing_run_posts_exactly_one_message_linking_to_the_run(slack, wareh
         cursor = failures()  # the first tick starts watching from now
         result = dg.materialize(
             [tiktok_shop_orders],
-            partition_key=recent_day(3).isoformat(),
+            partition_key=brand_day_key(DEFAULT_ID, recent_day(3).isoformat()),
             instance=instance,
             resources={"tiktok_shop": bad, "warehouse": WarehouseResource()},
             raise_on_error=False,

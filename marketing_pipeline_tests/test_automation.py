@@ -7,6 +7,8 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline.automation.policy import MANUAL_TAG
+from marketing_pipeline.brand_partitions import brand_day_key
+from marketing_pipeline.settings.brands import DEFAULT_ID
 
 NOW = datetime(2026, 3, 10, 10, 58, tzinfo=UTC)  # a fixed clock: brand time zone UTC in tests
 TODAY = NOW.date().isoformat()
@@ -97,7 +99,8 @@ def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(de
         assert requested(before) == {}  # no tick passed between the two evaluations
         result = _two_ticks(defs, instance, NOW, NOW + timedelta(minutes=3))
         got = requested(result)
-        assert got["tiktok_shop_orders"] == {TODAY} and got["customerio_deliveries"] == {TODAY}
+        today = brand_day_key(DEFAULT_ID, TODAY)  # the brand's today (UTC in tests), not UTC's latest label
+        assert got["tiktok_shop_orders"] == {today} and got["customerio_deliveries"] == {today}
         assert not {"klaviyo_events", "klaviyo_orders", "klaviyo_profile_sync"} & set(got)  # no key: skipped
         assert got["sendgrid_suppressions"] == {None} and got["cart_recovery_daily"] == {None}
         assert not {"ga4_traffic_daily", "core_orders"} & set(got)  # daily sources; no source changed yet
@@ -110,7 +113,9 @@ def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(de
 def test_marts_rebuild_once_after_a_source_changed(defs):
     with ephemeral() as instance:
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW).cursor
-        instance.report_runless_asset_event(dg.AssetMaterialization("tiktok_shop_orders", partition=TODAY))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("tiktok_shop_orders", partition=str(brand_day_key(DEFAULT_ID, TODAY)))
+        )
         result = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, evaluation_time=NOW + timedelta(minutes=1), cursor=cursor
         )

@@ -25,9 +25,11 @@ import dagster as dg
 import psycopg
 import pytest
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.celery_jobs import BACKEND_VAR, BROKER_VAR
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.settings import PROJECT_ROOT
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline_tests.conftest import _with_db, dagster_postgres_url, recent_day
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -152,7 +154,7 @@ def _execute(instance: dg.DagsterInstance, run_config: dict, day: str) -> dg.Job
                 dg.reconstructable(daily_ingest_celery),
                 instance=instance,
                 run_config=run_config,
-                tags={"dagster/partition": day},
+                tags={"dagster/partition": str(brand_day_key(DEFAULT_ID, day))},
                 asset_selection=ASSETS,
             )
         except BaseException as exc:  # re-raised below, in the test's thread

@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from marketing_pipeline import clock
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.http import AuthError
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.customerio import hosts
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.client import CustomerIoAppClient
@@ -111,7 +113,11 @@ def deliveries_snapshot(conn):
 def test_deliveries_asset_loads_a_day_twice_identically_and_suppresses(sandbox, warehouse_url, conn):
     box, url = sandbox
     day = recent_day(6)
-    result = dg.materialize([customerio_deliveries], partition_key=day.isoformat(), resources=resources(url))
+    result = dg.materialize(
+        [customerio_deliveries],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
+    )
     assert result.success
     first = deliveries_snapshot(conn)
     assert sorted(r[0] for r in first) == expected_ids(box, day)
@@ -124,7 +130,9 @@ def test_deliveries_asset_loads_a_day_twice_identically_and_suppresses(sandbox, 
     got = {r[0] for r in conn.execute("SELECT email FROM ops.suppressions WHERE source = 'customerio'")}
     assert got == want
     assert dg.materialize(
-        [customerio_deliveries], partition_key=day.isoformat(), resources=resources(url)
+        [customerio_deliveries],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
     ).success
     assert deliveries_snapshot(conn) == first
 
@@ -139,7 +147,10 @@ def test_campaign_metrics_match_the_deliveries_of_the_day(sandbox, warehouse_url
     result = dg.materialize(
         [customerio_campaign_metrics],
         resources=resources(url),
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[1]},
+        tags={
+            "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, keys[0])),
+            "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, keys[1])),
+        },
     )
     assert result.success
     for d in (day, day + timedelta(days=1)):
@@ -173,7 +184,9 @@ def test_campaign_metrics_match_the_deliveries_of_the_day(sandbox, warehouse_url
     assert catalog["campaign"] == 4 and catalog["broadcast"] == 2 and catalog["newsletter"] > 50
     before = conn.execute("SELECT * FROM raw.customerio_campaign_metrics ORDER BY 1, 2, 3").fetchall()
     assert dg.materialize(
-        [customerio_campaign_metrics], partition_key=keys[0], resources=resources(url)
+        [customerio_campaign_metrics],
+        partition_key=brand_day_key(DEFAULT_ID, keys[0]),
+        resources=resources(url),
     ).success
     after = conn.execute("SELECT * FROM raw.customerio_campaign_metrics ORDER BY 1, 2, 3").fetchall()
     strip = lambda rows: [r[:-2] for r in rows]  # noqa: E731  (_loaded_at, _run_id differ)
@@ -187,7 +200,9 @@ def test_a_partition_is_the_brand_local_day(sandbox, warehouse_url, conn, monkey
     box, url = sandbox
     day = recent_day(8)
     assert dg.materialize(
-        [customerio_deliveries], partition_key=day.isoformat(), resources=resources(url)
+        [customerio_deliveries],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
     ).success
     local = sorted(
         d.id for d in workspace(box).deliveries_between(*day_bounds(day, ZoneInfo("America/Los_Angeles")))

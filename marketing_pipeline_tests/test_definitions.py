@@ -7,6 +7,10 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from marketing_pipeline import settings
+from marketing_pipeline.brand_partitions import brand_day_key
+from marketing_pipeline.ingest import API_TAG
+from marketing_pipeline.pools import POOL_LIMITS
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline_tests.conftest import TODAY
 
 
@@ -24,7 +28,7 @@ def test_definitions_validate_with_the_dagster_cli(vendor_env_for, tmp_path, mon
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_every_ingest_asset_has_pool_retry_and_backfill_policy(vendor_env_for):
+def test_every_ingest_asset_has_brand_day_partitions_vendor_tag_retry_and_backfill_policy(vendor_env_for):
     vendor_env_for("http://127.0.0.1:9")
     from marketing_pipeline.definitions import defs
 
@@ -33,9 +37,15 @@ def test_every_ingest_asset_has_pool_retry_and_backfill_policy(vendor_env_for):
     graph = defs.resolve_asset_graph()
     for spec in raw:
         node = graph.get(spec.key)
-        assert node.partitions_def is not None, spec.key
+        assert node.partitions_def.partitions_defs[0].name == "brand", spec.key
+        assert node.partitions_def.get_partitions_def_for_dimension("brand").get_partition_keys() == [
+            DEFAULT_ID
+        ]
         assert node.backfill_policy is not None, spec.key
-        assert node.pools and all(p.endswith("_api") for p in node.pools), spec.key
+        # no vendor pool shared by every brand: the executor limits the vendor's steps within a run
+        assert not node.pools, spec.key
+        op_tags = node.assets_def.node_def.tags
+        assert op_tags[API_TAG] in POOL_LIMITS, spec.key
 
 
 def test_schedule_tick_requests_the_lookback_partitions(vendor_env_for, monkeypatch):
@@ -51,5 +61,5 @@ def test_schedule_tick_requests_the_lookback_partitions(vendor_env_for, monkeypa
         )
         requests = list(schedule.evaluate_tick(context).run_requests)
     keys = [r.partition_key for r in requests]
-    assert keys == [(TODAY - timedelta(days=i)).isoformat() for i in range(1, 8)]
+    assert keys == [brand_day_key(DEFAULT_ID, TODAY - timedelta(days=i)) for i in range(1, 8)]
     assert len({r.run_key for r in requests}) == 7

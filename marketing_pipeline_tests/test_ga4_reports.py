@@ -6,10 +6,12 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.http import AuthError
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sandbox.credentials import GA4_ACCESS_TOKEN as SANDBOX_TOKEN
 from marketing_pipeline.sandbox.credentials import GA4_PROPERTY_ID as SANDBOX_PROPERTY_ID
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.ga4.assets import ga4_assets
 from marketing_pipeline.sources.ga4.auth import StaticToken
 from marketing_pipeline.sources.ga4.client import GA4Client, GA4QuotaExhausted
@@ -138,7 +140,9 @@ def test_materializing_twice_is_identical_and_other_rows_are_reported(faulty_san
     box, url = faulty_sandbox
     box.emulators["ga4"].other_threshold = 12
     day = recent_day(7)
-    result = dg.materialize(ga4_assets, partition_key=day.isoformat(), resources=resources(url))
+    result = dg.materialize(
+        ga4_assets, partition_key=brand_day_key(DEFAULT_ID, day.isoformat()), resources=resources(url)
+    )
     assert result.success
     first = snapshot(conn)
     orders = website_orders(box, day, day)
@@ -152,5 +156,7 @@ def test_materializing_twice_is_identical_and_other_rows_are_reported(faulty_san
     mat = result.asset_materializations_for_node(TRAFFIC.name)[0]
     assert mat.metadata["other_rows"].value == 1 and mat.metadata["data_loss_from_other_row"].value is True
     assert mat.metadata["rows"].value == len(first[0]) == 12
-    assert dg.materialize(ga4_assets, partition_key=day.isoformat(), resources=resources(url)).success
+    assert dg.materialize(
+        ga4_assets, partition_key=brand_day_key(DEFAULT_ID, day.isoformat()), resources=resources(url)
+    ).success
     assert snapshot(conn) == first

@@ -8,8 +8,10 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline import clock
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.klaviyo import emulator as emulator_module
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.klaviyo.assets_catalog import (
     klaviyo_campaigns,
     klaviyo_flows,
@@ -73,7 +75,9 @@ def test_a_campaign_day_loads_every_event_orders_and_lines_and_rerun_is_identica
 ):
     box, url = klaviyo_sandbox
     day = campaign_day(box)
-    result = dg.materialize([klaviyo_events], partition_key=day.isoformat(), resources=resources(url))
+    result = dg.materialize(
+        [klaviyo_events], partition_key=brand_day_key(DEFAULT_ID, day.isoformat()), resources=resources(url)
+    )
     assert result.success
     expected = expected_events(box, day, day)
     assert event_counts(conn) == expected and expected[(day, "Received Email")] > 100
@@ -101,7 +105,9 @@ def test_a_campaign_day_loads_every_event_orders_and_lines_and_rerun_is_identica
     events_meta = next(m for m in mat if m.asset_key == dg.AssetKey("klaviyo_events")).metadata
     assert events_meta["rows"].value == sum(expected.values()) and events_meta["pages"].value >= 2
     first = snapshot(conn)
-    assert dg.materialize([klaviyo_events], partition_key=day.isoformat(), resources=resources(url)).success
+    assert dg.materialize(
+        [klaviyo_events], partition_key=brand_day_key(DEFAULT_ID, day.isoformat()), resources=resources(url)
+    ).success
     assert snapshot(conn) == first
 
 
@@ -120,8 +126,8 @@ def test_two_year_backfill_in_multi_day_runs_has_the_right_counts(warehouse_url,
             [klaviyo_events],
             resources=resources(url),
             tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
+                "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, start.isoformat())),
+                "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, end.isoformat())),
             },
         )
         assert result.success
@@ -141,7 +147,9 @@ def test_a_429_storm_is_ridden_out_with_nothing_lost_or_duplicated(faults, wareh
     day = campaign_day(box)
     with BackgroundServer(box.app) as server:
         result = dg.materialize(
-            [klaviyo_events], partition_key=day.isoformat(), resources=resources(server.url, max_attempts=15)
+            [klaviyo_events],
+            partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+            resources=resources(server.url, max_attempts=15),
         )
     assert result.success
     injected = box.injectors["klaviyo"].injected
@@ -167,7 +175,10 @@ def test_a_malformed_event_is_named_kept_and_nothing_is_written(
 
     monkeypatch.setattr(emulator_module, "event_json", corrupt)
     result = dg.materialize(
-        [klaviyo_events], partition_key=day.isoformat(), resources=resources(url), raise_on_error=False
+        [klaviyo_events],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
+        raise_on_error=False,
     )
     assert not result.success and bad
     failure = next(e for e in result.all_events if e.is_step_failure)
@@ -196,8 +207,8 @@ def test_profiles_write_consent_and_suppressions_for_every_sender(klaviyo_sandbo
         [klaviyo_profiles],
         resources=resources(url),
         tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
+            "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, start.isoformat())),
+            "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, end.isoformat())),
         },
     )
     assert result.success
@@ -224,8 +235,8 @@ def test_profiles_write_consent_and_suppressions_for_every_sender(klaviyo_sandbo
         [klaviyo_profiles],
         resources=resources(url),
         tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
+            "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, start.isoformat())),
+            "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, end.isoformat())),
         },
     ).success
     assert conn.execute("SELECT * FROM ops.consent ORDER BY 1, 4").fetchall() == before
@@ -238,8 +249,8 @@ def test_campaigns_flows_lists_and_performance(klaviyo_sandbox, warehouse_url, c
     day = campaign_day(box)
     yesterday = TODAY - timedelta(days=1)
     tags = {
-        "dagster/asset_partition_range_start": day.isoformat(),
-        "dagster/asset_partition_range_end": yesterday.isoformat(),
+        "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, day.isoformat())),
+        "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, yesterday.isoformat())),
     }
     result = dg.materialize(
         [klaviyo_campaigns, klaviyo_flows, klaviyo_lists_segments, klaviyo_performance],

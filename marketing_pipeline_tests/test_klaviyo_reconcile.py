@@ -5,7 +5,9 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.klaviyo.assets_catalog import klaviyo_campaigns
 from marketing_pipeline.sources.klaviyo.assets_events import klaviyo_events
 from marketing_pipeline.sources.klaviyo.assets_reports import klaviyo_performance
@@ -33,8 +35,8 @@ def test_a_backfilled_range_matches_klaviyos_reports_and_a_gap_fails(klaviyo_san
     last = max(d for d in sent if d <= TODAY - timedelta(days=3))
     first = last - timedelta(days=6)
     tags = {
-        "dagster/asset_partition_range_start": first.isoformat(),
-        "dagster/asset_partition_range_end": last.isoformat(),
+        "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, first.isoformat())),
+        "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, last.isoformat())),
     }
     res = resources(url)
     assert dg.materialize([klaviyo_events], resources=res, tags=tags).success  # the backfill of events

@@ -10,8 +10,10 @@ import pytest
 
 from marketing_pipeline.activation.klaviyo.assets import klaviyo_list_sync, klaviyo_profile_sync
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.demo import marts as marts_demo
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.klaviyo.assets_profiles import klaviyo_profiles
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
@@ -36,8 +38,8 @@ def built(warehouse_url, conn):
     with BackgroundServer(box.app) as server:
         url = server.url
         tags = {
-            "dagster/asset_partition_range_start": DAYS[0].isoformat(),
-            "dagster/asset_partition_range_end": DAYS[-1].isoformat(),
+            "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, DAYS[0].isoformat())),
+            "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, DAYS[-1].isoformat())),
         }
         res = {
             **klaviyo_resources(url),

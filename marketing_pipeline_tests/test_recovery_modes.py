@@ -16,10 +16,12 @@ import httpx
 import pytest
 
 from marketing_pipeline.activation.shopper_events.assets import shopper_event_forwarding
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.cart_recovery import reporting, runner
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.sandbox.customerio import cart_flow
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import VENDOR as CIO
@@ -95,11 +97,17 @@ def ingest() -> None:
     days = [(T + timedelta(days=n)).date().isoformat() for n in range(3)]
     for _ in range(2):
         assert dg.materialize(
-            [customerio_campaign_metrics], partition_key=days[0], resources=resources(), run_config=QUIET
+            [customerio_campaign_metrics],
+            partition_key=brand_day_key(DEFAULT_ID, days[0]),
+            resources=resources(),
+            run_config=QUIET,
         ).success
         for day in days:
             assert dg.materialize(
-                [customerio_deliveries], partition_key=day, resources=resources(), run_config=QUIET
+                [customerio_deliveries],
+                partition_key=brand_day_key(DEFAULT_ID, day),
+                resources=resources(),
+                run_config=QUIET,
             ).success
 
 
@@ -255,10 +263,16 @@ def test_platform_flow_through_klaviyo(sandbox, warehouse_url, conn, vendor_env_
         assert sorted(to[e.profile_id] for e in emails) == [leaves, stays, stays, stays]
         days = [(T + timedelta(days=n)).date().isoformat() for n in range(3)]
         run = {"resources": resources(), "run_config": QUIET}
-        assert dg.materialize([klaviyo_flows], partition_key=days[0], **run).success
-        assert dg.materialize([klaviyo_profiles], partition_key=days[0], **run).success
+        assert dg.materialize(
+            [klaviyo_flows], partition_key=brand_day_key(DEFAULT_ID, days[0]), **run
+        ).success
+        assert dg.materialize(
+            [klaviyo_profiles], partition_key=brand_day_key(DEFAULT_ID, days[0]), **run
+        ).success
         for day in days:
-            assert dg.materialize([klaviyo_events], partition_key=day, **run).success
+            assert dg.materialize(
+                [klaviyo_events], partition_key=brand_day_key(DEFAULT_ID, day), **run
+            ).success
     finally:
         writes.reset()
     assert report(conn) == {0: (2, 4, 0), 1: (2, 2, 0), 2: (1, 1, 0), 3: (1, 1, 0)}

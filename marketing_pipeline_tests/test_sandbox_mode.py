@@ -13,8 +13,10 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline import cli
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.settings import PROJECT_ROOT
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.settings.vendors import VENDORS
 from marketing_pipeline.warehouse import mode
 
@@ -78,7 +80,7 @@ def test_an_unconfigured_source_fails_at_once_naming_its_variables(bare_env, war
     defs = _defs()
     result = dg.materialize(
         [tiktok_shop_orders],
-        partition_key="2025-06-01",
+        partition_key=brand_day_key(DEFAULT_ID, "2025-06-01"),
         resources={"tiktok_shop": defs.resources["tiktok_shop"], "warehouse": defs.resources["warehouse"]},
         raise_on_error=False,
     )
@@ -148,7 +150,7 @@ def test_a_sandbox_run_on_a_real_warehouse_is_refused(warehouse_url, sandbox, ve
     defs = _defs()
     result = dg.materialize(
         ga4_assets[:1],
-        partition_key="2025-06-01",
+        partition_key=brand_day_key(DEFAULT_ID, "2025-06-01"),
         resources={"ga4": defs.resources["ga4"], "warehouse": defs.resources["warehouse"]},
         raise_on_error=False,
     )

@@ -7,9 +7,11 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline import settings
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.http import AuthError
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sandbox.tiktok_content.data import VideoWorld
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.tiktok_content.api import list_videos, video_detail
 from marketing_pipeline.sources.tiktok_content.assets import tiktok_content_daily
 from marketing_pipeline.sources.tiktok_content.resource import TikTokContentResource
@@ -80,7 +82,11 @@ def snapshot(conn):
 def test_materializing_twice_is_identical_and_accounts_add_up(sandbox, warehouse_url, conn):
     box, url = sandbox
     day = recent_day(5)
-    result = dg.materialize([tiktok_content_daily], partition_key=day.isoformat(), resources=resources(url))
+    result = dg.materialize(
+        [tiktok_content_daily],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
+    )
     assert result.success
     first = snapshot(conn)
     expected = truth(box, day)
@@ -98,7 +104,9 @@ def test_materializing_twice_is_identical_and_accounts_add_up(sandbox, warehouse
         mat.metadata["videos"].value == len(expected) and mat.metadata["api_calls"].value >= len(expected) + 1
     )
     assert dg.materialize(
-        [tiktok_content_daily], partition_key=day.isoformat(), resources=resources(url)
+        [tiktok_content_daily],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
     ).success
     assert snapshot(conn) == first
 
@@ -109,7 +117,9 @@ def test_a_faulty_multi_day_run_equals_clean_single_days(faulty_sandbox, sandbox
     days = [recent_day(9), recent_day(8)]
     for day in days:
         assert dg.materialize(
-            [tiktok_content_daily], partition_key=day.isoformat(), resources=resources(sandbox[1])
+            [tiktok_content_daily],
+            partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+            resources=resources(sandbox[1]),
         ).success
     single = snapshot(conn)
     flaky = {
@@ -120,8 +130,8 @@ def test_a_faulty_multi_day_run_equals_clean_single_days(faulty_sandbox, sandbox
         [tiktok_content_daily],
         resources=flaky,
         tags={
-            "dagster/asset_partition_range_start": days[0].isoformat(),
-            "dagster/asset_partition_range_end": days[1].isoformat(),
+            "dagster/asset_partition_range_start": str(brand_day_key(DEFAULT_ID, days[0].isoformat())),
+            "dagster/asset_partition_range_end": str(brand_day_key(DEFAULT_ID, days[1].isoformat())),
         },
     )
     assert result.success

@@ -7,9 +7,11 @@ import dagster as dg
 import httpx
 import pytest
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.marts.assets import core_customers, core_orders
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.changes import tiktok_shop_order_changes
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
@@ -50,7 +52,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
     tiktok = TikTokShopResource(base_url=url + "/tiktok-shop", **CREDS)
     resources = {"tiktok_shop": tiktok, "warehouse": WarehouseResource()}
 
-    assert dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources).success
+    assert dg.materialize(
+        [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
+    ).success
     assert dg.materialize([core_customers, core_orders], resources=resources).success
     assert core_order(conn, order.order_id)[:2] == ("COMPLETED", False)
 
@@ -71,9 +75,10 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
         ) as context:
             result = tiktok_shop_order_changes(context)
         requests = {r.partition_key: r for r in result.run_requests}
-        assert day.isoformat() in requests and TODAY.isoformat() not in requests
-        assert requests[day.isoformat()].tags["refresh"] == "order_changes"
-        assert datetime.fromisoformat(json.loads(result.cursor)["until"]) >= now.replace(microsecond=0)
+        key = brand_day_key(DEFAULT_ID, day)
+        assert key in requests and brand_day_key(DEFAULT_ID, TODAY) not in requests
+        assert requests[key].tags["refresh"] == "order_changes"
+        assert datetime.fromisoformat(json.loads(result.cursor)[DEFAULT_ID]) >= now.replace(microsecond=0)
         # the next tick within the hour reads nothing
         with dg.build_sensor_context(
             instance=instance, cursor=result.cursor, resources={"tiktok_shop": tiktok}
@@ -82,7 +87,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
         assert isinstance(again, dg.SkipReason)
 
     # the run the sensor requested, then the marts' rebuild that follows it
-    assert dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources).success
+    assert dg.materialize(
+        [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
+    ).success
     assert dg.materialize([core_customers, core_orders], resources=resources).success
     status, cancelled, net = core_order(conn, order.order_id)
     assert (status, cancelled, net) == ("CANCELLED", True, 0)

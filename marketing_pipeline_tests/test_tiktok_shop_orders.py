@@ -7,8 +7,10 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline import partitions
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.http import MissingCredentials, VendorError
 from marketing_pipeline.partitions import day_bounds
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.client import TikTokShopClient
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
@@ -77,7 +79,11 @@ def snapshot(conn):
 def test_materializing_a_partition_twice_gives_identical_rows(sandbox, warehouse_url, conn):
     box, url = sandbox
     day = recent_day(15)
-    result = dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources(url))
+    result = dg.materialize(
+        [tiktok_shop_orders],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
+    )
     assert result.success
     first = snapshot(conn)
     assert sorted(r[0] for r in first[0]) == expected_ids(box, day)
@@ -90,7 +96,9 @@ def test_materializing_a_partition_twice_gives_identical_rows(sandbox, warehouse
     mat = result.asset_materializations_for_node("tiktok_shop_orders")[0]
     assert mat.metadata["rows"].value == len(first[0]) and mat.metadata["api_calls"].value >= 1
     assert dg.materialize(
-        [tiktok_shop_orders], partition_key=day.isoformat(), resources=resources(url)
+        [tiktok_shop_orders],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
     ).success
     assert snapshot(conn) == first
 
@@ -98,7 +106,11 @@ def test_materializing_a_partition_twice_gives_identical_rows(sandbox, warehouse
 def test_money_is_exact(sandbox, warehouse_url, conn):
     _, url = sandbox
     day = recent_day(16)
-    dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources(url))
+    dg.materialize(
+        [tiktok_shop_orders],
+        partition_key=brand_day_key(DEFAULT_ID, day.isoformat()),
+        resources=resources(url),
+    )
     mismatched = conn.execute(
         "SELECT count(*) FROM raw.tiktok_shop_orders o WHERE sub_total <> "
         "(SELECT sum(sale_price) FROM raw.tiktok_shop_order_lines l WHERE l.order_id = o.order_id)"
@@ -109,7 +121,9 @@ def test_money_is_exact(sandbox, warehouse_url, conn):
 def test_a_run_that_fails_halfway_leaves_the_previous_rows(sandbox, warehouse_url, conn, monkeypatch):
     _, url = sandbox
     day = recent_day(17).isoformat()
-    dg.materialize([tiktok_shop_orders], partition_key=day, resources=resources(url))
+    dg.materialize(
+        [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources(url)
+    )
     before = snapshot(conn)
     # the vendor refuses the second page: the run fails after rows of the first page were written
     from marketing_pipeline.sources.tiktok_shop import client as client_module
@@ -123,7 +137,10 @@ def test_a_run_that_fails_halfway_leaves_the_previous_rows(sandbox, warehouse_ur
 
     monkeypatch.setattr(client_module.TikTokShopClient, "_pages", broken_pages)
     result = dg.materialize(
-        [tiktok_shop_orders], partition_key=day, resources=resources(url), raise_on_error=False
+        [tiktok_shop_orders],
+        partition_key=brand_day_key(DEFAULT_ID, day),
+        resources=resources(url),
+        raise_on_error=False,
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
@@ -145,7 +162,7 @@ def test_malformed_order_is_named_and_kept(sandbox, warehouse_url, conn, monkeyp
     monkeypatch.setattr(emulator, "order_json", corrupt)
     result = dg.materialize(
         [tiktok_shop_orders],
-        partition_key=recent_day(18).isoformat(),
+        partition_key=brand_day_key(DEFAULT_ID, recent_day(18).isoformat()),
         resources=resources(url),
         raise_on_error=False,
     )
@@ -181,6 +198,6 @@ def test_partition_key_outside_the_range_is_a_clear_error():
     with pytest.raises(dg.DagsterUnknownPartitionError, match="1999-01-01"):
         dg.materialize(
             [tiktok_shop_orders],
-            partition_key="1999-01-01",
+            partition_key=brand_day_key(DEFAULT_ID, "1999-01-01"),
             resources={"tiktok_shop": TikTokShopResource(**CREDS), "warehouse": WarehouseResource()},
         )

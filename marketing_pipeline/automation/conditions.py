@@ -11,6 +11,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from marketing_pipeline.brand_partitions import BRAND, brand_day_key
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings.vendors import VendorSettings
 
 AC = dg.AutomationCondition
@@ -36,9 +38,42 @@ class VendorConfigured(AC):
         return dg.AutomationResult(context=context, true_subset=subset)
 
 
+class BrandToday(AC):
+    """Of a brand × day asset, each brand's today on its own calendar (the day dimension is labelled
+    in UTC, so Dagster's latest time window would be a day no brand has reached); other assets:
+    every candidate (unpartitioned) or the latest time window's key."""
+
+    @property
+    def description(self) -> str:
+        return "each brand's today, in its own time zone"
+
+    @property
+    def name(self) -> str:
+        return "brand_today"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        pdef, now = context.partitions_def, context.evaluation_time
+        if pdef is None:
+            return dg.AutomationResult(context=context, true_subset=context.candidate_subset)
+        if isinstance(pdef, dg.MultiPartitionsDefinition) and BRAND in {d.name for d in pdef.partitions_defs}:
+            brands = brand_settings.load()
+            ids = pdef.get_partitions_def_for_dimension(BRAND).get_partition_keys()
+            keys = {brand_day_key(b, now.astimezone(brands.get(b).tz).date()) for b in ids}
+        else:
+            last = pdef.get_last_partition_key(current_time=now)
+            keys = {last} if last else set()
+        subset = context.candidate_subset.compute_intersection_with_partition_keys(keys)
+        return dg.AutomationResult(context=context, true_subset=subset)
+
+
 def intraday(cron: str, timezone: str) -> AC:
-    """Today's partition (the latest) on every intraday tick; closed days are left to the daily lookback."""
-    return AC.on_cron(cron, timezone)
+    """Each brand's today on every intraday tick (``on_cron`` with ``BrandToday`` for its latest
+    time window); closed days are left to the daily lookback."""
+    return (
+        BrandToday()
+        & AC.cron_tick_passed(cron, timezone).since_last_handled()
+        & AC.all_deps_updated_since_cron(cron, timezone)
+    ).with_label(f"on_cron({cron}, {timezone}) for each brand's today")
 
 
 def within_lookback(lookback_days: int) -> AC:

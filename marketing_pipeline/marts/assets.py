@@ -18,6 +18,7 @@ from marketing_pipeline import clock, settings
 from marketing_pipeline.marts import coverage, sqlfiles
 from marketing_pipeline.marts import sources as src
 from marketing_pipeline.partitions import daily_partitions, partition_days
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -57,8 +58,17 @@ def _build(
 )
 def source_coverage(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     materialized = {}
+    brand = brand_settings.load().default.id  # this warehouse's brand; raw partitions are brand × day
     for source in src.SOURCES:
-        keys = [set(context.instance.get_materialized_partitions(dg.AssetKey(k))) for k in source.asset_keys]
+        keys = [
+            {
+                day
+                for key in context.instance.get_materialized_partitions(dg.AssetKey(k))
+                for b, _, day in [str(key).rpartition("|")]
+                if b == brand
+            }
+            for k in source.asset_keys
+        ]
         if keys:
             materialized[source.name] = set.intersection(*keys)
     first = settings.load().history_start

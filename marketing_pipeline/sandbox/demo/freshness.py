@@ -16,6 +16,8 @@ import httpx
 
 from marketing_pipeline.alerts.sensors import alert_on_run_failure
 from marketing_pipeline.alerts.slack import from_env as slack_from_env
+from marketing_pipeline.brand_partitions import brand_day_key
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.changes import tiktok_shop_order_changes
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
@@ -78,7 +80,7 @@ def run(ctx) -> None:
     )
     dg.materialize(
         [tiktok_shop_orders],
-        partition_key=ctx.last,
+        partition_key=brand_day_key(brand_settings.load().default.id, ctx.last),
         instance=ctx.instance,
         resources={"tiktok_shop": revoked, "warehouse": WarehouseResource()},
         run_config=SILENT,  # its failure is the point: the alert below reports it

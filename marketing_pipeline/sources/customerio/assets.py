@@ -7,16 +7,18 @@ unsubscribed, bounced and spammed recipients are suppressed in ``ops.suppression
 
 import json
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from marketing_pipeline import clock, consent, settings
+from marketing_pipeline import clock, consent
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.customerio.client import V1_MAX_DAY_STEPS, CustomerIoAppClient
 from marketing_pipeline.sources.customerio.models import (
     DAILY_METRICS,
@@ -77,7 +79,7 @@ def delivery_row(d: Delivery, day: date, run_id: str) -> tuple:
     )
 
 
-COMMON = ingest_asset_args("customerio", "customerio_api")
+COMMON = ingest_asset_args("customerio", "customerio")
 
 
 @dg.asset(
@@ -89,11 +91,14 @@ COMMON = ingest_asset_args("customerio", "customerio_api")
 def customerio_deliveries(
     context: dg.AssetExecutionContext, customerio: CustomerIoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, customerio = ingest_scope(context, warehouse, customerio, "customerio")
+    tz = brand.tz
     rows = suppressed = 0
     states: dict[str, int] = {}
-    with ingest_errors("customerio.deliveries", context.run.run_id), customerio.app_client() as client:
+    with (
+        ingest_errors("customerio.deliveries", context.run.run_id, warehouse.url()),
+        customerio.app_client() as client,
+    ):
         with warehouse.transaction() as conn:
             delete_partitions(conn, DELIVERIES_TABLE, days)
             for day in days:
@@ -166,7 +171,7 @@ def v1_window(days: list[date], today: date) -> tuple[int, date, list[date]]:
 def collect_metrics(
     client: CustomerIoAppClient, days: list[date], tz_name: str, today: date, run_id: str
 ) -> tuple[list[tuple], list[tuple], int]:
-    tz = settings.load().tz
+    tz = ZoneInfo(tz_name)
     catalog: list[tuple] = []
     rows: list[tuple] = []
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
@@ -205,13 +210,13 @@ def collect_metrics(
 def customerio_campaign_metrics(
     context: dg.AssetExecutionContext, customerio: CustomerIoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    cfg = settings.load()
-    today = clock.today(cfg.tz)
-    with ingest_errors("customerio.campaign_metrics", context.run.run_id), customerio.app_client() as client:
-        catalog, rows, unreachable = collect_metrics(
-            client, days, cfg.brand_timezone, today, context.run.run_id
-        )
+    brand, days, warehouse, customerio = ingest_scope(context, warehouse, customerio, "customerio")
+    today = clock.today(brand.tz)
+    with (
+        ingest_errors("customerio.campaign_metrics", context.run.run_id, warehouse.url()),
+        customerio.app_client() as client,
+    ):
+        catalog, rows, unreachable = collect_metrics(client, days, brand.timezone, today, context.run.run_id)
         with warehouse.transaction() as conn:
             upsert_rows(conn, CATALOG_TABLE, CATALOG_COLUMNS, catalog, key=("kind", "object_id"))
             delete_partitions(conn, METRICS_TABLE, days)

@@ -14,8 +14,8 @@ from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import partition_days
 from marketing_pipeline.sources.ga4.client import GA4Client
 from marketing_pipeline.sources.ga4.reports import REPORTS, Report
 from marketing_pipeline.sources.ga4.resource import GA4Resource
@@ -43,15 +43,15 @@ def _rows(client: GA4Client, report: Report, days, run_id: str, tally: _Tally) -
 def build_report_asset(report: Report) -> dg.AssetsDefinition:
     @dg.asset(
         name=report.name,
-        **ingest_asset_args("ga4", "ga4_api"),
+        **ingest_asset_args("ga4", "ga4"),
         description=report.description + " GA4 revises the last ~3 days; the daily refresh re-reads them.",
     )
     def _asset(
         context: dg.AssetExecutionContext, ga4: GA4Resource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        days = partition_days(context)
+        _, days, warehouse, ga4 = ingest_scope(context, warehouse, ga4, "ga4")
         tally = _Tally()
-        with ingest_errors(f"ga4.{report.name}", context.run.run_id), ga4.client() as client:
+        with ingest_errors(f"ga4.{report.name}", context.run.run_id, warehouse.url()), ga4.client() as client:
             with warehouse.transaction() as conn:
                 rows = replace_partitions(
                     conn,

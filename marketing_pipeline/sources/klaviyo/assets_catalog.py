@@ -12,20 +12,21 @@ from datetime import datetime
 
 import dagster as dg
 
-from marketing_pipeline import clock, settings
+from marketing_pipeline import clock
 from marketing_pipeline.http import CallStats
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Resource, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions, upsert_rows
 
-COMMON = ingest_asset_args("klaviyo", "klaviyo_api")
+COMMON = ingest_asset_args("klaviyo", "klaviyo")
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -36,7 +37,8 @@ def _ts(value: str | None) -> datetime | None:
 def klaviyo_metrics(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    with ingest_errors("klaviyo.metrics", context.run.run_id), klaviyo.client() as client:
+    _, _, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    with ingest_errors("klaviyo.metrics", context.run.run_id, warehouse.url()), klaviyo.client() as client:
         rows = []
         for raw in streams.metrics(client):
             m = parse(Resource, raw, "metric")
@@ -72,10 +74,10 @@ def klaviyo_metrics(
 def klaviyo_campaigns(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
     campaigns, messages = [], []
-    with ingest_errors("klaviyo.campaigns", context.run.run_id), klaviyo.client() as client:
+    with ingest_errors("klaviyo.campaigns", context.run.run_id, warehouse.url()), klaviyo.client() as client:
         for channel in ("email", "sms"):
             for raw, raw_messages in streams.campaigns(client, channel):
                 c = parse(Resource, raw, "campaign")
@@ -189,10 +191,10 @@ def klaviyo_campaigns(
 def klaviyo_flows(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
     flows, actions, messages = [], [], []
-    with ingest_errors("klaviyo.flows", context.run.run_id), klaviyo.client() as client:
+    with ingest_errors("klaviyo.flows", context.run.run_id, warehouse.url()), klaviyo.client() as client:
         for raw, raw_actions in streams.flows(client):
             f = parse(Resource, raw, "flow")
             flows.append((f, raw, raw_actions))
@@ -312,8 +314,8 @@ def klaviyo_flows(
 def klaviyo_lists_segments(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
     latest = max(days)
     with_counts = (clock.today(tz) - latest).days <= 1  # counting costs a 1/s, 15/m call per group
 
@@ -322,7 +324,7 @@ def klaviyo_lists_segments(
             items = [(parse(Resource, raw, kind), raw) for raw in streams.groups(client, kind, with_counts)]
             return items, client.stats
 
-    with ingest_errors("klaviyo.lists_segments", context.run.run_id):
+    with ingest_errors("klaviyo.lists_segments", context.run.run_id, warehouse.url()):
         # Lists and segments are two endpoints with a quota each (counts: 1/s each): read both at
         # once, a client each, instead of waiting out one quota after the other.
         with ThreadPoolExecutor(max_workers=2) as pool:

@@ -16,14 +16,14 @@ from decimal import Decimal, InvalidOperation
 
 import dagster as dg
 
-from marketing_pipeline import settings
 from marketing_pipeline.http import MalformedRecord
 from marketing_pipeline.ingest import (
     ingest_errors,
     ingest_metadata,
     ingest_run_args,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Event, parse_event, placed_order
 from marketing_pipeline.sources.klaviyo.prefetch import prefetch
@@ -295,14 +295,14 @@ def _spec(name: str, description: str, deps: tuple = ()) -> dg.AssetSpec:
         ),
         _spec("klaviyo_order_lines", "Order lines (items and quantities) of Placed Order events."),
     ],
-    **ingest_run_args("klaviyo_api"),
+    **ingest_run_args("klaviyo"),
 )
 def klaviyo_events(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    days = partition_days(context)
-    tz = settings.load().tz
-    with ingest_errors("klaviyo.events", context.run.run_id), klaviyo.client() as client:
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
+    with ingest_errors("klaviyo.events", context.run.run_id, warehouse.url()), klaviyo.client() as client:
         with warehouse.transaction() as conn:
             counts = load_events(conn, client, days, tz, context.run.run_id)
         stats = client.stats

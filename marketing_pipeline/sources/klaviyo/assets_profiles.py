@@ -9,14 +9,15 @@ import json
 
 import dagster as dg
 
-from marketing_pipeline import consent, settings
+from marketing_pipeline import consent
 from marketing_pipeline.http import MalformedRecord
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import Profile, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
@@ -107,15 +108,15 @@ def record_consent_state(conn, p: Profile) -> tuple[int, int]:
 @dg.asset(
     description="Klaviyo profiles updated on the partition's days (raw.klaviyo_profiles, upserted on the id), "
     "with email consent and suppressions written to ops.consent and ops.suppressions.",
-    **ingest_asset_args("klaviyo", "klaviyo_api"),
+    **ingest_asset_args("klaviyo", "klaviyo"),
 )
 def klaviyo_profiles(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
     rows = consents = suppressions = 0
-    with ingest_errors("klaviyo.profiles", context.run.run_id), klaviyo.client() as client:
+    with ingest_errors("klaviyo.profiles", context.run.run_id, warehouse.url()), klaviyo.client() as client:
         with warehouse.transaction() as conn:
             for day in days:
                 for page in streams.profile_pages(client, *day_bounds(day, tz)):

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from marketing_pipeline import settings
 from marketing_pipeline.ingest import (
     ingest_errors,
     ingest_metadata,
     ingest_run_args,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.klaviyo import streams
 from marketing_pipeline.sources.klaviyo.models import ReportRow, parse
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
@@ -122,17 +122,20 @@ def _report(client, budget: ReportBudget, path: str, kind: str, attributes: dict
             description="Per flow message and day: the same statistics (flow series report, daily).",
         ),
     ],
-    **ingest_run_args("klaviyo_api"),
+    **ingest_run_args("klaviyo"),
 )
 def klaviyo_performance(
     context: dg.AssetExecutionContext, klaviyo: KlaviyoResource, warehouse: WarehouseResource
 ):
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, klaviyo = ingest_scope(context, warehouse, klaviyo, "klaviyo")
+    tz = brand.tz
     start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
     budget = ReportBudget(warehouse.url(), context.run.run_id)
     campaign_rows, flow_rows = [], []
-    with ingest_errors("klaviyo.performance", context.run.run_id), klaviyo.client() as client:
+    with (
+        ingest_errors("klaviyo.performance", context.run.run_id, warehouse.url()),
+        klaviyo.client() as client,
+    ):
         metric_ids = {(m.get("attributes") or {}).get("name"): m["id"] for m in streams.metrics(client)}
         conversion = metric_ids.get("Placed Order")
         if not conversion:

@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from marketing_pipeline import settings
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.warehouse import WarehouseResource
 
 TOLERANCE = 0.02
@@ -65,15 +67,24 @@ FROM metrics m LEFT JOIN flow_reported r USING (stat) LEFT JOIN flow_events e US
 """
 
 
-def run_days(tags: dict) -> tuple[date, date]:
-    """The run's partition range, or the lookback window when it has none."""
+def run_days(tags: dict) -> tuple[Brand, date, date]:
+    """The run's brand and partition range (brand × day keys), or the default brand's lookback
+    window when it has none."""
     first = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
     last = tags.get("dagster/asset_partition_range_end") or tags.get("dagster/partition")
+    brands = brand_settings.load()
     if first and last:
-        return date.fromisoformat(first), date.fromisoformat(last)
-    cfg = settings.load()
-    today = datetime.now(cfg.tz).date()
-    return today - timedelta(days=cfg.lookback_days), today - timedelta(days=1)
+        brand_id, _, first_day = first.partition("|")
+        last_brand, _, last_day = last.partition("|")
+        if brand_id != last_brand:
+            raise ValueError(
+                f"a run covers one brand's days; this one covers {brand_id!r} and {last_brand!r}"
+            )
+        return brands.get(brand_id), date.fromisoformat(first_day), date.fromisoformat(last_day)
+    brand = brands.default
+    today = datetime.now(brand.tz).date()
+    lookback = settings.load().lookback_days
+    return brand, today - timedelta(days=lookback), today - timedelta(days=1)
 
 
 def reconcile(conn, first: date, last: date) -> list[dict]:
@@ -107,15 +118,15 @@ def reconcile(conn, first: date, last: date) -> list[dict]:
 def klaviyo_reports_match_events(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    first, last = run_days(context.run.tags)
-    with warehouse.connection() as conn:
+    brand, first, last = run_days(context.run.tags)
+    with warehouse.for_brand(brand).connection() as conn:
         rows = reconcile(conn, first, last)
     bad = [r for r in rows if not r["ok"]]
     return dg.AssetCheckResult(
         passed=not bad,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            f"{first}..{last}: "
+            f"{brand.id} {first}..{last}: "
             + (
                 "all within tolerance"
                 if not bad

@@ -14,8 +14,8 @@ from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import partition_days
 from marketing_pipeline.sources.tiktok_content.api import list_videos, video_detail
 from marketing_pipeline.sources.tiktok_content.resource import TikTokContentResource
 from marketing_pipeline.sources.tiktok_shop.client import TikTokShopClient
@@ -104,7 +104,7 @@ def video_rows(client: TikTokShopClient, days, run_id: str, counts: dict) -> Ite
 
 
 @dg.asset(
-    **ingest_asset_args("tiktok_shop", "tiktok_shop_api"),
+    **ingest_asset_args("tiktok_shop", "tiktok_content", api="tiktok_shop_api"),
     description="TikTok Shop shoppable-video analytics per video and shop-local day: views, likes, comments, "
     "shares, product impressions and clicks, GMV (raw.tiktok_content_daily), rolled up per posting account "
     "(raw.tiktok_content_account_daily). Saves are not offered by the API (NULL).",
@@ -112,9 +112,14 @@ def video_rows(client: TikTokShopClient, days, run_id: str, counts: dict) -> Ite
 def tiktok_content_daily(
     context: dg.AssetExecutionContext, tiktok_content: TikTokContentResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
+    brand, days, warehouse, tiktok_content = ingest_scope(
+        context, warehouse, tiktok_content, "tiktok_content"
+    )
     counts = {"videos": 0}
-    with ingest_errors("tiktok_shop.content", context.run.run_id), tiktok_content.client() as client:
+    with (
+        ingest_errors("tiktok_shop.content", context.run.run_id, warehouse.url()),
+        tiktok_content.client() as client,
+    ):
         with warehouse.transaction() as conn:
             delete_partitions(conn, VIDEOS_TABLE, days)
             delete_partitions(conn, ACCOUNTS_TABLE, days)
@@ -123,7 +128,9 @@ def tiktok_content_daily(
             )
             accounts = conn.execute(_ACCOUNTS_SQL, {"run_id": context.run.run_id, "days": days}).rowcount
         stats = client.stats
-    context.log.info(f"loaded {rows} video-days of {counts['videos']} videos, {accounts} account-days")
+    context.log.info(
+        f"{brand.id}: loaded {rows} video-days of {counts['videos']} videos, {accounts} account-days"
+    )
     return dg.MaterializeResult(
         metadata=ingest_metadata(
             stats, rows=rows, videos=counts["videos"], account_rows=accounts, days=len(days)

@@ -6,13 +6,13 @@ from datetime import date
 
 import dagster as dg
 
-from marketing_pipeline import settings
 from marketing_pipeline.ingest import (
     ingest_asset_args,
     ingest_errors,
     ingest_metadata,
+    ingest_scope,
 )
-from marketing_pipeline.partitions import day_bounds, partition_days
+from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.sources.tiktok_shop.models import Order
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource, copy_rows, delete_partitions
@@ -109,17 +109,20 @@ def line_rows(order: Order, day: date, run_id: str) -> Iterator[tuple]:
 
 
 @dg.asset(
-    **ingest_asset_args("tiktok_shop", "tiktok_shop_api"),
+    **ingest_asset_args("tiktok_shop", "tiktok_shop"),
     description="TikTok Shop orders created on the partition's brand-local day, with their line items "
     "(raw.tiktok_shop_orders, raw.tiktok_shop_order_lines). Re-reading a day replaces it.",
 )
 def tiktok_shop_orders(
     context: dg.AssetExecutionContext, tiktok_shop: TikTokShopResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    days = partition_days(context)
-    tz = settings.load().tz
+    brand, days, warehouse, tiktok_shop = ingest_scope(context, warehouse, tiktok_shop, "tiktok_shop")
+    tz = brand.tz
     orders = lines = 0
-    with ingest_errors("tiktok_shop.orders", context.run.run_id), tiktok_shop.client() as client:
+    with (
+        ingest_errors("tiktok_shop.orders", context.run.run_id, warehouse.url()),
+        tiktok_shop.client() as client,
+    ):
         with warehouse.transaction() as conn:
             delete_partitions(conn, ORDERS_TABLE, days)
             delete_partitions(conn, LINES_TABLE, days)
@@ -138,7 +141,7 @@ def tiktok_shop_orders(
                         (r for o in page for r in line_rows(o, day, context.run.run_id)),
                     )
         stats = client.stats
-    context.log.info(f"loaded {orders} orders, {lines} lines for {days[0]}..{days[-1]}")
+    context.log.info(f"{brand.id}: loaded {orders} orders, {lines} lines for {days[0]}..{days[-1]}")
     return dg.MaterializeResult(
         metadata=ingest_metadata(stats, rows=orders, order_lines=lines, days=len(days))
     )
