@@ -232,3 +232,22 @@ def test_the_intake_logs_the_days_of_the_orders_it_pushes_and_replaces(conn):
     upsert_orders(conn, [_order("P1", datetime(2025, 3, 2, 15, tzinfo=UTC))], "checkout")
     for table in ("raw.website_orders", "raw.website_order_lines"):
         assert logged(conn, table) == [date(2025, 3, 1), date(2025, 3, 2)], table
+
+
+def _keys(conn):
+    return conn.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisprimary FROM pg_index"
+        " WHERE indrelid IN ('raw.website_orders'::regclass, 'raw.website_order_lines'::regclass) ORDER BY 1"
+    ).fetchall()
+
+
+def test_a_first_import_into_empty_tables_builds_the_same_keys_afterwards(conn, tmp_path):
+    before = _keys(conn)
+    assert any(primary for *_, primary in before)
+    path = tmp_path / "orders.csv"
+    _three_days(path)
+    assert import_csv(conn, path).checked_because is None
+    assert _keys(conn) == before
+    # The keys hold: the same orders again are found stored, not written twice.
+    assert import_csv(conn, path).orders == 3
+    assert conn.execute("SELECT count(*) FROM raw.website_order_lines").fetchone()[0] == 4
