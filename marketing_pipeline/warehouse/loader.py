@@ -60,7 +60,7 @@ class ChangeLog:
         if table in self.names:
             self.days[table].update(days)
 
-    def log_query(self, table: str, query: str, params: Sequence | dict = ()) -> None:
+    def log_query(self, table: str, query: str, params: Sequence | dict | None = None) -> None:
         """Log the days ``query`` returns (one date column) for ``table``, now."""
         if table in self.names:
             name = sql.Literal(self.names[table]).as_string(self.conn)
