@@ -8,7 +8,8 @@ Generates ``BENCH_CSV_ROWS`` order lines (default 1,000,000) in the import layou
   3. re-import: the same file again, every order already stored;
   (1-3 alternate, best of ``BENCH_ROUNDS``) then
   4. the checked path alone on the same file (staging COPY -> checks and merge in SQL), once.
-The tables carry the change-log triggers (marts.changed_days) as in production.
+The tables carry the change log as in production (the import logs its days in marts.changed_days).
+The first import of each round goes into empty tables: their keys are built once, afterwards.
 Prints the rates and the ratios to bare COPY. Target: import and re-import >= 0.6 x bare COPY.
 Server: ``BENCH_DATABASE_URL`` or ``MARKETING_TEST_DATABASE_URL`` or the warehouse; everything
 runs in a scratch database (``bench.scratch``) created and dropped on that server.

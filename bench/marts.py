@@ -41,7 +41,7 @@ from bench.scratch import scratch_database  # noqa: E402
 from marketing_pipeline.marts import scope, sqlfiles  # noqa: E402
 from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
 from marketing_pipeline.settings import marts as config  # noqa: E402
-from marketing_pipeline.warehouse import connect, database_url, migrate  # noqa: E402
+from marketing_pipeline.warehouse import ChangeLog, connect, database_url, migrate  # noqa: E402
 
 DATA_SQL = Path(__file__).with_name("marts_data.sql")
 
@@ -87,6 +87,8 @@ def add_day(conn, last: date) -> date:
         "raw.customerio_deliveries": "delivery_id",
     }
     with conn.transaction():
+        # The order tables' loaders log the days they write (migration 220): so do these copies.
+        log = ChangeLog(conn, *tables)
         for table, key in tables.items():
             schema, name = table.split(".")
             shifted = [
@@ -105,12 +107,15 @@ def add_day(conn, last: date) -> date:
             conn.execute(f"UPDATE next_day SET {sets}")
             conn.execute(f"INSERT INTO {table} SELECT * FROM next_day")
             conn.execute("DROP TABLE next_day")
+            log.add(table, [last + timedelta(days=1)])
         # A late change too: one website order of a week before cancelled.
         conn.execute(
             'UPDATE raw.website_orders SET payload = payload || \'{"status": "cancelled"}\''
             " WHERE order_id = (SELECT min(order_id) FROM raw.website_orders WHERE partition_date = %s)",
             (last - timedelta(days=7),),
         )
+        log.add("raw.website_orders", [last - timedelta(days=7)])
+        log.close()
     conn.execute("ANALYZE")
     return last + timedelta(days=1)
 

@@ -1,6 +1,8 @@
 """Hand-built raw rows for the marts tests: just the columns the core SQL reads."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -9,12 +11,28 @@ import psycopg
 from marketing_pipeline.marts import sqlfiles
 from marketing_pipeline.marts.rebuild import rebuild
 from marketing_pipeline.settings import marts as config
+from marketing_pipeline.warehouse import ChangeLog
 
 UTC = UTC
 
 
 def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+@contextmanager
+def as_a_loader(conn: psycopg.Connection, *tables: str) -> Iterator[ChangeLog]:
+    """Hand-written writes to the order tables that log their days as the loaders do (migration 220):
+    without it, such a write logs its whole table as changed and the next refresh is a full one."""
+    with conn.transaction(), ChangeLog(conn, *tables) as log:
+        yield log
+
+
+def logged_statement(conn: psycopg.Connection, table: str, statement: str, params: tuple = ()) -> None:
+    """An UPDATE or DELETE of an order table that logs the days of the rows it touches, as a loader
+    would (it must not move a row to another day: the day logged is the row's after the statement)."""
+    with as_a_loader(conn, table) as log:
+        log.add(table, [d for (d,) in conn.execute(f"{statement} RETURNING partition_date", params)])
 
 
 def tiktok_order(
@@ -30,6 +48,13 @@ def tiktok_order(
     cancelled_lines: tuple[str, ...] = (),
 ) -> None:
     payload = {"recipient_address": {"phone_number": phone}} if phone else {}
+    with as_a_loader(conn, "raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines") as log:
+        log.add("raw.tiktok_shop_orders", [created.date()])
+        log.add("raw.tiktok_shop_order_lines", [created.date()])
+        _tiktok_order(conn, order_id, user, email, created, total, status, cancelled_lines, payload)
+
+
+def _tiktok_order(conn, order_id, user, email, created, total, status, cancelled_lines, payload) -> None:
     conn.execute(
         "INSERT INTO raw.tiktok_shop_orders (order_id, status, buyer_user_id, buyer_email, currency, shipping_fee,"
         " seller_discount, platform_discount, tax, total_amount, line_count, created_at, updated_at, payload,"
@@ -68,6 +93,13 @@ def website_order(
     payload: dict | None = None,
     accepts_marketing: bool | None = None,
 ) -> None:
+    with as_a_loader(conn, "raw.website_orders", "raw.website_order_lines") as log:
+        log.add("raw.website_orders", [created.date()])
+        log.add("raw.website_order_lines", [created.date()])
+        _website_order(conn, order_id, email, created, total, utm, payload, accepts_marketing)
+
+
+def _website_order(conn, order_id, email, created, total, utm, payload, accepts_marketing) -> None:
     conn.execute(
         "INSERT INTO raw.website_orders (order_id, email, created_at, currency, subtotal, discount, shipping, tax,"
         " total, utm_source, utm_medium, utm_campaign, accepts_marketing, line_count, source, payload, partition_date)"

@@ -15,6 +15,7 @@ from marketing_pipeline_tests.marts_fixtures import (
     build,
     cio_click,
     customer_of,
+    logged_statement,
     tiktok_order,
     website_order,
 )
@@ -129,7 +130,9 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
     website_order(conn, "NEW2", email="newcomer@example.com", created=at(new_day, 11))
     cio_click(conn, "dnew", email="p2@example.com", clicked=at(new_day, 9))
-    conn.execute(
+    logged_statement(
+        conn,
+        "raw.website_orders",
         'UPDATE raw.website_orders SET payload = \'{"status": "cancelled"}\''
         " WHERE order_id = (SELECT order_id FROM raw.website_orders WHERE partition_date = %s LIMIT 1)",
         (LAST,),
@@ -197,7 +200,9 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     )
     # Late changes: a cancellation, an order in a closed month, a click removed from an old day,
     # a delivery stored again under the new day (the later copy wins).
-    conn.execute(
+    logged_statement(
+        conn,
+        "raw.website_orders",
         'UPDATE raw.website_orders SET payload = \'{"status": "cancelled"}\''
         " WHERE order_id = (SELECT min(order_id) FROM raw.website_orders WHERE partition_date = %s)",
         (LAST,),
@@ -234,7 +239,12 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
         "SELECT first_name FROM core.customer_names WHERE customer_id = %s",
         (customer_of(conn, f"website:{named}"),),
     ).fetchone()[0]
-    conn.execute("UPDATE raw.website_orders SET email = 'p7@example.com' WHERE order_id = %s", (named,))
+    logged_statement(
+        conn,
+        "raw.website_orders",
+        "UPDATE raw.website_orders SET email = 'p7@example.com' WHERE order_id = %s",
+        (named,),
+    )
     p3 = customer_of(conn, f"website:{named}")
     with conn.transaction():
         modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
@@ -293,8 +303,10 @@ def test_orders_only_klaviyo_knows_are_restaged_by_changed_day(conn):
     new_day = LAST + timedelta(days=1)
     _klaviyo_order(conn, "ko4", "K2", at(new_day, 9), "60.00")
     _klaviyo_order(conn, "ko5", "K1", at(new_day, 10), "45.00")  # re-sent: the latest event counts
-    conn.execute("DELETE FROM raw.website_order_lines WHERE order_id = 'W6-0'")
-    conn.execute("DELETE FROM raw.website_orders WHERE order_id = 'W6-0'")
+    logged_statement(
+        conn, "raw.website_order_lines", "DELETE FROM raw.website_order_lines WHERE order_id = 'W6-0'"
+    )
+    logged_statement(conn, "raw.website_orders", "DELETE FROM raw.website_orders WHERE order_id = 'W6-0'")
     with conn.transaction():
         modes = rebuild(conn, FIRST, new_day, segments_from=new_day)
     assert modes["core_orders"] == "incremental"
@@ -445,8 +457,10 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
         if n == 0:  # a one-order customer, whose order is cancelled the next day: gone from RFM
             website_order(conn, "ONCE", email="once@example.com", created=at(day, 11), total="90.00")
         if n == 1:
-            conn.execute(
-                "UPDATE raw.website_orders SET payload = '{\"status\": \"cancelled\"}' WHERE order_id = 'ONCE'"
+            logged_statement(
+                conn,
+                "raw.website_orders",
+                "UPDATE raw.website_orders SET payload = '{\"status\": \"cancelled\"}' WHERE order_id = 'ONCE'",
             )
         before = _snapshots(conn)
         with conn.transaction():

@@ -1,7 +1,7 @@
 """What a builder rewrites: everything, or only what changed since it last ran.
 
-Triggers log the raw days every load touches (``marts.changed_days``, migration 110); the core
-builders log the days they changed in turn. A builder that has run before, under the same settings
+Triggers (migration 110) or the loaders (the order tables, migration 220) log the raw days every
+load touches (``marts.changed_days``); the core builders log the days they changed in turn. A builder that has run before, under the same settings
 and sources, reads the log rows it has not seen and rewrites only those days (and, for customers,
 only the people those days touch). Otherwise, or when a whole table changed, it rebuilds in full.
 Both paths run the same ``sql/marts`` files: the mode is the ``marts.incremental`` setting, and the
@@ -169,7 +169,7 @@ def _logged(conn: psycopg.Connection, table: str) -> bool:
         return True
     return conn.execute(
         "SELECT to_regclass(%s) IS NULL OR EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s)"
-        " AND tgname IN ('marts_log_ins', 'marts_log_all'))",
+        " AND tgname IN ('marts_log_ins', 'marts_log_whole', 'marts_log_all'))",
         (table, table),
     ).fetchone()[0]
 

@@ -2,12 +2,19 @@
 
 from marketing_pipeline.warehouse.dead_letters import record_dead_letter
 from marketing_pipeline.warehouse.engine import connect, database_url, sqlalchemy_url
-from marketing_pipeline.warehouse.loader import copy_rows, delete_partitions, replace_partitions, upsert_rows
+from marketing_pipeline.warehouse.loader import (
+    ChangeLog,
+    copy_rows,
+    delete_partitions,
+    replace_partitions,
+    upsert_rows,
+)
 from marketing_pipeline.warehouse.migrate import migrate
 from marketing_pipeline.warehouse.pool import apooled, pooled
 from marketing_pipeline.warehouse.resource import WarehouseResource
 
 __all__ = [
+    "ChangeLog",
     "WarehouseResource",
     "connect",
     "copy_rows",

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from marketing_pipeline.warehouse.loader import ChangeLog
+
 STAGE = "_website_stage"
 # Every writer of the website order tables holds this lock: an order is inserted or replaced once.
 ORDER_LOCK = "SELECT pg_advisory_xact_lock(hashtext('raw.website_orders'))"
@@ -200,6 +202,7 @@ SELECT line_no, order_id, problem FROM (
 """
 
 SRC = "_website_stage_orders"
+ORDERS, LINES = "raw.website_orders", "raw.website_order_lines"
 
 
 def _fast_or(fast: str, full: str) -> str:
@@ -411,7 +414,12 @@ def merge(conn: psycopg.Connection, *, consent_in_sql: bool = True) -> tuple[int
     conn.execute(f"DELETE FROM {SRC} WHERE NOT ok")
     conn.execute(f"ANALYZE {SRC} (order_id, contiguous)")
     conn.execute(ORDER_LOCK)
+    # The days this merge changes, for the incremental marts: the orders' days, and the days the
+    # orders and lines it replaces were stored under.
+    log = ChangeLog(conn, ORDERS, LINES)
     if conn.execute(_ANY_KNOWN_SQL).fetchone()[0]:
+        log.log_query(ORDERS, f"SELECT o.partition_date FROM {ORDERS} o JOIN {SRC} s USING (order_id)")
+        log.log_query(LINES, f"SELECT l.partition_date FROM {LINES} l JOIN {SRC} s USING (order_id)")
         orders = conn.execute(_UPDATE_ORDERS_SQL).rowcount
         orders += conn.execute(_INSERT_NEW_ORDERS_SQL).rowcount
         conn.execute(_DELETE_LINES_SQL)
@@ -421,6 +429,9 @@ def merge(conn: psycopg.Connection, *, consent_in_sql: bool = True) -> tuple[int
         conn.execute(_CONSENT_SQL)
     lines = conn.execute(_INSERT_LINES_SQL).rowcount
     lines += conn.execute(_INSERT_SCATTERED_LINES_SQL).rowcount
+    for table in (ORDERS, LINES):  # every order written has lines, stored under its day
+        log.log_query(table, f"SELECT DISTINCT partition_date FROM {SRC}")
+    log.close()
     for table in (SRC, STAGE):
         conn.execute(f"DROP TABLE {table}")
     return orders, lines
