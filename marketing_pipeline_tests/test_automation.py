@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from marketing_pipeline.automation.policy import MANUAL_TAG
+from marketing_pipeline.settings.brands import DEFAULT_ID
 
 NOW = datetime(2026, 3, 10, 10, 58, tzinfo=UTC)  # a fixed clock: brand time zone UTC in tests
 TODAY = NOW.date().isoformat()
@@ -99,7 +100,9 @@ def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(de
         got = requested(result)
         assert got["tiktok_shop_orders"] == {TODAY} and got["customerio_deliveries"] == {TODAY}
         assert not {"klaviyo_events", "klaviyo_orders", "klaviyo_profile_sync"} & set(got)  # no key: skipped
-        assert got["sendgrid_suppressions"] == {None} and got["cart_recovery_daily"] == {None}
+        assert got["sendgrid_suppressions"] == {None} and got["cart_recovery_daily"] == {
+            DEFAULT_ID
+        }  # every brand
         assert not {"ga4_traffic_daily", "core_orders"} & set(got)  # daily sources; no source changed yet
         tiktok = next(r for r in result.results if r.key == dg.AssetKey("tiktok_shop_orders"))
         klaviyo = next(r for r in result.results if r.key == dg.AssetKey("klaviyo_events"))

@@ -114,7 +114,9 @@ async def cart_events(request: Request) -> JSONResponse:
         match = web_settings.brand_for_write_key(_presented_key(request))
     except SettingsError as exc:  # two brands share a key: no post may land in either
         log.error("cart intake refused: %s", exc)
-        return JSONResponse({"error": "cart intake is misconfigured (a write key is shared)"}, status_code=503)
+        return JSONResponse(
+            {"error": "cart intake is misconfigured (a write key is shared)"}, status_code=503
+        )
     if not match.configured:
         return JSONResponse({"error": "cart intake is not configured (WEBSITE_WRITE_KEY)"}, status_code=503)
     if match.brand is None:
