@@ -226,3 +226,18 @@ def test_webhooks_are_checked_with_the_key_of_the_brand_their_url_names(web, bra
         httpx.post(f"{web}/webhooks/nosuchbrand/tiktok-shop", content=tiktok, headers=header).status_code
         == 404
     )
+
+
+def test_import_orders_with_brand_writes_that_brands_warehouse_on_its_calendar(brands, tmp_path, capsys):
+    from marketing_pipeline import cli
+    from marketing_pipeline_tests.test_website_orders import _csv, _row
+
+    path = tmp_path / "orders.csv"
+    _csv(path, [_row("NW1", created_at="2025-03-01T23:30:00Z")])  # 00:30 on the 2nd in Berlin
+    assert cli.main(["import-orders", str(path), "--brand", "northwind"]) == 0
+    assert "northwind: imported 1 orders" in capsys.readouterr().out
+    north, lumen = brands.get("northwind"), brands.default
+    day = "SELECT order_id, partition_date::text FROM raw.website_orders"
+    assert rows(north, day) == [("NW1", "2025-03-02")] and rows(lumen, day) == []
+    assert cli.main(["import-orders", str(path), "--brand", "nosuch"]) == 2
+    assert "unknown brand 'nosuch'" in capsys.readouterr().err

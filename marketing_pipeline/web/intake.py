@@ -77,7 +77,7 @@ def store(events: list[CartEvent], source: str, brand: Brand | None = None) -> d
     with pooled(transaction=atomic, brand=brand) as conn:
         result = record_events(conn, events, source)
         if source == "website" and result.new_orders:
-            record_website_orders(conn, result.new_orders)
+            record_website_orders(conn, result.new_orders, brand.timezone if brand else None)
     return counts(result)
 
 
