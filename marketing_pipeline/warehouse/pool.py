@@ -47,10 +47,14 @@ def _limits() -> tuple[int, int]:
     return brands + _KEPT, min(MAX_SIZE, max(MIN_SIZE_PER_BRAND, MAX_TOTAL // brands))
 
 
+def _url_key(brand: Brand | None) -> tuple:
+    own = os.environ.get(brand.warehouse_variable) if brand is not None and not brand.is_default else None
+    return (*(os.environ.get(name) for name in _URL_FROM), brand.id if brand else None, own)
+
+
 def brand_url(brand: Brand | None = None) -> str:
     """The libpq URL of ``brand``'s warehouse (None: the default brand's), brought up on first use."""
-    own = os.environ.get(brand.warehouse_variable) if brand is not None and not brand.is_default else None
-    key = (*(os.environ.get(name) for name in _URL_FROM), brand.id if brand else None, own)
+    key = _url_key(brand)
     url = _urls.get(key)
     if url is None:
         if len(_urls) > 64:
@@ -147,7 +151,7 @@ async def apooled(
 ) -> AsyncIterator[psycopg.AsyncConnection]:
     """An autocommit async connection from this event loop's pool of ``url`` or of ``brand``'s
     warehouse (no thread hop per request; a brand's first use brings its warehouse up)."""
-    if url is None and brand is not None and not brand.is_default:
+    if url is None and brand is not None and not brand.is_default and _url_key(brand) not in _urls:
         target = await asyncio.to_thread(brand_url, brand)  # first use may create and migrate
     else:
         target = _target(url, brand)
