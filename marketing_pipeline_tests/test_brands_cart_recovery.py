@@ -241,3 +241,17 @@ def test_import_orders_with_brand_writes_that_brands_warehouse_on_its_calendar(b
     assert rows(north, day) == [("NW1", "2025-03-02")] and rows(lumen, day) == []
     assert cli.main(["import-orders", str(path), "--brand", "nosuch"]) == 2
     assert "unknown brand 'nosuch'" in capsys.readouterr().err
+
+
+def test_every_brand_has_its_own_sensor_and_report_partition(three_brands):
+    from marketing_pipeline.cart_recovery import definitions
+
+    defs = definitions.defs
+    sensors = {s.name for s in defs.sensors}
+    assert sensors == {
+        "abandoned_cart_sensor",
+        "abandoned_cart_sensor_northwind",
+        "abandoned_cart_sensor_kumo",
+    }
+    report = next(a for a in defs.assets if "cart_recovery_daily" in {k.to_user_string() for k in a.keys})
+    assert report.partitions_def.get_partition_keys() == ["lumenleaf", "northwind", "kumo"]
