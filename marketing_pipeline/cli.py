@@ -253,6 +253,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _import_orders_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="CSV of website orders, one row per order line (layout in the README)")
     p.add_argument("--skip-bad", action="store_true", help="write the good orders and list the bad rows")
+    p.add_argument("--brand", help="the brand whose orders these are (default: the default brand)")
 
 
 @command(
@@ -263,11 +264,12 @@ def _import_orders_args(p: argparse.ArgumentParser) -> None:
 def _import_orders(args: argparse.Namespace) -> int:
     from marketing_pipeline.sources.website.cli import import_orders
 
-    return import_orders(args.path, skip_bad=args.skip_bad)
+    return import_orders(args.path, skip_bad=args.skip_bad, brand=args.brand)
 
 
 def _import_codes_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="CSV with a 'code' column and an optional 'expires_at' (ISO date or time)")
+    p.add_argument("--brand", help="the brand whose store the codes are for (default: the default brand)")
 
 
 @command(
@@ -278,7 +280,7 @@ def _import_codes_args(p: argparse.ArgumentParser) -> None:
 def _import_codes(args: argparse.Namespace) -> int:
     from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
 
-    return import_discount_codes(args.path)
+    return import_discount_codes(args.path, brand=args.brand)
 
 
 def _export_mart_args(p: argparse.ArgumentParser) -> None:

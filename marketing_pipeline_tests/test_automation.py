@@ -102,7 +102,9 @@ def test_an_intraday_tick_refreshes_only_today_and_skips_unconfigured_vendors(de
         today = brand_day_key(DEFAULT_ID, TODAY)  # the brand's today (UTC in tests), not UTC's latest label
         assert got["tiktok_shop_orders"] == {today} and got["customerio_deliveries"] == {today}
         assert not {"klaviyo_events", "klaviyo_orders", "klaviyo_profile_sync"} & set(got)  # no key: skipped
-        assert got["sendgrid_suppressions"] == {None} and got["cart_recovery_daily"] == {None}
+        assert got["sendgrid_suppressions"] == {None} and got["cart_recovery_daily"] == {
+            DEFAULT_ID
+        }  # every brand
         assert not {"ga4_traffic_daily", "core_orders"} & set(got)  # daily sources; no source changed yet
         tiktok = next(r for r in result.results if r.key == dg.AssetKey("tiktok_shop_orders"))
         klaviyo = next(r for r in result.results if r.key == dg.AssetKey("klaviyo_events"))

@@ -6,6 +6,7 @@ from decimal import Decimal
 import dagster as dg
 
 from marketing_pipeline.cart_recovery.reporting import cart_recovery_daily, refresh
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -90,9 +91,8 @@ def test_recovery_is_credited_to_the_last_email_before_the_first_order(conn):
 def test_the_asset_rebuilds_the_table_identically(warehouse_url, conn):
     cart(conn, "a", "a@example.com")
     sent(conn, "a", 1, 0.5)
-    assert dg.materialize([cart_recovery_daily], resources={"warehouse": WarehouseResource()}).success
+    run = dict(resources={"warehouse": WarehouseResource()}, partition_key=DEFAULT_ID)  # the one brand
+    assert dg.materialize([cart_recovery_daily], **run).success
     first = conn.execute("SELECT * FROM marts.cart_recovery_daily ORDER BY 1, 2, 3").fetchall()
-    assert (
-        first and dg.materialize([cart_recovery_daily], resources={"warehouse": WarehouseResource()}).success
-    )
+    assert first and dg.materialize([cart_recovery_daily], **run).success
     assert conn.execute("SELECT * FROM marts.cart_recovery_daily ORDER BY 1, 2, 3").fetchall() == first

@@ -116,6 +116,10 @@ ROUTES = [
     ("/webhooks/customerio", "customerio"),
     ("/u/TOKEN", None),
     ("/login", None),
+    # the per-brand URLs (without a brands file the one brand is "default")
+    ("/webhooks/default/tiktok-shop", "tiktok"),
+    ("/webhooks/default/customerio", "customerio"),
+    ("/u/default/TOKEN", None),
 ]
 
 
@@ -129,6 +133,9 @@ def test_no_generated_request_gets_a_5xx(web, keys, path, auth):
         "/webhooks/tiktok-shop",
         "/webhooks/customerio",
         "/u/{token:str}",
+        "/webhooks/{brand:str}/tiktok-shop",
+        "/webhooks/{brand:str}/customerio",
+        "/u/{brand:str}/{token:str}",
         "/login",
         "/logout",
     }

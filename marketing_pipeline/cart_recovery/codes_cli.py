@@ -1,4 +1,7 @@
-"""``marketing-pipeline import-discount-codes FILE``: what the command prints and returns."""
+"""``marketing-pipeline import-discount-codes FILE [--brand ID]``: what the command prints and returns.
+
+Each brand's store has its own codes: ``--brand`` adds them to that brand's pool (its warehouse);
+without it, the default brand's."""
 
 from __future__ import annotations
 
@@ -7,17 +10,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from marketing_pipeline.cart_recovery.discount_codes import BadCodeFile, free_codes, import_codes
-from marketing_pipeline.warehouse import connect, database_url, migrate
+from marketing_pipeline.settings import SettingsError
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
+from marketing_pipeline.warehouse import WarehouseResource, connect, database_url, migrate
 
 
-def import_discount_codes(path: str) -> int:
-    """0 when imported, 1 when the file was refused (nothing written), 2 when unreadable."""
+def import_discount_codes(path: str, brand: str | None = None) -> int:
+    """0 when imported, 1 when the file was refused (nothing written), 2 when unreadable or the
+    brand is unknown."""
     file = Path(path)
     if not file.is_file():
         print(f"import-discount-codes: {path}: no such file", file=sys.stderr)
         return 2
-    url = database_url()
-    migrate(url)
+    try:
+        brands = brand_settings.load()
+        target = brands.get(brand) if brand else brands.default
+    except SettingsError as exc:
+        print(f"import-discount-codes: {exc}", file=sys.stderr)
+        return 2
+    url = _warehouse(target)
     try:
         with connect(url, autocommit=True) as conn:
             result = import_codes(conn, file)
@@ -31,7 +43,18 @@ def import_discount_codes(path: str) -> int:
         print(f"import-discount-codes: {path} is not UTF-8 text ({exc.reason})", file=sys.stderr)
         return 2
     print(
-        f"read {result.read:,} codes from {file.name}: {result.added:,} added, "
+        f"{target.id}: read {result.read:,} codes from {file.name}: {result.added:,} added, "
         f"{result.already_there:,} already in the pool; {free:,} free codes now"
     )
     return 0
+
+
+def _warehouse(brand: Brand) -> str:
+    """The brand's warehouse URL, migrated; another brand's is created and claimed for it on first use."""
+    if brand.is_default:
+        url = database_url()
+        migrate(url)
+        return url
+    warehouse = WarehouseResource(brand_id=brand.id)
+    warehouse.prepare()
+    return warehouse.url()

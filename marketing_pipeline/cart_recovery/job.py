@@ -1,4 +1,8 @@
-"""``cart_recovery_job``: send one recovery step of one cart (config ``cart_id``, ``step``).
+"""``cart_recovery_job``: send one recovery step of one cart (config ``brand``, ``cart_id``, ``step``).
+
+The run works in its brand's warehouse and sends through that brand's SendGrid account (or
+Customer.io workspace), with the brand's name, address, sender and store (``RecoveryPolicy.for_brand``);
+the brand is in the run config (empty: the default brand) and in the run's ``brand`` tag.
 
 The step's op takes a slot of the pool of the vendor that sends (``CART_RECOVERY_SENDER``):
 ``sendgrid_api`` or ``customerio_api``; in platform-flow mode nothing is sent here, so no pool.
@@ -10,8 +14,12 @@ from functools import cache
 
 import dagster as dg
 
+from marketing_pipeline.brand_resources import for_brand
 from marketing_pipeline.cart_recovery.send import process_step
 from marketing_pipeline.cart_recovery.senders import CustomerIoSender, SendGridSender
+from marketing_pipeline.settings import SettingsError
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.settings.recovery import RecoveryPolicy, sender_from_env
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
@@ -19,10 +27,12 @@ from marketing_pipeline.warehouse import WarehouseResource
 
 RECOVERY_OP = "send_recovery_step"
 JOB_NAME = "cart_recovery_job"
+BRAND_TAG = "brand"
 POOLS = {"sendgrid": "sendgrid_api", "customerio": "customerio_api", "platform_flow": None}
 
 
 class RecoveryStepConfig(dg.Config):
+    brand: str = ""  # the brand's id; empty: the default brand
     cart_id: str
     step: int
     as_of: str = ""  # ISO time to act at; empty = now (a controllable clock for the demo and tests)
@@ -44,7 +54,11 @@ def send_recovery_step(
     now = datetime.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC)
     if now.tzinfo is None:
         raise dg.Failure(f"as_of {config.as_of!r} needs a time zone offset", allow_retries=False)
-    policy = RecoveryPolicy.from_env()
+    try:
+        brand = _brand(config.brand)
+    except SettingsError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    policy = RecoveryPolicy.for_brand(brand)
     if policy.missing_sender():
         raise dg.Failure(
             f"cart recovery is not configured: set {', '.join(policy.missing_sender())}",
@@ -55,6 +69,17 @@ def send_recovery_step(
             "CART_RECOVERY_SENDER=platform_flow: the platform's own flow sends; nothing is sent here",
             allow_retries=False,
         )
+    vendor = policy.sender  # sendgrid | customerio
+    if vendor not in brand.vendors:
+        raise dg.Failure(
+            f"brand {brand.id} does not use {vendor} (CART_RECOVERY_SENDER): its cart recovery cannot send",
+            allow_retries=False,
+        )
+    warehouse = warehouse.for_brand(brand)
+    if vendor == "sendgrid":
+        sendgrid = for_brand(sendgrid, brand, "sendgrid")
+    else:
+        customerio = for_brand(customerio, brand, "customerio")
     with _sender(policy.sender, sendgrid, customerio) as sender:
         outcome = process_step(
             warehouse.url(),
@@ -66,7 +91,7 @@ def send_recovery_step(
             context.run.run_id,
         )
     context.log.info(
-        f"cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}"
+        f"{brand.id}: cart {config.cart_id} step {config.step}: {outcome.status} {outcome.detail or ''}"
         + (f" (offer: {outcome.offer})" if outcome.offer else "")
     )
     # "duplicate": another run has this step in hand; nothing failed and nothing is sent twice
@@ -76,10 +101,15 @@ def send_recovery_step(
             metadata={"status": outcome.status},
             allow_retries=False,
         )
-    metadata = {"status": outcome.status, "detail": outcome.detail or ""}
+    metadata = {"status": outcome.status, "detail": outcome.detail or "", "brand": brand.id}
     if outcome.offer:  # the offer step says whether a code went out or the pool was empty
         metadata["offer"] = outcome.offer
     return dg.Output(outcome.status, metadata=metadata)
+
+
+def _brand(brand_id: str) -> Brand:
+    brands = brand_settings.load()
+    return brands.get(brand_id) if brand_id else brands.default
 
 
 @contextmanager

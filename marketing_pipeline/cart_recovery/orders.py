@@ -47,5 +47,8 @@ def website_order(event: CartEvent, cart: CartState) -> WebsiteOrder:
         raise BadEvent(f"order_completed {event.event_id}: {exc}") from None
 
 
-def record_website_orders(conn: psycopg.Connection, completed: list[tuple[CartEvent, CartState]]) -> int:
-    return upsert_orders(conn, [website_order(e, cart) for e, cart in completed], ORDER_SOURCE)
+def record_website_orders(
+    conn: psycopg.Connection, completed: list[tuple[CartEvent, CartState]], tz: str | None = None
+) -> int:
+    """The completed carts' orders; ``tz``, the brand's time zone, cuts their days."""
+    return upsert_orders(conn, [website_order(e, cart) for e, cart in completed], ORDER_SOURCE, tz=tz)

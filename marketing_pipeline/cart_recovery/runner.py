@@ -1,7 +1,8 @@
 """Drive the sensor and the recovery job at a chosen time, through Dagster (demo and tests).
 
 Production uses the daemon; this evaluates the same sensor with an injected clock and
-executes the runs it requests in process, against the given instance.
+executes the runs it requests in process, against the given instance. ``brand`` picks the
+brand's sensor (None: the default brand's).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dagster as dg
 
 from marketing_pipeline.cart_recovery.job import JOB_NAME, RECOVERY_OP, recovery_job_for_env
 from marketing_pipeline.cart_recovery.sensor import build_abandoned_cart_sensor
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.sources.customerio.resource import VENDOR as CUSTOMERIO
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import from_env
@@ -33,9 +35,9 @@ def recovery_job() -> dg.JobDefinition:
 
 
 def tick(
-    instance: dg.DagsterInstance, now: datetime, cursor: str | None
+    instance: dg.DagsterInstance, now: datetime, cursor: str | None, brand: Brand | None = None
 ) -> tuple[list[dg.RunRequest], str | None]:
-    sensor = build_abandoned_cart_sensor(clock=lambda: now)
+    sensor = build_abandoned_cart_sensor(clock=lambda: now, brand=brand)
     context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=_resources())
     data = sensor.evaluate_tick(context)
     return list(data.run_requests or []), data.cursor
@@ -47,6 +49,7 @@ class StepRun:
     step: int
     status: str
     run_id: str
+    brand: str = ""
 
 
 def execute(
@@ -72,13 +75,17 @@ def execute(
             and "status" in failure.step_failure_data.user_failure_data.metadata
             else "error"
         )
-    return StepRun(config["cart_id"], config["step"], status, result.run_id)
+    return StepRun(config["cart_id"], config["step"], status, result.run_id, config.get("brand", ""))
 
 
 def advance(
-    instance: dg.DagsterInstance, now: datetime, cursor: str | None, job: dg.JobDefinition | None = None
+    instance: dg.DagsterInstance,
+    now: datetime,
+    cursor: str | None,
+    job: dg.JobDefinition | None = None,
+    brand: Brand | None = None,
 ) -> tuple[str | None, list[StepRun]]:
     """One sensor tick at ``now`` and every run it requests; returns the new cursor and the runs."""
-    requests, cursor = tick(instance, now, cursor)
+    requests, cursor = tick(instance, now, cursor, brand)
     job = job or recovery_job()
     return cursor, [execute(instance, r, job) for r in requests]

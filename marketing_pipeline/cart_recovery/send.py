@@ -148,7 +148,8 @@ def _prepare(
             " passed_rules_at = %s WHERE id = %s",
             (cart["email"], code, step.discount_percent if code else None, now, outbox_id),
         )
-    base = policy.public_url.rstrip("/")
-    recover_url, unsub_url = f"{base}/r/{recover}", f"{base}/u/{unsub}"
+    # another brand's links name it: they resolve in its warehouse (web/recovery_links.py)
+    base, brand = policy.public_url.rstrip("/"), policy.link_prefix
+    recover_url, unsub_url = f"{base}/r{brand}/{recover}", f"{base}/u{brand}/{unsub}"
     email = render(policy, step, cart, items, recover_url, unsub_url, code)
     return (email, message_data(policy, step, cart, items, recover_url, unsub_url, code)), offer

@@ -7,6 +7,13 @@ above the cursor. The cursor is the highest outbox id handed to Dagster: if a ti
 the statement committed but before Dagster stored its result, the next tick hands the same
 rows over again (the run key ``cart:step`` keeps Dagster from launching them twice); once
 handed over they are never returned again, so ticks over unchanged state request nothing.
+
+Many brands: one sensor per brand (``build_brand_sensors``), each over its brand's warehouse with
+its own cursor (outbox ids are the brand's database's), its brand's quiet hours and its own tick
+history, skip reasons and failures: one brand's unreachable warehouse does not hold the others'
+emails back. The default brand's sensor keeps the name ``abandoned_cart_sensor`` (and so its
+cursor); another brand's is ``abandoned_cart_sensor_<brand>``. Runs carry the brand in their
+config and ``brand`` tag.
 """
 
 from collections.abc import Callable
@@ -16,9 +23,13 @@ from datetime import UTC, datetime
 import dagster as dg
 import psycopg
 
-from marketing_pipeline.cart_recovery.job import JOB_NAME, RECOVERY_OP
+from marketing_pipeline.cart_recovery.job import BRAND_TAG, JOB_NAME, RECOVERY_OP
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.warehouse import WarehouseResource, connect
+
+SENSOR_NAME = "abandoned_cart_sensor"
 
 DUE_SQL = """
 WITH steps (prev_step, delay) AS (
@@ -79,34 +90,45 @@ def request_due_steps(
     return [DueStep(*r) for r in rows]
 
 
-def run_request(due: DueStep, as_of: datetime | None) -> dg.RunRequest:
+def run_request(due: DueStep, as_of: datetime | None, brand: Brand | None = None) -> dg.RunRequest:
     config = {"cart_id": due.cart_id, "step": due.step}
+    tags = {"cart_recovery/cart_id": due.cart_id, "cart_recovery/step": str(due.step)}
+    key = f"{due.cart_id}:{due.step}"
+    if brand is not None:
+        config["brand"] = brand.id
+        tags[BRAND_TAG] = brand.id
+        if not brand.is_default:  # run keys are per sensor already; the brand makes them readable
+            key = f"{brand.id}:{key}"
     if as_of is not None:
         config["as_of"] = as_of.isoformat()
-    return dg.RunRequest(
-        run_key=f"{due.cart_id}:{due.step}",
-        run_config={"ops": {RECOVERY_OP: {"config": config}}},
-        tags={"cart_recovery/cart_id": due.cart_id, "cart_recovery/step": str(due.step)},
-    )
+    return dg.RunRequest(run_key=key, run_config={"ops": {RECOVERY_OP: {"config": config}}}, tags=tags)
+
+
+def sensor_name(brand: Brand) -> str:
+    return SENSOR_NAME if brand.is_default else f"{SENSOR_NAME}_{brand.id}"
 
 
 def build_abandoned_cart_sensor(
     clock: Callable[[], datetime] | None = None,
-    policy: Callable[[], RecoveryPolicy] = RecoveryPolicy.from_env,
-    name: str = "abandoned_cart_sensor",
+    policy: Callable[[], RecoveryPolicy] | None = None,
+    name: str | None = None,
+    brand: Brand | None = None,
 ) -> dg.SensorDefinition:
-    """The sensor; ``clock`` replaces the wall clock (demo, tests) and is then passed on to the runs."""
+    """The sensor of ``brand`` (None: the default brand, read when it ticks); ``clock`` replaces the
+    wall clock (demo, tests) and is then passed on to the runs."""
+    label = f" of brand {brand.id}" if brand is not None and not brand.is_default else ""
 
     @dg.sensor(
-        name=name,
+        name=name or (sensor_name(brand) if brand is not None else SENSOR_NAME),
         job_name=JOB_NAME,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests the due abandoned-cart email step for each idle cart (run key cart:step).",
+        description=f"Requests the due abandoned-cart email step for each idle cart{label} (run key cart:step).",
     )
     def _sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
         now = clock() if clock else datetime.now(UTC)
-        rules = policy()
+        current = brand or brand_settings.load().default
+        rules = policy() if policy else RecoveryPolicy.for_brand(current)
         cursor = int(context.cursor or 0)
         if rules.sender == "platform_flow":
             return dg.SensorResult(
@@ -115,16 +137,26 @@ def build_abandoned_cart_sensor(
             )
         if rules.is_quiet(now):
             return dg.SensorResult(skip_reason=f"quiet hours {rules.quiet_hours}", cursor=str(cursor))
-        with connect(warehouse.url()) as conn:
+        if rules.sender not in current.vendors:
+            return dg.SensorResult(
+                skip_reason=f"brand {current.id} does not use {rules.sender} (CART_RECOVERY_SENDER)",
+                cursor=str(cursor),
+            )
+        with connect(warehouse.for_brand(current).url()) as conn:
             due = request_due_steps(conn, rules, now, cursor)
         if not due:
             return dg.SensorResult(skip_reason="no cart step is due", cursor=str(cursor))
         return dg.SensorResult(
-            run_requests=[run_request(d, now if clock else None) for d in due],
+            run_requests=[run_request(d, now if clock else None, current) for d in due],
             cursor=str(max(cursor, max(d.outbox_id for d in due))),
         )
 
     return _sensor
+
+
+def build_brand_sensors(clock: Callable[[], datetime] | None = None) -> list[dg.SensorDefinition]:
+    """One sensor per brand of the brands file (built when the definitions load)."""
+    return [build_abandoned_cart_sensor(clock=clock, brand=b) for b in brand_settings.load()]
 
 
 abandoned_cart_sensor = build_abandoned_cart_sensor()

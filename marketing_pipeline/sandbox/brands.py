@@ -71,4 +71,15 @@ def environ(brands: Brands | None = None, base_url: str = credentials.DEFAULT_UR
             for std, own in b.variables[key].items():
                 if std in standard:
                     env[own] = standard[std]
+        # the web app's keys are the brand's own: its storefront's write key, its workspace's signing key
+        env[b.variable("WEBSITE_WRITE_KEY")] = website_write_key(b)
+        if "customerio" in b.vendors:
+            env[b.variable("CUSTOMERIO_WEBHOOK_SIGNING_KEY")] = (
+                f"{credentials.CUSTOMERIO_WEBHOOK_SIGNING_KEY}-{b.id}"
+            )
     return env
+
+
+def website_write_key(brand: Brand) -> str:
+    """The sandbox storefront's write key of ``brand`` (the default brand's is today's)."""
+    return credentials.WEBSITE_WRITE_KEY if brand.is_default else f"wk_sandbox_{brand.id}"

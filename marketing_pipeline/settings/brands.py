@@ -71,6 +71,9 @@ class Brand:
     is_default: bool = False
     # the variable holding this brand's warehouse URL; unset: a database beside the default brand's
     warehouse_variable: str = "MARKETING_DATABASE_URL"
+    # put before a standard variable name to give this brand's own (``variable``): "" for the
+    # default brand unless the file says otherwise, ``<ID>_`` for the others
+    env_prefix: str = ""
     extensions: Mapping[str, object] = field(default_factory=dict, compare=False)
 
     @property
@@ -80,6 +83,11 @@ class Brand:
     @property
     def vendors(self) -> tuple[str, ...]:
         return tuple(self.variables)
+
+    def variable(self, name: str) -> str:
+        """This brand's name for a setting outside the vendors' (``WEBSITE_WRITE_KEY`` ->
+        ``NORTHWIND_WEBSITE_WRITE_KEY``)."""
+        return self.env_prefix + name
 
     def vendor(self, key: str) -> VendorSettings:
         """The vendor's settings read from this brand's variables (``VENDORS`` renamed, not copied).
@@ -186,6 +194,25 @@ def load(environ: Mapping[str, str] | None = None) -> Brands:
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: not valid YAML: {exc}") from None
     return parse(data, source=path)
+
+
+_cached: dict[tuple, Brands] = {}
+
+
+def load_cached() -> Brands:
+    """``load()`` for code that asks on every request (the web app): the file is parsed again only
+    when it changes (path, size, modification time); without a file the default brand is rebuilt."""
+    path = brands_file()
+    if path is None:
+        return load()
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    found = _cached.get(key)
+    if found is None:
+        found = load()
+        _cached.clear()
+        _cached[key] = found
+    return found
 
 
 def default_brand(environ: Mapping[str, str] | None = None) -> Brand:
@@ -322,6 +349,7 @@ def _brand(item: dict, is_default: bool) -> Brand:
         variables=_variables(vendors, prefix),
         is_default=is_default,
         warehouse_variable=item.get("warehouse") or prefix + "MARKETING_DATABASE_URL",
+        env_prefix=prefix,
         extensions={k: v for k, v in item.items() if k.startswith("x-")},
     )
 

@@ -1,6 +1,11 @@
 """Cart recovery settings: every timing and rule, and who the emails come from, read when asked for.
 
 Durations in the environment are written like ``30m``, ``24h``, ``2d`` or plain seconds.
+
+Many brands: the timings and rules (``CART_RECOVERY_*``) are shared; who the emails come from is
+the brand's (``RecoveryPolicy.for_brand``): its name, postal address, store, sender, time zone
+(quiet hours) and currency from the brands file, and its own ``<ID>_CART_RECOVERY_PUBLIC_URL``
+when its links answer on a host of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from marketing_pipeline.settings import SettingsError
+from marketing_pipeline.settings.brands import Brand
 
 SENDERS = ("sendgrid", "customerio", "platform_flow")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -80,6 +86,15 @@ class RecoveryPolicy:
     empty_pool: str = "without_offer"
     # Besides the store's own host, where a recovery link may send a shopper (TikTok Shop product pages).
     redirect_hosts: tuple[str, ...] = ("shop.tiktok.com",)
+    # The brand the emails are for: "" for the default brand (links /r/<token>), else its id (links
+    # /r/<brand>/<token>, resolved in that brand's warehouse).
+    brand_id: str = ""
+    currency: str = "USD"
+
+    @property
+    def link_prefix(self) -> str:
+        """The path segment recovery and unsubscribe links carry before their token."""
+        return f"/{self.brand_id}" if self.brand_id else ""
 
     def may_redirect_to(self, url: str | None) -> bool:
         """Recovery links lead only to the store's host or a configured one, over http(s)."""
@@ -98,13 +113,22 @@ class RecoveryPolicy:
 
     def missing_sender(self) -> list[str]:
         """Variables a recovery email cannot go out without, in the configured sender mode."""
-        needed = {
-            "BRAND_NAME": self.brand_name,
-            "BRAND_ADDRESS": self.brand_address,
-            "STORE_URL": self.store_url,
-        }
+        if self.brand_id:  # another brand's identity is in the brands file
+            at = f" of brand {self.brand_id} in the brands file"
+            needed = {f"name{at}": self.brand_name, f"address{at}": self.brand_address}
+            needed[f"store_url{at}"] = self.store_url
+        else:
+            needed = {
+                "BRAND_NAME": self.brand_name,
+                "BRAND_ADDRESS": self.brand_address,
+                "STORE_URL": self.store_url,
+            }
         if self.sender == "sendgrid":
-            needed["SENDGRID_FROM_EMAIL"] = self.from_email
+            needed[
+                f"sender of brand {self.brand_id} in the brands file"
+                if self.brand_id
+                else "SENDGRID_FROM_EMAIL"
+            ] = self.from_email
         elif self.sender == "customerio":
             needed["CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS"] = ",".join(self.customerio_message_ids)
         else:
@@ -128,6 +152,31 @@ class RecoveryPolicy:
         hour = now.astimezone(ZoneInfo(self.timezone)).time()
         lo, hi = time(start), time(end)
         return (lo <= hour < hi) if lo <= hi else (hour >= lo or hour < hi)
+
+    @classmethod
+    def for_brand(cls, brand: Brand, environ: Mapping[str, str] | None = None) -> RecoveryPolicy:
+        """The shared rules, with ``brand``'s identity. The default brand keeps today's variables
+        for what its entry in the brands file leaves out; another brand never borrows them."""
+        env = os.environ if environ is None else environ
+        policy = cls.from_env(env)
+        own = {
+            "brand_name": brand.name,
+            "brand_address": brand.address,
+            "store_url": brand.store_url,
+            "from_email": brand.sender,
+            "timezone": brand.timezone,
+        }
+        if brand.is_default:
+            own = {k: v for k, v in own.items() if v}
+            return replace(policy, **own, currency=brand.currency)
+        public = env.get(brand.variable("CART_RECOVERY_PUBLIC_URL"), "").strip()
+        return replace(
+            policy,
+            **own,
+            public_url=public or policy.public_url,
+            brand_id=brand.id,
+            currency=brand.currency,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RecoveryPolicy:

@@ -23,6 +23,7 @@ from marketing_pipeline.marts import figures
 from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import from_env as customerio_from_env
@@ -126,7 +127,13 @@ def run(ctx) -> None:
                     resources=platforms,
                     run_config=QUIET,
                 )
-    dg.materialize([cart_recovery_daily], instance=ctx.instance, resources=resources, run_config=QUIET)
+    dg.materialize(  # the report's partition of the demo's one brand
+        [cart_recovery_daily],
+        partition_key=brand_settings.load().default.id,
+        instance=ctx.instance,
+        resources=resources,
+        run_config=QUIET,
+    )
 
 
 def summary(conn, ctx) -> list[str]:

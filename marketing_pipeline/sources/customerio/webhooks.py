@@ -5,6 +5,11 @@
 not a valid event (kept in ``ops.dead_letters``); 200 otherwise, with a replayed ``event_id``
 stored once. Unsubscribed, bounced and spammed events suppress the address. The signing key is
 read from ``CUSTOMERIO_WEBHOOK_SIGNING_KEY`` on every request.
+
+Many brands: each brand's workspace posts to ``/webhooks/<brand>/customerio`` (the default
+brand's also to ``/webhooks/customerio``); the body is checked with that brand's key only
+(``<ID>_CUSTOMERIO_WEBHOOK_SIGNING_KEY``) and stored, counted and acted on in that brand's
+warehouse, so a body signed for one brand is refused at every other brand's URL.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline import consent
+from marketing_pipeline.settings import SettingsError
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import web as web_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.sources.customerio.signing import check
 from marketing_pipeline.sources.customerio.webhook_models import SUPPRESSING, ReportingEvent, parse_event
 from marketing_pipeline.untrusted import parse_json
@@ -31,8 +39,8 @@ KEY_VAR = web_settings.CUSTOMERIO_WEBHOOK_SIGNING_KEY
 KEPT_HEADERS = ("content-type", "user-agent", "x-cio-timestamp")
 
 
-def count(counter: str) -> None:
-    with pooled() as conn:
+def count(counter: str, brand: Brand | None = None) -> None:
+    with pooled(brand=brand) as conn:
         conn.execute(
             "INSERT INTO ops.customerio_webhook_counters (day, counter, count) VALUES (current_date, %s, 1)"
             " ON CONFLICT (day, counter) DO UPDATE SET count = ops.customerio_webhook_counters.count + 1",
@@ -47,11 +55,11 @@ def _text(value: object) -> str | None:
     return str(value)[:500]
 
 
-def store(event: ReportingEvent, payload: dict) -> bool:
+def store(event: ReportingEvent, payload: dict, brand: Brand | None = None) -> bool:
     """Insert once per event_id and suppress when the metric calls for it, in one transaction."""
     occurred = datetime.fromtimestamp(event.timestamp, UTC)
     ids = event.identifiers
-    with pooled(transaction=True) as conn:
+    with pooled(transaction=True, brand=brand) as conn:
         inserted = (
             conn.execute(
                 "INSERT INTO raw.customerio_webhook_events (event_id, object_type, metric, occurred_at, delivery_id,"
@@ -83,37 +91,56 @@ def store(event: ReportingEvent, payload: dict) -> bool:
     return inserted
 
 
-async def refuse(request: Request, body: bytes, problem: str) -> JSONResponse:
+async def refuse(request: Request, body: bytes, problem: str, brand: Brand | None = None) -> JSONResponse:
     reason = f"malformed Customer.io reporting event: {problem}"
     headers = {k: v for k, v in request.headers.items() if k in KEPT_HEADERS}
-    await run_in_threadpool(_dead_letter, reason, body, headers)
+    await run_in_threadpool(_dead_letter, reason, body, headers, brand)
     return JSONResponse({"error": reason}, status_code=400)
 
 
-def _dead_letter(reason: str, body: bytes, headers: dict) -> None:
-    with pooled() as conn:
+def _dead_letter(reason: str, body: bytes, headers: dict, brand: Brand | None = None) -> None:
+    with pooled(brand=brand) as conn:
         record_dead_letter(SOURCE, reason, body, headers=headers, conn=conn)
-    count("malformed")
+    count("malformed", brand)
+
+
+def _brand(request: Request) -> Brand | None:
+    brands = brand_settings.load_cached()
+    brand_id = request.path_params.get("brand")
+    if brand_id is None:
+        return brands.default
+    try:
+        brand = brands.get(brand_id)
+    except SettingsError:
+        return None
+    return brand if "customerio" in brand.vendors else None
 
 
 async def receive(request: Request) -> JSONResponse:
-    key = web_settings.customerio_webhook_signing_key()
+    brand = _brand(request)
+    if brand is None:
+        return JSONResponse({"error": "no brand with Customer.io at this URL"}, status_code=404)
+    key = web_settings.customerio_webhook_signing_key(brand)
     if not key:
-        log.error("customerio webhook refused: %s is not set", KEY_VAR)
+        log.error("customerio webhook refused: %s is not set", brand.variable(KEY_VAR))
         return JSONResponse({"error": "webhook signing key not configured"}, status_code=503)
     body = await request.body()
     refused = check(key, request.headers.get("x-cio-timestamp"), request.headers.get("x-cio-signature"), body)
     if refused:
-        log.warning("customerio webhook refused: %s", refused)
-        await run_in_threadpool(count, "stale_timestamp" if refused == "stale timestamp" else "bad_signature")
+        log.warning("customerio webhook for brand %s refused: %s", brand.id, refused)
+        counter = "stale_timestamp" if refused == "stale timestamp" else "bad_signature"
+        await run_in_threadpool(count, counter, brand)
         return JSONResponse({"error": f"signature check failed: {refused}"}, status_code=401)
     try:
         payload = parse_json(body)  # refuses NUL, lone surrogates and deep nesting too
         event = parse_event(payload)
     except ValueError as exc:
-        return await refuse(request, body, str(exc))
-    stored = await run_in_threadpool(store, event, payload)
+        return await refuse(request, body, str(exc), brand)
+    stored = await run_in_threadpool(store, event, payload, brand)
     return JSONResponse({"ok": True, "stored": stored})
 
 
-routes = [Route("/webhooks/customerio", receive, methods=["POST"])]
+routes = [
+    Route("/webhooks/customerio", receive, methods=["POST"]),
+    Route("/webhooks/{brand:str}/customerio", receive, methods=["POST"]),
+]

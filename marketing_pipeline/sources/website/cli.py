@@ -1,4 +1,7 @@
-"""``marketing-pipeline import-orders PATH [--skip-bad]``: what the command prints and returns."""
+"""``marketing-pipeline import-orders PATH [--skip-bad] [--brand ID]``: what the command prints and returns.
+
+``--brand`` imports into that brand's warehouse (its days cut in its time zone); without it, the
+default brand's."""
 
 from __future__ import annotations
 
@@ -6,23 +9,32 @@ import sys
 import time
 from pathlib import Path
 
+from marketing_pipeline.settings import SettingsError
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.sources.website.csv_import import import_csv
 from marketing_pipeline.sources.website.staging import RejectedInput
-from marketing_pipeline.warehouse import connect, database_url, migrate
+from marketing_pipeline.warehouse import WarehouseResource, connect, database_url, migrate
 
 
-def import_orders(path: str, *, skip_bad: bool = False) -> int:
-    """0 when the file was imported (bad rows skipped with ``skip_bad``), 1 when refused, 2 when unreadable."""
+def import_orders(path: str, *, skip_bad: bool = False, brand: str | None = None) -> int:
+    """0 when the file was imported (bad rows skipped with ``skip_bad``), 1 when refused, 2 when
+    unreadable or the brand is unknown."""
     file = Path(path)
     if not file.is_file():
         print(f"import-orders: {path}: no such file", file=sys.stderr)
         return 2
-    url = database_url()
-    migrate(url)
+    try:
+        brands = brand_settings.load()
+        target = brands.get(brand) if brand else brands.default
+    except SettingsError as exc:
+        print(f"import-orders: {exc}", file=sys.stderr)
+        return 2
+    url = _warehouse(target)
     started = time.monotonic()
     try:
         with connect(url, autocommit=True) as conn:
-            result = import_csv(conn, file, skip_bad=skip_bad)
+            result = import_csv(conn, file, skip_bad=skip_bad, tz=target.timezone)
     except RejectedInput as exc:
         print(f"import-orders: {exc}", file=sys.stderr)
         print("nothing was written; fix the rows or re-run with --skip-bad", file=sys.stderr)
@@ -32,7 +44,7 @@ def import_orders(path: str, *, skip_bad: bool = False) -> int:
         return 2
     seconds = time.monotonic() - started
     print(
-        f"imported {result.orders:,} orders ({result.lines:,} lines) from {result.rows_read:,} rows "
+        f"{target.id}: imported {result.orders:,} orders ({result.lines:,} lines) from {result.rows_read:,} rows "
         f"of {file.name} in {seconds:.1f}s"
     )
     if result.checked_because:
@@ -47,3 +59,14 @@ def import_orders(path: str, *, skip_bad: bool = False) -> int:
         if len(result.skipped) > 50:
             print(f"  ... and {len(result.skipped) - 50} more")
     return 0
+
+
+def _warehouse(brand: Brand) -> str:
+    """The brand's warehouse URL, migrated; another brand's is created and claimed for it on first use."""
+    if brand.is_default:
+        url = database_url()
+        migrate(url)
+        return url
+    warehouse = WarehouseResource(brand_id=brand.id)
+    warehouse.prepare()
+    return warehouse.url()

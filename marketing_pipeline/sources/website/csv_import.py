@@ -148,16 +148,18 @@ def import_csv(
     skip_bad: bool = False,
     source: str | None = None,
     run_id: str | None = None,
+    tz: str | None = None,
 ) -> LoadResult:
     """Import one CSV file in one transaction; raises ``RejectedInput`` (nothing written) on bad rows
     unless ``skip_bad``, in which case the orders with a bad line are left out and listed in the result.
 
     A clean file takes the fast path (``csv_direct``); any file it does not vouch for is rolled
-    back and imported by the checked path, which names every bad line.
+    back and imported by the checked path, which names every bad line. ``tz``: the brand's time
+    zone, which cuts the orders' days (default ``BRAND_TIMEZONE``).
     """
     path = Path(path)
     source = source or f"csv:{path.name}"
-    tz = settings.load().brand_timezone
+    tz = tz or settings.load().brand_timezone
     columns, header_bytes = _read_header(path)
     result = LoadResult()
     with conn.transaction():

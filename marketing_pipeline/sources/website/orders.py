@@ -148,13 +148,18 @@ def stage_rows(orders: Iterable[WebsiteOrder], first_line: int = 1) -> Iterator[
 
 
 def upsert_orders(
-    conn: psycopg.Connection, orders: Iterable[WebsiteOrder], source: str, run_id: str | None = None
+    conn: psycopg.Connection,
+    orders: Iterable[WebsiteOrder],
+    source: str,
+    run_id: str | None = None,
+    tz: str | None = None,
 ) -> int:
     """Insert or replace orders (and their lines) by ``order_id``; returns how many orders were written.
 
     ``source`` says where they came from (e.g. ``"checkout"``). Runs in one transaction (a
     savepoint when the caller already has one open): on any error nothing is written.
-    Consent from ``accepts_marketing`` goes through ``consent.record_consent``.
+    Consent from ``accepts_marketing`` goes through ``consent.record_consent``. ``tz`` is the
+    brand's time zone (default ``BRAND_TIMEZONE``).
     """
     orders = list(orders)
     if not orders:
@@ -163,7 +168,7 @@ def upsert_orders(
         staging.create_stage(conn)
         staging.stage_rows(conn, stage_rows(orders))
         problems = staging.find_problems(
-            conn, source=source, tz=settings.load().brand_timezone, run_id=run_id
+            conn, source=source, tz=tz or settings.load().brand_timezone, run_id=run_id
         )
         if problems:
             raise staging.RejectedInput("website orders", problems)
