@@ -48,6 +48,7 @@ def _environment_key() -> tuple:
 
 @cache
 def _build(environment: tuple) -> dg.Definitions:
+    from marketing_pipeline import brand_dependencies
     from marketing_pipeline.automation import policy as automation
     from marketing_pipeline.celery_jobs import daily_ingest_celery_job
     from marketing_pipeline.ingest import RAW_ASSETS
@@ -60,13 +61,15 @@ def _build(environment: tuple) -> dg.Definitions:
         description="Ingest every source for the selected days.",
     )
     return automation.apply(
-        dg.Definitions.merge(
-            dg.Definitions(
-                jobs=[daily_ingest_job, daily_ingest_celery_job],
-                schedules=[build_lookback_schedule(daily_ingest_job)],
-                resources={"warehouse": WarehouseResource()},
-            ),
-            *(importlib.import_module(m).defs for m in COMPONENTS),
+        brand_dependencies.apply(
+            dg.Definitions.merge(
+                dg.Definitions(
+                    jobs=[daily_ingest_job, daily_ingest_celery_job],
+                    schedules=[build_lookback_schedule(daily_ingest_job)],
+                    resources={"warehouse": WarehouseResource()},
+                ),
+                *(importlib.import_module(m).defs for m in COMPONENTS),
+            )
         )
     )
 

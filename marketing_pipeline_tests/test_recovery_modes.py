@@ -20,6 +20,7 @@ from marketing_pipeline.cart_recovery import reporting, runner
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.sandbox.customerio import cart_flow
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import VENDOR as CIO
@@ -87,7 +88,9 @@ def resources() -> dict:
 
 
 def forward() -> None:
-    assert dg.materialize([shopper_event_forwarding], resources=resources(), run_config=QUIET).success
+    assert dg.materialize(
+        [shopper_event_forwarding], resources=resources(), run_config=QUIET, partition_key=DEFAULT_ID
+    ).success
 
 
 def ingest() -> None:

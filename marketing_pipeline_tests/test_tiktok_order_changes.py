@@ -10,6 +10,7 @@ import pytest
 from marketing_pipeline.marts.assets import core_customers, core_orders
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.changes import tiktok_shop_order_changes
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
@@ -51,7 +52,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
     resources = {"tiktok_shop": tiktok, "warehouse": WarehouseResource()}
 
     assert dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources).success
-    assert dg.materialize([core_customers, core_orders], resources=resources).success
+    assert dg.materialize(
+        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+    ).success
     assert core_order(conn, order.order_id)[:2] == ("COMPLETED", False)
 
     now = datetime.now(UTC)
@@ -83,7 +86,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
 
     # the run the sensor requested, then the marts' rebuild that follows it
     assert dg.materialize([tiktok_shop_orders], partition_key=day.isoformat(), resources=resources).success
-    assert dg.materialize([core_customers, core_orders], resources=resources).success
+    assert dg.materialize(
+        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+    ).success
     status, cancelled, net = core_order(conn, order.order_id)
     assert (status, cancelled, net) == ("CANCELLED", True, 0)
     partition = conn.execute(

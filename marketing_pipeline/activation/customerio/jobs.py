@@ -5,10 +5,12 @@ brand's days, cut in its zone, from its warehouse to its own workspace. The pers
 brand in its config. Assets are built when asked for (``ASSETS``, ``customerio_order_events``).
 """
 
+from datetime import date
 from functools import cache
 
 import dagster as dg
 
+from marketing_pipeline import settings
 from marketing_pipeline.activation.customerio.people import ACTIONS, person_action
 from marketing_pipeline.activation.customerio.sync import sync_order_events
 from marketing_pipeline.brand_partitions import brand_day_bounds, brand_days, build_brand_day_partitions
@@ -43,7 +45,7 @@ def _order_events(
 
 
 @cache
-def _built(brand_ids: tuple[str, ...]) -> dg.AssetsDefinition:
+def _built(brand_ids: tuple[str, ...], history_start: date) -> dg.AssetsDefinition:
     @dg.asset(
         name="customerio_order_events",
         group_name="customerio",
@@ -66,7 +68,8 @@ def _built(brand_ids: tuple[str, ...]) -> dg.AssetsDefinition:
 
 
 def build() -> dg.AssetsDefinition:
-    return _built(tuple(b.id for b in brand_settings.load() if "customerio" in b.vendors))
+    ids = tuple(b.id for b in brand_settings.load() if "customerio" in b.vendors)
+    return _built(ids, settings.load().history_start)
 
 
 class PersonActionConfig(dg.Config):

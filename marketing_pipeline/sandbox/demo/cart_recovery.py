@@ -23,6 +23,7 @@ from marketing_pipeline.marts import figures
 from marketing_pipeline.sandbox.cart_recovery.carts import carts_between
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.customerio.assets import customerio_campaign_metrics, customerio_deliveries
 from marketing_pipeline.sources.customerio.resource import from_env as customerio_from_env
@@ -113,7 +114,11 @@ def run(ctx) -> None:
     platforms = {**resources, "klaviyo": klaviyo_from_env(), "customerio": customerio_from_env()}
     for _ in range(2):
         dg.materialize(
-            [shopper_event_forwarding], instance=ctx.instance, resources=platforms, run_config=QUIET
+            [shopper_event_forwarding],
+            instance=ctx.instance,
+            resources=platforms,
+            run_config=QUIET,
+            partition_key=brand_settings.load().default.id,
         )
     if RecoveryPolicy.from_env().sender == "platform_flow":  # the platform sent: read its deliveries
         days = [first + timedelta(days=n) for n in range((now.date() - first).days)]  # up to yesterday
