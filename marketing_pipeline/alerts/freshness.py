@@ -48,14 +48,17 @@ def last_load(instance: dg.DagsterInstance, key: dg.AssetKey, brand: Brand, now:
 def _check(source: str) -> dg.AssetChecksDefinition:
     vendor = VENDOR[source]
 
-    @dg.asset_check(
+    spec = dg.AssetCheckSpec(
+        CHECK_NAME,
         asset=dg.AssetKey(source),
-        name=CHECK_NAME,
         blocking=False,
         description=f"Each brand that uses {vendor} loaded {source} within the last three intraday "
         "intervals (at least three hours).",
     )
-    def _freshness(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+
+    # one op per check, named as Dagster names its freshness checks' (freshness_check_…)
+    @dg.multi_asset_check(name=f"freshness_check_{source}", specs=[spec])
+    def _freshness(context: dg.AssetCheckExecutionContext):
         now, limit = clock.now(), bound()
         stale, fresh, unconfigured = {}, [], []
         for brand in brand_settings.load():
@@ -70,7 +73,9 @@ def _check(source: str) -> dg.AssetChecksDefinition:
             else:
                 fresh.append(brand.id)
         names = ", ".join(f"{b} (last load {t})" for b, t in sorted(stale.items()))
-        return dg.AssetCheckResult(
+        yield dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=CHECK_NAME,
             passed=not stale,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"stale for {names}" if stale else None,
