@@ -124,13 +124,14 @@ def test_schedules_follow_the_daily_ingest(vendor_env_for):
 
 
 def _ticks(defs, name: str, times: list[datetime]) -> list:
+    """The run requests of a schedule's ticks; each context closed, the instance never entered
+    (entering one leaves Dagster's current-instance state to later tests in the process)."""
     schedule = defs.resolve_schedule_def(name)
-    out = []
-    with dg.instance_for_test() as instance:
-        for t in times:
-            context = dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=t, repository_def=defs.get_repository_def()
-            )
+    instance, out = dg.DagsterInstance.ephemeral(), []
+    for t in times:
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=t, repository_def=defs.get_repository_def()
+        ) as context:
             out += list(schedule.evaluate_tick(context).run_requests or [])
     return out
 
