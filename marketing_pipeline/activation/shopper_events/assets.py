@@ -42,8 +42,9 @@ def _forward(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     cfg = ShopperEventSettings.from_env()
-    store_url = RecoveryPolicy.from_env().store_url
     brand = brand_of(context)
+    # the product links in the events point at the brand's own store
+    store_url = RecoveryPolicy.from_env().store_url if brand.is_default else brand.store_url
     warehouse = warehouse.for_brand(brand)
     clients = _clients(klaviyo, customerio, cfg.destinations, brand)
     metadata: dict = {"brand": brand.id, "destinations": ", ".join(clients) or "none configured"}
