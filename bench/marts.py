@@ -125,6 +125,7 @@ def run_job(url: str) -> tuple[float, float]:
     import dagster as dg
 
     from marketing_pipeline.marts.definitions import defs as marts_defs
+    from marketing_pipeline.settings import brands as brand_settings
     from marketing_pipeline.warehouse import WarehouseResource
 
     os.environ["MARKETING_DATABASE_URL"] = url
@@ -132,7 +133,9 @@ def run_job(url: str) -> tuple[float, float]:
     with dg.instance_for_test() as instance:
         t = time.monotonic()
         result = defs.resolve_job_def("marts_refresh").execute_in_process(
-            instance=instance, run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            partition_key=brand_settings.load().default.id,  # the one brand's partition
         )
         wall = time.monotonic() - t
     assert result.success

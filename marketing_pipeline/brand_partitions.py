@@ -14,6 +14,7 @@ which would be UTC's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import dagster as dg
@@ -93,3 +94,12 @@ def _split(key: str) -> tuple[str, date]:
     # MultiPartitionKey's string is the dimension values joined by "|" in dimension-name order.
     brand_id, _, day = str(key).partition("|")
     return brand_id, date.fromisoformat(day)
+
+
+def brand_id_of_tags(tags: Mapping[str, str]) -> str | None:
+    """The brand id a run's tags name (its partition, or its one-brand range), or None for a run
+    without a partition. The caller checks it is a brand: a day-only key gives the day."""
+    if tags.get(f"dagster/partition/{BRAND}"):
+        return tags[f"dagster/partition/{BRAND}"]
+    key = tags.get("dagster/partition") or tags.get("dagster/asset_partition_range_start")
+    return _brand_of_key(key) if key else None

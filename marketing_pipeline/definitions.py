@@ -49,6 +49,7 @@ def _environment_key() -> tuple:
 
 @cache
 def _build(environment: tuple) -> dg.Definitions:
+    from marketing_pipeline import brand_dependencies
     from marketing_pipeline.automation import policy as automation
     from marketing_pipeline.celery_jobs import celery_ingest_jobs
     from marketing_pipeline.ingest import ingest_executor, ingest_jobs, raw_assets
@@ -61,14 +62,16 @@ def _build(environment: tuple) -> dg.Definitions:
         "daily_ingest", raw, description="Ingest every source for the selected brand's days."
     )
     return automation.apply(
-        dg.Definitions.merge(
-            dg.Definitions(
-                jobs=[*daily_ingest_jobs, *celery_ingest_jobs(raw)],
-                schedules=build_lookback_schedules(daily_ingest_jobs),
-                resources={"warehouse": WarehouseResource()},
-                executor=ingest_executor(),
-            ),
-            *components,
+        brand_dependencies.apply(
+            dg.Definitions.merge(
+                dg.Definitions(
+                    jobs=[*daily_ingest_jobs, *celery_ingest_jobs(raw)],
+                    schedules=build_lookback_schedules(daily_ingest_jobs),
+                    resources={"warehouse": WarehouseResource()},
+                    executor=ingest_executor(),
+                ),
+                *components,
+            )
         )
     )
 

@@ -83,6 +83,7 @@ def _run_freshness_checks(instance) -> None:
         selection=dg.AssetSelection.checks(*checks),
     )
     assert result.success
+    return result
 
 
 def test_a_stale_source_posts_one_message_a_day_and_unconfigured_vendors_none(
@@ -161,3 +162,73 @@ def test_the_incoming_webhook_path(slack, warehouse_url, conn):
         )
     assert [m["via"] for m in messages()] == ["webhook"]
     assert conn.execute("SELECT delivered_via FROM ops.alerts").fetchone()[0] == "slack_webhook"
+
+
+def test_a_failed_run_of_one_brand_names_the_brand(slack, warehouse_url, three_brands):
+    from marketing_pipeline.brand_partitions import build_brand_partitions
+
+    _, resource, messages = slack
+
+    @dg.asset(partitions_def=build_brand_partitions())
+    def brand_step(context) -> None:
+        raise dg.Failure("the brand's vendor refused the key")
+
+    resources = {"slack": resource, "warehouse": WarehouseResource()}
+    with dg.instance_for_test() as instance:
+        cursor = tick(sensors.alert_on_run_failure, instance=instance, resources=resources)
+        result = dg.materialize(
+            [brand_step], partition_key="northwind", instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        tick(sensors.alert_on_run_failure, instance=instance, cursor=cursor, resources=resources)
+    got = messages()
+    assert len(got) == 1
+    assert (
+        "for brand *Northwind Tea (northwind)*" in got[0]["text"] and "partition northwind" in got[0]["text"]
+    )
+    assert "lumenleaf" not in got[0]["text"]
+
+
+def test_staleness_is_per_brand_and_its_own_vendors(slack, warehouse_url, three_brands, monkeypatch):
+    from marketing_pipeline import clock
+    from marketing_pipeline.brand_partitions import brand_day_key
+
+    _, resource, messages = slack
+    monkeypatch.delenv("NORTHWIND_KLAVIYO_API_KEY")  # northwind's Klaviyo not set up: never stale
+    resources = {"slack": resource, "warehouse": WarehouseResource()}
+    today = clock.now().date()
+    with dg.instance_for_test() as instance:
+        # lumenleaf loaded everything just now (its own partitions); northwind only TikTok Shop
+        for source in SOURCES:
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(source, partition=str(brand_day_key("lumenleaf", today)))
+            )
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("tiktok_shop_orders", partition=str(brand_day_key("northwind", today)))
+        )
+        result = _run_freshness_checks(instance)
+        evaluations = {
+            e.asset_key.to_user_string(): e
+            for e in (ev.event_specific_data for ev in result.all_events)
+            if e.__class__.__name__ == "AssetCheckEvaluation"
+        }
+        stale = {k: e.metadata["stale_brands"].value for k, e in evaluations.items()}
+        # kumo loaded nothing; it has no Customer.io, so it is not stale there
+        assert stale == {
+            "tiktok_shop_orders": "kumo",
+            "klaviyo_events": "kumo",
+            "customerio_deliveries": "northwind",
+        }
+        assert evaluations["klaviyo_events"].metadata["not_configured"].value == "northwind"
+        from marketing_pipeline.definitions import defs
+
+        tick(
+            sensors.alert_on_failed_checks,
+            instance=instance,
+            resources=resources,
+            repository_def=defs.get_repository_def(),
+        )
+    got = sorted(m["text"] for m in messages())
+    assert len(got) == 3
+    assert all("lumenleaf" not in m for m in got)
+    assert any("customerio_deliveries" in m and "northwind (last load never)" in m for m in got)

@@ -147,3 +147,37 @@ def test_lookback_schedule_leaves_out_unconfigured_vendors(defs, monkeypatch):
     assert (
         "tiktok_shop_orders" in selected and not {"ga4_traffic_daily", "ga4_landing_pages_daily"} & selected
     )
+
+
+def test_brand_syncs_run_at_seven_on_each_brands_clock_only_where_its_vendor_is_set(
+    three_brands, monkeypatch
+):
+    from marketing_pipeline.automation import policy
+    from marketing_pipeline.brand_partitions import build_brand_partitions
+
+    monkeypatch.delenv("KUMO_KLAVIYO_API_KEY")  # kumo's own Klaviyo is not set up; the others are
+    ids = list(three_brands.ids)
+    clocks = policy._on_brand_clocks(policy.ACTIVATION_CRON, ids)
+    gate = policy.BrandsWhere("the brand's Klaviyo configured", policy._configured(["klaviyo"]))
+
+    @dg.asset(partitions_def=build_brand_partitions("klaviyo"), automation_condition=clocks & gate)
+    def morning_sync() -> None: ...
+
+    start = datetime(2026, 1, 14, 12, tzinfo=UTC)  # winter: Berlin UTC+1, Sydney UTC+11
+    seen: dict[str, datetime] = {}
+    with ephemeral() as instance:
+        cursor = None
+        for minutes in range(0, 24 * 60 + 1, 30):
+            now = start + timedelta(minutes=minutes)
+            result = dg.evaluate_automation_conditions(
+                defs=[morning_sync], instance=instance, evaluation_time=now, cursor=cursor
+            )
+            cursor = result.cursor
+            for key in result.get_requested_partitions(morning_sync.key):
+                assert key not in seen, f"{key} requested twice"
+                seen[key] = now
+    # 07:00 Berlin is 06:00 UTC, 07:00 UTC is lumenleaf's; kumo's 07:00 (20:00 UTC) is skipped
+    assert seen == {
+        "northwind": datetime(2026, 1, 15, 6, 0, tzinfo=UTC),
+        "lumenleaf": datetime(2026, 1, 15, 7, 0, tzinfo=UTC),
+    }

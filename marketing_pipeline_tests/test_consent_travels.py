@@ -13,6 +13,7 @@ from marketing_pipeline.cart_recovery import links
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.credentials import SENDGRID_API_KEY
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -48,7 +49,13 @@ def run(url: str, assets, raise_on_error: bool = True):
     rebuild_model()
     selected = {a.key.path[-1] for a in assets}
     config = {"ops": {k: v for k, v in FAST["ops"].items() if k in selected}}
-    return dg.materialize(assets, resources=resources(url), run_config=config, raise_on_error=raise_on_error)
+    return dg.materialize(
+        assets,
+        resources=resources(url),
+        run_config=config,
+        raise_on_error=raise_on_error,
+        partition_key=DEFAULT_ID,
+    )
 
 
 def consent_history(conn) -> dict[str, tuple]:
@@ -133,7 +140,7 @@ def test_a_failing_platform_is_recorded_and_the_others_still_get_their_pushes(bo
     res = resources(url)
     res["sendgrid"] = SendGridResource(base_url=url + "/sendgrid", api_key="SG.wrong", max_attempts=1)
     rebuild_model()
-    result = dg.materialize([consent_sync], resources=res, raise_on_error=False)
+    result = dg.materialize([consent_sync], resources=res, raise_on_error=False, partition_key=DEFAULT_ID)
     assert not result.success
     assert consent_history(conn) == {
         "klaviyo": ("succeeded", 1),
@@ -153,7 +160,7 @@ def test_an_unconfigured_platform_is_left_for_later_and_the_others_get_their_pus
     consent.suppress(conn, "k@example.com", "recovery_link", "unsubscribed")
     res = resources(url)
     res["sendgrid"] = SendGridResource(base_url=url + "/sendgrid", api_key="")  # SENDGRID_API_KEY unset
-    result = dg.materialize([consent_sync], resources=res)
+    result = dg.materialize([consent_sync], resources=res, partition_key=DEFAULT_ID)
     assert result.success
     metadata = result.asset_materializations_for_node("consent_sync")[0].metadata
     assert metadata["sendgrid pushed"].value == "not configured" and metadata["klaviyo pushed"].value == 1

@@ -10,6 +10,7 @@ import pytest
 
 from marketing_pipeline import cli
 from marketing_pipeline.marts.assets import build_segments
+from marketing_pipeline.settings.brands import DEFAULT_ID
 
 CDNOW = Path(__file__).parent / "data" / "CDNOW_sample.txt"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -53,6 +54,7 @@ def _materialize(defs, run_config: dict, instance) -> dg.ExecuteInProcessResult:
         instance=instance,
         asset_selection=[dg.AssetKey(k) for k in ("core_customers", "core_orders", "customer_predictions")],
         run_config={**QUIET, **run_config},
+        partition_key=DEFAULT_ID,
     )
 
 
@@ -188,6 +190,7 @@ def _check_segments_then_a_poor_fit(conn, defs, instance) -> None:
         asset_selection=[dg.AssetKey("customer_predictions")],
         run_config={**QUIET, **poor},
         raise_on_error=False,
+        partition_key=DEFAULT_ID,
     )
     checks = [
         e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"

@@ -11,8 +11,10 @@ from marketing_pipeline.activation.customerio.jobs import customerio_order_event
 from marketing_pipeline.activation.customerio.people import person_action
 from marketing_pipeline.activation.customerio.segments import sync_segment_attributes
 from marketing_pipeline.activation.customerio.sync import order_event_id, sync_order_events
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.customerio import ulid
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.warehouse import WarehouseResource
@@ -182,7 +184,7 @@ def test_dagster_asset_and_person_job(cio, warehouse_url, conn):
         "warehouse": WarehouseResource(),
     }
     result = dg.materialize(
-        [customerio_order_events], partition_key=DAY.date().isoformat(), resources=resources
+        [customerio_order_events], partition_key=brand_day_key(DEFAULT_ID, DAY.date()), resources=resources
     )
     assert result.success and len(emulator.events) == len(orders)
     mat = result.asset_materializations_for_node("customerio_order_events")[0]

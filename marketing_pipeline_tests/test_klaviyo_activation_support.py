@@ -11,6 +11,7 @@ import dagster as dg
 from marketing_pipeline.activation.klaviyo.definitions import ACTIVATION_ASSETS
 from marketing_pipeline.marts.rebuild import rebuild
 from marketing_pipeline.sandbox.credentials import KLAVIYO_API_KEY
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
 
@@ -50,7 +51,11 @@ def materialize(
     selected = assets or ACTIVATION_ASSETS
     config["ops"] = {k: v for k, v in config["ops"].items() if k in {a.key.path[-1] for a in selected}}
     return dg.materialize(
-        selected, resources=resources(url, **kw), run_config=config, raise_on_error=raise_on_error
+        selected,
+        resources=resources(url, **kw),
+        run_config=config,
+        raise_on_error=raise_on_error,
+        partition_key=DEFAULT_ID,
     )
 
 

@@ -1,10 +1,12 @@
 """The marts through Dagster: the refresh job, its checks, and a blocking failure that stops
 only what depends on the failing asset."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from marketing_pipeline.brand_partitions import brand_day_key
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline_tests.conftest import TODAY
 from marketing_pipeline_tests.marts_fixtures import at, cio_click, tiktok_order, website_order
 
@@ -42,7 +44,9 @@ def test_refresh_job_builds_everything_and_checks_pass(conn, vendor_env_for):
     day = TODAY - timedelta(days=2)
     _seed(conn, day)
     with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("marts_refresh").execute_in_process(instance=instance, run_config=QUIET)
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, partition_key=DEFAULT_ID
+        )
         assert result.success
         checks = {
             ev.event_specific_data.check_name: ev.event_specific_data.passed
@@ -63,7 +67,7 @@ def test_refresh_job_builds_everything_and_checks_pass(conn, vendor_env_for):
             "channel_daily",
         } <= _materialized(result)
         seg = defs.resolve_job_def("customer_segments_daily").execute_in_process(
-            instance=instance, run_config=QUIET, partition_key=day.isoformat()
+            instance=instance, run_config=QUIET, partition_key=brand_day_key(DEFAULT_ID, day)
         )
         assert seg.success
     assert conn.execute("SELECT count(*) FROM core.customers").fetchone()[0] == 3
@@ -91,7 +95,7 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     )
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("marts_refresh").execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False
+            instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
         )
     done = _materialized(result)
     assert "core_orders" in done  # materialized, then its check failed...
@@ -115,5 +119,41 @@ def test_schedules_follow_the_daily_ingest(vendor_env_for):
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs() if s.group_name == "marts"}
     assert len(specs) == 15  # core_customer_names and customer_predictions included
     monthly = defs.resolve_schedule_def("customer_predictions_monthly_schedule")
-    assert monthly.cron_schedule == "0 4 1 * *" and monthly.job.name == "customer_predictions_monthly"
+    assert monthly.job.name == "customer_predictions_monthly"
     assert all(s.tags.get("layer") == "marts" and "postgres" in s.kinds for s in specs.values())
+
+
+def _ticks(defs, name: str, times: list[datetime]) -> list:
+    """The run requests of a schedule's ticks; each context closed, the instance never entered
+    (entering one leaves Dagster's current-instance state to later tests in the process)."""
+    schedule = defs.resolve_schedule_def(name)
+    instance, out = dg.DagsterInstance.ephemeral(), []
+    for t in times:
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=t, repository_def=defs.get_repository_def()
+        ) as context:
+            out += list(schedule.evaluate_tick(context).run_requests or [])
+    return out
+
+
+def test_each_brand_is_scheduled_on_its_own_clock(three_brands):
+    from marketing_pipeline.definitions import defs
+
+    # every hour of 1 March 2026 (UTC) and the evening before
+    hours = [datetime(2026, 2, 28, 12, tzinfo=UTC) + timedelta(hours=h) for h in range(36)]
+    segments = _ticks(defs, "customer_segments_daily_schedule", hours)
+    # 03:00 on each brand's clock, yesterday's snapshot of that brand (one run per brand and day)
+    by_brand = {}
+    for r in segments:
+        by_brand.setdefault(r.partition_key.keys_by_dimension["brand"], []).append(
+            r.partition_key.keys_by_dimension["day"]
+        )
+    assert by_brand == {
+        "kumo": ["2026-02-28", "2026-03-01"],  # 03:00 in Sydney (UTC+11) is 16:00 UTC the day before
+        "northwind": ["2026-02-28"],  # 03:00 in Berlin is 02:00 UTC on 1 March
+        "lumenleaf": ["2026-02-28"],  # 03:00 UTC on 1 March
+    }
+    # predictions: 04:00 on the 1st of each brand's month, as of the month just ended
+    monthly = _ticks(defs, "customer_predictions_monthly_schedule", hours)
+    assert sorted(r.partition_key for r in monthly) == ["kumo", "lumenleaf", "northwind"]
+    assert len({r.run_key for r in monthly}) == 3

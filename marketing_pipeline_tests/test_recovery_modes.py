@@ -89,7 +89,9 @@ def resources() -> dict:
 
 
 def forward() -> None:
-    assert dg.materialize([shopper_event_forwarding], resources=resources(), run_config=QUIET).success
+    assert dg.materialize(
+        [shopper_event_forwarding], resources=resources(), run_config=QUIET, partition_key=DEFAULT_ID
+    ).success
 
 
 def ingest() -> None:

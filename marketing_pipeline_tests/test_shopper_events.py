@@ -13,6 +13,7 @@ from marketing_pipeline.activation.shopper_events.assets import shopper_event_fo
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.sandbox.credentials import WEBSITE_WRITE_KEY
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline.sources.customerio.resource import VENDOR as CIO
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.klaviyo.resource import VENDOR as KLAVIYO
@@ -80,6 +81,7 @@ def run(raise_on_error: bool = True):
             "warehouse": WarehouseResource(),
         },
         raise_on_error=raise_on_error,
+        partition_key=DEFAULT_ID,
     )
 
 
@@ -182,6 +184,7 @@ def test_a_klaviyo_outage_loses_nothing_and_sends_nothing_twice(env, monkeypatch
             "warehouse": WarehouseResource(),
         },
         raise_on_error=False,
+        partition_key=DEFAULT_ID,
     )
     assert not result.success
     with connect(url) as conn:

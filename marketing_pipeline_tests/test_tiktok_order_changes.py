@@ -55,7 +55,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
     assert dg.materialize(
         [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
     ).success
-    assert dg.materialize([core_customers, core_orders], resources=resources).success
+    assert dg.materialize(
+        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+    ).success
     assert core_order(conn, order.order_id)[:2] == ("COMPLETED", False)
 
     now = datetime.now(UTC)
@@ -90,7 +92,9 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
     assert dg.materialize(
         [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
     ).success
-    assert dg.materialize([core_customers, core_orders], resources=resources).success
+    assert dg.materialize(
+        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+    ).success
     status, cancelled, net = core_order(conn, order.order_id)
     assert (status, cancelled, net) == ("CANCELLED", True, 0)
     partition = conn.execute(

@@ -1,13 +1,19 @@
 """Asset checks. Blocking ones guard what activation and the dashboard read (a failure stops the
-assets downstream of the checked one, and only those); anomaly and freshness checks warn."""
+assets downstream of the checked one, and only those); anomaly and freshness checks warn.
+
+Each check runs in its asset's run and reads that run's brand's warehouse. Checks name their asset
+by key: the assets are built when the definitions load (``assets.build``)."""
 
 import dagster as dg
 
 from marketing_pipeline import settings
-from marketing_pipeline.marts import assets, sqlfiles
 from marketing_pipeline.marts import sources as src
+from marketing_pipeline.marts import sqlfiles
+from marketing_pipeline.marts.assets import brand_warehouse
 from marketing_pipeline.settings import marts as marts_config
 from marketing_pipeline.warehouse import WarehouseResource
+
+K = dg.AssetKey
 
 
 def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
@@ -15,11 +21,14 @@ def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.core_customers,
+    asset=K("core_customers"),
     blocking=True,
     description="No email and no platform id belongs to two customers.",
 )
-def customers_keys_unique(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def customers_keys_unique(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = brand_warehouse(context, warehouse)
     with warehouse.connection() as conn:
         dupes = conn.execute(
             "SELECT count(*) FROM (SELECT email FROM core.customers WHERE email IS NOT NULL"
@@ -29,11 +38,14 @@ def customers_keys_unique(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.core_orders,
+    asset=K("core_orders"),
     blocking=True,
     description="One row per source order, every line belongs to an order, every order has a customer.",
 )
-def orders_keys_and_lines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def orders_keys_and_lines(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = brand_warehouse(context, warehouse)
     with warehouse.connection() as conn:
         dupes, orphans, no_customer = conn.execute("""
             SELECT (SELECT count(*) - count(DISTINCT (channel, source_order_id)) FROM core.orders),
@@ -49,11 +61,14 @@ def orders_keys_and_lines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.core_orders,
+    asset=K("core_orders"),
     blocking=True,
     description="For every day, core revenue per channel equals what the source charged that day.",
 )
-def orders_revenue_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def orders_revenue_reconciles(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = brand_warehouse(context, warehouse)
     mismatches: list[str] = []
     with warehouse.connection() as conn:
         for source in src.SOURCES:
@@ -101,9 +116,12 @@ def _anomaly(conn, sql: str, label: str) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.channel_daily, description="Yesterday's revenue is within 3 sd of its trailing 28-day mean."
+    asset=K("channel_daily"), description="Yesterday's revenue is within 3 sd of its trailing 28-day mean."
 )
-def revenue_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def revenue_anomaly(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = brand_warehouse(context, warehouse)
     with warehouse.connection() as conn:
         return _anomaly(
             conn, "SELECT day, sum(revenue) AS value FROM marts.channel_daily GROUP BY 1", "revenue"
@@ -111,9 +129,12 @@ def revenue_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.core_sessions, description="Yesterday's sessions are within 3 sd of the trailing mean."
+    asset=K("core_sessions"), description="Yesterday's sessions are within 3 sd of the trailing mean."
 )
-def sessions_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def sessions_anomaly(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = brand_warehouse(context, warehouse)
     with warehouse.connection() as conn:
         return _anomaly(
             conn,
@@ -123,12 +144,15 @@ def sessions_anomaly(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.source_coverage,
+    asset=K("source_coverage"),
     description="Every present source loaded each of the last LOOKBACK_DAYS days (warns otherwise).",
 )
-def sources_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def sources_fresh(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    brand, warehouse = brand_warehouse(context, warehouse)
     lookback = settings.load().lookback_days
-    with warehouse.transaction() as conn:
+    with marts_config.brand_zone(brand.timezone), warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, marts_config.gucs())
         rows = conn.execute(
             """
@@ -150,14 +174,15 @@ def sources_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=assets.customer_segments,
+    asset=K("customer_segments"),
     blocking=True,
     description="Each refreshed day has exactly one segment row per known customer.",
 )
 def segments_complete(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    with warehouse.transaction() as conn:
+    brand, warehouse = brand_warehouse(context, warehouse)
+    with marts_config.brand_zone(brand.timezone), warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, marts_config.gucs())
         day, rows, people = conn.execute("""
             WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segments)

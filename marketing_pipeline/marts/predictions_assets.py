@@ -5,16 +5,25 @@ customers costs about 18 CPU seconds (bench/predictions.py), and month-end snaps
 series to check each month's predictions against what followed. Daily segments read the latest
 good snapshot at or before their day and ignore what a customer did after it (an order since
 the snapshot means the customer is not churning).
+
+Each brand has its own snapshot (a brand partition), fitted on its own warehouse as of the end of
+the month on its own calendar; the schedule starts each brand's run at 04:00 on the 1st of its clock.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from functools import cache
 
 import dagster as dg
 
 from marketing_pipeline import clock, settings
+from marketing_pipeline.brand_partitions import build_brand_partitions
 from marketing_pipeline.marts import assets, predictions
-from marketing_pipeline.partitions import daily_partitions
+from marketing_pipeline.marts.schedules import brand_local_schedule
+from marketing_pipeline.settings import brands as brand_settings
+from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.warehouse import WarehouseResource
+
+K = dg.AssetKey("customer_predictions")
 
 
 class PredictionsConfig(dg.Config):
@@ -30,32 +39,52 @@ def last_month_end(today: date) -> date:
     return today.replace(day=1) - timedelta(days=1)
 
 
-def _as_of(config: PredictionsConfig) -> date:
+def _as_of(config: PredictionsConfig, tz: tzinfo | None = None) -> date:
+    """The configured day, else the last day of the previous month on the brand's calendar."""
     if config.as_of:
         return date.fromisoformat(config.as_of)
-    return last_month_end(clock.today(settings.load().tz))
+    return last_month_end(clock.today(tz or settings.load().tz))
 
 
-@dg.asset(
-    **assets.COMMON,
-    deps=[assets.core_orders],
-    description="BG/NBD + Gamma-Gamma on core.orders as of a month end: per customer P(alive), expected "
-    "purchases in 30/90/365 days, expected order value, 12-month CLV, next order date, churn risk; the fit "
-    "and its holdout validation in marts.customer_prediction_fits / _holdout.",
-)
-def customer_predictions(
+def customer_predictions_body(
     context: dg.AssetExecutionContext, config: PredictionsConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     opts = predictions.Options(
         **{k: getattr(config, k) for k in predictions.Options.__dataclass_fields__}  # noqa: B009
     )
-    as_of = _as_of(config)
+    brand, warehouse = assets.brand_warehouse(context, warehouse)
+    as_of = _as_of(config, brand.tz)
     with warehouse.transaction() as conn:
         out, scored = predictions.run(conn, as_of, opts)
         rows = predictions.write(conn, out, scored, opts)
     if out.problems:
-        context.log.warning(f"customer_predictions {as_of}: " + "; ".join(out.problems))
-    return dg.MaterializeResult(metadata=_metadata(out, rows, opts))
+        context.log.warning(f"customer_predictions {brand.id} {as_of}: " + "; ".join(out.problems))
+    return dg.MaterializeResult(
+        metadata={"brand": dg.MetadataValue.text(brand.id), **_metadata(out, rows, opts)}
+    )
+
+
+@cache
+def _built(brand_ids: tuple[str, ...]) -> dg.AssetsDefinition:
+    @dg.asset(
+        **assets.COMMON,
+        deps=[dg.AssetKey("core_orders")],
+        partitions_def=build_brand_partitions(),
+        description="BG/NBD + Gamma-Gamma on core.orders as of a month end: per customer P(alive), "
+        "expected purchases in 30/90/365 days, expected order value, 12-month CLV, next order date, churn "
+        "risk; the fit and its holdout validation in marts.customer_prediction_fits / _holdout.",
+    )
+    def customer_predictions(
+        context: dg.AssetExecutionContext, config: PredictionsConfig, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        return customer_predictions_body(context, config, warehouse)
+
+    return customer_predictions
+
+
+def build() -> dg.AssetsDefinition:
+    """``customer_predictions`` with the brands of the file as it is now."""
+    return _built(brand_settings.load().ids)
 
 
 def _metadata(out: predictions.Outcome, rows: int, opts: predictions.Options) -> dict:
@@ -82,11 +111,14 @@ def _metadata(out: predictions.Outcome, rows: int, opts: predictions.Options) ->
 
 
 @dg.asset_check(
-    asset=customer_predictions,
+    asset=K,
     blocking=True,
     description="The latest fit had enough repeat buyers and converged; otherwise segments ignore it.",
 )
-def customer_predictions_fit_ok(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def customer_predictions_fit_ok(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    _, warehouse = assets.brand_warehouse(context, warehouse)
     with warehouse.connection() as conn:
         row = conn.execute(
             "SELECT as_of, fit_ok, problems, repeat_buyers, holdout_mae FROM marts.customer_prediction_fits"
@@ -108,15 +140,23 @@ def customer_predictions_fit_ok(warehouse: WarehouseResource) -> dg.AssetCheckRe
 
 predictions_job = dg.define_asset_job(
     "customer_predictions_monthly",
-    selection=dg.AssetSelection.assets(customer_predictions),
-    description="Refit the CLV models and score every customer as of the last month end.",
+    selection=dg.AssetSelection.assets(K),
+    description="Refit the CLV models and score one brand's customers as of the last month end.",
 )
 
-predictions_schedule = dg.ScheduleDefinition(
-    name="customer_predictions_monthly_schedule",
-    job=predictions_job,
-    cron_schedule="0 4 1 * *",
-    execution_timezone=daily_partitions.timezone,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="On the 1st, after the nightly marts refresh: predictions as of the month just ended.",
-)
+
+def _monthly(brand: Brand, local: datetime) -> dg.RunRequest | None:
+    if local.day != 1:
+        return None
+    return dg.RunRequest(partition_key=brand.id, run_key=f"{brand.id}:{local.date().isoformat()}")
+
+
+def build_predictions_schedule() -> dg.ScheduleDefinition:
+    return brand_local_schedule(
+        "customer_predictions_monthly_schedule",
+        predictions_job,
+        hour=4,
+        request=_monthly,
+        description="On the 1st at 04:00 on each brand's clock, after the nightly marts refresh: "
+        "predictions as of the month just ended.",
+    )

@@ -5,6 +5,9 @@ SQL files stay plain multi-statement scripts.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
 from marketing_pipeline import settings
@@ -73,5 +76,20 @@ def load() -> MartsConfig:
     return cfg
 
 
+# The zone of the brand whose marts are being built (``brand_zone``); unset: BRAND_TIMEZONE.
+_zone: ContextVar[str | None] = ContextVar("marts_brand_zone", default=None)
+
+
+@contextmanager
+def brand_zone(timezone: str) -> Iterator[None]:
+    """Within the block, ``gucs()`` cuts days in ``timezone`` (the brand whose warehouse is built),
+    for every caller of ``gucs`` (the segment snapshot and the rebuild included)."""
+    token = _zone.set(timezone)
+    try:
+        yield
+    finally:
+        _zone.reset(token)
+
+
 def gucs() -> dict[str, str]:
-    return load().gucs(settings.load().brand_timezone)
+    return load().gucs(_zone.get() or settings.load().brand_timezone)

@@ -1,27 +1,35 @@
-"""Klaviyo activation: its assets and a job that runs them by hand.
+"""Klaviyo activation: its assets and a job that runs them by hand (one brand: its partition).
 
-They run each morning on their automation condition (``automation/policy.py``), only while Klaviyo
-is configured.
+They run each morning, 07:00 on each brand's clock, on their automation condition
+(``automation/policy.py``), only for the brands whose own Klaviyo account is configured.
 
-The ``klaviyo`` resource is the one the Klaviyo ingestion registers; it is not registered twice.
+The ``klaviyo`` resource is the one the Klaviyo ingestion registers (the default brand's); each run
+takes its brand's account from it (``brand_resources.for_brand``). ``defs`` is built when asked for.
 """
 
 import dagster as dg
 
 from marketing_pipeline.activation.klaviyo import assets
+from marketing_pipeline.brand_partitions import brand_ids
 
-ACTIVATION_ASSETS = [
-    assets.klaviyo_profile_sync,
-    assets.klaviyo_order_event_sync,
-    assets.klaviyo_list_sync,
-    assets.klaviyo_subscription_sync,
-]
 
-klaviyo_activation_job = dg.define_asset_job(
-    "klaviyo_activation",
-    selection=dg.AssetSelection.assets(*ACTIVATION_ASSETS, dg.AssetKey("consent_sync")),
-    description="Push suppressions to every platform, sync profiles, then order events, lists and "
-    "subscriptions to Klaviyo.",
-)
+def build_job():
+    """The syncs, after consent_sync when every brand uses Klaviyo (a job's assets share one set of
+    partitions; consent_sync has every brand's)."""
+    keys = [dg.AssetKey(n) for n in assets.NAMES]
+    if brand_ids("klaviyo") == brand_ids():
+        keys.append(dg.AssetKey("consent_sync"))
+    return dg.define_asset_job(
+        "klaviyo_activation",
+        selection=dg.AssetSelection.assets(*keys),
+        description="Push one brand's suppressions to its platforms, sync its profiles, then order "
+        "events, lists and subscriptions to its own Klaviyo account.",
+    )
 
-defs = dg.Definitions(assets=ACTIVATION_ASSETS, jobs=[klaviyo_activation_job])
+
+def __getattr__(name: str):
+    if name == "ACTIVATION_ASSETS":
+        return list(assets.build().values())
+    if name == "defs":
+        return dg.Definitions(assets=list(assets.build().values()), jobs=[build_job()])
+    raise AttributeError(name)

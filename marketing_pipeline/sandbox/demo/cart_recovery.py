@@ -114,7 +114,11 @@ def run(ctx) -> None:
     platforms = {**resources, "klaviyo": klaviyo_from_env(), "customerio": customerio_from_env()}
     for _ in range(2):
         dg.materialize(
-            [shopper_event_forwarding], instance=ctx.instance, resources=platforms, run_config=QUIET
+            [shopper_event_forwarding],
+            instance=ctx.instance,
+            resources=platforms,
+            run_config=QUIET,
+            partition_key=brand_settings.load().default.id,
         )
     if RecoveryPolicy.from_env().sender == "platform_flow":  # the platform sent: read its deliveries
         days = [first + timedelta(days=n) for n in range((now.date() - first).days)]  # up to yesterday

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sandbox.server import BackgroundServer
+from marketing_pipeline.settings import brands as brand_settings
 
 
 def run(ctx) -> None:
@@ -22,11 +24,12 @@ def run(ctx) -> None:
             ctx.extra["customerio_webhook_statuses"] = send_events(
                 f"{web.url}/webhooks/customerio", reporting_events(World(seed=7), ctx.days[-1], limit=60), key
             )
+    brand = brand_settings.load().default.id
     result = defs.resolve_job_def("customerio_order_events_job").execute_in_process(
         instance=ctx.instance,
         tags={
-            "dagster/asset_partition_range_start": ctx.first,
-            "dagster/asset_partition_range_end": ctx.last,
+            "dagster/asset_partition_range_start": str(brand_day_key(brand, ctx.first)),
+            "dagster/asset_partition_range_end": str(brand_day_key(brand, ctx.last)),
             "source": "demo",
         },
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},

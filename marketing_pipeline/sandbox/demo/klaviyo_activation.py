@@ -3,6 +3,7 @@
 import dagster as dg
 
 from marketing_pipeline.definitions import defs
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.warehouse import connect
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -26,7 +27,11 @@ def run(ctx) -> None:
         "ops": {"klaviyo_order_event_sync": {"config": {"since_days": (ctx.days[-1] - ctx.days[0]).days + 2}}}
     }
     result = defs.resolve_job_def("klaviyo_activation").execute_in_process(
-        instance=ctx.instance, tags={"source": "demo"}, run_config={**QUIET, **events}, raise_on_error=False
+        instance=ctx.instance,
+        tags={"source": "demo"},
+        run_config={**QUIET, **events},
+        raise_on_error=False,
+        partition_key=brand_settings.load().default.id,
     )
     if not result.success:
         raise RuntimeError("klaviyo_activation failed; see the run in the Dagster UI")

@@ -2,31 +2,42 @@
 segments and the funnel of the demo window and where to open the dashboard."""
 
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
+from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.definitions import defs
 from marketing_pipeline.marts import figures
+from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.web.dashboard_data import default_range
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def run(ctx) -> None:
+    brand = brand_settings.load().default.id  # the single-brand demo: its one brand's partition
     refresh = defs.resolve_job_def("marts_refresh").execute_in_process(
-        instance=ctx.instance, tags={"source": "demo"}, run_config=QUIET, raise_on_error=False
+        instance=ctx.instance,
+        tags={"source": "demo"},
+        run_config=QUIET,
+        raise_on_error=False,
+        partition_key=brand,
     )
     if not refresh.success:
         raise RuntimeError("marts_refresh failed; see the run in the Dagster UI")
     # CLV models as of the demo's last day, the window's last four weeks held out
     config = {"ops": {"customer_predictions": {"config": {"as_of": ctx.last, "holdout_weeks": 4}}}}
     defs.resolve_job_def("customer_predictions_monthly").execute_in_process(
-        instance=ctx.instance, tags={"source": "demo"}, run_config={**QUIET, **config}, raise_on_error=False
+        instance=ctx.instance,
+        tags={"source": "demo"},
+        run_config={**QUIET, **config},
+        raise_on_error=False,
+        partition_key=brand,
     )
     segments = defs.resolve_job_def("customer_segments_daily").execute_in_process(
         instance=ctx.instance,
         run_config=QUIET,
         raise_on_error=False,
         tags={
-            "dagster/asset_partition_range_start": ctx.first,
-            "dagster/asset_partition_range_end": ctx.last,
+            "dagster/asset_partition_range_start": str(brand_day_key(brand, ctx.first)),
+            "dagster/asset_partition_range_end": str(brand_day_key(brand, ctx.last)),
             "source": "demo",
         },
     )
