@@ -189,3 +189,4 @@ SELECT as_of, customer_id,
        orders::integer AS orders, revenue_365d, last_order_at,
        false AS likely_to_churn, false AS high_predicted_value
 FROM typed;
+ANALYZE segment_rows;

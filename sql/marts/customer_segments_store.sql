@@ -44,6 +44,7 @@ BEGIN
                    s.is_one_time_buyer, s.orders, s.revenue_365d, s.last_order_at, s.likely_to_churn,
                    s.high_predicted_value);
         END IF;
+        ANALYZE segment_moved;
         UPDATE marts.customer_segment_spans s SET valid_to = to_day
         FROM segment_moved m
         WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity';
@@ -82,6 +83,7 @@ BEGIN
               FROM segment_rows r) x
         GROUP BY customer_id, run, segment, is_new_subscriber, is_new_customer, is_repeat, is_vip, lifecycle,
                  is_one_time_buyer, orders, revenue_365d, last_order_at, likely_to_churn, high_predicted_value;
+        ANALYZE marts.customer_segment_spans;  -- many rows may have been cut and written
         -- Join the spans that meet an equal one where the written days begin, then where they end.
         PERFORM marts.join_segment_spans(from_day);
         PERFORM marts.join_segment_spans(to_day + 1);

@@ -131,6 +131,8 @@ $$;
 -- equal (after a rewrite of some days, at either end of them).
 CREATE FUNCTION marts.join_segment_spans(day date) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS segment_joined (customer_id text, valid_to date) ON COMMIT DROP;
+    TRUNCATE segment_joined;
     WITH later AS (   -- deleted first: the joined span may become the open one
         DELETE FROM marts.customer_segment_spans b
         USING marts.customer_segment_spans a
@@ -144,7 +146,9 @@ BEGIN
                b.high_predicted_value)
         RETURNING b.customer_id, b.valid_to
     )
-    UPDATE marts.customer_segment_spans s SET valid_to = l.valid_to
-    FROM later l
-    WHERE s.customer_id = l.customer_id AND s.valid_to = day;
+    INSERT INTO segment_joined SELECT * FROM later;
+    ANALYZE segment_joined;
+    UPDATE marts.customer_segment_spans s SET valid_to = j.valid_to
+    FROM segment_joined j
+    WHERE s.customer_id = j.customer_id AND s.valid_to = day;
 END $$;
