@@ -101,8 +101,9 @@ def main() -> int:
                     conn.execute("SELECT set_config(%s, %s, false)", (k, v))
             last = conn.execute("SELECT max(partition_date) FROM raw.website_orders").fetchone()[0]
             written = conn.execute("SELECT max(as_of) FROM marts.customer_segment_days").fetchone()[0]
-            if written != last:  # the latest day's segments first, so the next day is a normal one
+            if written != last:  # the latest day's segments first, for every person
                 with conn.transaction():
+                    conn.execute("DELETE FROM marts.customer_segment_state")
                     build_segments(conn, last, last)
             for _ in range(args.days):
                 day = add_day(conn, last)

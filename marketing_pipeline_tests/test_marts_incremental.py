@@ -148,7 +148,7 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
     conn.execute(
         "TRUNCATE core.customer_keys, marts.rfm_scores, marts.rfm_snapshots, marts.customer_segment_spans,"
-        " marts.customer_segment_days, marts.customer_segment_inputs, marts.customer_segment_state"
+        " marts.customer_segment_days, marts.customer_segment_touched, marts.customer_segment_state"
     )
     build(conn, FIRST, new_day, segments_from=FIRST, full=True)
     full = _tables(conn, (new_day, new_day))
@@ -560,7 +560,7 @@ def test_day_by_day_segments_write_only_what_moved_and_equal_a_rebuild(conn):
     # keep the rows written then, as a snapshot does).
     since = _view(conn, days[1], days[-1])
     conn.execute(
-        "TRUNCATE marts.customer_segment_spans, marts.customer_segment_days, marts.customer_segment_inputs,"
+        "TRUNCATE marts.customer_segment_spans, marts.customer_segment_days, marts.customer_segment_touched,"
         " marts.customer_segment_state"
     )
     with conn.transaction():

@@ -16,10 +16,10 @@
 -- (migration 210), which the view marts.customer_segments reads. Three ways, in marts.segments_mode:
 --   changes  one day after the latest written one, with the same settings and prediction fit as it:
 --            only the customers whose row can differ from that day's are computed, those whose
---            inputs changed since (core.customers, core.customer_totals against
---            marts.customer_segment_inputs) and those the date alone moves (an order leaves the
+--            core.customers or core.customer_totals rows were written since (logged by triggers in
+--            marts.customer_segment_touched) and those the date alone moves (an order leaves the
 --            365 days, a last order passes active_days or lapsed_days, a first order or a
---            subscription leaves new_days, a person first seen or subscribed since).
+--            subscription leaves new_days, a person first seen or subscribed since), found by index.
 --   day      one day after the latest written one otherwise: every person.
 --   days     any other days (a backfill, a past day written again): every person on every day.
 CREATE TEMP TABLE segment_candidates (customer_id text PRIMARY KEY) ON COMMIT DROP;
@@ -37,6 +37,7 @@ DECLARE
     active_days int := current_setting('marts.active_days')::int;
     lapsed_days int := current_setting('marts.lapsed_days')::int;
     mode text := 'days';
+    seen bigint := (SELECT coalesce(max(id), 0) FROM marts.customer_segment_touched);
 BEGIN
     IF from_day > one_day THEN
         RAISE EXCEPTION 'customer_segments: first day % is after the last day %', from_day, one_day;
@@ -46,40 +47,41 @@ BEGIN
         SELECT s.as_of INTO prev FROM marts.customer_segment_state s
         WHERE s.as_of = written AND s.settings = marts.segment_settings()
           AND s.fit IS NOT DISTINCT FROM marts.segment_fit(one_day);
-        IF prev IS NOT NULL THEN
+        IF prev IS NOT NULL AND NOT EXISTS (SELECT 1 FROM marts.customer_segment_touched
+                                            WHERE customer_id IS NULL AND id <= seen) THEN
             mode := 'changes';
         END IF;
     END IF;
     PERFORM set_config('marts.segments_mode', mode, true);
+    PERFORM set_config('marts.segments_seen', seen::text, true);
 
     IF mode = 'changes' THEN
         INSERT INTO segment_candidates
-        SELECT customer_id
-        FROM (SELECT c.customer_id, c.first_seen_at, c.subscribed_at, t.orders, t.revenue, t.first_day,
-                     t.last_day, t.last_at
-              FROM core.customers c LEFT JOIN core.customer_totals t USING (customer_id)) n
-        FULL JOIN marts.customer_segment_inputs i USING (customer_id)
-        WHERE (n.first_seen_at, n.subscribed_at, n.orders, n.revenue, n.first_day, n.last_day, n.last_at)
-                  IS DISTINCT FROM
-              (i.first_seen_at, i.subscribed_at, i.orders, i.revenue, i.first_day, i.last_day, i.last_at)
-           OR n.customer_id IS NULL OR i.customer_id IS NULL
-           OR (n.first_seen_at AT TIME ZONE tz)::date >= prev
-           OR (n.subscribed_at AT TIME ZONE tz)::date >= prev - new_days - 1
-           OR n.last_day >= one_day
-           OR n.last_day BETWEEN prev - active_days - 1 AND one_day - active_days + 1
-           OR n.last_day BETWEEN prev - lapsed_days - 1 AND one_day - lapsed_days + 1
-           OR (n.orders = 1 AND n.first_day BETWEEN prev - new_days - 1 AND one_day - new_days + 1)
+        SELECT customer_id FROM marts.customer_segment_touched WHERE id <= seen AND customer_id IS NOT NULL
+        UNION
+        SELECT customer_id FROM core.customers WHERE first_seen_at >= prev::timestamp AT TIME ZONE tz
+        UNION
+        SELECT customer_id FROM core.customers
+        WHERE subscribed_at >= (prev - new_days - 1)::timestamp AT TIME ZONE tz
+        UNION
+        SELECT customer_id FROM core.customer_totals
+        WHERE last_day >= one_day
+           OR last_day BETWEEN prev - active_days - 1 AND one_day - active_days + 1
+           OR last_day BETWEEN prev - lapsed_days - 1 AND one_day - lapsed_days + 1
+        UNION
+        SELECT customer_id FROM core.customer_totals
+        WHERE orders = 1 AND first_day BETWEEN prev - new_days - 1 AND one_day - new_days + 1
         UNION
         SELECT customer_id FROM core.orders   -- orders leaving the 365 days
         WHERE order_date BETWEEN prev - 366 AND one_day - 365 AND customer_id IS NOT NULL;
         ANALYZE segment_candidates;
         INSERT INTO segment_stats
-        WITH year AS (
-            SELECT customer_id, sum(net_revenue) AS revenue
-            FROM core.orders
-            WHERE customer_id IN (SELECT customer_id FROM segment_candidates)
-              AND order_date > one_day - 365 AND order_date <= one_day AND is_counted
-            GROUP BY customer_id
+        WITH year AS (   -- each candidate's orders by index, not the year's orders
+            SELECT c.customer_id,
+                   (SELECT sum(o.net_revenue) FROM core.orders o
+                    WHERE o.customer_id = c.customer_id AND o.order_date > one_day - 365
+                      AND o.order_date <= one_day AND o.is_counted) AS revenue
+            FROM segment_candidates c
         ), totals AS (
             SELECT customer_id, orders, last_day, last_at, first_day
             FROM core.customer_totals

@@ -6,7 +6,8 @@
 --   days          the spans over [first_day, last_day] are cut out (what lies before and, if a
 --                 later day was written, after is kept), each customer's runs of equal rows are
 --                 written as spans, and spans that meet an equal one at either end are joined.
--- Then the inputs and settings the latest day's rows came from are kept for the next day.
+-- Then the settings and fit the latest day's rows came from are kept for the next day, and the
+-- touched customers it read are forgotten.
 DO $$
 DECLARE
     from_day date := current_setting('marts.first_day')::date;
@@ -18,11 +19,13 @@ BEGIN
         CREATE TEMP TABLE segment_moved (customer_id text, present boolean, had boolean) ON COMMIT DROP;
         IF mode = 'changes' THEN
             INSERT INTO segment_moved
-            SELECT customer_id, r.customer_id IS NOT NULL, s.customer_id IS NOT NULL
-            FROM segment_rows r
-            FULL JOIN (SELECT s.* FROM segment_candidates c
-                       JOIN marts.customer_segment_spans s
-                         ON s.customer_id = c.customer_id AND s.valid_to = 'infinity') s USING (customer_id)
+            SELECT c.customer_id, r.customer_id IS NOT NULL, s.customer_id IS NOT NULL
+            FROM segment_candidates c
+            LEFT JOIN segment_rows r USING (customer_id)
+            LEFT JOIN LATERAL (   -- the candidate's open span, by index
+                SELECT * FROM marts.customer_segment_spans o
+                WHERE o.customer_id = c.customer_id AND o.valid_to = 'infinity' LIMIT 1
+            ) s ON true
             WHERE (r.segment, r.is_new_subscriber, r.is_new_customer, r.is_repeat, r.is_vip, r.lifecycle,
                    r.is_one_time_buyer, r.orders, r.revenue_365d, r.last_order_at, r.likely_to_churn,
                    r.high_predicted_value)
@@ -92,24 +95,17 @@ BEGIN
     SELECT generate_series(from_day, to_day, interval '1 day')::date
     ON CONFLICT DO NOTHING;
 
+    -- The latest day written: what it computed from the touched customers is read.
     IF mode = 'changes' THEN
-        DELETE FROM marts.customer_segment_inputs
-        WHERE customer_id IN (SELECT customer_id FROM segment_candidates);
-        INSERT INTO marts.customer_segment_inputs
-        SELECT c.customer_id, c.first_seen_at, c.subscribed_at, t.orders, t.revenue, t.first_day, t.last_day,
-               t.last_at
-        FROM core.customers c LEFT JOIN core.customer_totals t USING (customer_id)
-        WHERE c.customer_id IN (SELECT customer_id FROM segment_candidates);
         UPDATE marts.customer_segment_state SET as_of = to_day;
     ELSIF written IS NULL OR to_day >= written THEN
-        TRUNCATE marts.customer_segment_inputs;
-        INSERT INTO marts.customer_segment_inputs
-        SELECT c.customer_id, c.first_seen_at, c.subscribed_at, t.orders, t.revenue, t.first_day, t.last_day,
-               t.last_at
-        FROM core.customers c LEFT JOIN core.customer_totals t USING (customer_id);
         INSERT INTO marts.customer_segment_state (as_of, settings, fit)
         VALUES (to_day, marts.segment_settings(), marts.segment_fit(to_day))
         ON CONFLICT (one_row) DO UPDATE
             SET as_of = excluded.as_of, settings = excluded.settings, fit = excluded.fit;
+    END IF;
+    IF mode <> 'days' OR written IS NULL OR to_day >= written THEN
+        DELETE FROM marts.customer_segment_touched
+        WHERE id <= current_setting('marts.segments_seen')::bigint;
     END IF;
 END $$;

@@ -6,10 +6,10 @@
 -- marts.customer_segment_days: the days whose snapshot was written (the asset's partitions).
 -- marts.customer_segment_spans: a row holds for the written days in [valid_from, valid_to); the
 --   rows of the latest written day end at 'infinity', and a later day closes those that change.
--- marts.customer_segment_inputs, marts.customer_segment_state: what the latest day's rows were
---   computed from (each person's core.customers and core.customer_totals values, the settings and
---   the prediction fit), so the next day recomputes only the customers whose inputs changed or
---   whose row moves with the date (sql/marts/customer_segments.sql).
+-- marts.customer_segment_touched, marts.customer_segment_state: the customers whose inputs were
+--   written since, and the settings and prediction fit the latest day's rows were computed with,
+--   so the next day recomputes only those customers and the ones whose row moves with the date
+--   (sql/marts/customer_segments.sql).
 -- The snapshots written so far are kept: each day's rows are folded into spans.
 CREATE TABLE marts.customer_segment_days (
     as_of date PRIMARY KEY
@@ -40,16 +40,13 @@ CREATE INDEX customer_segment_spans_day_idx ON marts.customer_segment_spans (val
 CREATE UNIQUE INDEX customer_segment_spans_open_idx ON marts.customer_segment_spans (customer_id)
     WHERE valid_to = 'infinity';
 
-CREATE TABLE marts.customer_segment_inputs (
-    customer_id   text PRIMARY KEY,
-    first_seen_at timestamptz,
-    subscribed_at timestamptz,
-    orders        integer,
-    revenue       numeric,
-    first_day     date,
-    last_day      date,
-    last_at       timestamptz
+-- The customers whose core.customers or core.customer_totals rows were written since the segments
+-- last read them (statement triggers below); NULL: every customer (a table emptied).
+CREATE TABLE marts.customer_segment_touched (
+    id          bigserial PRIMARY KEY,
+    customer_id text
 );
+CREATE INDEX customer_segment_touched_all_idx ON marts.customer_segment_touched (id) WHERE customer_id IS NULL;
 
 CREATE TABLE marts.customer_segment_state (
     one_row   boolean PRIMARY KEY DEFAULT true CHECK (one_row),
@@ -152,3 +149,43 @@ BEGIN
     FROM segment_joined j
     WHERE s.customer_id = j.customer_id AND s.valid_to = day;
 END $$;
+
+CREATE FUNCTION marts.log_segment_customers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO marts.customer_segment_touched (customer_id) VALUES (NULL);
+    ELSIF EXISTS (SELECT 1 FROM marts.customer_segment_touched WHERE customer_id IS NULL) THEN
+        NULL;  -- every customer is recomputed anyway (a full rebuild)
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO marts.customer_segment_touched (customer_id) SELECT DISTINCT customer_id FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO marts.customer_segment_touched (customer_id) SELECT DISTINCT customer_id FROM old_rows;
+    ELSE
+        INSERT INTO marts.customer_segment_touched (customer_id)
+        SELECT customer_id FROM new_rows UNION SELECT customer_id FROM old_rows;
+    END IF;
+    RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['customers', 'customer_totals'] LOOP
+        EXECUTE format('CREATE TRIGGER %1$s_segments_ins AFTER INSERT ON core.%1$s REFERENCING NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION marts.log_segment_customers()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_segments_del AFTER DELETE ON core.%1$s REFERENCING OLD TABLE AS old_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION marts.log_segment_customers()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_segments_upd AFTER UPDATE ON core.%1$s'
+                       ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION marts.log_segment_customers()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_segments_trunc AFTER TRUNCATE ON core.%1$s'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION marts.log_segment_customers()', t);
+    END LOOP;
+END $$;
+
+-- What the date alone moves, found by index: last and first order days, first seen, subscribed.
+CREATE INDEX customer_totals_last_day_idx ON core.customer_totals (last_day);
+CREATE INDEX customer_totals_first_day_idx ON core.customer_totals (first_day) WHERE orders = 1;
+CREATE INDEX customers_first_seen_idx ON core.customers (first_seen_at);
+CREATE INDEX customers_subscribed_idx ON core.customers (subscribed_at);
