@@ -86,7 +86,9 @@ def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
         " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
-        " UNION ALL SELECT 'marts', 'rfm' ORDER BY 1, 2"  # the view: scores with their date and recency
+        " AND table_name NOT LIKE 'customer_segment\\_%'"  # compared through the view
+        " UNION ALL SELECT 'marts', 'rfm'"  # the view: scores with their date and recency
+        " UNION ALL SELECT 'marts', 'customer_segments' ORDER BY 1, 2"  # the view: one row per person and day
     ).fetchall()
     out = {}
     for schema, table in names:
@@ -148,7 +150,8 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
 
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
     conn.execute(
-        "TRUNCATE core.customer_keys, marts.rfm_scores, marts.rfm_snapshots, marts.customer_segments"
+        "TRUNCATE core.customer_keys, marts.rfm_scores, marts.rfm_snapshots, marts.customer_segment_spans,"
+        " marts.customer_segment_days, marts.customer_segment_touched, marts.customer_segment_state"
     )
     build(conn, FIRST, new_day, segments_from=FIRST, full=True)
     full = _tables(conn, (new_day, new_day))
@@ -489,3 +492,92 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             sqlfiles.apply_settings(conn, config.gucs())
             sqlfiles.build(conn, "rfm")
             assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed
+
+
+def _view(conn, first: date, last: date) -> list[tuple]:
+    return conn.execute(
+        "SELECT * FROM marts.customer_segments WHERE as_of BETWEEN %s AND %s ORDER BY as_of, customer_id",
+        (first, last),
+    ).fetchall()
+
+
+def _spans(conn) -> list[tuple]:
+    return conn.execute(  # valid_to as text: 'infinity' has no Python date
+        "SELECT customer_id, valid_from, valid_to::text, (to_jsonb(s) - 'valid_to')::text"
+        " FROM marts.customer_segment_spans s ORDER BY 1, 2"
+    ).fetchall()
+
+
+def test_day_by_day_segments_write_only_what_moved_and_equal_a_rebuild(conn):
+    """Day after day, the refresh computes only the customers whose row can move and stores only the
+    rows that did; every day then reads, through marts.customer_segments, what a rebuild from scratch
+    gives: on the day an order leaves the 365 days (a VIP no longer one), the day a customer passes
+    from active to at risk, the day a first order leaves the new-customer window, after a
+    cancellation a week back and a newcomer. Writing a past day again keeps every day's rows and
+    joins the spans it cut."""
+    _seed(conn)
+    days = [LAST + timedelta(days=n) for n in range(1, 6)]
+    website_order(
+        conn, "OLD", email="vip@example.com", created=at(days[2] - timedelta(days=365), 10), total="200.00"
+    )
+    for k in (1, 2):
+        website_order(
+            conn, f"RECENT{k}", email="vip@example.com", created=at(LAST - timedelta(days=k)), total="40.00"
+        )
+    website_order(conn, "LAPSING", email="lapsing@example.com", created=at(days[3] - timedelta(days=91), 9))
+    website_order(conn, "FRESH", email="fresh@example.com", created=at(days[1] - timedelta(days=30), 9))
+    build(conn, FIRST, LAST, segments_from=LAST)
+    people = conn.execute(
+        "SELECT count(*) FROM marts.customer_segments WHERE as_of = %s", (LAST,)
+    ).fetchone()[0]
+
+    modes, written = [], []
+    for n, day in enumerate(days):
+        website_order(conn, f"DAY{n}", email=f"p{n + 3}@example.com", created=at(day, 10), total="70.00")
+        if n == 1:  # a cancellation a week back
+            conn.execute(
+                'UPDATE raw.website_orders SET payload = \'{"status": "cancelled"}\''
+                " WHERE order_id = (SELECT order_id FROM raw.website_orders WHERE partition_date = %s LIMIT 1)",
+                (LAST - timedelta(days=6),),
+            )
+        if n == 3:
+            website_order(conn, "NEWCOMER", email="newcomer@example.com", created=at(day, 12))
+        with conn.transaction():
+            rebuild(conn, FIRST, day, segments_from=day)
+            modes.append(conn.execute("SELECT current_setting('marts.segments_mode')").fetchone()[0])
+            written.append(
+                conn.execute(
+                    "SELECT count(*) FROM marts.customer_segment_spans"
+                    " WHERE xmin::text = (pg_current_xact_id()::xid)::text"
+                ).fetchone()[0]
+            )
+    assert modes == ["changes"] * len(days)
+    assert all(0 < w < people / 2 for w in written), (written, people)
+
+    assert _segment_of(conn, "vip@example.com", days[1])[:3] == ("vip", "active", True)
+    assert _segment_of(conn, "vip@example.com", days[2]) == ("repeat", "active", False, Decimal("80.00"))
+    assert _segment_of(conn, "lapsing@example.com", days[2])[1] == "active"
+    assert _segment_of(conn, "lapsing@example.com", days[3])[:2] == ("at_risk", "at_risk")
+    assert _segment_of(conn, "fresh@example.com", days[0])[0] == "new_customer"
+    assert _segment_of(conn, "fresh@example.com", days[1])[0] == "one_time_buyer"
+    assert _segment_of(conn, "newcomer@example.com", days[3])[0] == "new_customer"
+    refreshed, spans = _view(conn, LAST, days[-1]), _spans(conn)
+
+    # A past day written again: the same rows, the spans cut at both its ends joined again.
+    with conn.transaction():
+        build_segments(conn, days[1], days[1])
+        assert conn.execute("SELECT current_setting('marts.segments_mode')").fetchone()[0] == "days"
+    assert _view(conn, LAST, days[-1]) == refreshed
+    assert _spans(conn) == spans
+
+    # From scratch, every order read again for each day since the cancellation (the days before it
+    # keep the rows written then, as a snapshot does).
+    since = _view(conn, days[1], days[-1])
+    conn.execute(
+        "TRUNCATE marts.customer_segment_spans, marts.customer_segment_days, marts.customer_segment_touched,"
+        " marts.customer_segment_state"
+    )
+    with conn.transaction():
+        build_segments(conn, days[1], days[-1])
+    assert _view(conn, days[1], days[-1]) == since
+    assert len({r[0] for r in since}) == len(days) - 1

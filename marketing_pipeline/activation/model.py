@@ -53,7 +53,7 @@ def today() -> date:
 def segments_as_of(conn: psycopg.Connection, on: date | None = None) -> date | None:
     """The latest segment snapshot day at or before ``on`` (default: today, brand time)."""
     return conn.execute(
-        "SELECT max(as_of) FROM marts.customer_segments WHERE as_of <= %s", (on or today(),)
+        "SELECT max(as_of) FROM marts.customer_segment_days WHERE as_of <= %s", (on or today(),)
     ).fetchone()[0]
 
 
@@ -64,7 +64,7 @@ def known_segments(conn: psycopg.Connection) -> set[str]:
         "lapsed", "at_risk", "subscriber", "prospect", "active",
         "likely_to_churn", "high_predicted_value",  # from customer_predictions, when its fit passed
     }  # fmt: skip
-    seen = {r[0] for r in conn.execute("SELECT DISTINCT segment FROM marts.customer_segments")}
+    seen = {r[0] for r in conn.execute("SELECT DISTINCT segment FROM marts.customer_segment_spans")}
     return fixed | seen
 
 

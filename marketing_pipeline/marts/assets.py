@@ -6,7 +6,9 @@ changed since they last ran, or everything when they cannot tell (``scope.py``);
 closed months and writes only the rows of the running month that changed; cohorts sum per-customer
 rows kept up to date by core_orders. ``customer_segments``
 is partitioned by day: a snapshot *as of* each day, so past days are kept and only the refreshed
-days are rewritten. bench/marts.py times both paths at a million orders.
+days are rewritten; a customer's row is stored once per stretch of days over which it does not
+change (``marts.customer_segment_spans``), and a new day computes only the customers whose row can
+move. bench/marts.py times both paths at a million orders.
 
 Every asset is partitioned by brand (``brand_partitions.py``): a run builds one brand's warehouse
 (``warehouse.for_brand``), its days cut in that brand's zone, so no row of one brand can reach
@@ -255,3 +257,4 @@ def build_segments(conn, first: date, last: date) -> None:
     )
     sqlfiles.run(conn, "customer_segments")
     sqlfiles.run(conn, "customer_segments_predictions")
+    sqlfiles.run(conn, "customer_segments_store")

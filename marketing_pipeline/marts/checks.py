@@ -185,7 +185,7 @@ def segments_complete(
     with marts_config.brand_zone(brand.timezone), warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, marts_config.gucs())
         day, rows, people = conn.execute("""
-            WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segments)
+            WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segment_days)
             SELECT d.day, (SELECT count(*) FROM marts.customer_segments s WHERE s.as_of = d.day),
                    (SELECT count(*) FROM core.customers c
                      WHERE (c.first_seen_at AT TIME ZONE current_setting('marts.tz'))::date <= d.day)

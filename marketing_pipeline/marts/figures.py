@@ -91,9 +91,9 @@ def orders(conn: psycopg.Connection, start: date, end: date) -> list[dict]:
 
 def segments_day(conn: psycopg.Connection, on: date) -> date | None:
     """The latest segment snapshot at or before ``on``: the day audiences are counted on."""
-    return conn.execute("SELECT max(as_of) FROM marts.customer_segments WHERE as_of <= %s", (on,)).fetchone()[
-        0
-    ]
+    return conn.execute(
+        "SELECT max(as_of) FROM marts.customer_segment_days WHERE as_of <= %s", (on,)
+    ).fetchone()[0]
 
 
 def audiences(conn: psycopg.Connection, as_of: date | None) -> dict[str, int]:

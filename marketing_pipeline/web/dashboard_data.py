@@ -80,8 +80,8 @@ WHERE day BETWEEN %(start)s AND %(end)s ORDER BY day, channel
 """
 
 SEGMENTS_SQL = """
-WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segments WHERE as_of <= %(end)s),
-     b AS (SELECT max(as_of) AS day FROM marts.customer_segments WHERE as_of <= %(start)s)
+WITH d AS (SELECT max(as_of) AS day FROM marts.customer_segment_days WHERE as_of <= %(end)s),
+     b AS (SELECT max(as_of) AS day FROM marts.customer_segment_days WHERE as_of <= %(start)s)
 SELECT s.segment, count(*) FILTER (WHERE s.as_of = d.day) AS customers,
        count(*) FILTER (WHERE s.as_of = b.day) AS before, d.day AS as_of, b.day AS before_as_of
 FROM marts.customer_segments s, d, b
