@@ -41,7 +41,7 @@ class VendorConfigured(AC):
 class BrandToday(AC):
     """Of a brand × day asset, each brand's today on its own calendar (the day dimension is labelled
     in UTC, so Dagster's latest time window would be a day no brand has reached); other assets:
-    every candidate (unpartitioned) or the latest time window's key."""
+    every candidate (unpartitioned or by brand only) or the latest time window's key."""
 
     @property
     def description(self) -> str:
@@ -53,7 +53,10 @@ class BrandToday(AC):
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         pdef, now = context.partitions_def, context.evaluation_time
-        if pdef is None:
+        if pdef is None or not isinstance(
+            pdef, dg.MultiPartitionsDefinition | dg.TimeWindowPartitionsDefinition
+        ):
+            # unpartitioned, or by brand only (cart_recovery_daily): every brand, every tick
             return dg.AutomationResult(context=context, true_subset=context.candidate_subset)
         if isinstance(pdef, dg.MultiPartitionsDefinition) and BRAND in {d.name for d in pdef.partitions_defs}:
             brands = brand_settings.load()
