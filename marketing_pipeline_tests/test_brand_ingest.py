@@ -3,7 +3,6 @@ its own warehouse, cut on its own calendar; one brand's failure neither blocks n
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,42 +19,20 @@ from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.partitions import day_bounds
 from marketing_pipeline.settings.brands import DEFAULT_ID, Brands
 from marketing_pipeline.warehouse import WarehouseResource
+from marketing_pipeline_tests.brand_modules import DEFINITION_MODULES
+from marketing_pipeline_tests.brand_modules import reload as _reload
 from marketing_pipeline_tests.conftest import TODAY
-
-ASSET_MODULES = [
-    "marketing_pipeline.sources.tiktok_shop.assets",
-    "marketing_pipeline.sources.customerio.assets",
-]
-# every module building ingestion assets, then those holding them, in import order
-DEFINITION_MODULES = [
-    *ASSET_MODULES,
-    "marketing_pipeline.sources.tiktok_shop.changes",
-    "marketing_pipeline.sources.tiktok_shop.definitions",
-    "marketing_pipeline.sources.customerio.definitions",
-    "marketing_pipeline.sources.tiktok_content.assets",
-    "marketing_pipeline.sources.tiktok_content.definitions",
-    "marketing_pipeline.sources.ga4.assets",
-    "marketing_pipeline.sources.ga4.definitions",
-    "marketing_pipeline.sources.klaviyo.assets_catalog",
-    "marketing_pipeline.sources.klaviyo.assets_events",
-    "marketing_pipeline.sources.klaviyo.assets_profiles",
-    "marketing_pipeline.sources.klaviyo.assets_reports",
-    "marketing_pipeline.sources.klaviyo.definitions",
-]
-
-
-def _reload(modules: list[str] = ASSET_MODULES) -> dict:
-    return {m: importlib.reload(importlib.import_module(m)) for m in modules}
 
 
 @pytest.fixture
 def brand_assets(three_brands: Brands, warehouse_url: str) -> Iterator[dict]:
     """The asset modules as a code location loads them for the brands file (its partitions),
-    loaded again for a deployment without one afterwards."""
-    yield _reload()
+    loaded again for a deployment without one afterwards (with the modules that hold their objects,
+    so no later test sees a sensor aimed at an asset object the definitions no longer have)."""
+    yield _reload(DEFINITION_MODULES)
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MARKETING_BRANDS_FILE")
-        _reload()
+        _reload(DEFINITION_MODULES)
 
 
 @pytest.fixture
@@ -226,7 +203,10 @@ def test_source_coverage_counts_the_warehouse_brands_materialized_days(warehouse
                 dg.AssetMaterialization("tiktok_shop_orders", partition=str(key))
             )
         assert dg.materialize(
-            [source_coverage], instance=instance, resources={"warehouse": WarehouseResource()}
+            [source_coverage],
+            instance=instance,
+            resources={"warehouse": WarehouseResource()},
+            partition_key=DEFAULT_ID,
         ).success
     status = dict(
         conn.execute(

@@ -15,10 +15,10 @@ import pytest
 
 from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
-from marketing_pipeline.sources.tiktok_shop.assets import tiktok_shop_orders
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline.warehouse.engine import database_url
+from marketing_pipeline_tests.brand_modules import DEFINITION_MODULES, reload
 from marketing_pipeline_tests.conftest import TODAY
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -38,20 +38,33 @@ def _emails(brand, sql: str) -> set[str]:
 def two_brands_built(warehouse_url, three_brands, brands_sandbox):
     """Three days of TikTok Shop orders of each brand in its own warehouse, then its marts, its
     segment snapshot and its Klaviyo lists, each run for one brand partition."""
+    from marketing_pipeline import definitions
     from marketing_pipeline.activation.klaviyo import assets as klaviyo_assets
-    from marketing_pipeline.definitions import defs
 
     boxes, _ = brands_sandbox
     for box in boxes.values():
         box.emulators["klaviyo"].writes.reset()
-    tags = {
-        "dagster/asset_partition_range_start": DAYS[0].isoformat(),
-        "dagster/asset_partition_range_end": DAYS[-1].isoformat(),
-    }
+    # the ingestion assets as a code location loads them for this brands file (and back afterwards)
+    tiktok_shop_orders = reload(DEFINITION_MODULES)[
+        "marketing_pipeline.sources.tiktok_shop.assets"
+    ].tiktok_shop_orders
+    try:
+        yield _build(three_brands, boxes, tiktok_shop_orders, definitions.defs, klaviyo_assets)
+    finally:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv("MARKETING_BRANDS_FILE")
+            reload(DEFINITION_MODULES)
+
+
+def _build(three_brands, boxes, tiktok_shop_orders, defs, klaviyo_assets):
     default_klaviyo = KlaviyoResource(**three_brands.default.vendor("klaviyo").values(), rate_limit_scale=100)
     with dg.instance_for_test() as instance:
         for brand_id in BRANDS:
             brand = three_brands.get(brand_id)
+            tags = {
+                "dagster/asset_partition_range_start": str(brand_day_key(brand_id, DAYS[0])),
+                "dagster/asset_partition_range_end": str(brand_day_key(brand_id, DAYS[-1])),
+            }
             # the source is loaded as today's single-brand ingestion does, into the brand's database
             loaded = dg.materialize(
                 [tiktok_shop_orders],

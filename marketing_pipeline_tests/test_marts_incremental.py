@@ -535,7 +535,9 @@ def test_day_by_day_segments_write_only_what_moved_and_equal_a_rebuild(conn):
     for n, day in enumerate(days):
         website_order(conn, f"DAY{n}", email=f"p{n + 3}@example.com", created=at(day, 10), total="70.00")
         if n == 1:  # a cancellation a week back
-            conn.execute(
+            logged_statement(
+                conn,
+                "raw.website_orders",
                 'UPDATE raw.website_orders SET payload = \'{"status": "cancelled"}\''
                 " WHERE order_id = (SELECT order_id FROM raw.website_orders WHERE partition_date = %s LIMIT 1)",
                 (LAST - timedelta(days=6),),
