@@ -1,6 +1,6 @@
 """Brand × day partitions: static (from brands.yaml) against dynamic brands, at 10 brands × 2 years.
 
-Prototype for "many brands" (README, "Many brands (in progress)"); nothing here is product yet.
+The measurement behind the static brand dimension (README, "Many brands").
 For each variant, ``BENCH_ASSETS`` assets (default 40, about the project's count) are partitioned
 by ``MultiPartitionsDefinition({"brand": …, "day": DailyPartitionsDefinition})`` with
 ``BackfillPolicy.multi_run(31)``. Measured, each against today's daily-only shape as baseline:

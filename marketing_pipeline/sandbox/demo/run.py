@@ -38,6 +38,7 @@ STEPS = [
     "marketing_pipeline.sandbox.demo.marts",  # after every source, carts included, so the funnel is complete
     "marketing_pipeline.sandbox.demo.klaviyo_activation",
     "marketing_pipeline.sandbox.demo.freshness",  # a late change caught, an alert arriving
+    "marketing_pipeline.sandbox.demo.brands",  # the sandbox's other brands, and every brand side by side
 ]
 
 
