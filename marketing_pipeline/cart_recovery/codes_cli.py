@@ -12,8 +12,8 @@ from pathlib import Path
 from marketing_pipeline.cart_recovery.discount_codes import BadCodeFile, free_codes, import_codes
 from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings import brands as brand_settings
-from marketing_pipeline.settings.brands import Brand
-from marketing_pipeline.warehouse import WarehouseResource, connect, database_url, migrate
+from marketing_pipeline.warehouse import connect
+from marketing_pipeline.warehouse.resource import prepared_url
 
 
 def import_discount_codes(path: str, brand: str | None = None) -> int:
@@ -29,7 +29,7 @@ def import_discount_codes(path: str, brand: str | None = None) -> int:
     except SettingsError as exc:
         print(f"import-discount-codes: {exc}", file=sys.stderr)
         return 2
-    url = _warehouse(target)
+    url = prepared_url(target)
     try:
         with connect(url, autocommit=True) as conn:
             result = import_codes(conn, file)
@@ -47,14 +47,3 @@ def import_discount_codes(path: str, brand: str | None = None) -> int:
         f"{result.already_there:,} already in the pool; {free:,} free codes now"
     )
     return 0
-
-
-def _warehouse(brand: Brand) -> str:
-    """The brand's warehouse URL, migrated; another brand's is created and claimed for it on first use."""
-    if brand.is_default:
-        url = database_url()
-        migrate(url)
-        return url
-    warehouse = WarehouseResource(brand_id=brand.id)
-    warehouse.prepare()
-    return warehouse.url()

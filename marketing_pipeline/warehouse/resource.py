@@ -73,3 +73,15 @@ class WarehouseResource(dg.ConfigurableResource):
         """An autocommit connection for reads and for statements that manage their own transactions."""
         with connect(self.url(), autocommit=True) as conn:
             yield conn
+
+
+def prepared_url(brand: Brand) -> str:
+    """A brand's warehouse URL for a command: the default brand's migrated, another brand's created,
+    migrated and claimed for it on first use."""
+    if brand.is_default:
+        url = database_url()
+        migrate(url)
+        return url
+    warehouse = WarehouseResource(brand_id=brand.id)
+    warehouse.prepare()
+    return warehouse.url()

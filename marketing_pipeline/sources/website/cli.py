@@ -11,10 +11,10 @@ from pathlib import Path
 
 from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings import brands as brand_settings
-from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.sources.website.csv_import import import_csv
 from marketing_pipeline.sources.website.staging import RejectedInput
-from marketing_pipeline.warehouse import WarehouseResource, connect, database_url, migrate
+from marketing_pipeline.warehouse import connect
+from marketing_pipeline.warehouse.resource import prepared_url
 
 
 def import_orders(path: str, *, skip_bad: bool = False, brand: str | None = None) -> int:
@@ -30,7 +30,7 @@ def import_orders(path: str, *, skip_bad: bool = False, brand: str | None = None
     except SettingsError as exc:
         print(f"import-orders: {exc}", file=sys.stderr)
         return 2
-    url = _warehouse(target)
+    url = prepared_url(target)
     started = time.monotonic()
     try:
         with connect(url, autocommit=True) as conn:
@@ -59,14 +59,3 @@ def import_orders(path: str, *, skip_bad: bool = False, brand: str | None = None
         if len(result.skipped) > 50:
             print(f"  ... and {len(result.skipped) - 50} more")
     return 0
-
-
-def _warehouse(brand: Brand) -> str:
-    """The brand's warehouse URL, migrated; another brand's is created and claimed for it on first use."""
-    if brand.is_default:
-        url = database_url()
-        migrate(url)
-        return url
-    warehouse = WarehouseResource(brand_id=brand.id)
-    warehouse.prepare()
-    return warehouse.url()
