@@ -199,6 +199,18 @@ def load(environ: Mapping[str, str] | None = None) -> Brands:
 _cached: dict[tuple, Brands] = {}
 
 
+def from_path(brand_id: str | None) -> Brand | None:
+    """The brand a URL path names (``/webhooks/<brand>/…``, ``/r/<brand>/…``): the default brand when
+    the path names none, None for an id that is no brand."""
+    brands = load_cached()
+    if brand_id is None:
+        return brands.default
+    try:
+        return brands.get(brand_id)
+    except SettingsError:
+        return None
+
+
 def load_cached() -> Brands:
     """``load()`` for code that asks on every request (the web app): the file is parsed again only
     when it changes (path, size, modification time); without a file the default brand is rebuilt."""

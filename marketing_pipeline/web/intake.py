@@ -158,14 +158,7 @@ def _seen(envelope: tiktok.Envelope, body: bytes, brand: Brand) -> bool:
 def brand_of_path(request: Request) -> Brand | None:
     """The brand a per-brand URL names (``{brand}``), the default brand for the URL without one,
     None for an id that is no brand's."""
-    brands = brand_settings.load_cached()
-    brand_id = request.path_params.get("brand")
-    if brand_id is None:
-        return brands.default
-    try:
-        return brands.get(brand_id)
-    except SettingsError:
-        return None
+    return brand_settings.from_path(request.path_params.get("brand"))
 
 
 async def tiktok_shop_webhook(request: Request) -> JSONResponse:

@@ -21,7 +21,6 @@ from starlette.routing import Route
 
 from marketing_pipeline.cart_recovery import links
 from marketing_pipeline.cart_recovery.emails import environment
-from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.settings.recovery import RecoveryPolicy
@@ -30,15 +29,11 @@ from marketing_pipeline.warehouse import pooled
 
 def _brand(request: Request) -> Brand | None:
     """The brand the link's path names; the default brand for a link without one."""
-    brands = brand_settings.load_cached()
     brand_id = request.path_params.get("brand")
-    if brand_id is None:
-        return brands.default
-    try:
-        brand = brands.get(brand_id)
-    except SettingsError:
-        return None
-    return None if brand.is_default else brand  # the default brand's links have no brand segment
+    brand = brand_settings.from_path(brand_id)
+    if brand is not None and brand.is_default and brand_id is not None:
+        return None  # the default brand's links have no brand segment
+    return brand
 
 
 def page(

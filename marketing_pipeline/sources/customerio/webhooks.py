@@ -24,7 +24,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from marketing_pipeline import consent
-from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import web as web_settings
 from marketing_pipeline.settings.brands import Brand
@@ -105,15 +104,8 @@ def _dead_letter(reason: str, body: bytes, headers: dict, brand: Brand | None = 
 
 
 def _brand(request: Request) -> Brand | None:
-    brands = brand_settings.load_cached()
-    brand_id = request.path_params.get("brand")
-    if brand_id is None:
-        return brands.default
-    try:
-        brand = brands.get(brand_id)
-    except SettingsError:
-        return None
-    return brand if "customerio" in brand.vendors else None
+    brand = brand_settings.from_path(request.path_params.get("brand"))
+    return brand if brand and "customerio" in brand.vendors else None
 
 
 async def receive(request: Request) -> JSONResponse:
