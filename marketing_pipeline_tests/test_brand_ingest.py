@@ -193,7 +193,7 @@ def test_a_backfill_of_fewer_days_than_brands_is_planned_per_day_and_refused(bra
 
 def test_source_coverage_counts_the_warehouse_brands_materialized_days(warehouse_url, conn, monkeypatch):
     """A day its brand's load materialized empty is loaded; another brand's day is not this one's."""
-    from marketing_pipeline.marts.assets import source_coverage
+    from marketing_pipeline.marts.assets import core_and_marts
 
     monkeypatch.setenv("HISTORY_START_DATE", (TODAY - timedelta(days=10)).isoformat())
     ours, theirs = TODAY - timedelta(days=4), TODAY - timedelta(days=3)
@@ -203,7 +203,8 @@ def test_source_coverage_counts_the_warehouse_brands_materialized_days(warehouse
                 dg.AssetMaterialization("tiktok_shop_orders", partition=str(key))
             )
         assert dg.materialize(
-            [source_coverage],
+            [core_and_marts],
+            selection=["source_coverage"],
             instance=instance,
             resources={"warehouse": WarehouseResource()},
             partition_key=DEFAULT_ID,

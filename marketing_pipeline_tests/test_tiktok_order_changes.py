@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from marketing_pipeline.brand_partitions import brand_day_key
-from marketing_pipeline.marts.assets import core_customers, core_orders
+from marketing_pipeline.marts.assets import core_and_marts
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.settings.brands import DEFAULT_ID
@@ -17,6 +17,8 @@ from marketing_pipeline.sources.tiktok_shop.changes import tiktok_shop_order_cha
 from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import TODAY, recent_day
+
+CORE = ["core_customers", "core_orders"]  # the core model's step, for these two tables only
 
 CREDS = {
     "app_key": "sandbox-app-key",
@@ -56,7 +58,7 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
         [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
     ).success
     assert dg.materialize(
-        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+        [core_and_marts], selection=CORE, resources=resources, partition_key=DEFAULT_ID
     ).success
     assert core_order(conn, order.order_id)[:2] == ("COMPLETED", False)
 
@@ -93,7 +95,7 @@ def test_an_order_cancelled_20_days_later_is_cancelled_after_the_next_hourly_run
         [tiktok_shop_orders], partition_key=brand_day_key(DEFAULT_ID, day), resources=resources
     ).success
     assert dg.materialize(
-        [core_customers, core_orders], resources=resources, partition_key=DEFAULT_ID
+        [core_and_marts], selection=CORE, resources=resources, partition_key=DEFAULT_ID
     ).success
     status, cancelled, net = core_order(conn, order.order_id)
     assert (status, cancelled, net) == ("CANCELLED", True, 0)

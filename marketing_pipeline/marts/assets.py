@@ -1,6 +1,8 @@
 """Assets that run ``sql/marts``: the core model, the marts, and source coverage.
 
-Each asset writes in one transaction (readers see the old rows until it commits). The core tables,
+The core tables and marts are the assets of one step, ``core_and_marts``: its builders run side by
+side (``lanes.py``, ``MARTS_LANES``), each as soon as the builders it reads have committed, and
+each writes in one transaction (readers see the old rows until it commits). The core tables,
 source coverage, attribution and the daily marts rewrite only the days (and customers) whose inputs
 changed since they last ran, or everything when they cannot tell (``scope.py``); RFM keeps its
 closed months and writes only the rows of the running month that changed; cohorts sum per-customer
@@ -13,11 +15,12 @@ move. bench/marts.py times both paths at a million orders.
 Every asset is partitioned by brand (``brand_partitions.py``): a run builds one brand's warehouse
 (``warehouse.for_brand``), its days cut in that brand's zone, so no row of one brand can reach
 another's marts. The partitions come from the brands file, so the assets are built when first
-asked for (``assets.core_orders``, ``build()``), when the definitions load, not when this module is
+asked for (``assets.core_and_marts``, ``build()``), when the definitions load, not when this module is
 imported (``rebuild.py`` and the tests import ``build_segments`` from it).
 """
 
 import time
+from collections.abc import Iterator
 from datetime import date
 from functools import cache
 
@@ -30,8 +33,9 @@ from marketing_pipeline.brand_partitions import (
     build_brand_day_partitions,
     build_brand_partitions,
 )
-from marketing_pipeline.marts import coverage, sqlfiles
+from marketing_pipeline.marts import coverage, lanes, sqlfiles
 from marketing_pipeline.marts import sources as src
+from marketing_pipeline.marts.gates import GATES
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.settings.brands import Brand
@@ -48,31 +52,31 @@ def brand_warehouse(context, warehouse: WarehouseResource) -> tuple[Brand, Wareh
     return brand, warehouse.for_brand(brand)
 
 
-def _build(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, target: str, table: str
-) -> dg.MaterializeResult:
-    started = time.monotonic()
-    brand, warehouse = brand_warehouse(context, warehouse)
-    with config.brand_zone(brand.timezone), warehouse.transaction() as conn:
-        sqlfiles.apply_settings(conn, config.gucs())
+def _metadata(brand: Brand, started: float, **values) -> dict:
+    return {
+        "brand": dg.MetadataValue.text(brand.id),
+        "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
+        **values,
+    }
+
+
+def _table_step(warehouse: WarehouseResource, gucs: dict[str, str], target: str) -> dict:
+    """One SQL target in its own transaction: what it used, its mode and its rows, as metadata."""
+    table = f"core.{target[5:]}" if target.startswith("core_") else f"marts.{target}"
+    with warehouse.transaction() as conn:
+        sqlfiles.apply_settings(conn, gucs)
         used = sqlfiles.build(conn, target)
         rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
     mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
-    if absent:
-        context.log.warning(f"{brand.id} {table}: sources absent, built without them: {', '.join(absent)}")
-    return dg.MaterializeResult(
-        metadata={
-            "brand": dg.MetadataValue.text(brand.id),
-            "rows": dg.MetadataValue.int(rows),
-            "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 3)),
-            "sources_used": dg.MetadataValue.text(
-                ", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"
-            ),
-            "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
-            "refresh": dg.MetadataValue.text(f"{mode}: {scope}" if scope else mode),
-        }
-    )
+    return {
+        "rows": dg.MetadataValue.int(rows),
+        "sources_used": dg.MetadataValue.text(
+            ", ".join(sorted(k for k, v in used.items() if v == "used")) or "-"
+        ),
+        "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
+        "refresh": dg.MetadataValue.text(f"{mode}: {scope}" if scope else mode),
+    }
 
 
 def materialized_days(keys, brand: Brand) -> set[str]:
@@ -87,33 +91,84 @@ def materialized_days(keys, brand: Brand) -> set[str]:
     return out
 
 
-def source_coverage_body(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    brand, warehouse = brand_warehouse(context, warehouse)
+def materialized_by_source(instance: dg.DagsterInstance, brand: Brand) -> dict[str, set[str]]:
+    """For each source, the brand's days every one of its raw assets has materialized."""
     materialized = {}
     for source in src.SOURCES:
         keys = [
-            materialized_days(context.instance.get_materialized_partitions(dg.AssetKey(k)), brand)
+            materialized_days(instance.get_materialized_partitions(dg.AssetKey(k)), brand)
             for k in source.asset_keys
         ]
         if keys:
             materialized[source.name] = set.intersection(*keys)
-    first = settings.load().history_start
-    last = clock.today(brand.tz)
-    with config.brand_zone(brand.timezone), warehouse.transaction() as conn:
-        sqlfiles.apply_settings(conn, config.gucs())
-        summary, mode = coverage.refresh(conn, first, last, materialized)
-    return dg.MaterializeResult(
-        metadata={
-            "brand": dg.MetadataValue.text(brand.id),
-            **{
-                name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-                for name, counts in summary.items()
-            },
-            "refresh": dg.MetadataValue.text(mode),
-        }
-    )
+    return materialized
+
+
+def _coverage_step(
+    warehouse: WarehouseResource, gucs: dict[str, str], brand: Brand, materialized: dict[str, set[str]]
+) -> dict:
+    with warehouse.transaction() as conn:
+        sqlfiles.apply_settings(conn, gucs)
+        summary, mode = coverage.refresh(
+            conn, settings.load().history_start, clock.today(brand.tz), materialized
+        )
+    return {
+        **{
+            name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+            for name, counts in summary.items()
+        },
+        "refresh": dg.MetadataValue.text(mode),
+    }
+
+
+def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+    """The selected core tables and marts of the run's brand, side by side in ``config.lanes()``
+    lanes (each builder its own transaction, started once the builders it reads have committed),
+    each gated by its blocking checks; results are yielded as builders finish."""
+    brand, warehouse = brand_warehouse(context, warehouse)
+    names = [n for n in UNPARTITIONED_NAMES if K(n) in context.selected_asset_keys]
+    gates = [g for g in GATES if g.key in context.selected_asset_check_keys]
+    with config.brand_zone(brand.timezone):
+        gucs = config.gucs()  # read here: the zone is not carried into the lanes' threads
+    materialized = materialized_by_source(context.instance, brand) if "source_coverage" in names else {}
+
+    def step(name: str) -> tuple[dict, list[dg.AssetCheckResult]]:
+        started = time.monotonic()
+        if name == "source_coverage":
+            values = _coverage_step(warehouse, gucs, brand, materialized)
+        else:
+            values = _table_step(warehouse, gucs, name)
+        metadata = _metadata(brand, started, **values)
+        checked = [g for g in gates if g.asset == name]
+        if not checked:
+            return metadata, []
+        with warehouse.connection() as conn:
+            return metadata, [g.result(conn) for g in checked]
+
+    errors = []
+    for outcome in lanes.run(
+        names,
+        {n: SPECS[n][0] for n in names},
+        step,
+        lanes=config.lanes(),
+        holds=lambda name, value: not all(r.passed for r in value[1]),
+    ):
+        if outcome.error is not None:
+            context.log.error(f"{brand.id} {outcome.name} failed: {outcome.error!r}")
+            errors.append(outcome.error)
+        elif outcome.skipped_because:
+            context.log.warning(f"{brand.id} {outcome.name} not built: {outcome.skipped_because}")
+        else:
+            metadata, results = outcome.value
+            absent = metadata.get("sources_absent")
+            if absent and absent.value != "-":
+                context.log.warning(
+                    f"{brand.id} {outcome.name}: sources absent, built without them: {absent.value}"
+                )
+            yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
+            yield from results
+    if errors:
+        raise errors[0]
 
 
 def customer_segments_body(
@@ -201,23 +256,29 @@ def _deps(names: list) -> list[dg.AssetKey]:
     return out
 
 
-def _unpartitioned(name: str, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    deps, description = SPECS[name]
+def _model(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(name, deps=_deps(deps), description=description, skippable=True, **COMMON)
+        for name, (deps, description) in SPECS.items()
+    ]
 
-    @dg.asset(name=name, **COMMON, deps=_deps(deps), partitions_def=partitions, description=description)
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        if name == "source_coverage":
-            return source_coverage_body(context, warehouse)
-        table = f"core.{name[5:]}" if name.startswith("core_") else f"marts.{name}"
-        return _build(context, warehouse, name, table)
+    @dg.multi_asset(
+        name="core_and_marts",
+        specs=specs,
+        check_specs=[g.spec() for g in GATES],
+        partitions_def=partitions,
+        can_subset=True,
+        description="One brand's core tables and marts in one step, built side by side (MARTS_LANES).",
+    )
+    def core_and_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+        yield from build_model(context, warehouse)
 
-    return _asset
+    return core_and_marts
 
 
 @cache
 def _built(brand_ids: tuple[str, ...], history_start: date) -> dict[str, dg.AssetsDefinition]:
-    brands = build_brand_partitions()
-    out = {name: _unpartitioned(name, brands) for name in UNPARTITIONED_NAMES}
+    out = {"core_and_marts": _model(build_brand_partitions())}
 
     @dg.asset(
         **COMMON,
@@ -243,10 +304,7 @@ def build() -> dict[str, dg.AssetsDefinition]:
 
 def __getattr__(name: str):
     # ``assets.core_orders``, ``assets.UNPARTITIONED``: built on first access, not at import.
-    if name == "UNPARTITIONED":
-        built = build()
-        return [built[n] for n in UNPARTITIONED_NAMES]
-    if name in SPECS or name == "customer_segments":
+    if name in ("core_and_marts", "customer_segments"):
         return build()[name]
     raise AttributeError(name)
 

@@ -1,5 +1,6 @@
 """Asset checks. Blocking ones guard what activation and the dashboard read (a failure stops the
-assets downstream of the checked one, and only those); anomaly and freshness checks warn.
+assets downstream of the checked one, and only those): those of the core tables are gates of the
+model's step (``gates.py``), the segments' one is here; anomaly and freshness checks warn.
 
 Each check runs in its asset's run and reads that run's brand's warehouse. Checks name their asset
 by key: the assets are built when the definitions load (``assets.build``)."""
@@ -7,7 +8,6 @@ by key: the assets are built when the definitions load (``assets.build``)."""
 import dagster as dg
 
 from marketing_pipeline import settings
-from marketing_pipeline.marts import sources as src
 from marketing_pipeline.marts import sqlfiles
 from marketing_pipeline.marts.assets import brand_warehouse
 from marketing_pipeline.settings import marts as marts_config
@@ -18,77 +18,6 @@ K = dg.AssetKey
 
 def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=passed, metadata={k: v for k, v in metadata.items() if v is not None})
-
-
-@dg.asset_check(
-    asset=K("core_customers"),
-    blocking=True,
-    description="No email and no platform id belongs to two customers.",
-)
-def customers_keys_unique(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    _, warehouse = brand_warehouse(context, warehouse)
-    with warehouse.connection() as conn:
-        dupes = conn.execute(
-            "SELECT count(*) FROM (SELECT email FROM core.customers WHERE email IS NOT NULL"
-            " GROUP BY email HAVING count(*) > 1) d"
-        ).fetchone()[0]
-    return _result(dupes == 0, emails_on_several_customers=dupes)
-
-
-@dg.asset_check(
-    asset=K("core_orders"),
-    blocking=True,
-    description="One row per source order, every line belongs to an order, every order has a customer.",
-)
-def orders_keys_and_lines(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    _, warehouse = brand_warehouse(context, warehouse)
-    with warehouse.connection() as conn:
-        dupes, orphans, no_customer = conn.execute("""
-            SELECT (SELECT count(*) - count(DISTINCT (channel, source_order_id)) FROM core.orders),
-                   (SELECT count(*) FROM core.order_lines l
-                     WHERE NOT EXISTS (SELECT 1 FROM core.orders o WHERE o.order_key = l.order_key)),
-                   (SELECT count(*) FROM core.orders WHERE customer_id IS NULL)""").fetchone()
-    return _result(
-        dupes == 0 and orphans == 0 and no_customer == 0,
-        duplicate_orders=dupes,
-        orphan_lines=orphans,
-        orders_without_customer=no_customer,
-    )
-
-
-@dg.asset_check(
-    asset=K("core_orders"),
-    blocking=True,
-    description="For every day, core revenue per channel equals what the source charged that day.",
-)
-def orders_revenue_reconciles(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    _, warehouse = brand_warehouse(context, warehouse)
-    mismatches: list[str] = []
-    with warehouse.connection() as conn:
-        for source in src.SOURCES:
-            if not source.revenue_sql or not src.present(conn, source):
-                continue
-            rows = conn.execute(
-                f"""
-                WITH s(day, revenue) AS ({source.revenue_sql}),
-                     c AS (SELECT order_date AS day, sum(gross_revenue) AS revenue FROM core.orders
-                           WHERE channel = %s GROUP BY 1)
-                SELECT coalesce(s.day, c.day), s.revenue, c.revenue FROM s FULL JOIN c ON c.day = s.day
-                WHERE s.revenue IS DISTINCT FROM c.revenue ORDER BY 1 LIMIT 20""",  # noqa: S608 (constant)
-                (source.revenue_channel,),
-            ).fetchall()
-            mismatches += [f"{source.name} {d}: source {s} core {c}" for d, s, c in rows]
-    return _result(
-        not mismatches,
-        mismatched_days=len(mismatches),
-        examples=dg.MetadataValue.text("\n".join(mismatches[:10])) if mismatches else None,
-    )
 
 
 def _anomaly(conn, sql: str, label: str) -> dg.AssetCheckResult:
@@ -193,10 +122,8 @@ def segments_complete(
     return _result(rows == people, day=str(day), rows=rows, customers=people)
 
 
+# The blocking checks of the core tables run inside the model's step (gates.py).
 CHECKS = [
-    customers_keys_unique,
-    orders_keys_and_lines,
-    orders_revenue_reconciles,
     revenue_anomaly,
     sessions_anomaly,
     sources_fresh,

@@ -6,8 +6,10 @@ once per intraday tick after a source of that brand changed); ``marts_refresh`` 
 hand for one brand (its partition). ``customer_segments_daily`` writes each brand's segment snapshot
 of yesterday at 03:00 on the brand's clock.
 
-Both jobs run in process: their steps are SQL statements that PostgreSQL executes one after another
-(each step depends on the previous ones), so a process per step would only add start-up time.
+Both jobs run in process. The core tables and marts are one step (``core_and_marts``) that runs its
+SQL builders side by side on ``MARTS_LANES`` connections, each as soon as what it reads has
+committed: a process per builder would only add start-up time, and one backend after another would
+leave the server's other cores idle.
 
 ``defs`` is built when asked for (the partitions come from the brands file as it is then).
 """

@@ -76,6 +76,12 @@ def load() -> MartsConfig:
     return cfg
 
 
+def lanes() -> int:
+    """How many builders of one brand's marts run at once (``MARTS_LANES``, default 2): each holds
+    one server backend, so more than the database server's cores only makes them wait."""
+    return max(1, _get("MARTS_LANES", 2, int))
+
+
 # The zone of the brand whose marts are being built (``brand_zone``); unset: BRAND_TIMEZONE.
 _zone: ContextVar[str | None] = ContextVar("marts_brand_zone", default=None)
 
