@@ -85,7 +85,8 @@ def test_a_failed_builder_skips_only_what_reads_it():
 def test_a_held_builder_keeps_its_readers_from_starting():
     started, build = _recorder()
     outcomes = {
-        o.name: o for o in lanes.run(NAMES, READS, build, lanes=2, holds=lambda name, _: name == "core_orders")
+        o.name: o
+        for o in lanes.run(NAMES, READS, build, lanes=2, holds=lambda name, _: name == "core_orders")
     }
     assert outcomes["core_orders"].value == "CORE_ORDERS"  # it was built, only its readers wait
     assert outcomes["rfm"].skipped_because == "core_orders was held back by a blocking check"
