@@ -142,7 +142,8 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         checked = [g for g in gates if g.asset == name]
         if not checked:
             return metadata, []
-        with warehouse.connection() as conn:
+        with warehouse.transaction() as conn:  # read-only, with the marts' memory for its scans
+            sqlfiles.apply_settings(conn, gucs)
             return metadata, [g.result(conn) for g in checked]
 
     errors = []
