@@ -4,7 +4,9 @@
         [--database NAME [--full-only]]
 
 ``--database NAME`` keeps the generated database under that name (created and generated the first
-time, reused as it is after), so iterations skip generation; ``--full-only`` then stops after the
+time, reused as it is after), so iterations skip generation (each full run adds a day: once that day
+is past today, the job's source coverage, which stops at today, and the funnel differ from the
+one-transaction rebuild's, which covers the new day; compare on fresh data); ``--full-only`` then stops after the
 full rebuild (nothing else changes the raw rows, so the next run starts from the same data).
 
 Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with

@@ -157,3 +157,30 @@ def test_each_brand_is_scheduled_on_its_own_clock(three_brands):
     monthly = _ticks(defs, "customer_predictions_monthly_schedule", hours)
     assert sorted(r.partition_key for r in monthly) == ["kumo", "lumenleaf", "northwind"]
     assert len({r.run_key for r in monthly}) == 3
+
+
+def test_a_failing_builder_fails_the_run_and_stops_only_what_reads_it(conn, vendor_env_for, monkeypatch):
+    from marketing_pipeline.marts import sqlfiles
+
+    defs = _defs(vendor_env_for)
+    _seed(conn, TODAY - timedelta(days=2))
+    build = sqlfiles.build
+
+    def failing(connection, target):
+        if target == "core_email_events":
+            raise RuntimeError("core_email_events could not be built")
+        return build(connection, target)
+
+    monkeypatch.setattr(sqlfiles, "build", failing)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "core_email_events could not be built" in failure.step_failure_data.error.to_string()
+    done = _materialized(result)
+    assert not done & {"core_email_events", "attribution", "email_daily"}
+    assert {"core_customers", "core_orders", "rfm", "channel_daily", "cohorts"} <= done
+    # what was built committed: core.orders holds the seeded orders
+    assert conn.execute("SELECT count(*) FROM core.orders").fetchone()[0] == 6
