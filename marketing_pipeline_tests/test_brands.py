@@ -124,6 +124,9 @@ def test_loading_a_file(env, tmp_path):
         nw.vendor("sendgrid")
     with pytest.raises(SettingsError, match="unknown brand 'acme'"):
         brands.get("acme")
+    # no brand named (a command or job run without --brand): the default brand
+    assert brands.get(None) is brands.default and brands.get("") is brands.default
+    assert brands.default.id != "northwind"
 
 
 def test_default_key_and_env_prefix(env, tmp_path):

@@ -24,8 +24,7 @@ def import_discount_codes(path: str, brand: str | None = None) -> int:
         print(f"import-discount-codes: {path}: no such file", file=sys.stderr)
         return 2
     try:
-        brands = brand_settings.load()
-        target = brands.get(brand) if brand else brands.default
+        target = brand_settings.load().get(brand)
     except SettingsError as exc:
         print(f"import-discount-codes: {exc}", file=sys.stderr)
         return 2

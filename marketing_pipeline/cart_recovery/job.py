@@ -108,8 +108,7 @@ def send_recovery_step(
 
 
 def _brand(brand_id: str) -> Brand:
-    brands = brand_settings.load()
-    return brands.get(brand_id) if brand_id else brands.default
+    return brand_settings.load().get(brand_id)
 
 
 @contextmanager

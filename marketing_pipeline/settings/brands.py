@@ -135,7 +135,10 @@ class Brands:
     def ids(self) -> tuple[str, ...]:
         return tuple(b.id for b in self.all)
 
-    def get(self, brand_id: str) -> Brand:
+    def get(self, brand_id: str | None) -> Brand:
+        """The brand of that id; the default brand when none is given (an empty id included)."""
+        if not brand_id:
+            return self.default
         for b in self.all:
             if b.id == brand_id:
                 return b

@@ -31,8 +31,7 @@ class WarehouseResource(dg.ConfigurableResource):
         self.prepare()
 
     def brand(self) -> Brand:
-        brands = brand_settings.load()
-        return brands.get(self.brand_id) if self.brand_id else brands.default
+        return brand_settings.load().get(self.brand_id)
 
     def for_brand(self, brand: Brand | str) -> WarehouseResource:
         """The warehouse of ``brand``, created, migrated and claimed on first use in this process."""

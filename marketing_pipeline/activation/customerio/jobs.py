@@ -88,8 +88,7 @@ def customerio_person_op(
 ) -> None:
     if config.action not in ACTIONS:
         raise dg.Failure(f"action must be one of {ACTIONS}, got {config.action!r}", allow_retries=False)
-    brands = brand_settings.load()
-    brand = brands.get(config.brand) if config.brand else brands.default
+    brand = brand_settings.load().get(config.brand)
     customerio, warehouse = for_brand(customerio, brand, "customerio"), warehouse.for_brand(brand)
     with customerio.track_client() as client, warehouse.connection() as conn:
         person_action(

@@ -25,8 +25,7 @@ def import_orders(path: str, *, skip_bad: bool = False, brand: str | None = None
         print(f"import-orders: {path}: no such file", file=sys.stderr)
         return 2
     try:
-        brands = brand_settings.load()
-        target = brands.get(brand) if brand else brands.default
+        target = brand_settings.load().get(brand)
     except SettingsError as exc:
         print(f"import-orders: {exc}", file=sys.stderr)
         return 2
