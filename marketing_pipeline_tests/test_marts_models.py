@@ -1,6 +1,7 @@
 """Marts on hand-built fixtures: RFM at quintile boundaries, attribution windows at their edges,
 refunds and cancellations, segments over time, and a missing source shown as missing."""
 
+import random
 from datetime import date, timedelta
 
 from marketing_pipeline.marts.assets import build_segments
@@ -50,6 +51,36 @@ def test_rfm_scores_and_names_at_quintile_boundaries(conn):
         assert segment == names[score], who
     assert rows["c6@example.com"][1:4] == (0, 6, 360)
     assert rows["c1@example.com"][1:4] == (5, 1, 10)
+
+
+def test_rfm_scores_equal_ranked_quintiles_for_many_ties(conn):
+    # 37 customers over two months, orders and totals drawn from few values (many ties): every
+    # snapshot's scores equal 1 + 5 * (rank - 1) // (n - 1), capped at 5, ranks computed here.
+    rng = random.Random(17)
+    first = date(2025, 1, 20)
+    for c in range(37):
+        for k in range(rng.choice([1, 1, 2, 3])):
+            day = first + timedelta(days=rng.randrange(0, 26))
+            total = rng.choice(["10.00", "20.00", "20.00", "35.50"])
+            website_order(conn, f"T{c}-{k}", email=f"t{c}@example.com", created=at(day, 10 + k), total=total)
+    last = date(2025, 2, 14)
+    website_order(conn, "T-last", email="t0@example.com", created=at(last), total="10.00")
+    build(conn, first, last)
+    rows = conn.execute(
+        "SELECT as_of, customer_id, recency_days, frequency, monetary, r, f, m FROM marts.rfm"
+    ).fetchall()
+    assert {r[0] for r in rows} == {date(2025, 1, 31), last}
+    for as_of in {r[0] for r in rows}:
+        snap = [r for r in rows if r[0] == as_of]
+        d = max(len(snap) - 1, 1)
+
+        def score(value, values, worse):
+            return min(5, 1 + 5 * sum(1 for v in values if worse(v, value)) // d)
+
+        for _, who, recency, freq, money, r, f, m in snap:
+            assert r == score(recency, [s[2] for s in snap], lambda v, x: v > x), (as_of, who)
+            assert f == score(freq, [s[3] for s in snap], lambda v, x: v < x), (as_of, who)
+            assert m == score(money, [s[4] for s in snap], lambda v, x: v < x), (as_of, who)
 
 
 def test_rfm_map_names_every_cell_with_the_eleven_segments(conn):

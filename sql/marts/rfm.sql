@@ -66,8 +66,7 @@ END $$;
 
 -- Each customer's state in the last month they bought in up to a snapshot: one row per customer
 -- and month bought in (running totals), matched to the snapshots it stands for; the running month
--- takes core.customer_totals as it is. Recency and frequency ranks come from value counts (a few
--- hundred values); monetary needs a sort.
+-- takes core.customer_totals as it is.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
 WITH customer_months AS (
@@ -89,37 +88,39 @@ UNION ALL
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
 FROM core.customer_totals c
 JOIN rfm_todo t ON t.running;
--- The value counts are small: hash joins look them up, where the planner would sort every row for
--- merge joins (several times slower at a million orders). Restored once the rows are written.
-SELECT set_config('enable_mergejoin', 'off', true);
+-- The new rows, read by whichever path below runs. A score is 1 + the number of its four boundaries
+-- a customer passes: score >= k + 1 exactly when at least c = ceil(k * (n - 1) / 5) customers are
+-- strictly worse, i.e. when the value is better than the c-th worst. One pass per snapshot sorts
+-- each of the three values alone to find those c-th worst values; the rows are then scored against
+-- them in one scan: no sort or window over whole rows, no join whose size the planner must guess.
+CREATE TEMP TABLE rfm_cuts ON COMMIT DROP AS
+WITH sorted AS (
+    SELECT as_of, greatest(count(*) - 1, 1)::int AS d,   -- n - 1, the divisor (1 for one customer)
+           array_agg(recency_days ORDER BY recency_days DESC) AS rv,   -- worst first
+           array_agg(frequency ORDER BY frequency) AS fv,
+           array_agg(monetary ORDER BY monetary) AS mv
+    FROM rfm_state GROUP BY as_of
+)
+SELECT s.as_of,   -- as columns: read once per row, where an array would be subscripted twelve times
+       s.rv[c1] AS r1, s.rv[c2] AS r2, s.rv[c3] AS r3, s.rv[c4] AS r4,
+       s.fv[c1] AS f1, s.fv[c2] AS f2, s.fv[c3] AS f3, s.fv[c4] AS f4,
+       s.mv[c1] AS m1, s.mv[c2] AS m2, s.mv[c3] AS m3, s.mv[c4] AS m4
+FROM sorted s
+CROSS JOIN LATERAL (SELECT (s.d + 4) / 5 AS c1, (2 * s.d + 4) / 5 AS c2, (3 * s.d + 4) / 5 AS c3,
+                           (4 * s.d + 4) / 5 AS c4) c;
+ANALYZE rfm_cuts;
 
--- The new rows, read by whichever path below runs.
 CREATE OR REPLACE TEMP VIEW rfm_new AS
-WITH per_snapshot AS (
-    SELECT * FROM rfm_state
-), counts AS MATERIALIZED (   -- snapshot sizes and value counts in one pass
-    SELECT as_of, recency_days, frequency, count(*) AS c
-    FROM per_snapshot GROUP BY GROUPING SETS ((as_of), (as_of, recency_days), (as_of, frequency))
-), sizes AS (
-    SELECT as_of, c AS n FROM counts WHERE recency_days IS NULL AND frequency IS NULL
-), r_rank AS (    -- rank = 1 + customers strictly worse
-    SELECT as_of, recency_days, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY recency_days DESC
-                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM counts WHERE recency_days IS NOT NULL
-), f_rank AS (
-    SELECT as_of, frequency, 1 + coalesce(sum(c) OVER (PARTITION BY as_of ORDER BY frequency
-                                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS rnk
-    FROM counts WHERE frequency IS NOT NULL
-), scored AS MATERIALIZED (
-    SELECT p.*,
-           least(5, 1 + 5 * (r.rnk - 1) / greatest(z.n - 1, 1))::smallint AS r,
-           least(5, 1 + 5 * (f.rnk - 1) / greatest(z.n - 1, 1))::smallint AS f,
-           least(5, 1 + 5 * (rank() OVER (PARTITION BY p.as_of ORDER BY p.monetary) - 1)
-                          / greatest(z.n - 1, 1))::smallint AS m
-    FROM per_snapshot p
-    JOIN sizes z USING (as_of)
-    JOIN r_rank r USING (as_of, recency_days)
-    JOIN f_rank f USING (as_of, frequency)
+WITH scored AS MATERIALIZED (   -- else the segment map is joined before the scores that key it
+    SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
+           (1 + (s.recency_days < c.r1)::int + (s.recency_days < c.r2)::int
+              + (s.recency_days < c.r3)::int + (s.recency_days < c.r4)::int)::smallint AS r,
+           (1 + (s.frequency > c.f1)::int + (s.frequency > c.f2)::int
+              + (s.frequency > c.f3)::int + (s.frequency > c.f4)::int)::smallint AS f,
+           (1 + (s.monetary > c.m1)::int + (s.monetary > c.m2)::int
+              + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
+    FROM rfm_state s
+    JOIN rfm_cuts c USING (as_of)
 )
 SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
 FROM scored s
@@ -147,7 +148,6 @@ BEGIN
         SELECT month, customer_id, last_day, frequency, monetary, r, f, m, segment FROM rfm_diff WHERE fresh;
     END IF;
 END $$;
-SELECT set_config('enable_mergejoin', 'on', true);
 
 -- Kept snapshots keep their row (the transaction that computed them).
 DELETE FROM marts.rfm_snapshots s
