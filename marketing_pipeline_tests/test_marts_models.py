@@ -74,7 +74,7 @@ def test_rfm_scores_equal_ranked_quintiles_for_many_ties(conn):
         snap = [r for r in rows if r[0] == as_of]
         d = max(len(snap) - 1, 1)
 
-        def score(value, values, worse):
+        def score(value, values, worse, d=d):
             return min(5, 1 + 5 * sum(1 for v in values if worse(v, value)) // d)
 
         for _, who, recency, freq, money, r, f, m in snap:
