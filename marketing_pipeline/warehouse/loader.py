@@ -221,11 +221,12 @@ def _truncate_days(conn: psycopg.Connection, parent: _Parent, days: Sequence[dat
     wait for, where CREATE TABLE .. PARTITION OF would hold ACCESS EXCLUSIVE on it, blocking every
     reader of any day until this load commits. ATTACH does hold ACCESS EXCLUSIVE on the default
     partition until commit: readers that scan it (readers of the whole table, which wait for the
-    TRUNCATEd day anyway) wait; readers of other days do not. The parent lock is taken before
-    anything else of the partitions' (the default partition's rows and lock), so two loads that both
-    create days queue on it, one after the other, and cannot deadlock; a load whose days exist takes
-    no lock on the parent beyond its writes' and runs beside them. The day's rows in the default
-    partition are deleted first (ATTACH refuses while it holds any): they are the ones being replaced.
+    TRUNCATEd day anyway) wait; readers of other days do not. The parent's lock (LOCK TABLE ONLY: its
+    partitions stay free) is taken before anything else of the partitions' (the default partition's
+    rows and lock), so two loads that both create days queue on it, one after the other, and cannot
+    deadlock; a load whose days exist takes no lock on the parent beyond its writes' and runs beside
+    them. The day's rows in the default partition are deleted first (ATTACH refuses while it holds
+    any): they are the ones being replaced.
     """
     deleted = 0
     days = sorted(set(days))
@@ -233,7 +234,7 @@ def _truncate_days(conn: psycopg.Connection, parent: _Parent, days: Sequence[dat
         return 0
     have = parent.children(conn)
     if any(parent.day(d) not in have for d in days):
-        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE UPDATE EXCLUSIVE MODE").format(parent.ident()))
+        conn.execute(sql.SQL("LOCK TABLE ONLY {} IN SHARE UPDATE EXCLUSIVE MODE").format(parent.ident()))
         have = parent.children(conn)  # another load may have created some meanwhile
         for day in days:
             name = parent.day(day)
