@@ -1,11 +1,13 @@
 """The loader on the TikTok Shop order tables, partitioned by day (migration 240): a day is replaced
 by TRUNCATE of its partition and COPY, inside the caller's transaction, and logged as changed."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
 
+from marketing_pipeline.cart_recovery.exit_rules import exit_reason
+from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TABLE, ORDERS_TABLE
 from marketing_pipeline.warehouse import connect, delete_partitions, replace_partitions
 from marketing_pipeline_tests.test_loader_change_log import hand_written_insert, line, logged, mark, whole
@@ -179,3 +181,28 @@ def test_while_a_load_runs_readers_of_other_days_and_loads_of_existing_days_go_o
             )
     load(warehouse_url, [line(6, date(2026, 1, 5))], [date(2026, 1, 5)])  # once it committed
     assert [o for _, o, _ in stored(conn)] == ["O2", "O3", "O4", "O6"]
+
+
+def _tiktok_order(conn, order_id: str, created_at: datetime, day: date) -> None:
+    conn.execute(
+        f"INSERT INTO {ORDERS_TABLE} (order_id, status, buyer_user_id, buyer_email, currency, shipping_fee,"
+        " seller_discount, platform_discount, tax, total_amount, line_count, created_at, updated_at, payload,"
+        " partition_date) VALUES (%s, 'COMPLETED', 'u1', 'Ann@Example.com', 'USD', 0, 0, 0, 0, 10, 1, %s, %s, '{}', %s)",
+        (order_id, created_at, created_at, day),
+    )
+
+
+def test_the_cart_exit_rule_finds_an_order_stored_under_the_local_day_before_its_utc_date(
+    warehouse_url, conn
+):
+    """The rule reads only the days since the cart went idle (a bound on partition_date), one day
+    early: a brand west of UTC stores an order of 02:00 UTC under the day before."""
+    with connect(warehouse_url) as c:
+        delete_partitions(c, ORDERS_TABLE, [D1, D2, D3])  # the days' partitions, as the loader makes them
+    idle = datetime(2026, 1, 3, 1, 0, tzinfo=UTC)
+    cart = {"cart_id": "c1", "converted_at": None, "email": "ann@example.com", "item_count": 1}
+    cart["last_activity_at"] = idle
+    _tiktok_order(conn, "T0", datetime(2026, 1, 2, 20, 0, tzinfo=UTC), D2)  # before the cart went idle
+    assert exit_reason(conn, cart, 1, RecoveryPolicy(), idle) != "ordered"
+    _tiktok_order(conn, "T1", datetime(2026, 1, 3, 2, 0, tzinfo=UTC), D2)  # 18:00 on the 2nd in Los Angeles
+    assert exit_reason(conn, cart, 1, RecoveryPolicy(), idle) == "ordered"
