@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/load.py [--rows N]
 
-Both targets have the real table's structure (primary key and partition index). "bare COPY"
-streams the rows into an empty table with psycopg's COPY and nothing else. "loader" is
-the project's path, with the real table's change-log triggers (the loader logs the days it
-changes in marts.changed_days itself and the statement triggers stand aside, migration 220):
-one transaction that locks and deletes the partitions, then COPYs the rows (first load, and a
-re-run that replaces the same partitions), then the same two loads into a copy without the
+"bare COPY" streams the rows into an empty plain table with the real table's columns and primary
+key, with psycopg's COPY and nothing else. "loader" is the project's path into a table built as
+the real one is (partitioned by day with a default partition, migration 240), with its change-log
+triggers (the loader logs the days it changes in marts.changed_days itself and the statement
+triggers stand aside, migration 220): one transaction that locks the days and empties their
+partitions (the first load creates them, a re-run TRUNCATEs them), then COPYs the rows (first
+load, and a re-run that replaces the same days), then the same two loads into a copy without the
 triggers. Prints rates, ratios, the days logged and what the change log costs.
 """
 
@@ -91,8 +92,17 @@ def run(url: str, data: list[tuple], n_rows: int) -> None:
     days = sorted({r[-2] for r in data})
     with connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {SCHEMA}")
-        for name in ("bare", "loader", "untriggered"):
-            conn.execute(f"CREATE TABLE {SCHEMA}.{name} (LIKE {LINES_TABLE} INCLUDING ALL)")
+        key, partitioning = conn.execute(
+            "SELECT pg_get_constraintdef(k.oid), pg_get_partkeydef(k.conrelid) FROM pg_constraint k"
+            " WHERE k.conrelid = %s::regclass AND k.contype = 'p'",
+            (LINES_TABLE,),
+        ).fetchone()
+        like = f"LIKE {LINES_TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION"
+        conn.execute(f"CREATE TABLE {SCHEMA}.bare ({like}, {key})")
+        for name in ("loader", "untriggered"):
+            conn.execute(f"CREATE TABLE {SCHEMA}.{name} ({like}, {key}) PARTITION BY {partitioning}")
+            conn.execute(f"CREATE TABLE {SCHEMA}.{name}_default PARTITION OF {SCHEMA}.{name} DEFAULT")
+            conn.execute(f"CREATE INDEX ON {SCHEMA}.{name}_default (partition_date)")
         # The loader's table logs its changed days as the real one does (LIKE copies no triggers).
         for (definition,) in conn.execute(
             "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",

@@ -10,12 +10,16 @@ from marketing_pipeline.consent import may_subscribe, suppressed
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 
 # Orders by the same person after the cart went idle: another converted cart (website or
-# TikTok Shop webhook), a website order from any source, or a paid TikTok Shop order.
+# TikTok Shop webhook), a website order from any source, or a paid TikTok Shop order. A TikTok Shop
+# order is stored under its brand-local creation day (migration 240), at most a day before its UTC
+# date whatever the zone: the bound on partition_date reads only the days since, not every day's
+# partition.
 _ORDERED_SINCE = """
 SELECT EXISTS (SELECT 1 FROM ops.carts o WHERE o.email = %(email)s AND o.converted_at > %(since)s)
     OR EXISTS (SELECT 1 FROM raw.website_orders w WHERE w.email = %(email)s AND w.created_at > %(since)s)
     OR EXISTS (SELECT 1 FROM raw.tiktok_shop_orders t WHERE lower(t.buyer_email) = %(email)s
-               AND t.created_at > %(since)s AND t.status NOT IN ('UNPAID', 'CANCELLED'))
+               AND t.created_at > %(since)s AND t.status NOT IN ('UNPAID', 'CANCELLED')
+               AND t.partition_date >= (%(since)s::timestamptz AT TIME ZONE 'UTC')::date - 1)
 """
 
 

@@ -23,6 +23,9 @@ SQL_FILE = PROJECT_ROOT / "sql" / "marts" / "cart_recovery_daily.sql"
 def refresh(conn, policy: RecoveryPolicy, as_of: datetime) -> int:
     """Rebuild the mart inside the caller's transaction; returns its row count."""
     conn.execute("LOCK TABLE marts.cart_recovery_daily IN EXCLUSIVE MODE")
+    # JIT would compile each scanned partition's expressions (a TikTok Shop order table with 400 day
+    # partitions: 1.4 s of compiling for a 0.5 s scan); off for the rest of the transaction, as in the marts.
+    conn.execute("SET LOCAL jit = off")
     conn.execute("DELETE FROM marts.cart_recovery_daily")
     conn.execute(
         SQL_FILE.read_text(),

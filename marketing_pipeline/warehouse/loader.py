@@ -12,7 +12,7 @@ partitions it empties, ``copy_rows`` the days of the rows it writes (``ChangeLog
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
@@ -141,6 +141,12 @@ def delete_partitions(
 
     An advisory lock per (table, partition) keeps two runs of the same day from interleaving.
     A table that leaves logging to its writers gets the partitions logged as changed.
+
+    A table partitioned by range on ``partition_column`` (migration 240) has each day's partition
+    TRUNCATEd instead, created first when missing (``_day_partitions``). TRUNCATE holds an ACCESS
+    EXCLUSIVE lock on the day's partition until the caller commits: readers of that day (and of
+    the whole table) wait for the load's commit, readers of other days do not. Returns the rows
+    DELETEd (a TRUNCATEd partition's rows are not counted).
     """
     with ChangeLog(conn, table) as log:
         return _delete_logged(conn, table, partitions, partition_column, log)
@@ -151,6 +157,7 @@ def _delete_logged(
 ) -> int:
     for day in sorted(partitions):
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{table}:{day.isoformat()}",))
+    by_day = _by_day(conn, table, partition_column)
     if partition_column == LOG_COLUMN:
         log.add(table, partitions)
     else:  # the log names the rows' own days
@@ -161,11 +168,98 @@ def _delete_logged(
             .as_string(conn),
             (list(partitions),),
         )
+    if by_day is not None:
+        return _truncate_days(conn, by_day, partitions, partition_column)
     cur = conn.execute(
         sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(_table(table), sql.Identifier(partition_column)),
         (list(partitions),),
     )
     return cur.rowcount
+
+
+class _Parent:
+    """A table partitioned by range on one date column: where its day partitions are."""
+
+    def __init__(self, oid: int, schema: str, name: str, default: str | None):
+        self.oid, self.schema, self.name, self.default = oid, schema, name, default
+
+    def day(self, day: date) -> str:
+        return f"{self.name}_d{day:%Y%m%d}"  # raw.tiktok_shop_order_lines_d20260101
+
+    def ident(self, name: str | None = None) -> sql.Identifier:
+        return sql.Identifier(self.schema, name or self.name)
+
+    def children(self, conn: psycopg.Connection) -> set[str]:
+        return {
+            name
+            for (name,) in conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = %s",
+                (self.oid,),
+            )
+        }
+
+
+def _by_day(conn: psycopg.Connection, table: str, column: str) -> _Parent | None:
+    """The table as a partitioned one when it is partitioned by range on ``column`` alone, else None."""
+    found = conn.execute(
+        "SELECT p.partrelid, n.nspname, c.relname, d.relname FROM pg_partitioned_table p"
+        " JOIN pg_class c ON c.oid = p.partrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_class d ON d.oid = p.partdefid"
+        " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]"
+        " WHERE p.partrelid = to_regclass(%s) AND p.partstrat = 'r' AND p.partnatts = 1 AND a.attname = %s",
+        (table, column),
+    ).fetchone()
+    return _Parent(*found) if found else None
+
+
+def _truncate_days(conn: psycopg.Connection, parent: _Parent, days: Sequence[date], column: str) -> int:
+    """Empty each day's partition with TRUNCATE, creating the partitions that are missing.
+
+    A missing partition is created as a table of its own, then attached: ATTACH PARTITION takes
+    SHARE UPDATE EXCLUSIVE on the parent, which readers of the parent (the marts builders) do not
+    wait for, where CREATE TABLE .. PARTITION OF would hold ACCESS EXCLUSIVE on it, blocking every
+    reader of any day until this load commits. ATTACH does hold ACCESS EXCLUSIVE on the default
+    partition until commit: readers that scan it (readers of the whole table, which wait for the
+    TRUNCATEd day anyway) wait; readers of other days do not. The parent's lock (LOCK TABLE ONLY: its
+    partitions stay free) is taken before anything else of the partitions' (the default partition's
+    rows and lock), so two loads that both create days queue on it, one after the other, and cannot
+    deadlock; a load whose days exist takes no lock on the parent beyond its writes' and runs beside
+    them. The day's rows in the default partition are deleted first (ATTACH refuses while it holds
+    any): they are the ones being replaced.
+    """
+    deleted = 0
+    days = sorted(set(days))
+    if not days:
+        return 0
+    have = parent.children(conn)
+    if any(parent.day(d) not in have for d in days):
+        conn.execute(sql.SQL("LOCK TABLE ONLY {} IN SHARE UPDATE EXCLUSIVE MODE").format(parent.ident()))
+        have = parent.children(conn)  # another load may have created some meanwhile
+        for day in days:
+            name = parent.day(day)
+            if name in have:
+                continue
+            if parent.default:
+                deleted += conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE {} = %s").format(
+                        parent.ident(parent.default), sql.Identifier(column)
+                    ),
+                    (day,),
+                ).rowcount
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE"
+                    " INCLUDING COMPRESSION)"
+                ).format(parent.ident(name), parent.ident())
+            )
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+                    parent.ident(), parent.ident(name), sql.Literal(day), sql.Literal(day + timedelta(days=1))
+                )
+            )
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(parent.ident(parent.day(d)) for d in days)))
+    return deleted
 
 
 def replace_partitions(
@@ -176,11 +270,13 @@ def replace_partitions(
     partitions: Sequence[date],
     partition_column: str = "partition_date",
 ) -> int:
-    """Delete the given partitions' rows, then COPY the new ones straight into the table.
+    """Empty the given partitions (``delete_partitions``), then COPY the new rows straight into the table.
 
     Rows are streamed: memory does not grow with the partition. Writing straight into the
     table (not via a staging copy) keeps the loader close to bare COPY speed; the caller's
-    transaction is what makes the swap atomic. Each changed day is logged once.
+    transaction is what makes the swap atomic. Each changed day is logged once. Into a table
+    partitioned by day the COPY meets empty partitions (TRUNCATEd, not DELETEd): no dead row
+    under any key it inserts.
     """
     with ChangeLog(conn, table) as log:
         _delete_logged(conn, table, partitions, partition_column, log)
