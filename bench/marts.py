@@ -93,6 +93,13 @@ def add_day(conn, last: date) -> date:
         "raw.customerio_deliveries": "delivery_id",
     }
     with conn.transaction():
+        # The TikTok Shop tables get the day's partition, as their loader makes it (migration 240).
+        day, after = last + timedelta(days=1), last + timedelta(days=2)
+        for table in ("tiktok_shop_orders", "tiktok_shop_order_lines"):
+            conn.execute(  # DDL takes no parameters: dates written out
+                f"CREATE TABLE raw.{table}_d{day:%Y%m%d} PARTITION OF raw.{table}"
+                f" FOR VALUES FROM ('{day}') TO ('{after}')"
+            )
         # The order tables' loaders log the days they write (migration 220): so do these copies.
         log = ChangeLog(conn, *tables)
         for table, key in tables.items():

@@ -10,6 +10,19 @@ SELECT n,
        random() AS r
 FROM generate_series(1, current_setting('bench.orders')::int) n;
 
+-- The TikTok Shop tables are partitioned by day (migration 240): one partition per day, as the
+-- loader leaves them after loading each day (named as it names them).
+DO $$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT DISTINCT day FROM bench_orders WHERE tiktok LOOP
+        EXECUTE format('CREATE TABLE raw.%I PARTITION OF raw.tiktok_shop_orders FOR VALUES FROM (%L) TO (%L)',
+                       'tiktok_shop_orders_d' || to_char(d, 'YYYYMMDD'), d, d + 1);
+        EXECUTE format('CREATE TABLE raw.%I PARTITION OF raw.tiktok_shop_order_lines FOR VALUES FROM (%L) TO (%L)',
+                       'tiktok_shop_order_lines_d' || to_char(d, 'YYYYMMDD'), d, d + 1);
+    END LOOP;
+END $$;
+
 INSERT INTO raw.tiktok_shop_orders (order_id, status, buyer_user_id, buyer_email, currency, sub_total, shipping_fee,
     seller_discount, platform_discount, tax, total_amount, line_count, created_at, updated_at, paid_at, payload,
     partition_date)
