@@ -203,7 +203,8 @@ def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brand
         page.goto(f"{base}/login?next=/dashboard")
         page.fill('input[name="password"]', PASSWORD)
         page.click('button[type="submit"]')
-        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        # `?.`: polled while the login page gives way to the dashboard, when there is no body yet
+        page.wait_for_function("document.body?.dataset.loaded", timeout=20_000)
         revenue = page.locator('[data-kpi="Revenue"] .value')
         # the default brand: 14 days x (10 + 40) in dollars
         assert page.locator("#brand-name").inner_text() == "Lumen & Leaf" and revenue.inner_text() == "$700"
@@ -216,7 +217,7 @@ def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brand
 
         page.locator('#brand-switch a[data-brand="northwind"]').click()
         page.wait_for_url("**/dashboard?brand=northwind")
-        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        page.wait_for_function("document.body?.dataset.loaded", timeout=20_000)
         # northwind's own figures, in euros: 14 days x (7 + 21); none of lumenleaf's dollars
         assert page.locator("#brand-name").inner_text() == "Northwind Tea"
         assert revenue.inner_text() == "€392"
@@ -236,7 +237,7 @@ def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brand
 
         page.locator('#brand-switch a[data-brand=""]').click()  # all brands
         page.wait_for_url("**/dashboard/brands")
-        page.wait_for_function("document.body.dataset.loaded === 'brands'", timeout=20_000)
+        page.wait_for_function("document.body?.dataset.loaded === 'brands'", timeout=20_000)
         card = lambda b: page.locator(f'.brand-card[data-brand="{b}"]')  # noqa: E731
         assert card("lumenleaf").locator('[data-window="30"] [data-figure="revenue"]').inner_text() == "$700"
         assert card("northwind").locator('[data-window="30"] [data-figure="revenue"]').inner_text() == "€392"
@@ -249,7 +250,7 @@ def test_the_brand_switch_shows_the_brands_own_figures_in_its_currency(two_brand
 
         page.locator('#brand-switch a[data-brand="northwind"]').click()  # back to one brand
         page.wait_for_url("**/dashboard?brand=northwind")
-        page.wait_for_function("document.body.dataset.loaded", timeout=20_000)
+        page.wait_for_function("document.body?.dataset.loaded", timeout=20_000)
         assert revenue.inner_text() == "€392"
         assert not errors, errors
         browser.close()
