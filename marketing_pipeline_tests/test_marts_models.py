@@ -4,7 +4,11 @@ refunds and cancellations, segments over time, and a missing source shown as mis
 import random
 from datetime import date, timedelta
 
+import psycopg
+import pytest
+
 from marketing_pipeline.marts.assets import build_segments
+from marketing_pipeline.marts.gates import orders_keys_and_lines
 from marketing_pipeline_tests.marts_fixtures import (
     at,
     build,
@@ -293,3 +297,26 @@ def test_missing_source_days_are_marked_not_zero(conn):
     if not has_ga4:
         assert funnel[(D, "website", "sessions")] is None
     assert customer_of(conn, "tiktok_shop:T1") == customer_of(conn, "tiktok_shop:T3")
+
+
+def test_one_row_per_source_order_is_kept_by_the_key_and_counted_without_it(conn):
+    website_order(conn, "W-1", email="a@example.com", created=at(D))
+    build(conn, D, D)
+    assert orders_keys_and_lines(conn) == (
+        True,
+        {"duplicate_orders": 0, "orphan_lines": 0, "orders_without_customer": 0},
+    )
+    copy = (
+        "INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, ordered_at, order_date,"
+        " status, is_cancelled, is_refunded, currency, gross_revenue, refunded_amount, net_revenue)"
+        " SELECT 'other:' || order_key, channel, source_order_id, customer_id, ordered_at, order_date, status,"
+        " is_cancelled, is_refunded, currency, gross_revenue, refunded_amount, net_revenue FROM core.orders"
+    )
+    # the key is the channel and the source's id (migration 242): a second row of the order is refused
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(copy)
+    # without that constraint the gate counts the orders stored twice
+    conn.execute("ALTER TABLE core.orders DROP CONSTRAINT orders_key_is_channel_and_id")
+    conn.execute(copy)
+    passed, metadata = orders_keys_and_lines(conn)
+    assert not passed and metadata["duplicate_orders"] == 1
