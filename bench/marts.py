@@ -47,7 +47,13 @@ from marketing_pipeline.marts import scope, sqlfiles  # noqa: E402
 from marketing_pipeline.marts.assets import build_segments  # noqa: E402
 from marketing_pipeline.marts.rebuild import rebuild  # noqa: E402
 from marketing_pipeline.settings import marts as config  # noqa: E402
-from marketing_pipeline.warehouse import ChangeLog, connect, database_url, migrate  # noqa: E402
+from marketing_pipeline.warehouse import (  # noqa: E402
+    ChangeLog,
+    connect,
+    database_url,
+    delete_partitions,
+    migrate,
+)
 
 DATA_SQL = Path(__file__).with_name("marts_data.sql")
 
@@ -93,13 +99,9 @@ def add_day(conn, last: date) -> date:
         "raw.customerio_deliveries": "delivery_id",
     }
     with conn.transaction():
-        # The TikTok Shop tables get the day's partition, as their loader makes it (migration 240).
-        day, after = last + timedelta(days=1), last + timedelta(days=2)
-        for table in ("tiktok_shop_orders", "tiktok_shop_order_lines"):
-            conn.execute(  # DDL takes no parameters: dates written out
-                f"CREATE TABLE raw.{table}_d{day:%Y%m%d} PARTITION OF raw.{table}"
-                f" FOR VALUES FROM ('{day}') TO ('{after}')"
-            )
+        # The TikTok Shop tables get the day's partition from their loader (migration 240).
+        for table in ("raw.tiktok_shop_orders", "raw.tiktok_shop_order_lines"):
+            delete_partitions(conn, table, [last + timedelta(days=1)])
         # The order tables' loaders log the days they write (migration 220): so do these copies.
         log = ChangeLog(conn, *tables)
         for table, key in tables.items():
