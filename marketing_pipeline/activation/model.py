@@ -46,12 +46,19 @@ WHERE m.as_of = %(as_of)s AND m.segment = %(segment)s AND c.email IS NOT NULL
 """
 
 
+def require_model(conn: psycopg.Connection) -> None:
+    """Raise when the core tables activation reads were emptied by a crash (migration 243): never
+    sync an empty model as if the brand had no customers."""
+    conn.execute("SELECT marts.require_built('core_customers', 'core_orders', 'core_customer_names')")
+
+
 def today() -> date:
     return datetime.now(settings.load().tz).date()
 
 
 def segments_as_of(conn: psycopg.Connection, on: date | None = None) -> date | None:
     """The latest segment snapshot day at or before ``on`` (default: today, brand time)."""
+    require_model(conn)
     return conn.execute(
         "SELECT max(as_of) FROM marts.customer_segment_days WHERE as_of <= %s", (on or today(),)
     ).fetchone()[0]

@@ -311,6 +311,8 @@ def __getattr__(name: str):
 
 
 def build_segments(conn, first: date, last: date) -> None:
+    # Snapshots are kept: never written from core tables a crash emptied (migration 243).
+    conn.execute("SELECT marts.require_built('core_customers', 'core_orders')")
     sqlfiles.apply_settings(
         conn, {**config.gucs(), "first_day": first.isoformat(), "last_day": last.isoformat()}
     )

@@ -271,6 +271,7 @@ def finish(conn: psycopg.Connection, scope: Scope | None) -> None:
         " ON CONFLICT (target) DO UPDATE SET snap = excluded.snap, xact = excluded.xact, settings = excluded.settings",
         (scope.target, scope.snap, scope.xact, scope.settings),
     )
+    conn.execute("INSERT INTO marts.built_targets VALUES (%s) ON CONFLICT DO NOTHING", (scope.target,))
     conn.execute(
         "DELETE FROM marts.changed_days c WHERE NOT EXISTS (SELECT 1 FROM marts.refresh_state s"
         " WHERE NOT (pg_visible_in_snapshot(c.xact, s.snap) OR c.xact = s.xact))"

@@ -46,6 +46,7 @@ def order_event_id(order_id: str, created_at: datetime) -> str:
 
 def placed_orders(conn: psycopg.Connection, start: datetime, end: datetime) -> list[OrderRow]:
     """Orders (not cancelled, every channel of ``core.orders``) placed in [start, end)."""
+    model.require_model(conn)
     rows = conn.execute(
         "SELECT order_id, channel, email, first_name, last_name, value, currency, created_at"
         f" FROM ({model.ORDERS_SQL}) o"

@@ -149,6 +149,7 @@ def sync_order_events(
             return
         record([row for _, row in batch])
 
+    model.require_model(conn)
     with conn.cursor(name="klaviyo_unsent_orders", withhold=True) as cur:
         cur.itersize = 500
         since = (
