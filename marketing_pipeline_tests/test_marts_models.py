@@ -150,6 +150,35 @@ def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch)
     assert email == (2, 100)
 
 
+def test_attribution_ties_at_one_instant(conn):
+    t = at(D + timedelta(days=10), 15, 30, 0)
+    # the order's own source and a click at the order's very moment: the own source is first and last
+    website_order(conn, "OWN", email="own@example.com", created=t, utm=("google", "cpc", "spring"))
+    cio_click(conn, "d-own", email="own@example.com", clicked=t, newsletter=1)
+    # no own source, an earlier click and two clicks at one later instant: the first is the earlier
+    # click, the last the later instant's greatest campaign (ties ranked by platform, campaign, flow)
+    website_order(conn, "TIE", email="tie@example.com", created=t)
+    cio_click(conn, "d-tie-0", email="tie@example.com", clicked=t - timedelta(days=3), newsletter=3)
+    cio_click(conn, "d-tie-a", email="tie@example.com", clicked=t - timedelta(hours=1), newsletter=1)
+    cio_click(conn, "d-tie-b", email="tie@example.com", clicked=t - timedelta(hours=1), newsletter=2)
+    conn.execute(
+        "INSERT INTO raw.customerio_campaigns (kind, object_id, name, payload) VALUES"
+        " ('newsletter', 1, 'March news', '{}'), ('newsletter', 2, 'April news', '{}'),"
+        " ('newsletter', 3, 'Welcome', '{}')"
+    )
+    build(conn, D, D + timedelta(days=10))
+    got = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT order_key, first_touch_at, first_touch_channel, first_touch_campaign,"
+            " last_touch_at, last_touch_channel, last_touch_campaign FROM marts.attribution"
+        )
+    }
+    assert got["website:OWN"] == (t, "paid_search", "spring", t, "paid_search", "spring")
+    later = t - timedelta(hours=1)
+    assert got["website:TIE"] == (t - timedelta(days=3), "email", "Welcome", later, "email", "March news")
+
+
 def test_cancelled_and_refunded_orders(conn):
     tiktok_order(
         conn,

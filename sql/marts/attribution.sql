@@ -32,43 +32,68 @@ BEGIN
     END IF;
 END $$;
 
-WITH touches AS (
-    SELECT o.order_key, o.ordered_at AS touch_at, 1 AS tie,
-           core.channel_group(o.channel, o.utm_source, o.utm_medium) AS channel,
-           coalesce(o.utm_source, CASE WHEN o.channel = 'tiktok_shop' THEN 'tiktok' END) AS source,
-           coalesce(o.utm_medium, CASE WHEN o.channel = 'tiktok_shop' THEN 'shop' END) AS medium,
-           o.utm_campaign AS campaign,
-           CASE WHEN core.channel_group(o.channel, o.utm_source, o.utm_medium) = 'email'
-                THEN lower(o.utm_source) END AS platform,
-           NULL::text AS flow
-    FROM attribution_orders o
-    WHERE o.channel = 'tiktok_shop' OR (o.utm_source IS NOT NULL AND o.utm_source NOT IN ('', '(direct)'))
-    UNION ALL
-    SELECT o.order_key, e.occurred_at, 2, 'email', e.platform, 'email',
-           coalesce(e.campaign_name, e.campaign_id), e.platform, coalesce(e.flow_name, e.flow_id)
+-- Every email touch is at or before its order and the order's own source is at its moment and wins
+-- a tie, so only email touches need ranking: the last touch is the order's own source when it has
+-- one, else its latest email touch; the first is its earliest email touch when that is earlier than
+-- the order (or the order has no source of its own), else its own source. Email touches are a
+-- fraction of the orders: ranking them alone sorts that fraction, not a row per order as well.
+-- At the same instant email touches are ranked by platform, campaign, flow, so every rebuild agrees.
+WITH email_touches AS (
+    SELECT o.order_key, e.occurred_at AS touch_at, e.platform,
+           coalesce(e.campaign_name, e.campaign_id) AS campaign, coalesce(e.flow_name, e.flow_id) AS flow
     FROM attribution_orders o
     JOIN core.email_events e
       ON e.customer_id = o.customer_id
      AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
      AND e.occurred_at >= o.ordered_at - make_interval(secs => current_setting('marts.attribution_window_seconds')::int)
      AND e.occurred_at <= o.ordered_at
-), firsts AS (   -- byte order ("C") to group by order: the same groups, a cheaper sort
-    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at, tie
-), lasts AS (
-    SELECT DISTINCT ON (order_key COLLATE "C") * FROM touches ORDER BY order_key COLLATE "C", touch_at DESC, tie
+    WHERE o.is_counted
+), email AS (   -- per order: its earliest email touch, and the latest beside it (one sort)
+    SELECT DISTINCT ON (order_key COLLATE "C") order_key,
+           touch_at AS f_at, platform AS f_platform, campaign AS f_campaign, flow AS f_flow,
+           last_value(touch_at) OVER w AS l_at, last_value(platform) OVER w AS l_platform,
+           last_value(campaign) OVER w AS l_campaign, last_value(flow) OVER w AS l_flow
+    FROM email_touches
+    WINDOW w AS (PARTITION BY order_key COLLATE "C" ORDER BY touch_at, platform, campaign, flow
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ORDER BY order_key COLLATE "C", touch_at, platform, campaign, flow
+), ranked AS (
+    SELECT o.order_key, o.order_date, o.channel, o.net_revenue, o.ordered_at, o.utm_campaign,
+           coalesce(o.utm_source, CASE WHEN o.channel = 'tiktok_shop' THEN 'tiktok' END) AS own_source,
+           coalesce(o.utm_medium, CASE WHEN o.channel = 'tiktok_shop' THEN 'shop' END) AS own_medium,
+           core.channel_group(o.channel, o.utm_source, o.utm_medium) AS own_channel,
+           o.utm_source,
+           e.f_at, e.f_platform, e.f_campaign, e.f_flow, e.l_at, e.l_platform, e.l_campaign, e.l_flow,
+           own.own,
+           e.f_at IS NOT NULL AND (NOT own.own OR e.f_at < o.ordered_at) AS email_first,
+           e.l_at IS NOT NULL AND NOT own.own AS email_last
+    FROM attribution_orders o
+    CROSS JOIN LATERAL (SELECT o.channel = 'tiktok_shop'
+                               OR (o.utm_source IS NOT NULL AND o.utm_source NOT IN ('', '(direct)')) AS own) own
+    LEFT JOIN email e USING (order_key)
+    WHERE o.is_counted
 )
 INSERT INTO marts.attribution (order_key, order_date, channel, net_revenue, first_touch_at,
                                first_touch_channel, first_touch_source, first_touch_medium,
                                first_touch_campaign, first_touch_platform, first_touch_flow, last_touch_at,
                                last_touch_channel, last_touch_source, last_touch_medium, last_touch_campaign,
                                last_touch_platform, last_touch_flow)
-SELECT o.order_key, o.order_date, o.channel, o.net_revenue,
-       f.touch_at, coalesce(f.channel, 'direct'), f.source, f.medium, f.campaign, f.platform, f.flow,
-       l.touch_at, coalesce(l.channel, 'direct'), l.source, l.medium, l.campaign, l.platform, l.flow
-FROM attribution_orders o
-LEFT JOIN firsts f USING (order_key)
-LEFT JOIN lasts l USING (order_key)
-WHERE o.is_counted;
+SELECT order_key, order_date, channel, net_revenue,
+       CASE WHEN email_first THEN f_at WHEN own THEN ordered_at END,
+       coalesce(CASE WHEN email_first THEN 'email' WHEN own THEN own_channel END, 'direct'),
+       CASE WHEN email_first THEN f_platform WHEN own THEN own_source END,
+       CASE WHEN email_first THEN 'email' WHEN own THEN own_medium END,
+       CASE WHEN email_first THEN f_campaign WHEN own THEN utm_campaign END,
+       CASE WHEN email_first THEN f_platform WHEN own AND own_channel = 'email' THEN lower(utm_source) END,
+       CASE WHEN email_first THEN f_flow END,
+       CASE WHEN email_last THEN l_at WHEN own THEN ordered_at END,
+       coalesce(CASE WHEN email_last THEN 'email' WHEN own THEN own_channel END, 'direct'),
+       CASE WHEN email_last THEN l_platform WHEN own THEN own_source END,
+       CASE WHEN email_last THEN 'email' WHEN own THEN own_medium END,
+       CASE WHEN email_last THEN l_campaign WHEN own THEN utm_campaign END,
+       CASE WHEN email_last THEN l_platform WHEN own AND own_channel = 'email' THEN lower(utm_source) END,
+       CASE WHEN email_last THEN l_flow END
+FROM ranked;
 DROP VIEW attribution_orders;
 DO $$
 BEGIN
