@@ -2,6 +2,8 @@
 -- Customer.io campaigns are triggered workflows: they are flows here; newsletters and API
 -- broadcasts are campaigns. A delivery stored under two days counts once (the later day's copy).
 -- Email events belong to the customer their (normalized) email address resolves to.
+-- OFFSET 0 keeps the deliveries a subquery of their own: each delivery's address is normalized once,
+-- not again for each of its events (the planner would otherwise copy the call into every event row).
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
                                campaign_id, campaign_name, flow_id, flow_name, source_date)
 SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
@@ -12,7 +14,8 @@ SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
 FROM (SELECT d.*, core.norm_email(coalesce(d.email, d.recipient)) AS norm
       FROM refresh_customerio_deliveries d
       WHERE NOT EXISTS (SELECT 1 FROM raw.customerio_deliveries later
-                        WHERE later.delivery_id = d.delivery_id AND later.partition_date > d.partition_date)) d
+                        WHERE later.delivery_id = d.delivery_id AND later.partition_date > d.partition_date)
+      OFFSET 0) d
 CROSS JOIN LATERAL (VALUES ('sent', d.sent_at), ('delivered', d.delivered_at), ('open', d.opened_at),
                            ('click', d.clicked_at), ('bounce', d.bounced_at), ('unsubscribe', d.unsubscribed_at),
                            ('spam', d.spammed_at), ('conversion', d.converted_at)) AS e(event_type, at)
