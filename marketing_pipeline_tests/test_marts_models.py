@@ -97,6 +97,19 @@ def test_rfm_map_names_every_cell_with_the_eleven_segments(conn):
     assert lookup[(2, 4)] == "At Risk" and lookup[(3, 3)] == "Need Attention" and lookup[(1, 1)] == "Lost"
 
 
+def test_an_rfm_score_without_a_segment_is_refused_not_dropped(conn):
+    for i in range(1, 4):
+        website_order(
+            conn, f"S{i}", email=f"s{i}@example.com", created=at(D + timedelta(days=i)), total="10.00"
+        )
+    build(conn, D, D + timedelta(days=3))
+    assert conn.execute("SELECT count(*) FROM marts.rfm").fetchone()[0] == 3
+    conn.execute("DELETE FROM marts.rfm_segment_map WHERE r = 5")  # the best recency has no name now
+    with pytest.raises(psycopg.errors.NotNullViolation, match="segment"):
+        build(conn, D, D + timedelta(days=3), full=True)
+    assert conn.execute("SELECT count(*) FROM marts.rfm").fetchone()[0] == 3  # the last good build stays
+
+
 def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch):
     t = at(D + timedelta(days=10), 15, 30, 0)
     website_order(conn, "IN", email="in@example.com", created=t)

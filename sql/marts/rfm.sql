@@ -110,21 +110,27 @@ CROSS JOIN LATERAL (SELECT (s.d + 4) / 5 AS c1, (2 * s.d + 4) / 5 AS c2, (3 * s.
                            (4 * s.d + 4) / 5 AS c4) c;
 ANALYZE rfm_cuts;
 
+-- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: a subscript per row instead of a
+-- join (a missing cell gives no segment, which the table refuses).
+CREATE TEMP TABLE rfm_cells ON COMMIT DROP AS
+SELECT array_agg(m.segment ORDER BY g.cell) AS segments
+FROM generate_series(1, 25) AS g(cell)
+LEFT JOIN marts.rfm_segment_map m ON (m.r - 1) * 5 + m.fm = g.cell;
+
 CREATE OR REPLACE TEMP VIEW rfm_new AS
-WITH scored AS MATERIALIZED (   -- else the segment map is joined before the scores that key it
-    SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
-           (1 + (s.recency_days < c.r1)::int + (s.recency_days < c.r2)::int
-              + (s.recency_days < c.r3)::int + (s.recency_days < c.r4)::int)::smallint AS r,
-           (1 + (s.frequency > c.f1)::int + (s.frequency > c.f2)::int
-              + (s.frequency > c.f3)::int + (s.frequency > c.f4)::int)::smallint AS f,
-           (1 + (s.monetary > c.m1)::int + (s.monetary > c.m2)::int
-              + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
-    FROM rfm_state s
-    JOIN rfm_cuts c USING (as_of)
-)
-SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m, map.segment
-FROM scored s
-JOIN marts.rfm_segment_map map ON map.r = s.r AND map.fm = round((s.f + s.m) / 2.0);
+SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m,
+       cells.segments[(s.r - 1) * 5 + round((s.f + s.m) / 2.0)::int] AS segment
+FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
+             (1 + (s.recency_days < c.r1)::int + (s.recency_days < c.r2)::int
+                + (s.recency_days < c.r3)::int + (s.recency_days < c.r4)::int)::smallint AS r,
+             (1 + (s.frequency > c.f1)::int + (s.frequency > c.f2)::int
+                + (s.frequency > c.f3)::int + (s.frequency > c.f4)::int)::smallint AS f,
+             (1 + (s.monetary > c.m1)::int + (s.monetary > c.m2)::int
+                + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
+      FROM rfm_state s
+      JOIN rfm_cuts c USING (as_of)
+      OFFSET 0) s   -- scored once per row, not again inside the subscript
+CROSS JOIN rfm_cells cells;
 
 DO $$
 BEGIN
