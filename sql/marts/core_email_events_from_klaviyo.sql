@@ -1,7 +1,6 @@
 -- Klaviyo email metrics. Klaviyo counts a send as received, bounced or dropped, so those events
 -- also make a 'sent'. The campaign comes from the message ($message), the flow from $flow.
--- Email events belong to the customer their (normalized) email address resolves to; OFFSET 0
--- normalizes each profile's address once, not once per event.
+-- Email events belong to the customer their (normalized) email address resolves to.
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
                                campaign_id, campaign_name, flow_id, flow_name, source_date)
 SELECT 'klaviyo', e.event_id || ':' || m.event_type, m.event_type, e.occurred_at, e.partition_date,
@@ -14,7 +13,7 @@ JOIN (VALUES ('Received Email', 'sent'), ('Received Email', 'delivered'), ('Boun
              ('Clicked Email', 'click'), ('Unsubscribed', 'unsubscribe'),
              ('Unsubscribed from Email Marketing', 'unsubscribe'), ('Marked Email as Spam', 'spam'))
      AS m(metric_name, event_type) ON m.metric_name = e.metric_name
-LEFT JOIN (SELECT profile_id, core.norm_email(email) AS email FROM raw.klaviyo_profiles OFFSET 0) p
+LEFT JOIN (SELECT profile_id, core.norm_email(email) AS email FROM raw.klaviyo_profiles) p
        ON p.profile_id = e.profile_id
 LEFT JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = p.email
 LEFT JOIN raw.klaviyo_campaign_messages cm ON cm.message_id = e.message_id
