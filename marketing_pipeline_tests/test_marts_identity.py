@@ -111,3 +111,25 @@ def test_ids_are_stable_across_reruns_and_when_an_email_appears_later(conn):
         ).fetchall()
         == before
     )
+
+
+def test_consent_is_the_latest_record_that_says_and_a_yes_and_no_at_once_is_a_no(conn):
+    day2 = D + timedelta(days=1)
+    website_order(conn, "D1", email="dee@example.com", created=at(D, 9), accepts_marketing=False)
+    website_order(conn, "D2", email="dee@example.com", created=at(D, 13), accepts_marketing=True)
+    website_order(conn, "D3", email="dee@example.com", created=at(day2), accepts_marketing=None)
+    website_order(conn, "E1", email="eve@example.com", created=at(D, 9), accepts_marketing=True)
+    website_order(conn, "E2", email="eve@example.com", created=at(D, 9), accepts_marketing=False)
+    website_order(conn, "F1", email="fay@example.com", created=at(D), accepts_marketing=None)
+    build(conn, D, day2)
+    consent = {
+        email: (accepts, subscribed)
+        for email, accepts, subscribed in conn.execute(
+            "SELECT email, accepts_marketing, subscribed_at FROM core.customers"
+        )
+    }
+    assert consent == {
+        "dee@example.com": (True, at(D, 13)),  # the later yes; an order saying nothing changes nothing
+        "eve@example.com": (False, at(D, 9)),  # a yes and a no at one instant: no consent
+        "fay@example.com": (None, None),
+    }

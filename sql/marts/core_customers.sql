@@ -177,24 +177,39 @@ BEGIN
     END IF;
 END $$;
 
-WITH keyed AS (
-    SELECT customer_id,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'email'))[1] AS email,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'phone'))[1] AS phone,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'tiktok_user'))[1] AS tiktok_user_id,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'website_customer'))[1] AS website_customer_id,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'klaviyo_profile'))[1] AS klaviyo_profile_id,
-           (array_agg(key_value ORDER BY first_seen_at, key_value) FILTER (WHERE key_type = 'customerio_person'))[1] AS customerio_person_id,
-           min(first_seen_at) AS first_seen_at
+-- Each customer's first key of each type (the earliest; at the same instant the lowest in byte
+-- order), one sort of the keys instead of a sort per customer and type. Consent is the latest
+-- record's that says: a yes and a no at the same instant give no. Neither part sorts the records.
+WITH firsts AS (
+    SELECT DISTINCT ON (customer_id, key_type) customer_id, key_type, key_value, first_seen_at
     FROM todo_keys
+    ORDER BY customer_id, key_type, first_seen_at, key_value
+), keyed AS (
+    SELECT customer_id,
+           min(key_value) FILTER (WHERE key_type = 'email') AS email,
+           min(key_value) FILTER (WHERE key_type = 'phone') AS phone,
+           min(key_value) FILTER (WHERE key_type = 'tiktok_user') AS tiktok_user_id,
+           min(key_value) FILTER (WHERE key_type = 'website_customer') AS website_customer_id,
+           min(key_value) FILTER (WHERE key_type = 'klaviyo_profile') AS klaviyo_profile_id,
+           min(key_value) FILTER (WHERE key_type = 'customerio_person') AS customerio_person_id,
+           min(first_seen_at) AS first_seen_at
+    FROM firsts
     GROUP BY customer_id
-), seen AS (   -- grouped in byte order ("C"): the same groups, a cheaper sort
-    SELECT customer_id COLLATE "C" AS customer_id,
-           (array_agg(accepts_marketing ORDER BY seen_at DESC) FILTER (WHERE accepts_marketing IS NOT NULL))[1] AS accepts_marketing,
-           min(subscribed_at) AS subscribed_at,
-           array_agg(DISTINCT source ORDER BY source) AS sources
+), per_source AS (
+    SELECT customer_id, source,
+           max(seen_at) FILTER (WHERE accepts_marketing) AS yes_at,
+           max(seen_at) FILTER (WHERE NOT accepts_marketing) AS no_at,
+           min(subscribed_at) AS subscribed_at
     FROM todo_records
-    GROUP BY 1
+    GROUP BY customer_id, source
+), seen AS (
+    SELECT customer_id,
+           CASE WHEN max(yes_at) > coalesce(max(no_at), '-infinity') THEN true
+                WHEN max(no_at) IS NOT NULL THEN false END AS accepts_marketing,
+           min(subscribed_at) AS subscribed_at,
+           array_agg(source ORDER BY source) AS sources
+    FROM per_source
+    GROUP BY customer_id
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
                             klaviyo_profile_id, customerio_person_id, accepts_marketing, subscribed_at,
