@@ -77,6 +77,11 @@ def test_identifiers_compare_as_bytes_and_rows_and_views_come_through(old_databa
         # names shown to people keep the database's own order
         for name in ("core.email_events.campaign_name", "core.order_lines.product_name", "marts.rfm_scores.segment"):
             assert collations[name] is None
+        # changing a column's type dropped its statistics: the migration gathered them again
+        assert conn.execute(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'core' AND tablename = 'customer_keys'"
+            " AND attname = 'customer_id'"
+        ).fetchone() == (1,)
         # every view is back, reading what it read before
         assert _views(conn) == views_before
         for view in views_before:

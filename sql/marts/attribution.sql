@@ -49,14 +49,14 @@ WITH email_touches AS (
      AND e.occurred_at <= o.ordered_at
     WHERE o.is_counted
 ), email AS (   -- per order: its earliest email touch, and the latest beside it (one sort)
-    SELECT DISTINCT ON (order_key COLLATE "C") order_key,
+    SELECT DISTINCT ON (order_key) order_key,
            touch_at AS f_at, platform AS f_platform, campaign AS f_campaign, flow AS f_flow,
            last_value(touch_at) OVER w AS l_at, last_value(platform) OVER w AS l_platform,
            last_value(campaign) OVER w AS l_campaign, last_value(flow) OVER w AS l_flow
     FROM email_touches
-    WINDOW w AS (PARTITION BY order_key COLLATE "C" ORDER BY touch_at, platform, campaign, flow
+    WINDOW w AS (PARTITION BY order_key ORDER BY touch_at, platform, campaign, flow
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ORDER BY order_key COLLATE "C", touch_at, platform, campaign, flow
+    ORDER BY order_key, touch_at, platform, campaign, flow
 ), ranked AS (
     SELECT o.order_key, o.order_date, o.channel, o.net_revenue, o.ordered_at, o.utm_campaign,
            coalesce(o.utm_source, CASE WHEN o.channel = 'tiktok_shop' THEN 'tiktok' END) AS own_source,

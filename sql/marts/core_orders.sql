@@ -24,7 +24,7 @@ SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
        CASE WHEN is_cancelled THEN 0 ELSE greatest(gross_revenue - refunded_amount, 0) END,
        discount_code, utm_source, utm_medium, utm_campaign,
        CASE WHEN customer_id IS NOT NULL AND NOT is_cancelled AND NOT is_refunded
-            THEN row_number() OVER (PARTITION BY customer_id COLLATE "C", (is_cancelled OR is_refunded)
+            THEN row_number() OVER (PARTITION BY customer_id, (is_cancelled OR is_refunded)
                                     ORDER BY ordered_at, channel, source_order_id) END
 FROM resolved;
 
@@ -68,7 +68,6 @@ END $$;
 -- customer and month, and their sums per cohort month and months since. A refresh takes the
 -- customers it touched out of the sums and puts them back as they are now. core.customer_totals
 -- (RFM's running month, a day's segments): the same customers' counted orders in one row.
--- Customers are partitioned in byte order ("C"): the same partitions, a cheaper sort.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
 DO $$
 DECLARE
@@ -81,7 +80,7 @@ BEGIN
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id COLLATE "C"), orders, revenue, last_day
+        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders

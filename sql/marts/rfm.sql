@@ -73,15 +73,13 @@ WITH customer_months AS (
     SELECT customer_id, month,
            sum(orders) OVER w AS frequency, sum(revenue) OVER w AS monetary, last_day,
            lead(month) OVER (PARTITION BY customer_id ORDER BY month) AS next_month
-    FROM (SELECT customer_id COLLATE "C" AS customer_id,   -- byte order: any order will do here
-                 month, orders, revenue, last_day
+    FROM (SELECT customer_id, month, orders, revenue, last_day
           FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
           WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)
             AND EXISTS (SELECT 1 FROM rfm_todo WHERE NOT running)) m   -- else not read at all
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
-SELECT t.month, t.as_of, c.customer_id COLLATE "default" AS customer_id,   -- the stored key's order again
-       c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
 FROM customer_months c
 JOIN rfm_todo t ON NOT t.running AND t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
 UNION ALL

@@ -7,11 +7,14 @@
 -- Names shown to people (campaign, flow, product, segment) keep the database's collation.
 --
 -- A column's collation cannot change under a view that reads it: the views of core and marts are
--- set aside and created again as they were, in the order they were made.
+-- set aside and created again as they were, in the order they were made. Changing a column's type
+-- drops its statistics: the tables are analyzed again, or the next refresh plans without them.
 DO $$
 DECLARE
     v record;
     col record;
+    altered text[] := '{}';
+    t text;
 BEGIN
     CREATE TEMP TABLE views_set_aside ON COMMIT DROP AS
     SELECT c.oid, c.oid::regclass::text AS name, pg_get_viewdef(c.oid) AS def,
@@ -47,6 +50,10 @@ BEGIN
         ) AS c(tbl, name)
     LOOP
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE text COLLATE "C"', col.tbl, col.name);
+        altered := altered || col.tbl;
+    END LOOP;
+    FOR t IN SELECT DISTINCT unnest(altered) LOOP
+        EXECUTE format('ANALYZE %s', t);
     END LOOP;
 
     FOR v IN SELECT * FROM views_set_aside ORDER BY oid LOOP
