@@ -75,7 +75,11 @@ def test_identifiers_compare_as_bytes_and_rows_and_views_come_through(old_databa
         ids = {k for k in collations if k.endswith((".customer_id", ".order_key", ".event_id", ".key_value"))}
         assert len(ids) >= 14 and {collations[k] for k in ids} == {"C"}
         # names shown to people keep the database's own order
-        for name in ("core.email_events.campaign_name", "core.order_lines.product_name", "marts.rfm_scores.segment"):
+        for name in (
+            "core.email_events.campaign_name",
+            "core.order_lines.product_name",
+            "marts.rfm_scores.segment",
+        ):
             assert collations[name] is None
         # changing a column's type dropped its statistics: the migration gathered them again
         assert conn.execute(
