@@ -8,9 +8,11 @@ database; each test gets a fresh copy of it and drops it afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from marketing_pipeline.sandbox import credentials
 from marketing_pipeline.sandbox.app import Sandbox, build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import migrate
+from marketing_pipeline.warehouse.migrate import MIGRATIONS_DIR
 
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 # The sandbox's "today" in tests: a fixed day, so no figure depends on the day the suite runs.
@@ -34,6 +37,27 @@ def _with_db(url: str, db: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(url)
     info["dbname"] = db
     return psycopg.conninfo.make_conninfo(**info)
+
+
+@contextmanager
+def database_before(server_url: str, version: str, workdir: Path) -> Iterator[str]:
+    """The url of a new database migrated up to migration ``version`` (not included), dropped after:
+    for a migration's test, which writes rows the old way and then migrates."""
+    before = workdir / "migrations"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if path.stem < version:
+            shutil.copy(path, before)
+    name = f"mp_m{version}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(server_url, name)
+    try:
+        migrate(url, before)
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def dagster_postgres_url(conninfo: str) -> str:

@@ -1,15 +1,10 @@
 """Migration 244: identifiers in core and marts compare as bytes; rows and views come through."""
 
-import os
-import shutil
-import uuid
-
 import psycopg
 import pytest
 
 from marketing_pipeline.warehouse import connect, migrate
-from marketing_pipeline.warehouse.migrate import MIGRATIONS_DIR
-from marketing_pipeline_tests.conftest import _with_db
+from marketing_pipeline_tests.conftest import database_before
 
 BEFORE = "244"
 KEYS = [
@@ -22,17 +17,7 @@ KEYS = [
 @pytest.fixture
 def old_database(pg_server_url, tmp_path):
     """A database migrated up to migration 244 (not included), with a few identity keys."""
-    before = tmp_path / "migrations"
-    before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.stem < BEFORE:
-            shutil.copy(path, before)
-    name = f"mp_m244_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(pg_server_url, name)
-    try:
-        migrate(url, before)
+    with database_before(pg_server_url, BEFORE, tmp_path) as url:
         with connect(url) as conn:
             conn.cursor().executemany(
                 "INSERT INTO core.customer_keys (key_type, key_value, customer_id, first_seen_at)"
@@ -40,9 +25,6 @@ def old_database(pg_server_url, tmp_path):
                 KEYS,
             )
         yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _collations(conn) -> dict[str, str | None]:

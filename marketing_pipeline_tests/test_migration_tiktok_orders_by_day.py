@@ -1,8 +1,5 @@
 """Migration 240: the TikTok Shop order tables' rows come through their partitioning by day."""
 
-import os
-import shutil
-import uuid
 from datetime import date
 
 import psycopg
@@ -11,7 +8,7 @@ import pytest
 from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TABLE, ORDERS_TABLE
 from marketing_pipeline.warehouse import connect, migrate, replace_partitions
 from marketing_pipeline.warehouse.migrate import MIGRATIONS_DIR
-from marketing_pipeline_tests.conftest import _with_db
+from marketing_pipeline_tests.conftest import database_before
 from marketing_pipeline_tests.test_loader_change_log import line
 
 BEFORE = "240"  # the migrations before this one make the database the rows were written into
@@ -34,22 +31,9 @@ FROM {ORDERS_TABLE}, generate_series(1, 2) n
 
 @pytest.fixture
 def old_database(pg_server_url, tmp_path):
-    """A database migrated up to migration 240 (not included): (url, directory of the migrations)."""
-    before = tmp_path / "migrations"
-    before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.stem < BEFORE:
-            shutil.copy(path, before)
-    name = f"mp_m240_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(pg_server_url, name)
-    try:
-        migrate(url, before)
+    """A database migrated up to migration 240 (not included)."""
+    with database_before(pg_server_url, BEFORE, tmp_path) as url:
         yield url
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _rows(conn, table):
