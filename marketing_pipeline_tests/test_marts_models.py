@@ -110,6 +110,11 @@ def test_an_rfm_score_without_a_segment_is_refused_not_dropped(conn):
     assert conn.execute("SELECT count(*) FROM marts.rfm").fetchone()[0] == 3  # the last good build stays
 
 
+def _attribution(conn, columns: str) -> dict[str, tuple]:
+    """marts.attribution's ``columns`` by order key."""
+    return {r[0]: r[1:] for r in conn.execute(f"SELECT order_key, {columns} FROM marts.attribution")}
+
+
 def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch):
     t = at(D + timedelta(days=10), 15, 30, 0)
     website_order(conn, "IN", email="in@example.com", created=t)
@@ -126,13 +131,11 @@ def test_attribution_window_edges_and_first_versus_last_touch(conn, monkeypatch)
         " ('newsletter', 1, 'March news', '{}'), ('campaign', 7, 'Welcome flow', '{}')"
     )
     build(conn, D, D + timedelta(days=10))
-    got = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            "SELECT order_key, first_touch_channel, first_touch_campaign, first_touch_flow, last_touch_channel,"
-            " last_touch_campaign, last_touch_platform FROM marts.attribution"
-        )
-    }
+    got = _attribution(
+        conn,
+        "first_touch_channel, first_touch_campaign, first_touch_flow, last_touch_channel,"
+        " last_touch_campaign, last_touch_platform",
+    )
     assert got["website:IN"] == ("email", "March news", None, "email", "March news", "customerio")
     assert got["website:OUT"] == ("direct", None, None, "direct", None, None)
     assert got["website:TWO"] == ("email", None, "Welcome flow", "paid_search", "spring", None)
@@ -180,13 +183,11 @@ def test_attribution_ties_at_one_instant(conn):
         " ('newsletter', 3, 'Welcome', '{}')"
     )
     build(conn, D, D + timedelta(days=10))
-    got = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            "SELECT order_key, first_touch_at, first_touch_channel, first_touch_campaign,"
-            " last_touch_at, last_touch_channel, last_touch_campaign FROM marts.attribution"
-        )
-    }
+    got = _attribution(
+        conn,
+        "first_touch_at, first_touch_channel, first_touch_campaign, last_touch_at, last_touch_channel,"
+        " last_touch_campaign",
+    )
     assert got["website:OWN"] == (t, "paid_search", "spring", t, "paid_search", "spring")
     later = t - timedelta(hours=1)
     assert got["website:TIE"] == (t - timedelta(days=3), "email", "Welcome", later, "email", "March news")
