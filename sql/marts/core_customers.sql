@@ -15,6 +15,15 @@
 
 ANALYZE stg_identities;  -- temporary tables get no statistics otherwise
 
+-- Keys are matched on each distinct combination a person's records carry, at its earliest instant:
+-- every rule below takes the earliest record, so this gives the same keys from about a quarter of
+-- the rows (a customer's orders repeat the same email, phone and platform id).
+CREATE TEMP TABLE stg_keys ON COMMIT DROP AS
+SELECT email, phone, platform_type, platform_id, min(seen_at) AS seen_at
+FROM stg_identities
+GROUP BY email, phone, platform_type, platform_id;
+ANALYZE stg_keys;
+
 -- A full rebuild adds most keys at once: fresh statistics after each step keep the next plan right
 -- (a refresh adds a handful, where sampling the whole map would cost more than the step).
 -- The first build fills an empty map: without its key and index (the steps below join by hash and
@@ -29,17 +38,17 @@ END $$;
 -- 1. New emails.
 WITH new_email AS (
     SELECT s.email, min(s.seen_at) AS first_seen
-    FROM stg_identities s
+    FROM stg_keys s
     WHERE s.email IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM core.customer_keys k WHERE k.key_type = 'email' AND k.key_value = s.email)
     GROUP BY s.email
 ), known AS (   -- customers this email's records already point to by phone (1) or platform id (2)
     SELECT s.email, k.customer_id, 1 AS prio, s.seen_at
-    FROM stg_identities s JOIN new_email n USING (email)
+    FROM stg_keys s JOIN new_email n USING (email)
     JOIN core.customer_keys k ON k.key_type = 'phone' AND k.key_value = s.phone
     UNION ALL
     SELECT s.email, k.customer_id, 2, s.seen_at
-    FROM stg_identities s JOIN new_email n USING (email)
+    FROM stg_keys s JOIN new_email n USING (email)
     JOIN core.customer_keys k ON k.key_type = s.platform_type AND k.key_value = s.platform_id
 ), adopt AS (
     SELECT DISTINCT ON (email COLLATE "C") email, customer_id
@@ -55,17 +64,17 @@ DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE co
 -- 2. New phones: the customer of the earliest record's email, else of its platform id, else new.
 WITH new_phone AS (
     SELECT s.phone, min(s.seen_at) AS first_seen
-    FROM stg_identities s
+    FROM stg_keys s
     WHERE s.phone IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = s.phone)
     GROUP BY s.phone
 ), known AS (
     SELECT s.phone, k.customer_id, 1 AS prio, s.seen_at
-    FROM stg_identities s JOIN new_phone USING (phone)
+    FROM stg_keys s JOIN new_phone USING (phone)
     JOIN core.customer_keys k ON k.key_type = 'email' AND k.key_value = s.email
     UNION ALL
     SELECT s.phone, k.customer_id, 2, s.seen_at
-    FROM stg_identities s JOIN new_phone USING (phone)
+    FROM stg_keys s JOIN new_phone USING (phone)
     JOIN core.customer_keys k ON k.key_type = s.platform_type AND k.key_value = s.platform_id
 ), pick AS (
     SELECT DISTINCT ON (phone COLLATE "C") phone, customer_id
@@ -86,20 +95,20 @@ WITH first_seen AS (
     SELECT platform_type, platform_id,
            min(seen_at) FILTER (WHERE email IS NOT NULL) AS email_at,
            min(seen_at) FILTER (WHERE phone IS NOT NULL) AS phone_at
-    FROM stg_identities
+    FROM stg_keys
     WHERE platform_id IS NOT NULL AND (email IS NOT NULL OR phone IS NOT NULL)
     GROUP BY platform_type, platform_id
 )
 SELECT s.platform_type, s.platform_id,
        min(s.email COLLATE "C") FILTER (WHERE s.seen_at = f.email_at) AS email,
        min(s.phone COLLATE "C") FILTER (WHERE s.seen_at = f.phone_at) AS phone
-FROM stg_identities s JOIN first_seen f USING (platform_type, platform_id)
+FROM stg_keys s JOIN first_seen f USING (platform_type, platform_id)
 WHERE s.seen_at IN (f.email_at, f.phone_at)
 GROUP BY s.platform_type COLLATE "C", s.platform_id COLLATE "C", s.platform_type, s.platform_id;
 ANALYZE pid_firsts;
 WITH new_pid AS (
     SELECT s.platform_type, s.platform_id, min(s.seen_at) AS first_seen
-    FROM stg_identities s
+    FROM stg_keys s
     WHERE s.platform_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM core.customer_keys k
                       WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)
