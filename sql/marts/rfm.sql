@@ -88,24 +88,37 @@ FROM core.customer_totals c
 JOIN rfm_todo t ON t.running;
 -- The new rows, read by whichever path below runs. A score is 1 + the number of its four boundaries
 -- a customer passes: score >= k + 1 exactly when at least c = ceil(k * (n - 1) / 5) customers are
--- strictly worse, i.e. when the value is better than the c-th worst. One pass per snapshot sorts
--- each of the three values alone to find those c-th worst values; the rows are then scored against
--- them in one scan: no sort or window over whole rows, no join whose size the planner must guess.
+-- strictly worse, i.e. when the value is better than the c-th worst. One pass counts the customers
+-- at each value (a few thousand groups per snapshot: no sort of the rows); running counts, worst
+-- first, then give the c-th worst value; the rows are then scored against them in one scan: no
+-- sort or window over whole rows, no join whose size the planner must guess.
 CREATE TEMP TABLE rfm_cuts ON COMMIT DROP AS
-WITH sorted AS (
-    SELECT as_of, greatest(count(*) - 1, 1)::int AS d,   -- n - 1, the divisor (1 for one customer)
-           array_agg(recency_days ORDER BY recency_days DESC) AS rv,   -- worst first
-           array_agg(frequency ORDER BY frequency) AS fv,
-           array_agg(monetary ORDER BY monetary) AS mv
-    FROM rfm_state GROUP BY as_of
+WITH counted AS (
+    SELECT as_of, recency_days, frequency, monetary, count(*) AS n,
+           GROUPING(recency_days, frequency, monetary) AS kind   -- which of the three a row counts
+    FROM rfm_state
+    GROUP BY GROUPING SETS ((as_of, recency_days), (as_of, frequency), (as_of, monetary))
+), running AS (   -- customers at this value or worse; the other two values are null in the row
+    SELECT as_of, recency_days, frequency, monetary,
+           sum(n) OVER (PARTITION BY as_of, kind ORDER BY recency_days DESC, frequency, monetary) AS upto,
+           greatest(sum(n) OVER (PARTITION BY as_of, kind) - 1, 1)::int AS d   -- n - 1 (1 for one customer)
+    FROM counted
 )
-SELECT s.as_of,   -- as columns: read once per row, where an array would be subscripted twelve times
-       s.rv[c1] AS r1, s.rv[c2] AS r2, s.rv[c3] AS r3, s.rv[c4] AS r4,
-       s.fv[c1] AS f1, s.fv[c2] AS f2, s.fv[c3] AS f3, s.fv[c4] AS f4,
-       s.mv[c1] AS m1, s.mv[c2] AS m2, s.mv[c3] AS m3, s.mv[c4] AS m4
-FROM sorted s
-CROSS JOIN LATERAL (SELECT (s.d + 4) / 5 AS c1, (2 * s.d + 4) / 5 AS c2, (3 * s.d + 4) / 5 AS c3,
-                           (4 * s.d + 4) / 5 AS c4) c;
+SELECT as_of,   -- as columns: read once per row
+       max(recency_days) FILTER (WHERE upto >= (d + 4) / 5) AS r1,
+       max(recency_days) FILTER (WHERE upto >= (2 * d + 4) / 5) AS r2,
+       max(recency_days) FILTER (WHERE upto >= (3 * d + 4) / 5) AS r3,
+       max(recency_days) FILTER (WHERE upto >= (4 * d + 4) / 5) AS r4,
+       min(frequency) FILTER (WHERE upto >= (d + 4) / 5) AS f1,
+       min(frequency) FILTER (WHERE upto >= (2 * d + 4) / 5) AS f2,
+       min(frequency) FILTER (WHERE upto >= (3 * d + 4) / 5) AS f3,
+       min(frequency) FILTER (WHERE upto >= (4 * d + 4) / 5) AS f4,
+       min(monetary) FILTER (WHERE upto >= (d + 4) / 5) AS m1,
+       min(monetary) FILTER (WHERE upto >= (2 * d + 4) / 5) AS m2,
+       min(monetary) FILTER (WHERE upto >= (3 * d + 4) / 5) AS m3,
+       min(monetary) FILTER (WHERE upto >= (4 * d + 4) / 5) AS m4
+FROM running
+GROUP BY as_of;
 ANALYZE rfm_cuts;
 
 -- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: a subscript per row instead of a
