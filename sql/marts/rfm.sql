@@ -66,10 +66,12 @@ END $$;
 
 -- Each customer's state in the last month they bought in up to a snapshot: one row per customer
 -- and month bought in (running totals), matched to the snapshots it stands for; the running month
--- takes core.customer_totals as it is.
+-- takes core.customer_totals as it is. The rows come out in the key's order, month then customer
+-- (each snapshot in turn over the customers in order, the running month last): written in that
+-- order, the key over millions of rows is built from sorted input.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
-WITH customer_months AS (
+WITH customer_months AS MATERIALIZED (
     SELECT customer_id, month,
            sum(orders) OVER w AS frequency, sum(revenue) OVER w AS monetary, last_day,
            lead(month) OVER (PARTITION BY customer_id ORDER BY month) AS next_month
@@ -80,12 +82,15 @@ WITH customer_months AS (
     WINDOW w AS (PARTITION BY customer_id ORDER BY month)
 )
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
-FROM customer_months c
-JOIN rfm_todo t ON NOT t.running AND t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
+FROM (SELECT * FROM rfm_todo WHERE NOT running ORDER BY month) t
+CROSS JOIN LATERAL (SELECT * FROM customer_months c   -- OFFSET 0: scanned once per snapshot, in order
+                    WHERE t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
+                    OFFSET 0) c
 UNION ALL
-SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
-FROM core.customer_totals c
-JOIN rfm_todo t ON t.running;
+(SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
+ FROM core.customer_totals c
+ JOIN rfm_todo t ON t.running
+ ORDER BY c.customer_id);
 -- The new rows, read by whichever path below runs. A score is 1 + the number of its four boundaries
 -- a customer passes: score >= k + 1 exactly when at least c = ceil(k * (n - 1) / 5) customers are
 -- strictly worse, i.e. when the value is better than the c-th worst. One pass counts the customers
