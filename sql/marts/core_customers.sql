@@ -155,6 +155,7 @@ BEGIN
     ELSE  -- every record again: filled without indexes, built once afterwards
         TRUNCATE core.identity_records, core.customers;
         PERFORM marts.set_aside_indexes('core.identity_records');
+        PERFORM marts.set_aside_indexes('core.customers');
         INSERT INTO customers_todo SELECT DISTINCT customer_id FROM core.customer_keys;
     END IF;
 END $$;
@@ -228,3 +229,4 @@ SELECT k.customer_id, k.email, k.phone, k.tiktok_user_id, k.website_customer_id,
        coalesce(s.sources, '{}')
 FROM keyed k LEFT JOIN seen s USING (customer_id);
 DROP VIEW todo_keys, todo_records;
+SELECT marts.restore_indexes('core.customers');  -- when emptied above
