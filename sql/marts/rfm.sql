@@ -135,7 +135,7 @@ LEFT JOIN marts.rfm_segment_map m ON (m.r - 1) * 5 + m.fm = g.cell;
 
 CREATE OR REPLACE TEMP VIEW rfm_new AS
 SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m,
-       cells.segments[(s.r - 1) * 5 + round((s.f + s.m) / 2.0)::int] AS segment
+       cells.segments[(s.r - 1) * 5 + (s.f + s.m + 1) / 2] AS segment   -- round((F + M) / 2) in integers
 FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
              (1 + (s.recency_days < c.r1)::int + (s.recency_days < c.r2)::int
                 + (s.recency_days < c.r3)::int + (s.recency_days < c.r4)::int)::smallint AS r,
