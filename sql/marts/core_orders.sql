@@ -28,9 +28,6 @@ SELECT channel || ':' || source_order_id, channel, source_order_id, customer_id,
                                     ORDER BY ordered_at, channel, source_order_id) END
 FROM resolved;
 
-INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
-                              discount, line_revenue, is_refunded)
-SELECT * FROM stg_order_lines;
 DO $$
 BEGIN
     IF current_setting('marts.incremental')::boolean THEN

@@ -55,8 +55,8 @@ WHERE NOT EXISTS (SELECT 1 FROM stg_orders s
                   WHERE c.order_key IN (coalesce(k.source, 'tiktok_shop') || ':' || k.order_id,
                                         coalesce(k.source, 'website') || ':' || k.order_id));
 
-INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
-                             discount, line_revenue, is_refunded)
+INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
+                              discount, line_revenue, is_refunded)
 SELECT 'klaviyo:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.product_name, l.quantity,
        l.item_price, l.discount, l.row_total, false
 FROM raw.klaviyo_order_lines l

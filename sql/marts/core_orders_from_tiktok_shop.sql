@@ -17,8 +17,8 @@ LEFT JOIN (SELECT order_id, sum(sale_price) AS cancelled
            GROUP BY order_id) c USING (order_id);
 
 -- One TikTok line per unit sold.
-INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
-                             discount, line_revenue, is_refunded)
+INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
+                              discount, line_revenue, is_refunded)
 SELECT 'tiktok_shop:' || l.order_id, l.line_item_id, l.product_id, l.sku_id, l.product_name, 1,
        l.original_price, l.seller_discount + l.platform_discount, l.sale_price,
        coalesce(l.display_status = 'CANCELLED', false)

@@ -18,8 +18,8 @@ SELECT 'website', o.order_id,
        o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
 FROM refresh_website_orders o;
 
-INSERT INTO stg_order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
-                             discount, line_revenue, is_refunded)
+INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
+                              discount, line_revenue, is_refunded)
 SELECT 'website:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.product_name, l.quantity,
        l.unit_price, l.discount, l.unit_price * l.quantity - l.discount,
        false

@@ -1,5 +1,6 @@
--- Staging for core.orders / core.order_lines: each present source adds its orders and lines
--- (core_orders_from_<source>.sql) with the keys needed to find the customer.
+-- Staging for core.orders: each present source adds its orders (core_orders_from_<source>.sql) with
+-- the keys needed to find the customer, and writes their lines to core.order_lines directly (a line
+-- needs nothing resolved: it is written once, not staged and copied).
 CREATE TEMP TABLE stg_orders (
     channel         text        NOT NULL,
     source_order_id text        NOT NULL,
@@ -19,8 +20,6 @@ CREATE TEMP TABLE stg_orders (
     utm_medium      text,
     utm_campaign    text
 ) ON COMMIT DROP;
-
-CREATE TEMP TABLE stg_order_lines (LIKE core.order_lines) ON COMMIT DROP;
 
 -- The orders of the changed days (scope_days: channel and day) are replaced, and the orders only
 -- Klaviyo knows whose copies or storefront twins changed (core_orders_from_klaviyo.sql); a full
