@@ -138,7 +138,8 @@ LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.ph
 LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
 
 -- The changed days' records replace what those days gave before (a full rebuild: every record);
--- the customers they touch, before or now, are recomputed (a full rebuild: everyone).
+-- the customers they touch, before or now, are recomputed (a full rebuild: everyone, read whole
+-- below without a list).
 CREATE TEMP TABLE customers_todo (customer_id text) ON COMMIT DROP;
 DO $$
 BEGIN
@@ -156,7 +157,6 @@ BEGIN
         TRUNCATE core.identity_records, core.customers;
         PERFORM marts.set_aside_indexes('core.identity_records');
         PERFORM marts.set_aside_indexes('core.customers');
-        INSERT INTO customers_todo SELECT DISTINCT customer_id FROM core.customer_keys;
     END IF;
 END $$;
 ANALYZE customers_todo;
