@@ -130,12 +130,15 @@ END $$;
 
 -- Every record resolved by precedence (used for sources, consent and subscription dates). A view:
 -- a full rebuild reads it once, straight into core.identity_records, without a copy of every record.
+-- Most records have an email: the phone and the platform id are looked up by key only for those
+-- the email leaves unresolved (coalesce stops at the first), not joined for every record.
 CREATE TEMP VIEW resolved_identities AS
-SELECT s.*, coalesce(ke.customer_id, kp.customer_id, ki.customer_id) AS customer_id
+SELECT s.*, coalesce(ke.customer_id,
+                     (SELECT k.customer_id FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = s.phone),
+                     (SELECT k.customer_id FROM core.customer_keys k
+                      WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)) AS customer_id
 FROM stg_identities s
-LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email
-LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = s.phone
-LEFT JOIN core.customer_keys ki ON ki.key_type = s.platform_type AND ki.key_value = s.platform_id;
+LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email;
 
 -- The changed days' records replace what those days gave before (a full rebuild: every record);
 -- the customers they touch, before or now, are recomputed (a full rebuild: everyone, read whole
