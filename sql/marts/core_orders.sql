@@ -1,4 +1,5 @@
--- core.orders / core.order_lines from the staged sources.
+-- core.orders from the staged sources (their lines are in core.order_lines already, written by each
+-- source's core_orders_from_<source>.sql).
 -- customer_id: the same precedence as core.customers (email, then phone, then the platform id).
 -- net_revenue: 0 for a cancelled order, gross minus refunds otherwise; is_refunded when nothing is left.
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
