@@ -1,6 +1,7 @@
 -- Website buyers: the checkout email, and a phone or storefront customer id when the payload has one.
-INSERT INTO stg_identities (source, record_id, day, email, phone, platform_type, platform_id, seen_at,
-                            accepts_marketing, subscribed_at)
+CREATE TEMP TABLE stg_identities_website (source, record_id, day, email, phone, platform_type, platform_id, seen_at,
+                                          accepts_marketing, subscribed_at)
+ON COMMIT DROP AS
 SELECT 'website', o.order_id, o.partition_date,
        core.norm_email(o.email),
        core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
@@ -9,3 +10,5 @@ SELECT 'website', o.order_id, o.partition_date,
        o.created_at, o.accepts_marketing,
        CASE WHEN o.accepts_marketing THEN o.created_at END
 FROM refresh_website_orders o;
+INSERT INTO stg_identities TABLE stg_identities_website;
+DROP TABLE stg_identities_website;

@@ -1,5 +1,7 @@
 -- Staging for core.customers: one row per source record that names a person.
 -- Each present source adds its rows (core_customers_from_<source>.sql); absent sources add none.
+-- A source selects its rows by CREATE TABLE AS, which PostgreSQL can run in parallel (INSERT ... SELECT
+-- runs in one process), with this table's columns in this order, and appends them.
 -- Sources read refresh_<raw table>: the whole table, or its changed days (marketing_pipeline/marts/scope.py).
 CREATE TEMP TABLE stg_identities (
     source            text        NOT NULL,

@@ -1,9 +1,10 @@
 -- TikTok Shop orders. CANCELLED orders count as cancelled; a line cancelled inside a live order
 -- (display_status CANCELLED) is a partial refund of its sale price. The recipient phone and the
 -- TikTok user id are kept for identity resolution.
-INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
-                        order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
-                        discount_code, utm_source, utm_medium, utm_campaign)
+CREATE TEMP TABLE stg_orders_tiktok_shop (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
+                                          order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
+                                          discount_code, utm_source, utm_medium, utm_campaign)
+ON COMMIT DROP AS
 SELECT 'tiktok_shop', o.order_id,
        core.norm_email(o.buyer_email),
        core.e164(o.payload #>> '{recipient_address,phone_number}', current_setting('marts.default_cc')),
@@ -15,6 +16,8 @@ FROM refresh_tiktok_shop_orders o
 LEFT JOIN (SELECT order_id, sum(sale_price) AS cancelled
            FROM refresh_tiktok_shop_order_lines WHERE display_status = 'CANCELLED'
            GROUP BY order_id) c USING (order_id);
+INSERT INTO stg_orders TABLE stg_orders_tiktok_shop;
+DROP TABLE stg_orders_tiktok_shop;
 
 -- One TikTok line per unit sold.
 INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,

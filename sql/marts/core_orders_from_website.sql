@@ -1,8 +1,9 @@
 -- Website orders. The storefront row has no status column: a payload status of cancelled/voided
 -- (or a cancelled_at) cancels the order, a payload refunded_amount / total_refunded is a refund.
-INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
-                        order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
-                        discount_code, utm_source, utm_medium, utm_campaign)
+CREATE TEMP TABLE stg_orders_website (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
+                                      order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
+                                      discount_code, utm_source, utm_medium, utm_campaign)
+ON COMMIT DROP AS
 SELECT 'website', o.order_id,
        core.norm_email(o.email),
        core.e164(coalesce(o.payload ->> 'phone', o.payload #>> '{customer,phone}', o.payload #>> '{shipping_address,phone}'),
@@ -17,6 +18,8 @@ SELECT 'website', o.order_id,
                      THEN coalesce(o.payload ->> 'refunded_amount', o.payload ->> 'total_refunded')::numeric END, 0),
        o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
 FROM refresh_website_orders o;
+INSERT INTO stg_orders TABLE stg_orders_website;
+DROP TABLE stg_orders_website;
 
 INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
                               discount, line_revenue, is_refunded)
