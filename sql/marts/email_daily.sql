@@ -6,7 +6,11 @@ DELETE FROM marts.email_daily
 WHERE NOT current_setting('marts.incremental')::boolean OR day IN (SELECT day FROM scope_days);
 
 -- Recipients are counted from the distinct (day, platform, email) first: both aggregates then hash,
--- where count(DISTINCT) would sort every event (spilling at millions).
+-- where count(DISTINCT) would sort every event (spilling at millions). Selected by CREATE TABLE AS,
+-- which PostgreSQL runs in parallel (INSERT ... SELECT runs in one process), then appended.
+CREATE TEMP TABLE email_daily_new (day, platform, sent, delivered, opens, clicks, unsubscribes, bounces,
+                                   recipients, conversions, revenue)
+ON COMMIT DROP AS
 WITH counts AS (
     SELECT event_date AS day, platform,
            count(*) FILTER (WHERE event_type = 'sent') AS sent,
@@ -29,9 +33,9 @@ WITH counts AS (
     SELECT order_date AS day, last_touch_platform AS platform, count(*) AS conversions, sum(net_revenue) AS revenue
     FROM refresh_attribution WHERE last_touch_platform IS NOT NULL GROUP BY 1, 2
 )
-INSERT INTO marts.email_daily (day, platform, sent, delivered, opens, clicks, unsubscribes, bounces,
-                               recipients, conversions, revenue)
 SELECT day, platform, coalesce(e.sent, 0), coalesce(e.delivered, 0), coalesce(e.opens, 0), coalesce(e.clicks, 0),
        coalesce(e.unsubscribes, 0), coalesce(e.bounces, 0), coalesce(e.recipients, 0),
        coalesce(c.conversions, 0), coalesce(c.revenue, 0)
 FROM events e FULL JOIN conv c USING (day, platform);
+INSERT INTO marts.email_daily TABLE email_daily_new;
+DROP TABLE email_daily_new;
