@@ -1,8 +1,9 @@
 -- Staging for core.orders: each present source adds its orders (core_orders_from_<source>.sql) with
 -- the keys needed to find the customer, and writes their lines to core.order_lines directly (a line
 -- needs nothing resolved: it is written once, not staged and copied).
--- A source selects its orders by CREATE TABLE AS, which PostgreSQL can run in parallel (INSERT ...
--- SELECT runs in one process), with this table's columns in this order, and appends them.
+-- A storefront selects its orders by CREATE TABLE AS, which PostgreSQL can run in parallel (INSERT
+-- ... SELECT runs in one process), with this table's columns in this order, and appends them;
+-- Klaviyo's orders read the staged ones (a temporary table: one process anyway) and are inserted.
 CREATE TEMP TABLE stg_orders (
     channel         text        NOT NULL,
     source_order_id text        NOT NULL,
