@@ -8,7 +8,13 @@ import dagster as dg
 from marketing_pipeline.brand_partitions import brand_day_key
 from marketing_pipeline.settings.brands import DEFAULT_ID
 from marketing_pipeline_tests.conftest import TODAY
-from marketing_pipeline_tests.marts_fixtures import at, cio_click, tiktok_order, website_order
+from marketing_pipeline_tests.marts_fixtures import (
+    at,
+    cio_click,
+    logged_statement,
+    tiktok_order,
+    website_order,
+)
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -98,7 +104,9 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
             instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
         )
     done = _materialized(result)
-    assert "core_orders" in done  # materialized, then its check failed...
+    assert not result.success
+    assert "core_orders" not in done  # audited before it committed: rolled back...
+    assert conn.execute("SELECT count(*) FROM core.orders").fetchone()[0] == 0
     evaluations = {
         ev.event_specific_data.check_name: ev.event_specific_data
         for ev in result.all_events
@@ -106,9 +114,72 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     }
     assert evaluations["orders_keys_and_lines"].passed is False
     assert evaluations["orders_keys_and_lines"].metadata["orphan_lines"].value == 1
+    assert evaluations["orders_keys_and_lines"].metadata["audited"].value == "the whole table"
     # ...so nothing built on core_orders ran, while the independent branches did
     assert not done & {"attribution", "channel_daily", "rfm", "cohorts", "funnel_daily", "email_daily"}
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
+
+
+def test_a_refresh_audits_what_it_wrote_and_keeps_the_last_rows_that_passed(conn, vendor_env_for):
+    defs = _defs(vendor_env_for)
+    day = TODAY - timedelta(days=2)
+    _seed(conn, day)
+
+    def refresh(instance):
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
+        )
+        audits = {
+            ev.event_specific_data.check_name: ev.event_specific_data
+            for ev in result.all_events
+            if ev.event_type_value == "ASSET_CHECK_EVALUATION"
+        }
+        return result, audits
+
+    with dg.instance_for_test() as instance:
+        result, audits = refresh(instance)
+        assert (
+            result.success and audits["orders_keys_and_lines"].metadata["audited"].value == "the whole table"
+        )
+        orders = conn.execute("SELECT order_key, net_revenue FROM core.orders ORDER BY 1").fetchall()
+        assert len(orders) == 6
+
+        # the next day, loaded as the loader does (its day logged): one good order, and a line whose
+        # order never arrived
+        later = day + timedelta(days=1)
+        tiktok_order(conn, "T9", user="u9", email="p9@example.com", phone=None, created=at(later, 10))
+        logged_statement(
+            conn,
+            "raw.tiktok_shop_order_lines",
+            "INSERT INTO raw.tiktok_shop_order_lines (order_id, line_item_id, sku_id, product_id, sale_price,"
+            " original_price, seller_discount, platform_discount, payload, partition_date)"
+            " VALUES ('GHOST', 'L1', 's', 'p', 1, 1, 0, 0, '{}', %s)",
+            (later,),
+        )
+        for _ in range(2):  # audited again on every run until the day passes
+            result, audits = refresh(instance)
+            audit = audits["orders_keys_and_lines"]
+            assert not result.success and audit.passed is False
+            assert audit.metadata["orphan_lines"].value == 1
+            assert audit.metadata["audited"].value == "what this refresh wrote"
+            # nothing of the failed refresh is committed: readers keep the rows that passed
+            assert (
+                conn.execute("SELECT order_key, net_revenue FROM core.orders ORDER BY 1").fetchall() == orders
+            )
+
+        logged_statement(
+            conn,
+            "raw.tiktok_shop_order_lines",
+            "DELETE FROM raw.tiktok_shop_order_lines WHERE order_id = 'GHOST'",
+        )
+        result, audits = refresh(instance)
+        assert result.success, audits
+        assert all(
+            audits[g].passed
+            for g in ("customers_keys_unique", "orders_keys_and_lines", "orders_revenue_reconciles")
+        )
+        assert audits["orders_revenue_reconciles"].metadata["audited"].value == "what this refresh wrote"
+        assert conn.execute("SELECT count(*) FROM core.orders").fetchone()[0] == 7
 
 
 def test_schedules_follow_the_daily_ingest(vendor_env_for):

@@ -8,7 +8,11 @@ import psycopg
 import pytest
 
 from marketing_pipeline.marts.assets import build_segments
-from marketing_pipeline.marts.gates import orders_keys_and_lines
+from marketing_pipeline.marts.gates import (
+    customers_keys_unique,
+    orders_keys_and_lines,
+    orders_revenue_reconciles,
+)
 from marketing_pipeline_tests.marts_fixtures import (
     at,
     build,
@@ -347,7 +351,12 @@ def test_one_row_per_source_order_is_kept_by_the_key_and_counted_without_it(conn
     build(conn, D, D)
     assert orders_keys_and_lines(conn) == (
         True,
-        {"duplicate_orders": 0, "orphan_lines": 0, "orders_without_customer": 0},
+        {
+            "duplicate_orders": 0,
+            "orphan_lines": 0,
+            "orders_without_customer": 0,
+            "audited": "the whole table",
+        },
     )
     copy = (
         "INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, ordered_at, order_date,"
@@ -363,3 +372,34 @@ def test_one_row_per_source_order_is_kept_by_the_key_and_counted_without_it(conn
     conn.execute(copy)
     passed, metadata = orders_keys_and_lines(conn)
     assert not passed and metadata["duplicate_orders"] == 1
+
+
+def test_an_audit_in_a_refresh_reads_what_the_refresh_wrote(conn):
+    website_order(conn, "W-1", email="a@example.com", created=at(D))
+    website_order(conn, "W-2", email="b@example.com", created=at(D + timedelta(days=1)))
+    build(conn, D, D + timedelta(days=1))
+    # rows no builder wrote: a revenue that differs from the source's, an email on two customers
+    conn.execute("UPDATE core.orders SET gross_revenue = gross_revenue + 1 WHERE source_order_id = 'W-2'")
+    conn.execute("UPDATE core.customers SET email = 'a@example.com' WHERE email = 'b@example.com'")
+    assert orders_revenue_reconciles(conn)[1]["mismatched_days"] == 1  # alone: the whole table
+    assert customers_keys_unique(conn)[1]["emails_on_several_customers"] == 1
+    with conn.transaction():  # as in a refresh of the first day, its scope tables filled
+        conn.execute("SELECT set_config('marts.incremental', 'on', true)")
+        for table, columns in (("scope_days", "key text, day date"), ("scope_changed", "day date")):
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns}); TRUNCATE {table}")
+        conn.execute("CREATE TEMP TABLE customers_todo (customer_id text) ON COMMIT DROP")
+        conn.execute("INSERT INTO scope_days VALUES ('website', %s)", (D,))
+        assert orders_revenue_reconciles(conn) == (
+            True,
+            {"mismatched_days": 0, "examples": None, "audited": "what this refresh wrote"},
+        )
+        assert customers_keys_unique(conn)[0]
+        # the day and the customer it wrote are read, and what is wrong there is found
+        conn.execute("INSERT INTO scope_changed VALUES (%s)", (D + timedelta(days=1),))
+        conn.execute("INSERT INTO customers_todo SELECT customer_id FROM core.customers LIMIT 1")
+        passed, metadata = orders_revenue_reconciles(conn)
+        assert not passed and metadata["mismatched_days"] == 1
+        assert customers_keys_unique(conn) == (
+            False,
+            {"emails_on_several_customers": 1, "audited": "what this refresh wrote"},
+        )

@@ -2,7 +2,8 @@
 
 The core tables and marts are the assets of one step, ``core_and_marts``: its builders run side by
 side (``lanes.py``, ``MARTS_LANES``), each as soon as the builders it reads have committed, and
-each writes in one transaction (readers see the old rows until it commits). The core tables,
+each writes in one transaction (readers see the old rows until it commits; core.customers and
+core.orders commit only what passed their audits, ``gates.py``). The core tables,
 source coverage, attribution and the daily marts rewrite only the days (and customers) whose inputs
 changed since they last ran, or everything when they cannot tell (``scope.py``); RFM keeps its
 closed months and writes only the rows of the running month that changed; cohorts sum per-customer
@@ -35,7 +36,7 @@ from marketing_pipeline.brand_partitions import (
 )
 from marketing_pipeline.marts import coverage, lanes, sqlfiles
 from marketing_pipeline.marts import sources as src
-from marketing_pipeline.marts.gates import GATES
+from marketing_pipeline.marts.gates import GATES, Gate
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.settings.brands import Brand
@@ -60,13 +61,31 @@ def _metadata(brand: Brand, started: float, **values) -> dict:
     }
 
 
-def _table_step(warehouse: WarehouseResource, gucs: dict[str, str], target: str) -> dict:
-    """One SQL target in its own transaction: what it used, its mode and its rows, as metadata."""
+class _Withheld(Exception):
+    """A builder's audit failed: its transaction is rolled back (readers keep the last rows that passed)."""
+
+    def __init__(self, checks: list[dg.AssetCheckResult]):
+        super().__init__("an audit failed")
+        self.checks = checks
+
+
+def _table_step(
+    warehouse: WarehouseResource, gucs: dict[str, str], target: str, gates: list[Gate]
+) -> tuple[dict | None, list[dg.AssetCheckResult]]:
+    """One SQL target in its own transaction, its audits run before it commits (``gates.py``): what
+    it used, its mode and its rows as metadata, and the audits' results; no metadata when an audit
+    failed and nothing was committed."""
     table = f"core.{target[5:]}" if target.startswith("core_") else f"marts.{target}"
-    with warehouse.transaction() as conn:
-        sqlfiles.apply_settings(conn, gucs)
-        used = sqlfiles.build(conn, target)
-        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    try:
+        with warehouse.transaction() as conn:
+            sqlfiles.apply_settings(conn, gucs)
+            used = sqlfiles.build(conn, target)
+            checks = [g.result(conn) for g in gates]
+            if not all(c.passed for c in checks):
+                raise _Withheld(checks)
+            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    except _Withheld as withheld:
+        return None, withheld.checks
     mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
     return {
@@ -76,7 +95,7 @@ def _table_step(warehouse: WarehouseResource, gucs: dict[str, str], target: str)
         ),
         "sources_absent": dg.MetadataValue.text(", ".join(absent) or "-"),
         "refresh": dg.MetadataValue.text(f"{mode}: {scope}" if scope else mode),
-    }
+    }, checks
 
 
 def materialized_days(keys, brand: Brand) -> set[str]:
@@ -124,7 +143,7 @@ def _coverage_step(
 def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
     """The selected core tables and marts of the run's brand, side by side in ``config.lanes()``
     lanes (each builder its own transaction, started once the builders it reads have committed),
-    each gated by its blocking checks; results are yielded as builders finish."""
+    each audited by its blocking checks before it commits; results are yielded as builders finish."""
     brand, warehouse = brand_warehouse(context, warehouse)
     names = [n for n in UNPARTITIONED_NAMES if K(n) in context.selected_asset_keys]
     gates = [g for g in GATES if g.key in context.selected_asset_check_keys]
@@ -132,19 +151,13 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         gucs = config.gucs()  # read here: the zone is not carried into the lanes' threads
     materialized = materialized_by_source(context.instance, brand) if "source_coverage" in names else {}
 
-    def step(name: str) -> tuple[dict, list[dg.AssetCheckResult]]:
+    def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
         started = time.monotonic()
         if name == "source_coverage":
-            values = _coverage_step(warehouse, gucs, brand, materialized)
+            values, checks = _coverage_step(warehouse, gucs, brand, materialized), []
         else:
-            values = _table_step(warehouse, gucs, name)
-        metadata = _metadata(brand, started, **values)
-        checked = [g for g in gates if g.asset == name]
-        if not checked:
-            return metadata, []
-        with warehouse.transaction() as conn:  # read-only, with the marts' memory for its scans
-            sqlfiles.apply_settings(conn, gucs)
-            return metadata, [g.result(conn) for g in checked]
+            values, checks = _table_step(warehouse, gucs, name, [g for g in gates if g.asset == name])
+        return (None if values is None else _metadata(brand, started, **values)), checks
 
     errors = []
     for outcome in lanes.run(
@@ -161,12 +174,15 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             context.log.warning(f"{brand.id} {outcome.name} not built: {outcome.skipped_because}")
         else:
             metadata, results = outcome.value
-            absent = metadata.get("sources_absent")
-            if absent and absent.value != "-":
-                context.log.warning(
-                    f"{brand.id} {outcome.name}: sources absent, built without them: {absent.value}"
-                )
-            yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
+            if metadata is None:
+                context.log.error(f"{brand.id} {outcome.name} not committed: an audit failed")
+            else:
+                absent = metadata.get("sources_absent")
+                if absent and absent.value != "-":
+                    context.log.warning(
+                        f"{brand.id} {outcome.name}: sources absent, built without them: {absent.value}"
+                    )
+                yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
             yield from results
     if errors:
         raise errors[0]
