@@ -63,7 +63,8 @@ BEGIN
 END $$;
 
 -- core.customer_months and core.cohort_activity (what marts.cohorts reads): counted orders per
--- customer and month, and their sums per cohort month and months since. A refresh takes the
+-- customer and month, with the customer's first month, running totals and next month (RFM's closed
+-- months, migration 246), and their sums per cohort month and months since. A refresh takes the
 -- customers it touched out of the sums and puts them back as they are now. core.customer_totals
 -- (RFM's running month, a day's segments): the same customers' counted orders in one row.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
@@ -77,13 +78,16 @@ BEGIN
             RETURNING cohort_month, month, revenue
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
-        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day,
+                                          orders_to_date, revenue_to_date, next_month)
+        SELECT customer_id, month, first_value(month) OVER w, orders, revenue, last_day,
+               sum(orders) OVER w, sum(revenue) OVER w, lead(month) OVER w
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
               WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
-              GROUP BY 1, 2) m;
+              GROUP BY 1, 2) m
+        WINDOW w AS (PARTITION BY customer_id ORDER BY month);
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
         WHERE customer_id IN (SELECT customer_id FROM orders_customers);
@@ -100,13 +104,16 @@ BEGIN
         -- order, where the planner's choice, hashing 860k groups and then sorting them, takes twice
         -- as long at a million orders.
         PERFORM set_config('enable_hashagg', 'off', true);
-        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day)
-        SELECT customer_id, month, min(month) OVER (PARTITION BY customer_id), orders, revenue, last_day
+        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day,
+                                          orders_to_date, revenue_to_date, next_month)
+        SELECT customer_id, month, first_value(month) OVER w, orders, revenue, last_day,
+               sum(orders) OVER w, sum(revenue) OVER w, lead(month) OVER w
         FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
                      sum(net_revenue) AS revenue, max(order_date) AS last_day
               FROM core.orders
               WHERE customer_id IS NOT NULL AND is_counted
-              GROUP BY 1, 2) m;
+              GROUP BY 1, 2) m
+        WINDOW w AS (PARTITION BY customer_id ORDER BY month);
         PERFORM set_config('enable_hashagg', hashagg, true);
         PERFORM marts.restore_indexes('core.customer_months');
         ANALYZE core.customer_months;

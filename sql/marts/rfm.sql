@@ -41,10 +41,12 @@ WHERE NOT coalesce(current_setting('marts.incremental', true)::boolean, false)
    OR NOT EXISTS (SELECT 1 FROM marts.rfm_snapshots s WHERE s.as_of = w.as_of AND s.inputs = w.inputs)
    OR EXISTS (SELECT 1 FROM scope_days d WHERE d.key = 'day' AND d.day <= w.as_of);
 
--- One snapshot to redo (a normal day): its new rows are compared with the stored ones. Several (a
--- first build, a late order in a closed month): their rows are replaced, the key built once after
--- the load, several times faster than maintaining it for millions of rows.
-SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) > 1)::text, true);
+-- A few snapshots to redo (a normal day: the running month; a late change in the month before: two)
+-- have their new rows compared with the stored ones, and only those that differ written. Most of
+-- them (a first build, a full rebuild, a late change months back): their rows are replaced, the key
+-- over the whole table built once after the load, faster than maintaining it for millions of rows
+-- but slower than a comparison while only a few months are redone.
+SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) * 2 > (SELECT count(*) FROM rfm_wanted))::text, true);
 DO $$
 DECLARE   -- the wanted months are consecutive: what is outside them is two ranges of the key
     first_month date := (SELECT min(month) FROM rfm_wanted);
@@ -64,27 +66,19 @@ BEGIN
     END IF;
 END $$;
 
--- Each customer's state in the last month they bought in up to a snapshot: one row per customer
--- and month bought in (running totals), matched to the snapshots it stands for; the running month
--- takes core.customer_totals as it is. The rows come out in the key's order, month then customer
--- (each snapshot in turn over the customers in order, the running month last): written in that
--- order, the key over millions of rows is built from sorted input.
+-- Each customer's state in the last month they bought in up to a snapshot: the one row of
+-- core.customer_months with month <= the snapshot's month < its next month, which carries the
+-- running totals (kept by core_orders); the running month takes core.customer_totals as it is. The
+-- rows come out in the key's order, month then customer (each snapshot in turn over the customers'
+-- months in the order a full rebuild wrote them, the running month last): written in that order,
+-- the key over millions of rows is built from sorted input.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
-WITH customer_months AS MATERIALIZED (
-    SELECT customer_id, month,
-           sum(orders) OVER w AS frequency, sum(revenue) OVER w AS monetary, last_day,
-           lead(month) OVER (PARTITION BY customer_id ORDER BY month) AS next_month
-    FROM (SELECT customer_id, month, orders, revenue, last_day
-          FROM core.customer_months   -- counted orders per customer and month, kept by core_orders
-          WHERE month <= (SELECT max(month) FROM rfm_todo WHERE NOT running)
-            AND EXISTS (SELECT 1 FROM rfm_todo WHERE NOT running)) m   -- else not read at all
-    WINDOW w AS (PARTITION BY customer_id ORDER BY month)
-)
-SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days, c.frequency::int AS frequency, c.monetary
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days,
+       c.orders_to_date AS frequency, c.revenue_to_date AS monetary
 FROM (SELECT * FROM rfm_todo WHERE NOT running ORDER BY month) t
-CROSS JOIN LATERAL (SELECT * FROM customer_months c   -- OFFSET 0: scanned once per snapshot, in order
-                    WHERE t.month >= c.month AND (c.next_month IS NULL OR t.month < c.next_month)
+CROSS JOIN LATERAL (SELECT * FROM core.customer_months c   -- OFFSET 0: scanned once per snapshot, in order
+                    WHERE c.month <= t.month AND (c.next_month IS NULL OR t.month < c.next_month)
                     OFFSET 0) c
 UNION ALL
 (SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
