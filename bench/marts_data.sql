@@ -1,11 +1,12 @@
 -- Synthetic raw rows for bench/marts.py, generated inside PostgreSQL.
 -- Parameters (set_config): bench.orders, bench.customers, bench.days. setseed keeps runs comparable.
+-- The last day is the day before yesterday: bench/marts.py adds yesterday and today as new days.
 SELECT setseed(0.42);
 
 CREATE TEMP TABLE bench_orders ON COMMIT DROP AS
 SELECT n,
        1 + floor(current_setting('bench.customers')::int * power(random(), 1.6))::int AS c,
-       current_date - 1 - floor(current_setting('bench.days')::int * power(random(), 0.8))::int AS day,
+       current_date - 2 - floor(current_setting('bench.days')::int * power(random(), 0.8))::int AS day,
        random() < 0.42 AS tiktok,
        random() AS r
 FROM generate_series(1, current_setting('bench.orders')::int) n;
