@@ -120,8 +120,9 @@ FROM running
 GROUP BY as_of;
 ANALYZE rfm_cuts;
 
--- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: a subscript per row instead of a
--- join (a missing cell gives no segment, which the table refuses).
+-- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: read once (a scalar subquery, not
+-- a join repeated for every row) and subscripted per row (a missing cell gives no segment, which
+-- the table refuses).
 CREATE TEMP TABLE rfm_cells ON COMMIT DROP AS
 SELECT array_agg(m.segment ORDER BY g.cell) AS segments
 FROM generate_series(1, 25) AS g(cell)
@@ -129,7 +130,7 @@ LEFT JOIN marts.rfm_segment_map m ON (m.r - 1) * 5 + m.fm = g.cell;
 
 CREATE OR REPLACE TEMP VIEW rfm_new AS
 SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m,
-       cells.segments[(s.r - 1) * 5 + (s.f + s.m + 1) / 2] AS segment   -- round((F + M) / 2) in integers
+       ((SELECT segments FROM rfm_cells))[(s.r - 1) * 5 + (s.f + s.m + 1) / 2] AS segment   -- round((F + M) / 2) in integers
 FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
              (1 + (s.recency_days < c.r1)::int + (s.recency_days < c.r2)::int
                 + (s.recency_days < c.r3)::int + (s.recency_days < c.r4)::int)::smallint AS r,
@@ -139,8 +140,7 @@ FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
                 + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
       FROM rfm_state s
       JOIN rfm_cuts c USING (as_of)
-      OFFSET 0) s   -- scored once per row, not again inside the subscript
-CROSS JOIN rfm_cells cells;
+      OFFSET 0) s;   -- scored once per row, not again inside the subscript
 
 DO $$
 BEGIN
