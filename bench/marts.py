@@ -126,12 +126,7 @@ def add_day(conn, last: date) -> date:
             conn.execute("DROP TABLE next_day")
             log.add(table, [last + timedelta(days=1)])
         # A late change too: one website order of a week before cancelled.
-        conn.execute(
-            'UPDATE raw.website_orders SET payload = payload || \'{"status": "cancelled"}\''
-            " WHERE order_id = (SELECT min(order_id) FROM raw.website_orders WHERE partition_date = %s)",
-            (last - timedelta(days=7),),
-        )
-        log.add("raw.website_orders", [last - timedelta(days=7)])
+        _cancel_website_order(conn, log, last - timedelta(days=7), "min")
         log.close()
     conn.execute("ANALYZE")
     return last + timedelta(days=1)
@@ -143,14 +138,19 @@ def late_change(conn, day: date) -> date:
     month_end = day.replace(day=1) - timedelta(days=1)
     with conn.transaction():
         log = ChangeLog(conn, "raw.website_orders")
-        conn.execute(
-            'UPDATE raw.website_orders SET payload = payload || \'{"status": "cancelled"}\''
-            " WHERE order_id = (SELECT max(order_id) FROM raw.website_orders WHERE partition_date = %s)",
-            (month_end,),
-        )
-        log.add("raw.website_orders", [month_end])
+        _cancel_website_order(conn, log, month_end, "max")  # not the one add_day may cancel that day
         log.close()
     return month_end
+
+
+def _cancel_website_order(conn, log: ChangeLog, day: date, pick: str) -> None:
+    """The ``pick`` (min or max) website order id of ``day`` cancelled, its day logged."""
+    conn.execute(
+        'UPDATE raw.website_orders SET payload = payload || \'{"status": "cancelled"}\''  # noqa: S608
+        f" WHERE order_id = (SELECT {pick}(order_id) FROM raw.website_orders WHERE partition_date = %s)",
+        (day,),
+    )
+    log.add("raw.website_orders", [day])
 
 
 def run_job(url: str) -> tuple[float, dict[str, tuple[float, str]]]:

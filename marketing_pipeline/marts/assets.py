@@ -61,14 +61,6 @@ def _metadata(brand: Brand, started: float, **values) -> dict:
     }
 
 
-class _Withheld(Exception):
-    """A builder's audit failed: its transaction is rolled back (readers keep the last rows that passed)."""
-
-    def __init__(self, checks: list[dg.AssetCheckResult]):
-        super().__init__("an audit failed")
-        self.checks = checks
-
-
 def _table_step(
     warehouse: WarehouseResource, gucs: dict[str, str], target: str, gates: list[Gate]
 ) -> tuple[dict | None, list[dg.AssetCheckResult]]:
@@ -76,16 +68,14 @@ def _table_step(
     it used, its mode and its rows as metadata, and the audits' results; no metadata when an audit
     failed and nothing was committed."""
     table = f"core.{target[5:]}" if target.startswith("core_") else f"marts.{target}"
-    try:
-        with warehouse.transaction() as conn:
-            sqlfiles.apply_settings(conn, gucs)
-            used = sqlfiles.build(conn, target)
-            checks = [g.result(conn) for g in gates]
-            if not all(c.passed for c in checks):
-                raise _Withheld(checks)
-            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
-    except _Withheld as withheld:
-        return None, withheld.checks
+    with warehouse.transaction() as conn:
+        sqlfiles.apply_settings(conn, gucs)
+        used = sqlfiles.build(conn, target)
+        checks = [g.result(conn) for g in gates]
+        if not all(c.passed for c in checks):
+            conn.rollback()  # readers keep the last rows that passed
+            return None, checks
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
     mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
     return {

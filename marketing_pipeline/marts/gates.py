@@ -51,17 +51,18 @@ def _refresh(conn: psycopg.Connection) -> bool:
 
 
 def customers_keys_unique(conn: psycopg.Connection) -> tuple[bool, dict]:
+    refresh = _refresh(conn)
     # A refresh rewrites only the customers in customers_todo: a new duplicate involves one of them.
     scope = (
         " AND email IN (SELECT email FROM core.customers WHERE customer_id IN (SELECT customer_id FROM customers_todo))"
-        if _refresh(conn)
+        if refresh
         else ""
     )
     dupes = conn.execute(
         "SELECT count(*) FROM (SELECT email FROM core.customers WHERE email IS NOT NULL"  # noqa: S608 (constant)
         f"{scope} GROUP BY email HAVING count(*) > 1) d"
     ).fetchone()[0]
-    return dupes == 0, {"emails_on_several_customers": dupes, "audited": _audited(bool(scope))}
+    return dupes == 0, {"emails_on_several_customers": dupes, "audited": _audited(refresh)}
 
 
 def _audited(refresh: bool) -> str:
