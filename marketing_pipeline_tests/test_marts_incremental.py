@@ -199,6 +199,41 @@ def test_a_late_order_in_the_month_before_redoes_two_snapshots_by_comparison(con
         assert incremental[name] == full[name], name
 
 
+def test_a_refresh_rescores_the_touched_and_those_a_moved_boundary_reaches(conn):
+    """A day's refresh redoes the running month from its stored quintile boundaries: the customers
+    whose orders changed are rescored, and so is every customer whose value a moved boundary passed
+    (here new customers at the top move them), though their own orders did not change. The month
+    then equals a full rebuild's, and the customers core_orders handed over are taken out."""
+    _seed(conn)
+    build(conn, FIRST, LAST, segments_from=LAST)
+    month = LAST.replace(day=1)
+    assert conn.execute(
+        "SELECT last_day_cuts IS NOT NULL AND segment_map IS NOT NULL FROM marts.rfm_snapshots WHERE month = %s",
+        (month,),
+    ).fetchone()[0]
+    scores = "SELECT customer_id, r, f, m FROM marts.rfm_scores WHERE month = %s"
+    before = {c: (r, f, m) for c, r, f, m in conn.execute(scores, (month,))}
+
+    new_day = LAST + timedelta(days=1)
+    for i in range(4):
+        website_order(conn, f"TOP{i}", email=f"top{i}@example.com", created=at(new_day, 10), total="900.00")
+    website_order(conn, "AGAIN", email="p1@example.com", created=at(new_day, 11), total="30.00")
+    build(conn, FIRST, new_day, segments_from=new_day)
+
+    assert conn.execute("SELECT count(*) FROM core.changed_customers").fetchone()[0] == 0
+    touched = {customer_of(conn, f"website:{key}") for key in ("TOP0", "TOP1", "TOP2", "TOP3", "AGAIN")}
+    after = {c: (r, f, m) for c, r, f, m in conn.execute(scores, (month,))}
+    assert touched <= set(after)
+    moved = {c for c in before if c not in touched and after[c] != before[c]}
+    assert moved, "the new customers move a boundary past customers whose orders did not change"
+    incremental = _tables(conn, (new_day, new_day))
+
+    conn.execute("TRUNCATE marts.rfm_scores, marts.rfm_snapshots")
+    build(conn, FIRST, new_day, segments_from=new_day, full=True)
+    full = _tables(conn, (new_day, new_day))
+    assert incremental["marts.rfm"] == full["marts.rfm"]
+
+
 def _klaviyo(conn, event_id: str, metric: str, profile: str, when) -> None:
     conn.execute(
         "INSERT INTO raw.klaviyo_events (event_id, metric_id, metric_name, profile_id, occurred_at,"

@@ -38,6 +38,8 @@ BEGIN
         SELECT o.customer_id FROM stg_orders s JOIN core.orders o ON o.order_key = s.channel || ':' || s.source_order_id
         WHERE o.customer_id IS NOT NULL;
         ANALYZE orders_customers;
+        -- RFM rescores these customers (and those a moved quintile boundary reaches) next time.
+        INSERT INTO core.changed_customers SELECT customer_id FROM orders_customers;
         WITH numbered AS (
             SELECT order_key, order_date, customer_order_number AS old,
                    CASE WHEN is_counted
@@ -55,6 +57,7 @@ BEGIN
         UNION SELECT order_date FROM orders_gone
         UNION SELECT order_date FROM stg_orders;
     ELSE
+        TRUNCATE core.changed_customers;   -- RFM redoes every snapshot after a full build
         PERFORM marts.restore_indexes('core.orders');
         PERFORM marts.restore_indexes('core.order_lines');
         ANALYZE core.orders;
@@ -123,7 +126,8 @@ BEGIN
         SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
         FROM core.orders
         WHERE customer_id IS NOT NULL AND is_counted
-        GROUP BY 1;
+        GROUP BY 1
+        ORDER BY 1;   -- RFM's running month is read in this order (sql/marts/rfm.sql)
     END IF;
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
     SELECT cohort_month,

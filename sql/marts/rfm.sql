@@ -12,9 +12,18 @@
 -- logged), so a daily refresh redoes the running month only; a full rebuild, or the file run alone,
 -- redoes every snapshot. The running month is ranked from core.customer_totals (one row per
 -- customer, kept by core_orders), and only the rows that differ from the stored ones are written.
+-- A snapshot redone with its boundaries stored rescores only the customers whose orders changed
+-- (core.changed_customers) and those a moved boundary reaches: every other customer's values and
+-- boundaries are the same, so is their score.
 -- Rows are kept per month in marts.rfm_scores with the last order day, so the running month's date
 -- moving by a day changes no row by itself; the view marts.rfm adds the date and the recency.
 CREATE TEMP TABLE IF NOT EXISTS scope_days (key text NOT NULL, day date NOT NULL);  -- as scope.py makes it
+
+-- The customers whose counted orders changed since RFM last read them, taken out as they are read.
+CREATE TEMP TABLE rfm_touched (customer_id text COLLATE "C" NOT NULL) ON COMMIT DROP;
+WITH taken AS (DELETE FROM core.changed_customers RETURNING customer_id)
+INSERT INTO rfm_touched SELECT DISTINCT customer_id FROM taken;
+ANALYZE rfm_touched;
 
 CREATE TEMP TABLE rfm_wanted ON COMMIT DROP AS
 WITH bounds AS (
@@ -31,7 +40,7 @@ WITH bounds AS (
     SELECT md5(string_agg(r || ':' || fm || ':' || segment, ',' ORDER BY r, fm)) AS h FROM marts.rfm_segment_map
 )
 SELECT s.month, s.as_of, s.as_of = s.last_day AS running,   -- running: every counted order is in it
-       concat_ws(':', s.as_of, segment_map.h) AS inputs
+       concat_ws(':', s.as_of, segment_map.h) AS inputs, segment_map.h AS segment_map
 FROM snapshots s
 CROSS JOIN segment_map;
 
@@ -66,25 +75,44 @@ BEGIN
     END IF;
 END $$;
 
+-- Snapshots redone by comparison whose boundaries are stored (under the same segment map): only
+-- the customers whose orders changed and those a moved boundary reaches are rescored (below).
+CREATE TEMP TABLE rfm_banded ON COMMIT DROP AS
+SELECT t.month, s.last_day_cuts, s.frequency_cuts, s.monetary_cuts
+FROM rfm_todo t
+JOIN marts.rfm_snapshots s ON s.month = t.month
+WHERE NOT current_setting('marts.rfm_bulk')::boolean
+  AND s.segment_map = t.segment_map
+  AND s.last_day_cuts[1] IS NOT NULL;   -- stored before them, or of a snapshot without customers
+ANALYZE rfm_banded;
+
 -- Each customer's state in the last month they bought in up to a snapshot: the one row of
 -- core.customer_months with month <= the snapshot's month < its next month, which carries the
 -- running totals (kept by core_orders); the running month takes core.customer_totals as it is. The
 -- rows come out in the key's order, month then customer (each snapshot in turn over the customers'
--- months in the order a full rebuild wrote them, the running month last): written in that order,
--- the key over millions of rows is built from sorted input.
+-- months, the running month last, in the order a full rebuild of core_orders wrote them): written
+-- in that order, the key over millions of rows is built from sorted input. The view reads the
+-- snapshots listed in rfm_reading (a filter on the view itself would be applied to its rows, not
+-- to the months it reads).
 ANALYZE rfm_todo;
-CREATE TEMP TABLE rfm_state ON COMMIT DROP AS
+CREATE TEMP TABLE rfm_reading (month date NOT NULL) ON COMMIT DROP;
+CREATE OR REPLACE TEMP VIEW rfm_state_of AS
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days,
        c.orders_to_date AS frequency, c.revenue_to_date AS monetary
-FROM (SELECT * FROM rfm_todo WHERE NOT running ORDER BY month) t
+FROM (SELECT * FROM rfm_todo WHERE NOT running AND month IN (SELECT month FROM rfm_reading) ORDER BY month) t
 CROSS JOIN LATERAL (SELECT * FROM core.customer_months c   -- OFFSET 0: scanned once per snapshot, in order
                     WHERE c.month <= t.month AND (c.next_month IS NULL OR t.month < c.next_month)
                     OFFSET 0) c
 UNION ALL
-(SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
- FROM core.customer_totals c
- JOIN rfm_todo t ON t.running
- ORDER BY c.customer_id);
+SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
+FROM core.customer_totals c
+JOIN rfm_todo t ON t.running AND t.month IN (SELECT month FROM rfm_reading);
+-- The rows to score: every row of the snapshots redone whole (the rescored ones of the others are
+-- added once their boundaries are known).
+INSERT INTO rfm_reading SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_banded);
+CREATE TEMP TABLE rfm_state ON COMMIT DROP AS SELECT * FROM rfm_state_of;
+TRUNCATE rfm_reading;
+INSERT INTO rfm_reading SELECT month FROM rfm_banded;   -- read whole below for their boundaries
 -- The new rows, read by whichever path below runs. A score is 1 + the number of its four boundaries
 -- a customer passes: score >= k + 1 exactly when at least c = ceil(k * (n - 1) / 5) customers are
 -- strictly worse, i.e. when the value is better than the c-th worst. One pass counts the customers
@@ -95,7 +123,9 @@ CREATE TEMP TABLE rfm_cuts ON COMMIT DROP AS
 WITH counted AS (
     SELECT as_of, recency_days, frequency, monetary, count(*) AS n,
            GROUPING(recency_days, frequency, monetary) AS kind   -- which of the three a row counts
-    FROM rfm_state
+    FROM (SELECT as_of, recency_days, frequency, monetary FROM rfm_state
+          UNION ALL
+          SELECT as_of, recency_days, frequency, monetary FROM rfm_state_of) s
     GROUP BY GROUPING SETS ((as_of, recency_days), (as_of, frequency), (as_of, monetary))
 ), running AS (   -- customers at this value or worse; the other two values are null in the row
     SELECT as_of, recency_days, frequency, monetary,
@@ -119,6 +149,55 @@ SELECT as_of,   -- as columns: read once per row
 FROM running
 GROUP BY as_of;
 ANALYZE rfm_cuts;
+
+-- Each stored boundary against the new one: a boundary that moved changes the score of exactly the
+-- values it moved across, (lo, hi]; one that stayed changes none (lo NULL). Recency's boundaries
+-- are taken as last order days (recency < cut exactly when last_day > as_of - cut), which do not
+-- move with the snapshot's date.
+CREATE TEMP TABLE rfm_bands ON COMMIT DROP AS
+WITH cuts AS (   -- each boundary before (b) and now (n)
+    SELECT t.month,
+           b.last_day_cuts AS lb, ARRAY[c.as_of - c.r1, c.as_of - c.r2, c.as_of - c.r3, c.as_of - c.r4] AS ln,
+           b.frequency_cuts AS fb, ARRAY[c.f1, c.f2, c.f3, c.f4] AS fn,
+           b.monetary_cuts AS mb, ARRAY[c.m1, c.m2, c.m3, c.m4] AS mn
+    FROM rfm_banded b
+    JOIN rfm_todo t USING (month)
+    JOIN rfm_cuts c ON c.as_of = t.as_of
+)
+SELECT month,
+       nullif(least(lb[1], ln[1]), greatest(lb[1], ln[1])) AS l1_lo, greatest(lb[1], ln[1]) AS l1_hi,
+       nullif(least(lb[2], ln[2]), greatest(lb[2], ln[2])) AS l2_lo, greatest(lb[2], ln[2]) AS l2_hi,
+       nullif(least(lb[3], ln[3]), greatest(lb[3], ln[3])) AS l3_lo, greatest(lb[3], ln[3]) AS l3_hi,
+       nullif(least(lb[4], ln[4]), greatest(lb[4], ln[4])) AS l4_lo, greatest(lb[4], ln[4]) AS l4_hi,
+       nullif(least(fb[1], fn[1]), greatest(fb[1], fn[1])) AS f1_lo, greatest(fb[1], fn[1]) AS f1_hi,
+       nullif(least(fb[2], fn[2]), greatest(fb[2], fn[2])) AS f2_lo, greatest(fb[2], fn[2]) AS f2_hi,
+       nullif(least(fb[3], fn[3]), greatest(fb[3], fn[3])) AS f3_lo, greatest(fb[3], fn[3]) AS f3_hi,
+       nullif(least(fb[4], fn[4]), greatest(fb[4], fn[4])) AS f4_lo, greatest(fb[4], fn[4]) AS f4_hi,
+       nullif(least(mb[1], mn[1]), greatest(mb[1], mn[1])) AS m1_lo, greatest(mb[1], mn[1]) AS m1_hi,
+       nullif(least(mb[2], mn[2]), greatest(mb[2], mn[2])) AS m2_lo, greatest(mb[2], mn[2]) AS m2_hi,
+       nullif(least(mb[3], mn[3]), greatest(mb[3], mn[3])) AS m3_lo, greatest(mb[3], mn[3]) AS m3_hi,
+       nullif(least(mb[4], mn[4]), greatest(mb[4], mn[4])) AS m4_lo, greatest(mb[4], mn[4]) AS m4_hi
+FROM cuts;
+ANALYZE rfm_bands;
+-- The rows of those snapshots to score: the touched customers and those a moved boundary rescores.
+-- Every other customer's values and boundaries are unchanged, and so is their row.
+INSERT INTO rfm_state
+SELECT s.*
+FROM rfm_state_of s
+JOIN rfm_bands b USING (month)
+WHERE s.customer_id IN (SELECT customer_id FROM rfm_touched)
+   OR s.last_day > b.l1_lo AND s.last_day <= b.l1_hi
+   OR s.last_day > b.l2_lo AND s.last_day <= b.l2_hi
+   OR s.last_day > b.l3_lo AND s.last_day <= b.l3_hi
+   OR s.last_day > b.l4_lo AND s.last_day <= b.l4_hi
+   OR s.frequency > b.f1_lo AND s.frequency <= b.f1_hi
+   OR s.frequency > b.f2_lo AND s.frequency <= b.f2_hi
+   OR s.frequency > b.f3_lo AND s.frequency <= b.f3_hi
+   OR s.frequency > b.f4_lo AND s.frequency <= b.f4_hi
+   OR s.monetary > b.m1_lo AND s.monetary <= b.m1_hi
+   OR s.monetary > b.m2_lo AND s.monetary <= b.m2_hi
+   OR s.monetary > b.m3_lo AND s.monetary <= b.m3_hi
+   OR s.monetary > b.m4_lo AND s.monetary <= b.m4_hi;
 
 -- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: read once (a scalar subquery, not
 -- a join repeated for every row) and subscripted per row (a missing cell gives no segment, which
@@ -148,12 +227,22 @@ BEGIN
         INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
         PERFORM marts.restore_indexes('marts.rfm_scores');
     ELSE   -- only what changed: one pass over the new and the stored rows, then the few that differ
+        -- (of a snapshot with bands, the stored rows of the customers rescored or touched)
+        CREATE TEMP TABLE rfm_fresh ON COMMIT DROP AS SELECT * FROM rfm_new;
+        ANALYZE rfm_fresh;
         CREATE TEMP TABLE rfm_diff ON COMMIT DROP AS
         SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
                c.customer_id IS NOT NULL AS stored, n.customer_id IS NOT NULL AS fresh,
                n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment
-        FROM rfm_new n
-        FULL JOIN (SELECT * FROM marts.rfm_scores WHERE month IN (SELECT month FROM rfm_todo)) c
+        FROM rfm_fresh n
+        FULL JOIN (SELECT * FROM marts.rfm_scores
+                   WHERE month IN (SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_banded))
+                   UNION ALL
+                   SELECT r.*
+                   FROM (SELECT month, customer_id FROM rfm_fresh WHERE month IN (SELECT month FROM rfm_banded)
+                         UNION
+                         SELECT b.month, t.customer_id FROM rfm_banded b CROSS JOIN rfm_touched t) k
+                   JOIN marts.rfm_scores r USING (month, customer_id)) c
                ON c.month = n.month AND c.customer_id = n.customer_id
         WHERE (n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment)
               IS DISTINCT FROM (c.last_day, c.frequency, c.monetary, c.r, c.f, c.m, c.segment);
@@ -168,4 +257,8 @@ END $$;
 -- Kept snapshots keep their row (the transaction that computed them).
 DELETE FROM marts.rfm_snapshots s
 WHERE s.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR s.month IN (SELECT month FROM rfm_todo);
-INSERT INTO marts.rfm_snapshots (as_of, inputs) SELECT as_of, inputs FROM rfm_todo;
+INSERT INTO marts.rfm_snapshots (as_of, inputs, last_day_cuts, frequency_cuts, monetary_cuts, segment_map)
+SELECT t.as_of, t.inputs, ARRAY[c.as_of - c.r1, c.as_of - c.r2, c.as_of - c.r3, c.as_of - c.r4],
+       ARRAY[c.f1, c.f2, c.f3, c.f4], ARRAY[c.m1, c.m2, c.m3, c.m4], t.segment_map
+FROM rfm_todo t
+LEFT JOIN rfm_cuts c USING (as_of);
