@@ -119,7 +119,7 @@ PLANS: dict[str, Plan] = {
         },
         logs="marts.source_coverage",
     ),
-    # refresh_website_orders is core_customer_names_stage.sql's (website orders have no day index)
+    # refresh_website_orders is core_customer_names_stage.sql's (by order id: these days are order days)
     "core_customer_names": Plan(
         inputs={"day": ("core.orders",)}, views=(View("tiktok_shop_orders", "raw.tiktok_shop_orders", "day"),)
     ),

@@ -12,8 +12,8 @@ CREATE TEMP TABLE names_customers (customer_id text) ON COMMIT DROP;
 DO $$
 BEGIN
     IF current_setting('marts.incremental')::boolean THEN
-        -- website orders have no day index (migration 034): the changed days' orders are found
-        -- through core.orders, already refreshed, by order id
+        -- the changed days are order days, not the raw rows' partition days: their website orders
+        -- are found through core.orders, already refreshed, by order id
         IF to_regclass('raw.website_orders') IS NOT NULL THEN
             CREATE OR REPLACE TEMP VIEW refresh_website_orders AS
             SELECT * FROM raw.website_orders
