@@ -4,7 +4,9 @@
 --
 -- The customers whose counted orders core_orders changed, kept until RFM reads them. core_orders
 -- adds the customers it touched (a full build of core.orders empties it: RFM then redoes every
--- snapshot); RFM takes them out as it reads them. Unlogged, like the tables it speaks of.
+-- snapshot); RFM takes them out as it reads them. It holds because core_orders is the only writer
+-- of core.customer_totals and core.customer_months, what RFM reads. Unlogged, like the tables it
+-- speaks of.
 CREATE UNLOGGED TABLE core.changed_customers (
     customer_id text COLLATE "C" NOT NULL
 );
