@@ -149,20 +149,24 @@ SELECT as_of,   -- as columns: read once per row
 FROM running
 GROUP BY as_of;
 ANALYZE rfm_cuts;
+-- The boundaries as marts.rfm_snapshots keeps them: recency's as last order days (recency < cut
+-- exactly when last_day > as_of - cut), which do not move with the snapshot's date.
+CREATE OR REPLACE TEMP VIEW rfm_boundaries AS
+SELECT as_of, ARRAY[as_of - r1, as_of - r2, as_of - r3, as_of - r4] AS last_day_cuts,
+       ARRAY[f1, f2, f3, f4] AS frequency_cuts, ARRAY[m1, m2, m3, m4] AS monetary_cuts
+FROM rfm_cuts;
 
 -- Each stored boundary against the new one: a boundary that moved changes the score of exactly the
--- values it moved across, (lo, hi]; one that stayed changes none (lo NULL). Recency's boundaries
--- are taken as last order days (recency < cut exactly when last_day > as_of - cut), which do not
--- move with the snapshot's date.
+-- values it moved across, (lo, hi]; one that stayed changes none (lo NULL).
 CREATE TEMP TABLE rfm_bands ON COMMIT DROP AS
 WITH cuts AS (   -- each boundary before (b) and now (n)
     SELECT t.month,
-           b.last_day_cuts AS lb, ARRAY[c.as_of - c.r1, c.as_of - c.r2, c.as_of - c.r3, c.as_of - c.r4] AS ln,
-           b.frequency_cuts AS fb, ARRAY[c.f1, c.f2, c.f3, c.f4] AS fn,
-           b.monetary_cuts AS mb, ARRAY[c.m1, c.m2, c.m3, c.m4] AS mn
+           b.last_day_cuts AS lb, n.last_day_cuts AS ln,
+           b.frequency_cuts AS fb, n.frequency_cuts AS fn,
+           b.monetary_cuts AS mb, n.monetary_cuts AS mn
     FROM rfm_banded b
     JOIN rfm_todo t USING (month)
-    JOIN rfm_cuts c ON c.as_of = t.as_of
+    JOIN rfm_boundaries n ON n.as_of = t.as_of
 )
 SELECT month,
        nullif(least(lb[1], ln[1]), greatest(lb[1], ln[1])) AS l1_lo, greatest(lb[1], ln[1]) AS l1_hi,
@@ -258,7 +262,6 @@ END $$;
 DELETE FROM marts.rfm_snapshots s
 WHERE s.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR s.month IN (SELECT month FROM rfm_todo);
 INSERT INTO marts.rfm_snapshots (as_of, inputs, last_day_cuts, frequency_cuts, monetary_cuts, segment_map)
-SELECT t.as_of, t.inputs, ARRAY[c.as_of - c.r1, c.as_of - c.r2, c.as_of - c.r3, c.as_of - c.r4],
-       ARRAY[c.f1, c.f2, c.f3, c.f4], ARRAY[c.m1, c.m2, c.m3, c.m4], t.segment_map
+SELECT t.as_of, t.inputs, n.last_day_cuts, n.frequency_cuts, n.monetary_cuts, t.segment_map
 FROM rfm_todo t
-LEFT JOIN rfm_cuts c USING (as_of);
+LEFT JOIN rfm_boundaries n USING (as_of);
