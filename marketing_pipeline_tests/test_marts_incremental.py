@@ -655,3 +655,68 @@ def test_day_by_day_segments_write_only_what_moved_and_equal_a_rebuild(conn):
         build_segments(conn, days[1], days[-1])
     assert _view(conn, days[1], days[-1]) == since
     assert len({r[0] for r in since}) == len(days) - 1
+
+
+def _written_spans(conn) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM marts.customer_segment_spans WHERE xmin::text = (pg_current_xact_id()::xid)::text"
+    ).fetchone()[0]
+
+
+def test_the_latest_day_written_again_writes_only_the_rows_that_differ(conn, monkeypatch):
+    """The latest day written again (after a full rebuild, a rerun) is compared with its spans: the
+    same rows write nothing; under a new VIP threshold only the customers whose row moved are
+    written, and the day reads what writing it from scratch gives; back under the old threshold, the
+    spans are again exactly what they were (a row equal to the span ending on the day extends it)."""
+    _seed(conn)
+    days = [LAST + timedelta(days=n) for n in range(1, 4)]
+    website_order(
+        conn, "OLD", email="vip@example.com", created=at(LAST - timedelta(days=20), 10), total="200.00"
+    )
+    for k in (1, 2):
+        website_order(conn, f"RECENT{k}", email="vip@example.com", created=at(days[k], 10), total="40.00")
+    build(conn, FIRST, LAST, segments_from=LAST)
+    for day in days:
+        with conn.transaction():
+            rebuild(conn, FIRST, day, segments_from=day)
+    latest = days[-1]
+    spans, before, old = _spans(conn), _view(conn, LAST, days[-2]), _view(conn, latest, latest)
+    assert _segment_of(conn, "vip@example.com", latest)[:3] == ("vip", "active", True)
+
+    with conn.transaction():
+        build_segments(conn, latest, latest)
+        assert conn.execute("SELECT current_setting('marts.segments_mode')").fetchone()[0] == "again"
+        assert _written_spans(conn) == 0
+    assert _spans(conn) == spans
+
+    monkeypatch.setenv("MARTS_VIP_MIN_ORDERS", "4")
+    with conn.transaction(force_rollback=True):  # the day from scratch under the new threshold
+        conn.execute(
+            "TRUNCATE marts.customer_segment_spans, marts.customer_segment_days,"
+            " marts.customer_segment_touched, marts.customer_segment_state"
+        )
+        build_segments(conn, latest, latest)
+        scratch = _view(conn, latest, latest)
+    with conn.transaction():
+        build_segments(conn, latest, latest)
+        assert conn.execute("SELECT current_setting('marts.segments_mode')").fetchone()[0] == "again"
+        written = _written_spans(conn)
+    moved = [r for r in scratch if r not in old]
+    assert _view(conn, latest, latest) == scratch
+    assert _view(conn, LAST, days[-2]) == before
+    assert _segment_of(conn, "vip@example.com", latest)[:3] == ("repeat", "active", False)
+    assert 0 < len(moved) < len(scratch)
+    assert 0 < written <= 2 * len(moved)  # each moved customer: its span ended, a new one begun
+    assert (
+        conn.execute(  # no span meets an equal one
+            "SELECT count(*) FROM marts.customer_segment_spans a JOIN marts.customer_segment_spans b"
+            " ON b.customer_id = a.customer_id AND b.valid_from = a.valid_to"
+            " WHERE (to_jsonb(a) - 'valid_from' - 'valid_to') = (to_jsonb(b) - 'valid_from' - 'valid_to')"
+        ).fetchone()[0]
+        == 0
+    )
+
+    monkeypatch.delenv("MARTS_VIP_MIN_ORDERS")
+    with conn.transaction():
+        build_segments(conn, latest, latest)
+    assert _spans(conn) == spans

@@ -13,7 +13,7 @@
 --
 -- The rows are computed here into segment_rows; customer_segments_predictions.sql adds the
 -- prediction flags and customer_segments_store.sql folds them into marts.customer_segment_spans
--- (migration 210), which the view marts.customer_segments reads. Three ways, in marts.segments_mode:
+-- (migration 210), which the view marts.customer_segments reads. Four ways, in marts.segments_mode:
 --   changes  one day after the latest written one, with the same settings and prediction fit as it:
 --            only the customers whose row can differ from that day's are computed, those whose
 --            core.customers or core.customer_totals rows were written since (logged by triggers in
@@ -21,6 +21,8 @@
 --            365 days, a last order passes active_days or lapsed_days, a first order or a
 --            subscription leaves new_days, a person first seen or subscribed since), found by index.
 --   day      one day after the latest written one otherwise: every person.
+--   again    the latest written day again (after a full rebuild, a rerun): every person, and only
+--            the rows that differ from its spans are written.
 --   days     any other days (a backfill, a past day written again): every person on every day.
 CREATE TEMP TABLE segment_candidates (customer_id text PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE segment_stats (as_of date, customer_id text, orders bigint, last_order_date date,
@@ -51,6 +53,8 @@ BEGIN
                                             WHERE customer_id IS NULL AND id <= seen) THEN
             mode := 'changes';
         END IF;
+    ELSIF from_day = one_day AND one_day = written THEN
+        mode := 'again';
     END IF;
     PERFORM set_config('marts.segments_mode', mode, true);
     PERFORM set_config('marts.segments_seen', seen::text, true);

@@ -3,6 +3,8 @@
 --   changes, day  the new latest day: the open spans whose row moved end on it and the new rows
 --                 open from it; a person no longer known has their open span closed. Rows that did
 --                 not move are not written.
+--   again         the latest day again: as above, except that an open span beginning on the day
+--                 is replaced, and a new row equal to the span ending on the day extends that span.
 --   days          the spans over [first_day, last_day] are cut out (what lies before and, if a
 --                 later day was written, after is kept), each customer's runs of equal rows are
 --                 written as spans, and spans that meet an equal one at either end are joined.
@@ -15,7 +17,7 @@ DECLARE
     mode text := current_setting('marts.segments_mode');
     written date := (SELECT max(as_of) FROM marts.customer_segment_days);
 BEGIN
-    IF mode IN ('changes', 'day') THEN
+    IF mode IN ('changes', 'day', 'again') THEN
         CREATE TEMP TABLE segment_moved (customer_id text, present boolean, had boolean) ON COMMIT DROP;
         IF mode = 'changes' THEN
             INSERT INTO segment_moved
@@ -48,15 +50,35 @@ BEGIN
                    s.high_predicted_value);
         END IF;
         ANALYZE segment_moved;
+        DELETE FROM marts.customer_segment_spans s   -- (again) written on this day before: replaced
+        USING segment_moved m
+        WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity' AND s.valid_from = to_day;
         UPDATE marts.customer_segment_spans s SET valid_to = to_day
         FROM segment_moved m
         WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity';
+        CREATE TEMP TABLE segment_extended (customer_id text) ON COMMIT DROP;
+        IF mode = 'again' THEN   -- a row equal to the span that ends on the day carries it on
+            WITH extended AS (
+                UPDATE marts.customer_segment_spans s SET valid_to = 'infinity'
+                FROM segment_rows r JOIN segment_moved m USING (customer_id)
+                WHERE m.present AND s.customer_id = r.customer_id AND s.valid_to = to_day
+                  AND (r.segment, r.is_new_subscriber, r.is_new_customer, r.is_repeat, r.is_vip, r.lifecycle,
+                       r.is_one_time_buyer, r.orders, r.revenue_365d, r.last_order_at, r.likely_to_churn,
+                       r.high_predicted_value)
+                      IS NOT DISTINCT FROM
+                      (s.segment, s.is_new_subscriber, s.is_new_customer, s.is_repeat, s.is_vip, s.lifecycle,
+                       s.is_one_time_buyer, s.orders, s.revenue_365d, s.last_order_at, s.likely_to_churn,
+                       s.high_predicted_value)
+                RETURNING s.customer_id
+            )
+            INSERT INTO segment_extended SELECT customer_id FROM extended;
+        END IF;
         INSERT INTO marts.customer_segment_spans
         SELECT r.customer_id, to_day, 'infinity', r.segment, r.is_new_subscriber, r.is_new_customer,
                r.is_repeat, r.is_vip, r.lifecycle, r.is_one_time_buyer, r.orders, r.revenue_365d,
                r.last_order_at, r.likely_to_churn, r.high_predicted_value
         FROM segment_rows r JOIN segment_moved m USING (customer_id)
-        WHERE m.present;
+        WHERE m.present AND r.customer_id NOT IN (SELECT customer_id FROM segment_extended);
     ELSE
         CREATE TEMP TABLE segment_cut ON COMMIT DROP AS
         SELECT * FROM marts.customer_segment_spans WHERE valid_from <= to_day AND valid_to > from_day;
