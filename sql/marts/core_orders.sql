@@ -7,13 +7,17 @@
 -- the customers it touched afterwards, since a customer's other orders are not staged.
 ANALYZE stg_orders;  -- temporary tables get no statistics otherwise
 
+-- Most orders have an email: the phone and the platform id are looked up by key only for those the
+-- email leaves unresolved (coalesce stops at the first), not joined for every order.
 WITH resolved AS (
-    SELECT o.*, coalesce(ke.customer_id, kp.customer_id, ki.customer_id) AS customer_id,
+    SELECT o.*,
+           coalesce(ke.customer_id,
+                    (SELECT k.customer_id FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = o.phone),
+                    (SELECT k.customer_id FROM core.customer_keys k
+                     WHERE k.key_type = o.platform_type AND k.key_value = o.platform_id)) AS customer_id,
            NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
     FROM stg_orders o
     LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = o.email
-    LEFT JOIN core.customer_keys kp ON kp.key_type = 'phone' AND kp.key_value = o.phone
-    LEFT JOIN core.customer_keys ki ON ki.key_type = o.platform_type AND ki.key_value = o.platform_id
 )
 INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, email, ordered_at, order_date,
                          status, is_cancelled, is_refunded, currency, gross_revenue, refunded_amount,
