@@ -20,7 +20,7 @@ from marketing_pipeline.activation.klaviyo.assets import (
 from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import migrate
-from marketing_pipeline_tests.test_klaviyo_activation_support import materialize
+from marketing_pipeline_tests.klaviyo_activation_support import materialize
 
 ORDERS_SQL = """
 INSERT INTO raw.tiktok_shop_orders (order_id, status, buyer_user_id, buyer_email, currency, sub_total, shipping_fee,

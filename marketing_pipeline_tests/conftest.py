@@ -26,6 +26,7 @@ from marketing_pipeline.sandbox.app import Sandbox, build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.warehouse import migrate
 from marketing_pipeline.warehouse.migrate import MIGRATIONS_DIR
+from marketing_pipeline_tests.cart_support import cart_env  # noqa: F401  (a fixture of the cart recovery tests)
 
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 # The sandbox's "today" in tests: a fixed day, so no figure depends on the day the suite runs.

@@ -1,4 +1,5 @@
-"""Hand-built raw rows for the marts tests: just the columns the core SQL reads."""
+"""Hand-built raw rows for the marts tests (just the columns the core SQL reads), a history of every
+source, and the model's tables as rows to compare."""
 
 import json
 from collections.abc import Iterator
@@ -173,3 +174,97 @@ def customer_of(conn: psycopg.Connection, order_key: str) -> str:
     return conn.execute("SELECT customer_id FROM core.orders WHERE order_key = %s", (order_key,)).fetchone()[
         0
     ]
+
+
+# A history of every source, every third day from FIRST to LAST, and every core and mart table as rows.
+FIRST = date(2025, 3, 1)
+LAST = date(2025, 6, 20)
+SKIP_COLUMNS = {("core", "customer_keys", "added_at")}  # when the key was written, not what it says
+
+
+def ga4_traffic(conn, day: date, source: str, sessions: int) -> None:
+    conn.execute(
+        "INSERT INTO raw.ga4_traffic_daily (property_id, report_date, session_source, session_medium,"
+        " session_campaign_name, sessions, add_to_carts, checkouts, is_other, payload, partition_date)"
+        " VALUES ('1', %s, %s, 'cpc', '(not set)', %s, 3, 1, false, '{}', %s)",
+        (day, source, sessions, day),
+    )
+
+
+def content_day(conn, video: str, day: date, views: int) -> None:
+    conn.execute(
+        "INSERT INTO raw.tiktok_content_daily (video_id, content_date, views, likes, comments, shares,"
+        " product_clicks, payload, partition_date) VALUES (%s, %s, %s, 30, 2, 1, 7, '{}', %s)",
+        (video, day, views, day),
+    )
+
+
+def cart_row(conn, cart_id: str, channel: str, created, checkout: bool) -> None:
+    conn.execute(
+        "INSERT INTO ops.carts (cart_id, channel, item_count, subtotal, created_at, last_activity_at,"
+        " checkout_started_at) VALUES (%s, %s, 1, 30, %s, %s, %s)",
+        (cart_id, channel, created, created, created + timedelta(minutes=5) if checkout else None),
+    )
+
+
+def seed_history(conn) -> None:
+    day = FIRST
+    k = 0
+    while day <= LAST:
+        for c in range(1 + k % 3):
+            person = (k * 7 + c) % 11
+            website_order(
+                conn,
+                f"W{k}-{c}",
+                email=f"p{person}@example.com",
+                created=at(day, 9 + c),
+                total=f"{20 + (k * 13 + c) % 90}.00",
+                utm=("klaviyo", "email", "spring") if person % 3 == 0 else (None, None, None),
+                # names: both parts, only a first name, or none
+                payload=[{"first_name": f"F{k}", "last_name": f"L{k}"}, {"first_name": f"G{k}"}, {}][c],
+            )
+        if k % 4 == 0:
+            tiktok_order(
+                conn, f"T{k}", user=f"u{k % 5}", email=None, phone=f"+1415555{k % 5:04d}", created=at(day, 14)
+            )
+        if k % 5 == 0:
+            cio_click(conn, f"d{k}", email=f"p{k % 11}@example.com", clicked=at(day, 8))
+        if k % 2 == 0:
+            ga4_traffic(conn, day, "google", 100 + k)
+        if k % 3 == 0:
+            content_day(conn, f"v{k % 4}", day, 1000 + k)
+        cart_row(conn, f"c{k}", ("website", "tiktok_shop")[k % 2], at(day, 10), checkout=k % 3 == 0)
+        day += timedelta(days=3)
+        k += 1
+
+
+def model_tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
+    names = conn.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
+        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
+        " AND table_name NOT LIKE 'customer_segment\\_%'"  # compared through the view
+        " UNION ALL SELECT 'marts', 'rfm'"  # the view: scores with their date and recency
+        " UNION ALL SELECT 'marts', 'customer_segments' ORDER BY 1, 2"  # the view: one row per person and day
+    ).fetchall()
+    out = {}
+    for schema, table in names:
+        cols = [
+            c
+            for (c,) in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+                " ORDER BY ordinal_position",
+                (schema, table),
+            )
+            if (schema, table, c) not in SKIP_COLUMNS
+        ]
+        select = ", ".join(f'"{c}"' for c in cols)
+        where = "WHERE as_of BETWEEN %s AND %s" if table == "customer_segments" else ""
+        out[f"{schema}.{table}"] = sorted(
+            conn.execute(
+                f'SELECT {select} FROM "{schema}"."{table}" {where}',  # noqa: S608 (catalog names)
+                segment_days if where else None,
+            ).fetchall(),
+            key=repr,
+        )
+    return out

@@ -11,8 +11,6 @@ import httpx
 import pytest
 
 from bench import attacks
-from marketing_pipeline.cart_recovery.carts import record_events
-from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.cart_recovery.send import process_step
 from marketing_pipeline.cart_recovery.senders import SendGridSender
 from marketing_pipeline.sandbox.credentials import SENDGRID_FROM_EMAIL
@@ -20,8 +18,8 @@ from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sandbox.world import World
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.sendgrid.client import SendGridClient
-from marketing_pipeline.warehouse import connect
 from marketing_pipeline.web.app import create_app
+from marketing_pipeline_tests.cart_support import identified_cart
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 SANDBOX_POLICY = RecoveryPolicy(
@@ -69,23 +67,6 @@ def test_dead_letter_of_a_body_with_nul_bytes_is_stored_escaped(web, attack_env,
     assert escaped and payload == '{"event_id": "x\\x00y"}\\xff'
 
 
-def _cart(url: str, cart_id: str, email: str) -> None:
-    evs = [
-        CartEvent(
-            event_id=f"{cart_id}:1",
-            type="item_added",
-            cart_id=cart_id,
-            occurred_at=T0,
-            item={"sku_id": "S1", "name": "Glow Serum", "unit_price": "34.00"},
-        ),
-        CartEvent(
-            event_id=f"{cart_id}:2", type="contact_identified", cart_id=cart_id, occurred_at=T0, email=email
-        ),
-    ]
-    with connect(url) as conn:
-        record_events(conn, evs, "website")
-
-
 def _step(url: str, sendgrid: str, cart_id: str, run_id: str) -> str:
     with SendGridClient(f"{sendgrid}/sendgrid", "SG.sandbox-key") as client:
         return process_step(url, SendGridSender(client), SANDBOX_POLICY, cart_id, 1, NOW, run_id).status
@@ -99,7 +80,7 @@ def _sent(sendgrid: str, cart_ids: set[str]) -> int:
 def test_poison_cart_with_a_bc_date_fails_its_step_and_leaves_nothing_claimed(sandbox, warehouse_url, conn):
     """Bad data already in the table (stored before the intake's bounds): the step fails, visibly."""
     cart = f"c-poison-{uuid.uuid4().hex[:6]}"
-    _cart(warehouse_url, cart, f"{cart}@example.com")
+    identified_cart(warehouse_url, cart, f"{cart}@example.com")
     conn.execute(
         "UPDATE ops.carts SET last_activity_at = '0001-01-01 00:00:00+14' WHERE cart_id = %s", (cart,)
     )
@@ -113,7 +94,7 @@ def test_poison_cart_with_a_bc_date_fails_its_step_and_leaves_nothing_claimed(sa
 
 def test_twenty_concurrent_runs_of_one_step_send_once_and_report_duplicates(sandbox, warehouse_url, conn):
     cart = f"c-dup-{uuid.uuid4().hex[:6]}"
-    _cart(warehouse_url, cart, f"{cart}@example.com")
+    identified_cart(warehouse_url, cart, f"{cart}@example.com")
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(lambda i: _step(warehouse_url, sandbox[1], cart, f"run-{i}"), range(20)))
     assert statuses.count("sent") == 1
@@ -131,7 +112,7 @@ def test_three_carts_of_one_person_processed_together_get_exactly_one_email(
     email = f"three-{uuid.uuid4().hex[:6]}@example.com"
     carts = [f"c-three-{k}-{uuid.uuid4().hex[:6]}" for k in range(3)]
     for c in carts:
-        _cart(warehouse_url, c, email)
+        identified_cart(warehouse_url, c, email)
     with ThreadPoolExecutor(3) as pool:
         statuses = list(pool.map(lambda c: _step(warehouse_url, sandbox[1], c, f"run-{c}"), carts))
     assert sorted(statuses) == ["sent", "skipped", "skipped"], statuses
@@ -142,7 +123,7 @@ def test_three_carts_of_one_person_processed_together_get_exactly_one_email(
 
 def test_every_recovery_email_carries_one_click_unsubscribe_headers_that_work(sandbox, warehouse_url, conn):
     cart = f"c-hdr-{uuid.uuid4().hex[:6]}"
-    _cart(warehouse_url, cart, f"{cart}@example.com")
+    identified_cart(warehouse_url, cart, f"{cart}@example.com")
     assert _step(warehouse_url, sandbox[1], cart, "run-hdr") == "sent"
     (message,) = [
         m["body"]

@@ -230,10 +230,10 @@ def test_webhooks_are_checked_with_the_key_of_the_brand_their_url_names(web, bra
 
 def test_import_orders_with_brand_writes_that_brands_warehouse_on_its_calendar(brands, tmp_path, capsys):
     from marketing_pipeline import cli
-    from marketing_pipeline_tests.test_website_orders import _csv, _row
+    from marketing_pipeline_tests.website_support import csv_row, write_orders_csv
 
     path = tmp_path / "orders.csv"
-    _csv(path, [_row("NW1", created_at="2025-03-01T23:30:00Z")])  # 00:30 on the 2nd in Berlin
+    write_orders_csv(path, [csv_row("NW1", created_at="2025-03-01T23:30:00Z")])  # 00:30 on the 2nd in Berlin
     assert cli.main(["import-orders", str(path), "--brand", "northwind"]) == 0
     assert "northwind: imported 1 orders" in capsys.readouterr().out
     north, lumen = brands.get("northwind"), brands.default

@@ -5,7 +5,7 @@ Time is injected: the sensor and the job act at the clock the test sets.
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from html import escape
 
@@ -14,82 +14,14 @@ import httpx
 import pytest
 
 from marketing_pipeline.cart_recovery import outbox, runner
-from marketing_pipeline.cart_recovery.carts import record_events
 from marketing_pipeline.cart_recovery.events import CartEvent
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.sandbox.discount_codes import sandbox_codes, seed_pool
-from marketing_pipeline.warehouse import connect
-
-T = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+from marketing_pipeline_tests.cart_support import T, events, messages, record, statuses
 
 
-@pytest.fixture
-def env(sandbox, warehouse_url, vendor_env_for, monkeypatch):
-    box, url = sandbox
-    vendor_env_for(url)
-    monkeypatch.setenv("CART_RECOVERY_PUBLIC_URL", "http://links.test")
-    with dg.instance_for_test() as instance:
-        yield box, url, instance
-
-
-def events(cart_id: str, at: datetime, email: str | None = "shopper@example.com") -> list[CartEvent]:
-    def ev(kind: str, minutes: int, **kw) -> CartEvent:
-        return CartEvent(
-            event_id=f"{cart_id}:{kind}:{minutes}",
-            type=kind,
-            cart_id=cart_id,
-            occurred_at=at + timedelta(minutes=minutes),
-            **kw,
-        )
-
-    item = {
-        "sku_id": "172900000000",
-        "product_id": "172900000",
-        "name": "Glow Serum",
-        "variant": "30 ml",
-        "image_url": "https://shop.example/glow.jpg",
-        "unit_price": "34.00",
-        "quantity": 2,
-    }
-    out = [
-        ev("cart_created", -10),
-        ev("item_added", -9, item=item),
-        ev(
-            "item_added",
-            -5,
-            item={
-                **item,
-                "sku_id": "172900010000",
-                "name": "Body Oil",
-                "variant": "Rose",
-                "unit_price": "32.00",
-                "quantity": 1,
-            },
-        ),
-    ]
-    if email:
-        out.append(ev("contact_identified", 0, email=email))
-    return out
-
-
-def record(url: str, evs: list[CartEvent]) -> None:
-    with connect(url) as conn:
-        record_events(conn, evs, "website")
-
-
-def messages(url: str, cart_id: str) -> list[dict]:
-    sent = httpx.get(f"{url}/sendgrid/_sandbox/messages").json()
-    return [m["body"] for m in sent if m["body"]["personalizations"][0]["custom_args"]["cart_id"] == cart_id]
-
-
-def statuses(conn, cart_id: str) -> dict[int, str]:
-    return dict(
-        conn.execute("SELECT step, status FROM ops.recovery_outbox WHERE cart_id = %s", (cart_id,)).fetchall()
-    )
-
-
-def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url, conn):
-    box, url, instance = env
+def test_an_abandoned_cart_gets_exactly_three_emails_on_time(cart_env, warehouse_url, conn):
+    box, url, instance = cart_env
     cart = f"c-{uuid.uuid4().hex[:8]}"
     email = f"{cart}@example.com"
     record(warehouse_url, events(cart, T, email))
@@ -137,8 +69,8 @@ def test_an_abandoned_cart_gets_exactly_three_emails_on_time(env, warehouse_url,
     assert runner.tick(instance, T + timedelta(hours=80), cursor)[0] == []
 
 
-def test_two_ticks_over_the_same_state_request_nothing_new(env, warehouse_url, conn):
-    _, _, instance = env
+def test_two_ticks_over_the_same_state_request_nothing_new(cart_env, warehouse_url, conn):
+    _, _, instance = cart_env
     carts = [f"c-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for i, c in enumerate(carts):
         record(warehouse_url, events(c, T, f"p{i}-{c}@example.com"))
@@ -157,8 +89,8 @@ def test_two_ticks_over_the_same_state_request_nothing_new(env, warehouse_url, c
     ).fetchone() == (3, 0)
 
 
-def test_an_order_stops_the_remaining_steps(env, warehouse_url, conn):
-    _, url, instance = env
+def test_an_order_stops_the_remaining_steps(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     cart, other = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
     email = f"{cart}@example.com"
     record(warehouse_url, events(cart, T, email) + events(other, T, f"{other}@example.com"))
@@ -205,8 +137,8 @@ def test_an_order_stops_the_remaining_steps(env, warehouse_url, conn):
     assert len(messages(url, cart)) == 1 and len(messages(url, other)) == 1
 
 
-def test_an_unsubscribe_link_stops_the_remaining_steps(env, warehouse_url, conn):
-    _, url, instance = env
+def test_an_unsubscribe_link_stops_the_remaining_steps(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     from marketing_pipeline.sandbox.server import BackgroundServer
     from marketing_pipeline.web.app import create_app
 
@@ -230,8 +162,8 @@ def test_an_unsubscribe_link_stops_the_remaining_steps(env, warehouse_url, conn)
     assert len(messages(url, cart)) == 1
 
 
-def test_a_suppression_from_another_platform_and_an_emptied_cart_stop_sending(env, warehouse_url, conn):
-    _, url, instance = env
+def test_a_suppression_from_another_platform_and_an_emptied_cart_stop_sending(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     a, b = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(a, T, f"{a}@example.com") + events(b, T, f"{b}@example.com"))
     suppress(conn, f"{a}@example.com", "klaviyo", "unsubscribed")
@@ -258,8 +190,8 @@ def test_a_suppression_from_another_platform_and_an_emptied_cart_stop_sending(en
     assert messages(url, a) == [] and messages(url, b) == []
 
 
-def test_a_crash_between_claim_and_send_never_resends(env, warehouse_url, conn):
-    _, url, instance = env
+def test_a_crash_between_claim_and_send_never_resends(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     cart = f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(cart, T, f"{cart}@example.com"))
     requests, _ = runner.tick(instance, T + timedelta(minutes=31), None)
@@ -277,8 +209,8 @@ def test_a_crash_between_claim_and_send_never_resends(env, warehouse_url, conn):
     assert status == "unknown" and "run-that-crashed" in detail
 
 
-def test_a_second_run_of_a_sent_step_sends_nothing(env, warehouse_url, conn):
-    _, url, instance = env
+def test_a_second_run_of_a_sent_step_sends_nothing(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     cart = f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(cart, T, f"{cart}@example.com"))
     requests, _ = runner.tick(instance, T + timedelta(minutes=31), None)
@@ -287,8 +219,8 @@ def test_a_second_run_of_a_sent_step_sends_nothing(env, warehouse_url, conn):
     assert len(messages(url, cart)) == 1
 
 
-def test_one_sequence_per_person_within_the_cap_window(env, warehouse_url, conn):
-    _, url, instance = env
+def test_one_sequence_per_person_within_the_cap_window(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     email = f"{uuid.uuid4().hex[:8]}@example.com"
     a, b = f"a-{email}", f"b-{email}"
     record(warehouse_url, events(a, T, email))
@@ -302,8 +234,8 @@ def test_one_sequence_per_person_within_the_cap_window(env, warehouse_url, conn)
     )
 
 
-def test_quiet_hours_hold_requests_until_they_end(env, warehouse_url, monkeypatch):
-    _, _, instance = env
+def test_quiet_hours_hold_requests_until_they_end(cart_env, warehouse_url, monkeypatch):
+    _, _, instance = cart_env
     monkeypatch.setenv("CART_RECOVERY_QUIET_HOURS", "15-16")
     cart = f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(cart, T, f"{cart}@example.com"))

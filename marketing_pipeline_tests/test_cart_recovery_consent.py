@@ -6,11 +6,13 @@ from datetime import timedelta
 from marketing_pipeline.cart_recovery import runner
 from marketing_pipeline.consent import record_consent
 from marketing_pipeline.settings.recovery import RecoveryPolicy
-from marketing_pipeline_tests.test_cart_recovery import T, env, events, messages, record  # noqa: F401
+from marketing_pipeline_tests.cart_support import T, events, messages, record
 
 
-def test_with_consent_required_only_consenting_shoppers_are_emailed(env, warehouse_url, conn, monkeypatch):  # noqa: F811
-    _, url, instance = env
+def test_with_consent_required_only_consenting_shoppers_are_emailed(
+    cart_env, warehouse_url, conn, monkeypatch
+):
+    _, url, instance = cart_env
     monkeypatch.setenv("CART_RECOVERY_REQUIRE_CONSENT", "true")
     yes, no, silent = (f"c-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for cart in (yes, no, silent):

@@ -18,7 +18,7 @@ from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.sources.sendgrid.resource import SendGridResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import TODAY
-from marketing_pipeline_tests.test_klaviyo_activation_support import (
+from marketing_pipeline_tests.klaviyo_activation_support import (
     FAST,
     klaviyo_resource,
     rebuild_model,

@@ -19,7 +19,7 @@ from marketing_pipeline.sources.customerio import ulid
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline_tests.conftest import TODAY
-from marketing_pipeline_tests.test_klaviyo_activation_support import rebuild_model
+from marketing_pipeline_tests.klaviyo_activation_support import rebuild_model
 
 CREDS = {"site_id": "sandbox-cio-site", "track_api_key": "sandbox-cio-track-key"}
 DAY = datetime.combine(TODAY - timedelta(days=2), datetime.min.time(), tzinfo=UTC)

@@ -13,7 +13,7 @@ from marketing_pipeline.sandbox.credentials import CUSTOMERIO_APP_API_KEY
 from marketing_pipeline.sources.customerio.resource import VENDOR, CustomerIoResource
 from marketing_pipeline.sources.customerio.ulid import deterministic_ulid
 from marketing_pipeline_tests.conftest import SPECS
-from marketing_pipeline_tests.test_klaviyo_activation_conformance import _nullable
+from marketing_pipeline_tests.spec_support import openapi_nullable
 
 SPEC = SPECS / "customerio" / "journeys-app-api.openapi.json"
 AT = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -41,7 +41,7 @@ def cio(sandbox, vendor_env_for):
 def spec_schema(path: str, method: str, part: str = "request") -> dict:
     if not SPEC.exists():
         pytest.skip(f"Customer.io App API spec not found at {SPEC}")
-    op = _nullable(json.loads(SPEC.read_text()))["paths"][path][method]
+    op = openapi_nullable(json.loads(SPEC.read_text()))["paths"][path][method]
     if part == "request":
         return op["requestBody"]["content"]["application/json"]["schema"]
     return op["responses"]["200"]["content"]["application/json"]["schema"]

@@ -9,19 +9,13 @@ import pytest
 
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.web.app import create_app
+from marketing_pipeline_tests.dashboard_support import signed_in
 from marketing_pipeline_tests.marts_fixtures import at, build, cio_click, tiktok_order, website_order
 
 D = date(2025, 6, 1)
 
 
 PASSWORD = "correct horse battery staple"
-
-
-def signed_in(base_url: str) -> httpx.Client:
-    client = httpx.Client(base_url=base_url)
-    r = client.post("/login", data={"password": PASSWORD, "next": "/dashboard"})
-    assert r.status_code == 303 and r.headers["location"] == "/dashboard" and "mp_dashboard" in client.cookies
-    return client
 
 
 @pytest.fixture
@@ -46,7 +40,7 @@ def web(conn, monkeypatch):
         cio_click(conn, f"d{i}", email=f"w{i % 4}@example.com", clicked=at(day, 8))
     build(conn, D, D + timedelta(days=13), segments_from=D)
     with BackgroundServer(create_app()) as server:
-        client = signed_in(server.url)
+        client = signed_in(server.url, PASSWORD)
         yield client
         client.close()
 

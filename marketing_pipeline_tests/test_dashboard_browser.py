@@ -175,7 +175,7 @@ def two_brands_served(three_brands, warehouse_url, pg_server_url, template_db, c
     """lumenleaf (default, USD) and northwind (EUR) with two weeks each; kumo without a warehouse."""
     from marketing_pipeline import clock
     from marketing_pipeline.warehouse.resource import WarehouseResource
-    from marketing_pipeline_tests.test_dashboard_brands import NOW, brand_database, load_days
+    from marketing_pipeline_tests.dashboard_support import NOW, brand_database, load_days
 
     monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the overview says Dagster is not reachable

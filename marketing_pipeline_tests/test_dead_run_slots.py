@@ -23,8 +23,8 @@ import psycopg
 import pytest
 import yaml
 
+from marketing_pipeline_tests.cart_support import identified_cart
 from marketing_pipeline_tests.conftest import _with_db, dagster_postgres_url
-from marketing_pipeline_tests.test_attacks import _cart
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_a_recovery_run_killed_with_sigkill_gives_its_pool_slot_back(
     dagster_home, warehouse_url, conn, tmp_path
 ):
     cart = f"c-kill-{uuid.uuid4().hex[:6]}"
-    _cart(warehouse_url, cart, f"{cart}@example.com")
+    identified_cart(warehouse_url, cart, f"{cart}@example.com")
     silent = socket.socket()  # accepts connections (kernel backlog) and never answers
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)

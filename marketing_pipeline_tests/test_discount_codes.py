@@ -10,7 +10,7 @@ import psycopg
 from marketing_pipeline.cart_recovery import discount_codes, outbox, runner
 from marketing_pipeline.cart_recovery.codes_cli import import_discount_codes
 from marketing_pipeline.sandbox.discount_codes import sandbox_codes, seed_pool
-from marketing_pipeline_tests.test_cart_recovery import T, env, events, messages, record  # noqa: F401
+from marketing_pipeline_tests.cart_support import T, events, messages, record
 
 OFFER_AT = T + timedelta(hours=48, minutes=1)
 
@@ -54,8 +54,8 @@ def test_import_adds_codes_once_and_refuses_a_bad_file_whole(conn, tmp_path, cap
     assert import_discount_codes(str(tmp_path / "absent.csv")) == 2
 
 
-def test_offers_carry_only_pool_codes_each_once_then_go_out_without_one(env, warehouse_url, conn):  # noqa: F811
-    _, url, instance = env
+def test_offers_carry_only_pool_codes_each_once_then_go_out_without_one(cart_env, warehouse_url, conn):
+    _, url, instance = cart_env
     seed_pool(conn, size=2, now=T)
     carts = [f"c-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     runs = run_sequence(instance, warehouse_url, carts)
@@ -84,8 +84,8 @@ def test_offers_carry_only_pool_codes_each_once_then_go_out_without_one(env, war
     assert shown == pool  # no email shows a code the pool did not hold
 
 
-def test_an_empty_pool_can_stop_the_offer_and_the_run_says_so(env, warehouse_url, conn, monkeypatch):  # noqa: F811
-    _, url, instance = env
+def test_an_empty_pool_can_stop_the_offer_and_the_run_says_so(cart_env, warehouse_url, conn, monkeypatch):
+    _, url, instance = cart_env
     monkeypatch.setenv("CART_RECOVERY_EMPTY_POOL", "skip")
     cart = f"c-{uuid.uuid4().hex[:8]}"
     runs = run_sequence(instance, warehouse_url, [cart])
@@ -145,8 +145,8 @@ def test_the_sandbox_pool_is_deterministic_and_seeding_is_idempotent(conn):
     assert seed_pool(conn, size=10) == 10 and seed_pool(conn, size=10) == 0
 
 
-def test_a_refused_send_gives_its_code_back_to_the_next_offer(env, warehouse_url, conn, monkeypatch):  # noqa: F811
-    _, url, instance = env
+def test_a_refused_send_gives_its_code_back_to_the_next_offer(cart_env, warehouse_url, conn, monkeypatch):
+    _, url, instance = cart_env
     seed_pool(conn, size=1, now=T)
     first, second = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(first, T, f"{first}@example.com"))

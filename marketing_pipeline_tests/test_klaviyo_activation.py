@@ -13,7 +13,7 @@ from marketing_pipeline.activation.klaviyo.assets import (
 )
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS, DEFAULT_LISTS
 from marketing_pipeline.consent import suppress
-from marketing_pipeline_tests.test_klaviyo_activation_support import (
+from marketing_pipeline_tests.klaviyo_activation_support import (
     consent,
     history,
     klaviyo_profile,

@@ -6,27 +6,21 @@ OpenAPI document in the shared specs (loaded once per session; skipped when the 
 """
 
 import copy
-import json
-from functools import lru_cache
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
 from marketing_pipeline.consent import suppress
 from marketing_pipeline.sources.klaviyo.client import JSONAPI, REVISION
-from marketing_pipeline_tests.conftest import SPECS
-from marketing_pipeline_tests.test_klaviyo_activation_support import (
+from marketing_pipeline_tests.klaviyo_activation_support import (
     API_KEY,
     consent,
     materialize,
     tiktok_order,
     website_order,
 )
+from marketing_pipeline_tests.spec_support import validate_klaviyo
 
-SPEC = SPECS / "klaviyo" / "openapi-stable.json"
-URI = "urn:klaviyo-openapi"
 REQUEST_SCHEMAS = {  # (emulator route name, method) -> request body schema
     ("bulk_import_profiles", "POST"): "ProfileImportJobCreateQuery",
     ("create_event", "POST"): "EventCreateQueryV2",  # a refused bulk job's events, one by one
@@ -37,31 +31,6 @@ REQUEST_SCHEMAS = {  # (emulator route name, method) -> request body schema
     ("bulk_subscribe_profiles", "POST"): "SubscriptionCreateJobCreateQuery",
 }
 CLIENT_ERROR = "#/components/responses/ClientError/content/application~1vnd.api+json/schema"
-
-
-def _nullable(node):
-    """OpenAPI 3.0 ``nullable: true`` -> JSON Schema ``anyOf [schema, null]``."""
-    if isinstance(node, list):
-        return [_nullable(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    node = {k: _nullable(v) for k, v in node.items()}
-    if node.pop("nullable", False) is True:
-        return {"anyOf": [node, {"type": "null"}]}
-    return node
-
-
-@lru_cache(maxsize=1)
-def registry() -> Registry:
-    if not SPEC.exists():
-        pytest.skip(f"Klaviyo spec not found at {SPEC} (the shared specs folder is absent)")
-    document = _nullable(json.loads(SPEC.read_text()))
-    return Registry().with_resource(URI, Resource.opaque(document))
-
-
-def validate(instance, schema: str) -> None:
-    ref = schema if schema.startswith("#") else f"#/components/schemas/{schema}"
-    Draft202012Validator({"$ref": URI + ref}, registry=registry()).validate(instance)
 
 
 @pytest.fixture
@@ -114,7 +83,7 @@ def test_requests_the_syncs_send_match_the_spec(klaviyo, conn):
     for method, name, body in writes.requests:
         schema = REQUEST_SCHEMAS.get((name, method))
         assert schema, f"unexpected request {method} {name}"
-        validate(body, schema)
+        validate_klaviyo(body, schema)
         seen.add((name, method))
     assert seen == set(REQUEST_SCHEMAS)
 
@@ -123,44 +92,44 @@ def test_write_responses_match_the_spec(api):
     writes, client = api
     created = client.post("/api/profile-bulk-import-jobs", json=profiles_doc("a@example.com", "not-an-email"))
     assert created.status_code == 202
-    validate(created.json(), "PostProfileImportJobResponse")
+    validate_klaviyo(created.json(), "PostProfileImportJobResponse")
     job = created.json()["data"]["id"]
     statuses = []
     for _ in range(3):
         r = client.get(f"/api/profile-bulk-import-jobs/{job}")
-        validate(r.json(), "GetProfileImportJobResponseCompoundDocument")
+        validate_klaviyo(r.json(), "GetProfileImportJobResponseCompoundDocument")
         statuses.append(r.json()["data"]["attributes"]["status"])
     assert statuses == ["processing", "complete", "complete"]  # after "queued" at creation
     errors = client.get(f"/api/profile-bulk-import-jobs/{job}/import-errors").json()
-    validate(errors, "GetImportErrorResponseCollection")
+    validate_klaviyo(errors, "GetImportErrorResponseCollection")
     assert [e["attributes"]["original_payload"]["attributes"]["email"] for e in errors["data"]] == [
         "not-an-email"
     ]
     profiles = client.get(f"/api/profile-bulk-import-jobs/{job}/profiles").json()
-    validate(profiles, "GetProfileResponseCollection")
+    validate_klaviyo(profiles, "GetProfileResponseCollection")
     pid = profiles["data"][0]["id"]
 
     made = client.post("/api/lists", json={"data": {"type": "list", "attributes": {"name": "VIP"}}})
     assert made.status_code == 201
-    validate(made.json(), "PostListCreateResponse")
+    validate_klaviyo(made.json(), "PostListCreateResponse")
     list_id = made.json()["data"]["id"]
     member = {"data": [{"type": "profile", "id": pid}]}
     assert client.post(f"/api/lists/{list_id}/relationships/profiles", json=member).status_code == 204
     listed = client.get(f"/api/lists/{list_id}/relationships/profiles").json()
-    validate(listed, "GetListProfilesRelationshipsResponseCollection")
+    validate_klaviyo(listed, "GetListProfilesRelationshipsResponseCollection")
     assert listed["data"] == [{"type": "profile", "id": pid}]
     lists = client.get("/api/lists", params={"filter": "equals(name,'VIP')"}).json()
-    validate(lists, "GetListListResponseCollectionCompoundDocument")
+    validate_klaviyo(lists, "GetListListResponseCollectionCompoundDocument")
     assert [i["id"] for i in lists["data"]] == [list_id]
 
     too_many = client.post(
         f"/api/lists/{list_id}/relationships/profiles", json={"data": [{"type": "profile", "id": pid}] * 1001}
     )
     assert too_many.status_code == 400
-    validate(too_many.json(), CLIENT_ERROR)
+    validate_klaviyo(too_many.json(), CLIENT_ERROR)
     unauthorised = client.post("/api/events", json={}, headers={"Authorization": "Klaviyo-API-Key wrong"})
     assert unauthorised.status_code == 401
-    validate(unauthorised.json(), CLIENT_ERROR)
+    validate_klaviyo(unauthorised.json(), CLIENT_ERROR)
 
 
 def test_import_job_limits_are_enforced(api):
@@ -233,7 +202,7 @@ def test_subscribe_keeps_hard_bounces_suppressed_and_lifts_unsubscribes_as_klavi
             },
         }
     }
-    validate(body, "SubscriptionCreateJobCreateQuery")
+    validate_klaviyo(body, "SubscriptionCreateJobCreateQuery")
     assert client.post("/api/profile-subscription-bulk-create-jobs", json=body).status_code == 202
     assert writes.ignored_subscriptions == ["bounced@example.com"]
     assert writes.resubscribed == ["unsub@example.com"]  # why the pipeline must never ask for one

@@ -16,7 +16,8 @@ from marketing_pipeline.sources.website import csv_direct
 from marketing_pipeline.sources.website.csv_import import import_csv
 from marketing_pipeline.sources.website.orders import WebsiteOrder, WebsiteOrderLine, upsert_orders
 from marketing_pipeline.warehouse import connect, copy_rows, delete_partitions, replace_partitions
-from marketing_pipeline_tests.test_website_orders import _csv, _row
+from marketing_pipeline_tests.loader_support import hand_written_insert, line, log_rows, logged, mark, whole
+from marketing_pipeline_tests.website_support import csv_row, write_orders_csv
 
 D1, D2, D3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
 ORDER_TABLES = (
@@ -25,35 +26,6 @@ ORDER_TABLES = (
     "raw.website_orders",
     "raw.website_order_lines",
 )
-
-
-def mark(conn):
-    """Log rows written after this are the ones ``logged`` returns."""
-    conn.execute("INSERT INTO marts.changed_days (tbl, day) VALUES ('mark', '2000-01-01')")
-
-
-def logged(conn, table):
-    """The days logged for ``table`` since the mark ('infinity', the whole table, as text)."""
-    return [
-        date.fromisoformat(d) if d != "infinity" else d
-        for (d,) in conn.execute(
-            "SELECT DISTINCT day::text FROM marts.changed_days WHERE tbl = %s AND xact >"
-            " (SELECT coalesce(max(xact), '0'::xid8) FROM marts.changed_days WHERE tbl = 'mark') ORDER BY 1",
-            (table,),
-        )
-    ]
-
-
-def log_rows(conn, table):
-    return conn.execute("SELECT count(*) FROM marts.changed_days WHERE tbl = %s", (table,)).fetchone()[0]
-
-
-def line(i: int, day: date) -> tuple:
-    values = {c: "x" for c in LINE_COLUMNS}
-    values |= {"order_id": f"O{i}", "line_item_id": f"L{i}", "sku_id": "S1", "partition_date": day}
-    values |= {c: 1 for c in ("sale_price", "original_price", "seller_discount", "platform_discount")}
-    values |= {"currency": "USD", "payload": "{}"}
-    return tuple(values[c] for c in LINE_COLUMNS)
 
 
 def test_no_order_table_keeps_its_rows_in_a_transition_table_or_has_a_row_trigger(conn):
@@ -104,20 +76,6 @@ def test_a_failed_load_logs_nothing_and_leaves_the_trigger_on(warehouse_url, con
     assert whole(conn, LINES_TABLE)
 
 
-def hand_written_insert(conn, row):
-    placeholders = ", ".join(["%s"] * len(LINE_COLUMNS))
-    conn.execute(f"INSERT INTO {LINES_TABLE} ({', '.join(LINE_COLUMNS)}) VALUES ({placeholders})", row)
-
-
-def whole(conn, table) -> bool:
-    """Whether the table was logged as changed as a whole since the mark."""
-    return conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM marts.changed_days WHERE tbl = %s AND day = 'infinity' AND xact >"
-        " (SELECT coalesce(max(xact), '0'::xid8) FROM marts.changed_days WHERE tbl = 'mark'))",
-        (table,),
-    ).fetchone()[0]
-
-
 def test_after_a_load_other_statements_of_its_transaction_are_logged_by_the_trigger(warehouse_url, conn):
     with connect(warehouse_url) as c:
         replace_partitions(c, LINES_TABLE, LINE_COLUMNS, [line(1, D1)], [D1])
@@ -152,13 +110,13 @@ def _checked_only(*args, **kwargs):
 
 
 def _three_days(path):
-    _csv(
+    write_orders_csv(
         path,
         [
-            _row("W1", created_at="2025-03-01T10:00:00+00:00"),
-            _row("W1", created_at="2025-03-01T10:00:00+00:00", sku="SKU2"),
-            _row("W2", created_at="2025-03-03T10:00:00+00:00"),
-            _row("W3", created_at="2025-03-05T10:00:00+00:00"),
+            csv_row("W1", created_at="2025-03-01T10:00:00+00:00"),
+            csv_row("W1", created_at="2025-03-01T10:00:00+00:00", sku="SKU2"),
+            csv_row("W2", created_at="2025-03-03T10:00:00+00:00"),
+            csv_row("W3", created_at="2025-03-05T10:00:00+00:00"),
         ],
     )
 
@@ -180,12 +138,12 @@ def test_a_csv_import_logs_every_day_it_touches(conn, tmp_path, monkeypatch, che
     mark(conn)
     # W1 loses a line, W2 moves from the 3rd to the 4th, W3 moves up a line in the file (its source
     # line): the days they were stored under and the days they are stored under now.
-    _csv(
+    write_orders_csv(
         path,
         [
-            _row("W1", created_at="2025-03-01T10:00:00+00:00"),
-            _row("W2", created_at="2025-03-04T10:00:00+00:00"),
-            _row("W3", created_at="2025-03-05T10:00:00+00:00"),
+            csv_row("W1", created_at="2025-03-01T10:00:00+00:00"),
+            csv_row("W2", created_at="2025-03-04T10:00:00+00:00"),
+            csv_row("W3", created_at="2025-03-05T10:00:00+00:00"),
         ],
     )
     import_csv(conn, path)
@@ -196,16 +154,16 @@ def test_a_csv_import_logs_every_day_it_touches(conn, tmp_path, monkeypatch, che
 
 def test_a_fast_import_after_stored_orders_logs_new_and_changed_days(conn, tmp_path):
     path = tmp_path / "orders.csv"
-    _csv(path, [_row("W1", created_at="2025-03-01T10:00:00+00:00")])
+    write_orders_csv(path, [csv_row("W1", created_at="2025-03-01T10:00:00+00:00")])
     import_csv(conn, path)
     mark(conn)
     # W1 stored as it is; W2 new on the 2nd; W3 new on the 6th: both written through the staged merge.
-    _csv(
+    write_orders_csv(
         path,
         [
-            _row("W1", created_at="2025-03-01T10:00:00+00:00"),
-            _row("W2", created_at="2025-03-02T10:00:00+00:00"),
-            _row("W3", created_at="2025-03-06T10:00:00+00:00"),
+            csv_row("W1", created_at="2025-03-01T10:00:00+00:00"),
+            csv_row("W2", created_at="2025-03-02T10:00:00+00:00"),
+            csv_row("W3", created_at="2025-03-06T10:00:00+00:00"),
         ],
     )
     assert import_csv(conn, path).checked_because is None

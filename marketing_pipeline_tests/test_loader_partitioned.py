@@ -10,7 +10,7 @@ from marketing_pipeline.cart_recovery.exit_rules import exit_reason
 from marketing_pipeline.settings.recovery import RecoveryPolicy
 from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TABLE, ORDERS_TABLE
 from marketing_pipeline.warehouse import connect, delete_partitions, replace_partitions
-from marketing_pipeline_tests.test_loader_change_log import hand_written_insert, line, logged, mark, whole
+from marketing_pipeline_tests.loader_support import hand_written_insert, line, logged, mark, whole
 
 D1, D2, D3, D4 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 4)
 

@@ -11,106 +11,20 @@ from marketing_pipeline.marts.assets import build_segments
 from marketing_pipeline.marts.rebuild import ORDER, rebuild
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline_tests.marts_fixtures import (
+    FIRST,
+    LAST,
     at,
     build,
+    cart_row,
     cio_click,
+    content_day,
     customer_of,
+    ga4_traffic,
     logged_statement,
-    tiktok_order,
+    model_tables,
+    seed_history,
     website_order,
 )
-
-FIRST = date(2025, 3, 1)
-LAST = date(2025, 6, 20)
-SKIP_COLUMNS = {("core", "customer_keys", "added_at")}  # when the key was written, not what it says
-
-
-def _ga4(conn, day: date, source: str, sessions: int) -> None:
-    conn.execute(
-        "INSERT INTO raw.ga4_traffic_daily (property_id, report_date, session_source, session_medium,"
-        " session_campaign_name, sessions, add_to_carts, checkouts, is_other, payload, partition_date)"
-        " VALUES ('1', %s, %s, 'cpc', '(not set)', %s, 3, 1, false, '{}', %s)",
-        (day, source, sessions, day),
-    )
-
-
-def _content(conn, video: str, day: date, views: int) -> None:
-    conn.execute(
-        "INSERT INTO raw.tiktok_content_daily (video_id, content_date, views, likes, comments, shares,"
-        " product_clicks, payload, partition_date) VALUES (%s, %s, %s, 30, 2, 1, 7, '{}', %s)",
-        (video, day, views, day),
-    )
-
-
-def _cart(conn, cart_id: str, channel: str, created, checkout: bool) -> None:
-    conn.execute(
-        "INSERT INTO ops.carts (cart_id, channel, item_count, subtotal, created_at, last_activity_at,"
-        " checkout_started_at) VALUES (%s, %s, 1, 30, %s, %s, %s)",
-        (cart_id, channel, created, created, created + timedelta(minutes=5) if checkout else None),
-    )
-
-
-def _seed(conn) -> None:
-    day = FIRST
-    k = 0
-    while day <= LAST:
-        for c in range(1 + k % 3):
-            person = (k * 7 + c) % 11
-            website_order(
-                conn,
-                f"W{k}-{c}",
-                email=f"p{person}@example.com",
-                created=at(day, 9 + c),
-                total=f"{20 + (k * 13 + c) % 90}.00",
-                utm=("klaviyo", "email", "spring") if person % 3 == 0 else (None, None, None),
-                # names: both parts, only a first name, or none
-                payload=[{"first_name": f"F{k}", "last_name": f"L{k}"}, {"first_name": f"G{k}"}, {}][c],
-            )
-        if k % 4 == 0:
-            tiktok_order(
-                conn, f"T{k}", user=f"u{k % 5}", email=None, phone=f"+1415555{k % 5:04d}", created=at(day, 14)
-            )
-        if k % 5 == 0:
-            cio_click(conn, f"d{k}", email=f"p{k % 11}@example.com", clicked=at(day, 8))
-        if k % 2 == 0:
-            _ga4(conn, day, "google", 100 + k)
-        if k % 3 == 0:
-            _content(conn, f"v{k % 4}", day, 1000 + k)
-        _cart(conn, f"c{k}", ("website", "tiktok_shop")[k % 2], at(day, 10), checkout=k % 3 == 0)
-        day += timedelta(days=3)
-        k += 1
-
-
-def _tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]]:
-    names = conn.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables"
-        " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
-        " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
-        " AND table_name NOT LIKE 'customer_segment\\_%'"  # compared through the view
-        " UNION ALL SELECT 'marts', 'rfm'"  # the view: scores with their date and recency
-        " UNION ALL SELECT 'marts', 'customer_segments' ORDER BY 1, 2"  # the view: one row per person and day
-    ).fetchall()
-    out = {}
-    for schema, table in names:
-        cols = [
-            c
-            for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-                " ORDER BY ordinal_position",
-                (schema, table),
-            )
-            if (schema, table, c) not in SKIP_COLUMNS
-        ]
-        select = ", ".join(f'"{c}"' for c in cols)
-        where = "WHERE as_of BETWEEN %s AND %s" if table == "customer_segments" else ""
-        out[f"{schema}.{table}"] = sorted(
-            conn.execute(
-                f'SELECT {select} FROM "{schema}"."{table}" {where}',  # noqa: S608 (catalog names)
-                segment_days if where else None,
-            ).fetchall(),
-            key=repr,
-        )
-    return out
 
 
 def _snapshots(conn) -> dict[date, tuple[str, str]]:
@@ -121,7 +35,7 @@ def _snapshots(conn) -> dict[date, tuple[str, str]]:
 
 
 def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=FIRST)
     kept = _snapshots(conn)
     assert len(kept) == 13 and max(kept) == LAST  # twelve month ends and the running month
@@ -146,7 +60,7 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
     assert after[date(2025, 3, 31)] == kept[date(2025, 3, 31)]  # closed before the late order: kept
     assert after[date(2025, 4, 30)] != kept[date(2025, 4, 30)]
     assert max(after) == new_day
-    incremental = _tables(conn, (new_day, new_day))
+    incremental = model_tables(conn, (new_day, new_day))
 
     # From scratch: no identities, no fingerprints, no snapshots; every segment day written again.
     conn.execute(
@@ -154,7 +68,7 @@ def test_daily_refresh_equals_full_rebuild_and_keeps_closed_months(conn):
         " marts.customer_segment_days, marts.customer_segment_touched, marts.customer_segment_state"
     )
     build(conn, FIRST, new_day, segments_from=FIRST, full=True)
-    full = _tables(conn, (new_day, new_day))
+    full = model_tables(conn, (new_day, new_day))
 
     assert incremental.keys() == full.keys()
     for name in full:
@@ -166,7 +80,7 @@ def test_a_late_order_in_the_month_before_redoes_two_snapshots_by_comparison(con
     """The first days of a month: an order of the month before arrives late. Its snapshot and the
     running month are redone from the customers' months (their running totals), compared with the
     stored rows, and only the rows that differ written; every other snapshot is kept."""
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
     kept = _snapshots(conn)
     stored = dict(
@@ -190,11 +104,11 @@ def test_a_late_order_in_the_month_before_redoes_two_snapshots_by_comparison(con
         == stored[p4] + 1
     )
     assert conn.execute(key).fetchone()[0] == key_before  # compared and written row by row
-    incremental = _tables(conn, (new_day, new_day))
+    incremental = model_tables(conn, (new_day, new_day))
 
     conn.execute("TRUNCATE marts.rfm_scores, marts.rfm_snapshots")
     build(conn, FIRST, new_day, segments_from=new_day, full=True)
-    full = _tables(conn, (new_day, new_day))
+    full = model_tables(conn, (new_day, new_day))
     for name in ("marts.rfm", "core.customer_months", "core.customer_totals", "marts.cohorts"):
         assert incremental[name] == full[name], name
 
@@ -204,7 +118,7 @@ def test_a_refresh_rescores_the_touched_and_those_a_moved_boundary_reaches(conn)
     whose orders changed are rescored, and so is every customer whose value a moved boundary passed
     (here new customers at the top move them), though their own orders did not change. The month
     then equals a full rebuild's, and the customers core_orders handed over are taken out."""
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
     month = LAST.replace(day=1)
     assert conn.execute(
@@ -226,11 +140,11 @@ def test_a_refresh_rescores_the_touched_and_those_a_moved_boundary_reaches(conn)
     assert touched <= set(after)
     moved = {c for c in before if c not in touched and after[c] != before[c]}
     assert moved, "the new customers move a boundary past customers whose orders did not change"
-    incremental = _tables(conn, (new_day, new_day))
+    incremental = model_tables(conn, (new_day, new_day))
 
     conn.execute("TRUNCATE marts.rfm_scores, marts.rfm_snapshots")
     build(conn, FIRST, new_day, segments_from=new_day, full=True)
-    full = _tables(conn, (new_day, new_day))
+    full = model_tables(conn, (new_day, new_day))
     assert incremental["marts.rfm"] == full["marts.rfm"]
 
 
@@ -255,7 +169,7 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     """Every builder with a change plan refreshes incrementally after a day of changes, and every
     table equals a full rebuild of the same raw rows. The full rebuild keeps the identity map (ids
     are given in the order keys are first seen), which is what a rebuild does in production."""
-    _seed(conn)
+    seed_history(conn)
     _profile(conn, "kp1", "p3@example.com", date(2025, 5, 2))
     _klaviyo(conn, "ke1", "Clicked Email", "kp1", at(date(2025, 5, 2), 8))
     _klaviyo_order(conn, "ko1", "K1", at(date(2025, 5, 2), 9), "40.00")  # its email changes with the profile
@@ -291,17 +205,17 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     )
     # GA4, TikTok content and carts: a new day, a restated old day, a removed day, a checkout
     # started in an old cart (carts have no change log).
-    _ga4(conn, new_day, "google", 55)
+    ga4_traffic(conn, new_day, "google", 55)
     conn.execute(
         "UPDATE raw.ga4_traffic_daily SET sessions = sessions + 7 WHERE partition_date = %s", (FIRST,)
     )
-    _content(conn, "v9", new_day, 900)
+    content_day(conn, "v9", new_day, 900)
     conn.execute(
         "DELETE FROM raw.tiktok_content_daily WHERE partition_date = (SELECT max(partition_date)"
         " FROM raw.tiktok_content_daily WHERE partition_date < %s)",
         (LAST,),
     )
-    _cart(conn, "cnew", "website", at(new_day, 9), checkout=False)
+    cart_row(conn, "cnew", "website", at(new_day, 9), checkout=False)
     conn.execute(
         "UPDATE ops.carts SET checkout_started_at = created_at + interval '1 hour' WHERE cart_id = 'c1'"
     )
@@ -336,12 +250,12 @@ def test_refresh_rewrites_only_changed_days_and_equals_a_full_rebuild(conn):
     assert conn.execute(
         "SELECT email FROM core.customers WHERE customer_id = %s", (phone_customer,)
     ).fetchone() == ("linked@example.com",)
-    incremental = _tables(conn, (new_day, new_day))
+    incremental = model_tables(conn, (new_day, new_day))
 
     with conn.transaction():
         modes = rebuild(conn, FIRST, new_day, segments_from=new_day, full=True)
     assert set(modes.values()) == {"full"}
-    full = _tables(conn, (new_day, new_day))
+    full = model_tables(conn, (new_day, new_day))
     assert incremental.keys() == full.keys()
     for name in full:
         assert incremental[name] == full[name], name
@@ -367,7 +281,7 @@ def _klaviyo_order(conn, event_id: str, order_id: str, when, value: str, source:
 def test_orders_only_klaviyo_knows_are_restaged_by_changed_day(conn):
     """Klaviyo's copies of orders: re-sent, new, and one whose storefront order disappears (it becomes
     an order only Klaviyo knows), with no profile changing: the refresh stages only those ids."""
-    _seed(conn)
+    seed_history(conn)
     _profile(conn, "kp1", "p3@example.com", date(2025, 4, 2))
     _klaviyo_order(conn, "ko1", "K1", at(date(2025, 4, 2), 9), "40.00")
     _klaviyo_order(conn, "ko2", "W4-0", at(date(2025, 3, 13), 9), "33.00", source="website")  # a storefront's
@@ -389,23 +303,23 @@ def test_orders_only_klaviyo_knows_are_restaged_by_changed_day(conn):
         "SELECT source_order_id, gross_revenue, order_date FROM core.orders WHERE channel = 'klaviyo'"
         " ORDER BY 1"
     ).fetchall() == [("K1", 45, new_day), ("K2", 60, new_day), ("W6-0", 35, date(2025, 3, 19))]
-    incremental = _tables(conn, (new_day, new_day))
+    incremental = model_tables(conn, (new_day, new_day))
 
     with conn.transaction():
         rebuild(conn, FIRST, new_day, segments_from=new_day, full=True)
-    full = _tables(conn, (new_day, new_day))
+    full = model_tables(conn, (new_day, new_day))
     for name in full:
         assert incremental[name] == full[name], name
 
 
 def test_a_refresh_with_nothing_new_changes_nothing_and_a_truncated_source_rebuilds(conn):
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
-    before = _tables(conn, (LAST, LAST))
+    before = model_tables(conn, (LAST, LAST))
     with conn.transaction():
         modes = rebuild(conn, FIRST, LAST, segments_from=LAST)
     assert set(modes.values()) == {"incremental"}
-    assert _tables(conn, (LAST, LAST)) == before
+    assert model_tables(conn, (LAST, LAST)) == before
     assert conn.execute("SELECT count(*) FROM marts.changed_days").fetchone()[0] == 0  # every builder saw it
 
     conn.execute("TRUNCATE raw.customerio_deliveries")
@@ -427,7 +341,7 @@ def _each_in_its_own_transaction(conn) -> dict[str, str]:
 
 
 def test_builders_in_their_own_transactions_see_each_change_once(conn):
-    _seed(conn)
+    seed_history(conn)
     assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
     new_day = LAST + timedelta(days=1)
     website_order(conn, "NEW1", email="p1@example.com", created=at(new_day, 10), total="75.00")
@@ -437,14 +351,14 @@ def test_builders_in_their_own_transactions_see_each_change_once(conn):
     assert conn.execute(
         "SELECT first_touch_channel FROM marts.attribution WHERE order_key = 'website:NEW1'"
     ).fetchone() == ("email",)
-    refreshed = _tables(conn, (new_day, new_day))
+    refreshed = model_tables(conn, (new_day, new_day))
     _each_in_its_own_transaction(conn)  # nothing new: the same tables, and a log every builder saw
-    assert _tables(conn, (new_day, new_day)) == refreshed
+    assert model_tables(conn, (new_day, new_day)) == refreshed
     assert conn.execute("SELECT count(*) FROM marts.changed_days").fetchone()[0] == 0
 
     scope.forget(conn)
     assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}
-    assert _tables(conn, (new_day, new_day)) == refreshed
+    assert model_tables(conn, (new_day, new_day)) == refreshed
 
 
 def _indexes(conn) -> list[tuple]:
@@ -456,7 +370,7 @@ def _indexes(conn) -> list[tuple]:
 
 def test_a_full_rebuild_puts_back_every_key_and_index_the_migrations_made(conn):
     migrated = _indexes(conn)
-    _seed(conn)
+    seed_history(conn)
     assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}  # builder by builder
     assert _indexes(conn) == migrated
     with conn.transaction():  # every builder in one transaction
@@ -483,7 +397,7 @@ def test_one_day_segments_from_customer_totals_equal_every_order_read_again(conn
     read every order up to each day. Both agree on the day an order leaves the 365-day window (a VIP
     no longer one), the day a customer passes from active to at risk, and on a past day with orders
     after it."""
-    _seed(conn)
+    seed_history(conn)
     new_day = LAST + timedelta(days=1)
     edge = new_day - timedelta(days=365)  # in the window up to the day before new_day, out on new_day
     website_order(conn, "OLD", email="vip@example.com", created=at(edge, 10), total="200.00")
@@ -524,7 +438,7 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
     """A new day in the running month rewrites only the rows whose values or scores changed; the
     next month's first day keeps the closed month as it was and adds the new month; each time
     marts.rfm (scores, dates and recency) equals a rebuild from scratch."""
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
     steps = [LAST + timedelta(days=1), date(2025, 6, 30), date(2025, 7, 1)]
     for n, day in enumerate(steps):
@@ -587,7 +501,7 @@ def test_day_by_day_segments_write_only_what_moved_and_equal_a_rebuild(conn):
     from active to at risk, the day a first order leaves the new-customer window, after a
     cancellation a week back and a newcomer. Writing a past day again keeps every day's rows and
     joins the spans it cut."""
-    _seed(conn)
+    seed_history(conn)
     days = [LAST + timedelta(days=n) for n in range(1, 6)]
     website_order(
         conn, "OLD", email="vip@example.com", created=at(days[2] - timedelta(days=365), 10), total="200.00"
@@ -668,7 +582,7 @@ def test_the_latest_day_written_again_writes_only_the_rows_that_differ(conn, mon
     same rows write nothing; under a new VIP threshold only the customers whose row moved are
     written, and the day reads what writing it from scratch gives; back under the old threshold, the
     spans are again exactly what they were (a row equal to the span ending on the day extends it)."""
-    _seed(conn)
+    seed_history(conn)
     days = [LAST + timedelta(days=n) for n in range(1, 4)]
     website_order(
         conn, "OLD", email="vip@example.com", created=at(LAST - timedelta(days=20), 10), total="200.00"

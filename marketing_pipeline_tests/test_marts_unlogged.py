@@ -10,8 +10,7 @@ import pytest
 
 from marketing_pipeline.activation import model
 from marketing_pipeline.marts.assets import build_segments
-from marketing_pipeline_tests.marts_fixtures import build
-from marketing_pipeline_tests.test_marts_incremental import FIRST, LAST, _seed, _tables
+from marketing_pipeline_tests.marts_fixtures import FIRST, LAST, build, model_tables, seed_history
 
 # Kept in the write-ahead log: what a rebuild cannot make again (identity maps, the segment days
 # already written, prediction fits) and the small logs and settings.
@@ -60,9 +59,9 @@ def _crash(conn) -> None:
 
 
 def test_a_crash_empties_the_model_until_the_next_refresh_rebuilds_it(conn):
-    _seed(conn)
+    seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
-    before = _tables(conn, (LAST, LAST))
+    before = model_tables(conn, (LAST, LAST))
     assert before["core.orders"] and before["marts.rfm"] and before["marts.customer_segments"]
 
     _crash(conn)
@@ -79,7 +78,7 @@ def test_a_crash_empties_the_model_until_the_next_refresh_rebuilds_it(conn):
 
     # The next refresh finds no state: every builder rebuilds in full, to the rows of before.
     build(conn, FIRST, LAST, segments_from=LAST)
-    after = _tables(conn, (LAST, LAST))
+    after = model_tables(conn, (LAST, LAST))
     assert after.keys() == before.keys()
     for name in before:
         assert after[name] == before[name], name

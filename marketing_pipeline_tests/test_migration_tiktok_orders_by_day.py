@@ -9,7 +9,7 @@ from marketing_pipeline.sources.tiktok_shop.assets import LINE_COLUMNS, LINES_TA
 from marketing_pipeline.warehouse import connect, migrate, replace_partitions
 from marketing_pipeline.warehouse.migrate import MIGRATIONS_DIR
 from marketing_pipeline_tests.conftest import database_before
-from marketing_pipeline_tests.test_loader_change_log import line
+from marketing_pipeline_tests.loader_support import line
 
 BEFORE = "240"  # the migrations before this one make the database the rows were written into
 

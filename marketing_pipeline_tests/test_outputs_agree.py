@@ -11,6 +11,7 @@ import pytest
 from marketing_pipeline.activation.klaviyo.assets import klaviyo_list_sync, klaviyo_profile_sync
 from marketing_pipeline.activation.klaviyo.config import DEFAULT_LIST_SEGMENTS
 from marketing_pipeline.brand_partitions import brand_day_key
+from marketing_pipeline.sandbox.credentials import TIKTOK_ACCESS_TOKEN, TIKTOK_APP_KEY, TIKTOK_APP_SECRET
 from marketing_pipeline.sandbox.demo import marts as marts_demo
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.settings.brands import DEFAULT_ID
@@ -20,15 +21,16 @@ from marketing_pipeline.sources.tiktok_shop.resource import TikTokShopResource
 from marketing_pipeline.warehouse import WarehouseResource
 from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.conftest import TODAY
+from marketing_pipeline_tests.dashboard_support import signed_in
+from marketing_pipeline_tests.klaviyo_activation_support import materialize
 from marketing_pipeline_tests.klaviyo_support import resources as klaviyo_resources
 from marketing_pipeline_tests.klaviyo_support import small_sandbox
 from marketing_pipeline_tests.marts_fixtures import build
-from marketing_pipeline_tests.test_dashboard_api import PASSWORD, signed_in
-from marketing_pipeline_tests.test_klaviyo_activation_support import materialize
-from marketing_pipeline_tests.test_tiktok_shop_orders import CREDS
 
 LAST = TODAY - timedelta(days=1)
 DAYS = [LAST - timedelta(days=i) for i in range(13, -1, -1)]
+
+PASSWORD = "outputs-agree-password"
 
 
 @pytest.fixture
@@ -43,7 +45,12 @@ def built(warehouse_url, conn):
         }
         res = {
             **klaviyo_resources(url),
-            "tiktok_shop": TikTokShopResource(base_url=url + "/tiktok-shop", **CREDS),
+            "tiktok_shop": TikTokShopResource(
+                base_url=url + "/tiktok-shop",
+                app_key=TIKTOK_APP_KEY,
+                app_secret=TIKTOK_APP_SECRET,
+                access_token=TIKTOK_ACCESS_TOKEN,
+            ),
             "warehouse": WarehouseResource(),
         }
         assert dg.materialize([tiktok_shop_orders, klaviyo_profiles], resources=res, tags=tags).success
@@ -68,7 +75,7 @@ def test_demo_summary_dashboard_and_klaviyo_lists_agree(built, conn, monkeypatch
     ctx = SimpleNamespace(days=DAYS, first=DAYS[0].isoformat(), last=DAYS[-1].isoformat())
     lines = marts_demo.summary(conn, ctx)
     with BackgroundServer(create_app()) as web:
-        client = signed_in(web.url)
+        client = signed_in(web.url, PASSWORD)
         api = client.get(
             "/dashboard/api/data", params={"start": DAYS[0].isoformat(), "end": DAYS[-1].isoformat()}
         ).json()

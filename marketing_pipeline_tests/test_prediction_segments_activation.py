@@ -13,7 +13,7 @@ from marketing_pipeline.sandbox.app import build
 from marketing_pipeline.sandbox.server import BackgroundServer
 from marketing_pipeline.sources.customerio.resource import CustomerIoResource
 from marketing_pipeline_tests.conftest import TODAY
-from marketing_pipeline_tests.test_klaviyo_activation_support import (
+from marketing_pipeline_tests.klaviyo_activation_support import (
     NOW,
     materialize,
     rebuild_model,

@@ -32,8 +32,8 @@ from marketing_pipeline.sources.klaviyo.assets_profiles import klaviyo_profiles
 from marketing_pipeline.sources.klaviyo.resource import VENDOR as KLAVIYO
 from marketing_pipeline.sources.klaviyo.resource import KlaviyoResource
 from marketing_pipeline.warehouse import WarehouseResource
+from marketing_pipeline_tests.cart_support import events, record
 from marketing_pipeline_tests.conftest import TODAY
-from marketing_pipeline_tests.test_cart_recovery import events, record
 
 T = datetime.combine(TODAY - timedelta(days=20), time(15), tzinfo=UTC)
 TICKS = [timedelta(minutes=32), timedelta(hours=24, minutes=2), timedelta(hours=48, minutes=2)]

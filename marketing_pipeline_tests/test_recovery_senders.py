@@ -13,9 +13,8 @@ from marketing_pipeline.consent import suppress
 from marketing_pipeline.sandbox.discount_codes import seed_pool
 from marketing_pipeline.settings import SettingsError
 from marketing_pipeline.settings.recovery import RecoveryPolicy
+from marketing_pipeline_tests.cart_support import T, events, record, statuses
 from marketing_pipeline_tests.conftest import SPECS
-from marketing_pipeline_tests.test_cart_recovery import T, events, record, statuses
-from marketing_pipeline_tests.test_cart_recovery import env as env  # noqa: F401  (fixture)
 
 STEPS = [31, 24 * 60 + 1, 48 * 60 + 1]
 
@@ -32,10 +31,10 @@ def cio_mails(box, cart_id: str) -> list[dict]:
 
 
 @pytest.fixture
-def customerio_mode(env, monkeypatch):  # noqa: F811
+def customerio_mode(cart_env, monkeypatch):
     monkeypatch.setenv("CART_RECOVERY_SENDER", "customerio")
     monkeypatch.setenv("CART_RECOVERY_CUSTOMERIO_MESSAGE_IDS", "1,2,cart_offer")
-    return env
+    return cart_env
 
 
 def test_customerio_sends_the_three_steps_once_with_the_cart_as_message_data(
@@ -84,8 +83,8 @@ def test_customerio_mode_keeps_the_exit_rules(customerio_mode, warehouse_url, co
     assert len(cio_mails(box, cart)) == 1
 
 
-def test_platform_flow_mode_sends_nothing_here(env, warehouse_url, monkeypatch):  # noqa: F811
-    box, url, instance = env
+def test_platform_flow_mode_sends_nothing_here(cart_env, warehouse_url, monkeypatch):
+    box, url, instance = cart_env
     monkeypatch.setenv("CART_RECOVERY_SENDER", "platform_flow")
     cart = f"c-{uuid.uuid4().hex[:8]}"
     record(warehouse_url, events(cart, T, f"{cart}@example.com"))

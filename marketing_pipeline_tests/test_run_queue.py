@@ -52,10 +52,8 @@ def test_each_brands_runs_are_queued_under_their_brand_and_limited_per_brand(pro
     per_brand = next(lim for lim in limits if lim["key"] == BRAND_TAG)
     assert per_brand["value"] == {"applyLimitPerUniqueValue": True} and per_brand["limit"] == 3
 
-    from dagster._core.run_coordinator import SubmitRunContext
-
     def submit(tags: dict) -> dg.DagsterRun:
-        return coordinator.submit_run(SubmitRunContext(_run(project_instance, tags), workspace=None))
+        return coordinator.submit_run(dg.SubmitRunContext(_run(project_instance, tags), workspace=None))
 
     # a backfill's batched runs: only their range names the brand
     lumen = [

@@ -204,7 +204,7 @@ SPEC_CIO = SPECS / "customerio" / "pipelines-api.openapi.json"
 def test_the_requests_sent_match_the_vendor_schemas(env, monkeypatch):
     import jsonschema
 
-    from marketing_pipeline_tests.test_klaviyo_activation_conformance import validate
+    from marketing_pipeline_tests.spec_support import validate_klaviyo
 
     klaviyo, cio, _ = env
     cart_id, email = f"c-{uuid.uuid4().hex[:10]}", f"{uuid.uuid4().hex[:8]}@example.com"
@@ -213,7 +213,7 @@ def test_the_requests_sent_match_the_vendor_schemas(env, monkeypatch):
     bulk = [body for _, name, body in klaviyo.writes.requests if name == "bulk_create_events"]
     assert bulk
     for body in bulk:
-        validate(body, "EventsBulkCreateJob")
+        validate_klaviyo(body, "EventsBulkCreateJob")
     spec = json.loads(SPEC_CIO.read_text())
     item = spec["paths"]["/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     branches = item["properties"]["batch"]["items"]["anyOf"]

@@ -14,7 +14,7 @@ from marketing_pipeline.sources.website import csv_direct
 from marketing_pipeline.sources.website.csv_import import import_csv
 from marketing_pipeline.sources.website.staging import FIELDS, RejectedInput
 from marketing_pipeline_tests.conftest import TODAY, recent_day
-from marketing_pipeline_tests.test_website_orders import _csv, _row, snapshot
+from marketing_pipeline_tests.website_support import csv_row, snapshot, write_orders_csv
 
 WORLD = World(seed=7, today=TODAY)
 
@@ -72,11 +72,14 @@ def test_orders_spanning_chunks_are_written_whole(conn, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("rows", "reason"),
     [
-        ([_row("W1"), _row("W2"), _row("W1", sku="SKU2")], "consecutive lines"),
-        ([_row("W1", product_name="Gift box\nwith card")], "not exactly one line"),
-        ([_row("W1", subtotal="", discount="")], "do not vouch"),
+        ([csv_row("W1"), csv_row("W2"), csv_row("W1", sku="SKU2")], "consecutive lines"),
+        ([csv_row("W1", product_name="Gift box\nwith card")], "not exactly one line"),
+        ([csv_row("W1", subtotal="", discount="")], "do not vouch"),
         (
-            [_row("W1", created_at="2025-03-01T14:05:00.5-03:30"), _row("W2", email="Ann.Lee+x@Example.COM")],
+            [
+                csv_row("W1", created_at="2025-03-01T14:05:00.5-03:30"),
+                csv_row("W2", email="Ann.Lee+x@Example.COM"),
+            ],
             None,
         ),
     ],
@@ -84,7 +87,7 @@ def test_orders_spanning_chunks_are_written_whole(conn, tmp_path, monkeypatch):
 )
 def test_what_the_fast_path_declines_the_checked_path_imports(conn, tmp_path, monkeypatch, rows, reason):
     path = tmp_path / "orders.csv"
-    _csv(path, rows)
+    write_orders_csv(path, rows)
     result = import_csv(conn, path)
     if reason is None:
         assert result.checked_because is None
@@ -98,9 +101,9 @@ def test_what_the_fast_path_declines_the_checked_path_imports(conn, tmp_path, mo
 
 def test_a_short_row_is_rejected_with_its_line(conn, tmp_path):
     path = tmp_path / "short.csv"
-    _csv(path, [_row("W1")])
+    write_orders_csv(path, [csv_row("W1")])
     with path.open("a", newline="") as handle:
-        csv.writer(handle).writerow(_row("W2")[:-2])  # two cells missing at the end
+        csv.writer(handle).writerow(csv_row("W2")[:-2])  # two cells missing at the end
     with pytest.raises(RejectedInput, match=r"line 3 \(order W2\): has 22 columns, the header has 24"):
         import_csv(conn, path)
     assert conn.execute("SELECT count(*) FROM raw.website_orders").fetchone()[0] == 0
@@ -111,7 +114,7 @@ def test_a_crlf_file_takes_the_fast_path(conn, tmp_path):
     with path.open("w", newline="") as handle:
         out = csv.writer(handle, lineterminator="\r\n")
         out.writerow(FIELDS)
-        out.writerows([_row("W1"), _row("W1", sku="SKU2"), _row("W2")])
+        out.writerows([csv_row("W1"), csv_row("W1", sku="SKU2"), csv_row("W2")])
     result = import_csv(conn, path)
     assert (result.checked_because, result.orders, result.lines) == (None, 2, 3)
     assert conn.execute("SELECT max(accepts_marketing::int) FROM raw.website_orders").fetchone()[0] == 1
@@ -119,8 +122,10 @@ def test_a_crlf_file_takes_the_fast_path(conn, tmp_path):
 
 def test_reimporting_changed_orders_replaces_them_and_their_lines(conn, tmp_path):
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
-    _csv(first, [_row("W1"), _row("W1", sku="SKU2"), _row("W1", sku="SKU3"), _row("W2")])
-    _csv(second, [_row("W1", total="50.00"), _row("W3")])
+    write_orders_csv(
+        first, [csv_row("W1"), csv_row("W1", sku="SKU2"), csv_row("W1", sku="SKU3"), csv_row("W2")]
+    )
+    write_orders_csv(second, [csv_row("W1", total="50.00"), csv_row("W3")])
     assert import_csv(conn, first).checked_because is None
     result = import_csv(conn, second)
     assert (result.checked_because, result.orders, result.lines) == (None, 2, 2)
@@ -138,14 +143,14 @@ def test_reimporting_changed_orders_replaces_them_and_their_lines(conn, tmp_path
 def test_reimporting_a_file_rewrites_only_the_orders_it_changes(conn, tmp_path):
     path = tmp_path / "orders.csv"
     w2 = {"created_at": "2025-03-05T10:00:00+00:00"}
-    _csv(
+    write_orders_csv(
         path,
         [
-            _row("W1"),
-            _row("W1", sku="SKU2"),
-            _row("W2", **w2),
-            _row("W3", **w2),
-            _row("W3", **w2, sku="SKU2"),
+            csv_row("W1"),
+            csv_row("W1", sku="SKU2"),
+            csv_row("W2", **w2),
+            csv_row("W3", **w2),
+            csv_row("W3", **w2, sku="SKU2"),
         ],
     )
     assert import_csv(conn, path).checked_because is None
@@ -173,7 +178,10 @@ def test_reimporting_a_file_rewrites_only_the_orders_it_changes(conn, tmp_path):
     assert logged() == [], "and logs no changed day for the marts"
 
     # A line of W1 changes; W3 loses a line and changes its total: W2 stays as it was.
-    _csv(path, [_row("W1"), _row("W1", sku="SKU9"), _row("W2", **w2), _row("W3", **w2, total="50.00")])
+    write_orders_csv(
+        path,
+        [csv_row("W1"), csv_row("W1", sku="SKU9"), csv_row("W2", **w2), csv_row("W3", **w2, total="50.00")],
+    )
     mark()
     result = import_csv(conn, path)
     assert (result.checked_because, result.orders, result.lines) == (None, 3, 4)
@@ -240,7 +248,9 @@ FAST = {
 @pytest.mark.parametrize(("field", "value"), [(f, v) for f, vs in EDGES.items() for v in vs])
 def test_edge_values_fast_path_agrees_with_checked_path(conn, tmp_path, monkeypatch, field, value):
     path = tmp_path / "edge.csv"
-    _csv(path, [_row("W1"), _row("W2", **{field: value}), _row("W2", sku="SKU2", **{field: value})])
+    write_orders_csv(
+        path, [csv_row("W1"), csv_row("W2", **{field: value}), csv_row("W2", sku="SKU2", **{field: value})]
+    )
     fast, fast_rows = outcome(conn, path, monkeypatch, checked=False)
     checked, checked_rows = outcome(conn, path, monkeypatch, checked=True)
     assert (fast[0] == "fast") == ((field, value) in FAST), fast
@@ -254,14 +264,14 @@ def test_an_order_the_checked_path_rewrote_is_compared_by_value_on_the_next_fast
     conn, tmp_path, monkeypatch
 ):
     path = tmp_path / "orders.csv"
-    _csv(path, [_row("W1"), _row("W2")])
+    write_orders_csv(path, [csv_row("W1"), csv_row("W2")])
     assert import_csv(conn, path).checked_because is None
-    _csv(path, [_row("W1", total="50.00"), _row("W2")])
+    write_orders_csv(path, [csv_row("W1", total="50.00"), csv_row("W2")])
     with monkeypatch.context() as patch:
         patch.setattr(csv_direct, "import_file", _checked_only)
         assert import_csv(conn, path).checked_because
     # Had the checked path kept W1's digest, it would match this file and W1 would keep 50.00.
-    _csv(path, [_row("W1"), _row("W2")])
+    write_orders_csv(path, [csv_row("W1"), csv_row("W2")])
     assert import_csv(conn, path).checked_because is None
     totals = conn.execute("SELECT order_id, total::text FROM raw.website_orders ORDER BY 1").fetchall()
     assert totals == [("W1", "42.75"), ("W2", "42.75")]

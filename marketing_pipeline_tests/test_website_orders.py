@@ -16,6 +16,7 @@ from marketing_pipeline.sources.website.csv_import import import_csv
 from marketing_pipeline.sources.website.orders import parse_website_order, upsert_orders
 from marketing_pipeline.sources.website.staging import FIELDS, RejectedInput
 from marketing_pipeline_tests.conftest import TODAY, recent_day
+from marketing_pipeline_tests.website_support import csv_row, snapshot, write_orders_csv
 
 WORLD = World(seed=7, today=TODAY)
 
@@ -24,23 +25,6 @@ def sample(days_ago: int, n: int | None = None):
     day = recent_day(days_ago)
     orders = list(website_orders(WORLD, day, day))
     return orders[:n] if n else orders
-
-
-def snapshot(conn):
-    return (
-        conn.execute(
-            "SELECT order_id, email, created_at, currency, subtotal, discount, shipping, tax, total,"
-            " discount_code, utm_source, utm_campaign, accepts_marketing, line_count, payload,"
-            " partition_date, source, source_line FROM raw.website_orders ORDER BY order_id"
-        ).fetchall(),
-        conn.execute(
-            "SELECT order_id, line_number, sku, product_id, product_name, quantity, unit_price, discount,"
-            " partition_date FROM raw.website_order_lines ORDER BY 1, 2"
-        ).fetchall(),
-        conn.execute(
-            "SELECT email, consented, source, recorded_at FROM ops.consent ORDER BY 1, 4"
-        ).fetchall(),
-    )
 
 
 def test_upsert_orders_is_idempotent_and_records_checkout_consent(conn):
@@ -98,60 +82,16 @@ def test_csv_import_is_idempotent_and_matches_the_exported_orders(conn, tmp_path
     assert sorted(r[17] for r in first[0])[0] == 2  # the first order starts on the line after the header
 
 
-def _csv(path, rows):
-    with path.open("w", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(FIELDS)
-        out.writerows(rows)
-
-
-def _row(order_id="W1", **changes):
-    base = dict(
-        zip(
-            FIELDS,
-            [
-                order_id,
-                "a@example.com",
-                "2025-03-01T14:05:00+01:00",
-                "USD",
-                "SKU1",
-                "P1",
-                "Glow, Serum",
-                "30 ml",
-                "1",
-                "34.00",
-                "0.00",
-                "",
-                "34.00",
-                "0.00",
-                "5.95",
-                "2.80",
-                "42.75",
-                "",
-                "google",
-                "cpc",
-                "spring",
-                "",
-                "",
-                "true",
-            ],
-            strict=True,
-        )
-    )
-    base.update(changes)
-    return [base[f] for f in FIELDS]
-
-
 def test_a_bad_row_names_its_line_and_problem_and_nothing_is_written(conn, tmp_path):
     path = tmp_path / "bad.csv"
-    _csv(
+    write_orders_csv(
         path,
         [
-            _row("W1"),
-            _row("W2", quantity="two"),
-            _row("W3", created_at="2025-03-01 14:05:00"),
-            _row("W4"),
-            _row("W4", sku="SKU2", total="99.00"),
+            csv_row("W1"),
+            csv_row("W2", quantity="two"),
+            csv_row("W3", created_at="2025-03-01 14:05:00"),
+            csv_row("W4"),
+            csv_row("W4", sku="SKU2", total="99.00"),
         ],
     )
     with pytest.raises(RejectedInput) as caught:
@@ -169,7 +109,9 @@ def test_a_bad_row_names_its_line_and_problem_and_nothing_is_written(conn, tmp_p
 
 def test_line_numbers_stay_right_when_a_quoted_field_spans_lines(conn, tmp_path):
     path = tmp_path / "multiline.csv"
-    _csv(path, [_row("W1", product_name="Gift box\nwith card"), _row("W2", unit_price="-3")])
+    write_orders_csv(
+        path, [csv_row("W1", product_name="Gift box\nwith card"), csv_row("W2", unit_price="-3")]
+    )
     with pytest.raises(
         RejectedInput, match=r"line 4 \(order W2\): unit_price '-3' is not a non-negative amount"
     ):
@@ -178,7 +120,7 @@ def test_line_numbers_stay_right_when_a_quoted_field_spans_lines(conn, tmp_path)
 
 def test_cli_skip_bad_writes_the_rest_and_lists_what_it_skipped(warehouse_url, conn, tmp_path, capsys):
     path = tmp_path / "mixed.csv"
-    _csv(path, [_row("W1"), _row("W2", email="not-an-email"), _row("W3", sku="SKU9")])
+    write_orders_csv(path, [csv_row("W1"), csv_row("W2", email="not-an-email"), csv_row("W3", sku="SKU9")])
     assert cli.main(["import-orders", str(path)]) == 1
     assert "line 3 (order W2): email 'not-an-email' is not an email address" in capsys.readouterr().err
     assert conn.execute("SELECT count(*) FROM raw.website_orders").fetchone()[0] == 0
@@ -194,7 +136,7 @@ def test_cli_skip_bad_writes_the_rest_and_lists_what_it_skipped(warehouse_url, c
 def test_partition_date_is_the_brand_local_day(conn, tmp_path, monkeypatch):
     monkeypatch.setenv("BRAND_TIMEZONE", "America/Los_Angeles")
     path = tmp_path / "tz.csv"
-    _csv(path, [_row("W1", created_at="2025-03-02T03:30:00Z")])
+    write_orders_csv(path, [csv_row("W1", created_at="2025-03-02T03:30:00Z")])
     import_csv(conn, path)
     created, day = conn.execute("SELECT created_at, partition_date FROM raw.website_orders").fetchone()
     assert created == datetime(2025, 3, 2, 3, 30, tzinfo=UTC) and day.isoformat() == "2025-03-01"
@@ -241,7 +183,7 @@ def test_one_bad_line_among_good_orders_is_named_alone(conn, tmp_path):
 
 def test_order_fields_that_differ_between_lines_are_named(conn, tmp_path):
     path = tmp_path / "differ.csv"
-    _csv(path, [_row("W1"), _row("W2"), _row("W2", sku="SKU2", email="b@example.com")])
+    write_orders_csv(path, [csv_row("W1"), csv_row("W2"), csv_row("W2", sku="SKU2", email="b@example.com")])
     with pytest.raises(
         RejectedInput, match=r"line 4 \(order W2\): order field\(s\) email differ from line 3"
     ):
