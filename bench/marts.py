@@ -60,10 +60,12 @@ from marketing_pipeline.warehouse import (  # noqa: E402
 DATA_SQL = Path(__file__).with_name("marts_data.sql")
 
 
-def generate(conn, orders: int, customers: int, days: int = 730) -> None:
-    """Raw rows for ``orders`` orders of ``customers`` customers over ``days`` days (one transaction)."""
+def generate(conn, orders: int, customers: int, days: int = 730, payload_items: int = 0) -> None:
+    """Raw rows for ``orders`` orders of ``customers`` customers over ``days`` days (one transaction),
+    each order's payload with ``payload_items`` line items."""
+    settings = {"orders": orders, "customers": customers, "days": days, "payload_items": payload_items}
     with conn.transaction():
-        for key, value in {"orders": orders, "customers": customers, "days": days}.items():
+        for key, value in settings.items():
             conn.execute("SELECT set_config(%s, %s, true)", (f"bench.{key}", str(value)))
         conn.execute(DATA_SQL.read_text())
     conn.execute("ANALYZE")
@@ -307,6 +309,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--customers", type=int, default=200_000)
+    ap.add_argument(
+        "--payload-items",
+        type=int,
+        default=0,
+        help="line items in each order's payload, as a storefront's order JSON carries them (0: none)",
+    )
     ap.add_argument("--no-job", action="store_true", help="skip the marts_refresh job run")
     ap.add_argument("--database", help="keep the generated data in this database and reuse it on later runs")
     ap.add_argument("--full-only", action="store_true", help="stop after the full rebuild")
@@ -319,7 +327,7 @@ def main() -> int:
         with connect(url, autocommit=True) as conn:
             if created:
                 t = time.monotonic()
-                generate(conn, args.orders, args.customers)
+                generate(conn, args.orders, args.customers, payload_items=args.payload_items)
                 print(
                     f"generated {args.orders:,} orders / {args.customers:,} customers"
                     f" in {time.monotonic() - t:.1f}s"

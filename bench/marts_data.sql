@@ -1,7 +1,19 @@
 -- Synthetic raw rows for bench/marts.py, generated inside PostgreSQL.
--- Parameters (set_config): bench.orders, bench.customers, bench.days. setseed keeps runs comparable.
+-- Parameters (set_config): bench.orders, bench.customers, bench.days, bench.payload_items (line items
+-- in each TikTok Shop and website order's payload, as a storefront's order JSON carries them; 0: the
+-- few fields the marts read). setseed keeps runs comparable.
 -- The last day is the day before yesterday: bench/marts.py adds yesterday and today as new days.
 SELECT setseed(0.42);
+
+CREATE FUNCTION pg_temp.bench_items(n int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('line_items', jsonb_agg(jsonb_build_object(
+               'id', (n::bigint * 7919 + i)::text, 'sku', 'sku' || ((n * i) % 977), 'title', 'Product ' || ((n + i) % 40),
+               'variant_title', (ARRAY['30 ml', '50 ml', 'Rose', 'Unscented'])[1 + (n + i) % 4],
+               'price', ((n * i) % 100)::text || '.00', 'quantity', 1 + i % 3, 'taxable', true,
+               'properties', jsonb_build_array())))
+    FROM generate_series(1, current_setting('bench.payload_items')::int) i
+    HAVING count(*) > 0
+$$;
 
 CREATE TEMP TABLE bench_orders ON COMMIT DROP AS
 SELECT n,
@@ -31,7 +43,8 @@ SELECT 'T' || n, CASE WHEN r < 0.04 THEN 'CANCELLED' ELSE 'COMPLETED' END, 'tt' 
        CASE WHEN c % 5 = 0 THEN NULL ELSE 'Customer.' || c || '@Example.com ' END, 'USD',
        30 + (n % 70), 0, 0, 0, 0, 30 + (n % 70), 1,
        day + make_interval(secs => (n * 37) % 86400), day + interval '1 day', day + interval '1 minute',
-       jsonb_build_object('recipient_address', jsonb_build_object('phone_number', '(415) 5' || lpad((c % 1000000)::text, 6, '0'))),
+       jsonb_build_object('recipient_address', jsonb_build_object('phone_number', '(415) 5' || lpad((c % 1000000)::text, 6, '0')))
+           || coalesce(pg_temp.bench_items(n), '{}'),
        day
 FROM bench_orders WHERE tiktok;
 
@@ -47,7 +60,8 @@ SELECT 'W' || n, 'customer.' || c || '@example.com', day + make_interval(secs =>
        25 + (n % 90), 0, 0, 0, 25 + (n % 90),
        (ARRAY['google', 'klaviyo', 'instagram', NULL])[1 + n % 4], (ARRAY['cpc', 'email', 'social', NULL])[1 + n % 4],
        (ARRAY['spring', 'vip', 'launch', NULL])[1 + n % 4], c % 3 = 0, 1, 'bench',
-       CASE WHEN r > 0.98 THEN jsonb_build_object('refunded_amount', (25 + (n % 90))::text) ELSE '{}' END, day
+       CASE WHEN r > 0.98 THEN jsonb_build_object('refunded_amount', (25 + (n % 90))::text) ELSE '{}' END
+           || coalesce(pg_temp.bench_items(n), '{}'), day
 FROM bench_orders WHERE NOT tiktok;
 
 INSERT INTO raw.website_order_lines (order_id, line_number, sku, product_id, product_name, quantity, unit_price,

@@ -58,6 +58,51 @@ def test_phone_formats_link_a_record_without_email(conn):
     assert customer_of(conn, "tiktok_shop:T2") == customer_of(conn, "tiktok_shop:T1")
 
 
+def test_a_website_payload_is_read_wherever_it_keeps_the_phone_id_status_and_refund(conn):
+    """Each website order's payload is read once (one decompression, not one per field): its phone
+    and storefront id on the order or under customer / shipping_address, its status, cancellation
+    and refund; a payload that is not an object gives none of them, and the build goes on."""
+    website_order(
+        conn,
+        "W1",
+        email="ada@example.com",
+        created=at(D, 9),
+        payload={"customer": {"phone": "(415) 555-0199", "id": "shop-7"}, "financial_status": "voided"},
+    )
+    website_order(
+        conn,
+        "W2",
+        email="bo@example.com",
+        created=at(D, 10),
+        total="20.00",
+        payload={
+            "shipping_address": {"phone": "+1 415 555 0188"},
+            "total_refunded": "5.00",
+            "cancelled_at": "",
+        },
+    )
+    website_order(conn, "W3", email="cy@example.com", created=at(D, 11), payload=[1, 2])  # not an object
+    tiktok_order(conn, "T1", user="tt-1", email=None, phone="415.555.0188", created=at(D, 12))
+    build(conn, D, D)
+    orders = {
+        key: rest
+        for key, *rest in conn.execute(
+            "SELECT order_key, status, is_cancelled, refunded_amount, net_revenue FROM core.orders"
+        )
+    }
+    assert orders["website:W1"] == ["voided", True, 0, 0]
+    assert orders["website:W2"] == ["placed", False, 5, 15]
+    assert orders["website:W3"] == ["placed", False, 0, 50]
+    ada = conn.execute(
+        "SELECT phone, website_customer_id FROM core.customers WHERE email = 'ada@example.com'"
+    ).fetchone()
+    assert ada == ("+14155550199", "shop-7")
+    assert customer_of(conn, "tiktok_shop:T1") == customer_of(conn, "website:W2")  # the shipping phone
+    assert conn.execute(
+        "SELECT phone, website_customer_id FROM core.customers WHERE email = 'cy@example.com'"
+    ).fetchone() == (None, None)
+
+
 def test_platform_id_links_when_email_and_phone_are_missing(conn):
     tiktok_order(conn, "T1", user="tt-9", email="dan@example.com", phone=None, created=at(D))
     tiktok_order(conn, "T2", user="tt-9", email=None, phone=None, created=at(D, 14))
