@@ -61,6 +61,21 @@ def _metadata(brand: Brand, started: float, **values) -> dict:
     }
 
 
+# Above this many rows a table's count is the planner's (see _rows); below it count(*) is cheap.
+EXACT_ROWS_BELOW = 100_000
+
+
+def _rows(conn, table: str) -> int:
+    """The table's rows: counted when few, else the planner's estimate (its catalog count scaled to
+    the table's pages now, within about 1 % at a million rows). An exact count(*) read the 2.8M email
+    events and RFM rows again on every run, about half the SQL of a daily refresh."""
+    plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate >= EXACT_ROWS_BELOW:
+        return estimate
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+
+
 def _table_step(
     warehouse: WarehouseResource, gucs: dict[str, str], target: str, gates: list[Gate]
 ) -> tuple[dict | None, list[dg.AssetCheckResult]]:
@@ -75,7 +90,7 @@ def _table_step(
         if not all(c.passed for c in checks):
             conn.rollback()  # readers keep the last rows that passed
             return None, checks
-        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
+        rows = _rows(conn, "marts.rfm_scores" if target == "rfm" else table)
     mode, scope = used.pop("mode", "full"), used.pop("scope", "")
     absent = sorted(k for k, v in used.items() if v == "absent")
     return {
