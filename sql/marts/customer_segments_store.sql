@@ -56,29 +56,15 @@ BEGIN
         UPDATE marts.customer_segment_spans s SET valid_to = to_day
         FROM segment_moved m
         WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity';
-        CREATE TEMP TABLE segment_extended (customer_id text) ON COMMIT DROP;
-        IF mode = 'again' THEN   -- a row equal to the span that ends on the day carries it on
-            WITH extended AS (
-                UPDATE marts.customer_segment_spans s SET valid_to = 'infinity'
-                FROM segment_rows r JOIN segment_moved m USING (customer_id)
-                WHERE m.present AND s.customer_id = r.customer_id AND s.valid_to = to_day
-                  AND (r.segment, r.is_new_subscriber, r.is_new_customer, r.is_repeat, r.is_vip, r.lifecycle,
-                       r.is_one_time_buyer, r.orders, r.revenue_365d, r.last_order_at, r.likely_to_churn,
-                       r.high_predicted_value)
-                      IS NOT DISTINCT FROM
-                      (s.segment, s.is_new_subscriber, s.is_new_customer, s.is_repeat, s.is_vip, s.lifecycle,
-                       s.is_one_time_buyer, s.orders, s.revenue_365d, s.last_order_at, s.likely_to_churn,
-                       s.high_predicted_value)
-                RETURNING s.customer_id
-            )
-            INSERT INTO segment_extended SELECT customer_id FROM extended;
-        END IF;
         INSERT INTO marts.customer_segment_spans
         SELECT r.customer_id, to_day, 'infinity', r.segment, r.is_new_subscriber, r.is_new_customer,
                r.is_repeat, r.is_vip, r.lifecycle, r.is_one_time_buyer, r.orders, r.revenue_365d,
                r.last_order_at, r.likely_to_churn, r.high_predicted_value
         FROM segment_rows r JOIN segment_moved m USING (customer_id)
-        WHERE m.present AND r.customer_id NOT IN (SELECT customer_id FROM segment_extended);
+        WHERE m.present;
+        IF mode = 'again' THEN   -- a new row equal to the span that ends on the day carries it on
+            PERFORM marts.join_segment_spans(to_day);
+        END IF;
     ELSE
         CREATE TEMP TABLE segment_cut ON COMMIT DROP AS
         SELECT * FROM marts.customer_segment_spans WHERE valid_from <= to_day AND valid_to > from_day;
