@@ -72,6 +72,7 @@ WITH email_touches AS (
                                OR (o.utm_source IS NOT NULL AND o.utm_source NOT IN ('', '(direct)')) AS own) own
     LEFT JOIN email e USING (order_key)
     WHERE o.is_counted
+    OFFSET 0   -- each column computed once per order, not again wherever the CASEs below name it
 )
 INSERT INTO marts.attribution (order_key, order_date, channel, net_revenue, first_touch_at,
                                first_touch_channel, first_touch_source, first_touch_medium,

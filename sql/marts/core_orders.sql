@@ -18,6 +18,7 @@ WITH resolved AS (
            NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
     FROM stg_orders o
     LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = o.email
+    OFFSET 0   -- the lookups run once per order, not again where the numbering below names customer_id
 )
 INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, email, ordered_at, order_date,
                          status, is_cancelled, is_refunded, currency, gross_revenue, refunded_amount,
