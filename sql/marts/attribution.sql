@@ -38,14 +38,15 @@ END $$;
 -- the order (or the order has no source of its own), else its own source. Email touches are a
 -- fraction of the orders: ranking them alone sorts that fraction, not a row per order as well.
 -- At the same instant email touches are ranked by platform, campaign, flow, so every rebuild agrees.
+-- The settings are read once (scalar subqueries), not again for every pair the join compares.
 WITH email_touches AS (
     SELECT o.order_key, e.occurred_at AS touch_at, e.platform,
            coalesce(e.campaign_name, e.campaign_id) AS campaign, coalesce(e.flow_name, e.flow_id) AS flow
     FROM attribution_orders o
     JOIN core.email_events e
       ON e.customer_id = o.customer_id
-     AND (e.event_type = 'click' OR (e.event_type = 'open' AND current_setting('marts.attribution_opens')::boolean))
-     AND e.occurred_at >= o.ordered_at - make_interval(secs => current_setting('marts.attribution_window_seconds')::int)
+     AND (e.event_type = 'click' OR (e.event_type = 'open' AND (SELECT current_setting('marts.attribution_opens')::boolean)))
+     AND e.occurred_at >= o.ordered_at - (SELECT make_interval(secs => current_setting('marts.attribution_window_seconds')::int))
      AND e.occurred_at <= o.ordered_at
     WHERE o.is_counted
 ), email AS (   -- per order: its earliest email touch, and the latest beside it (one sort)

@@ -5,7 +5,7 @@ ON COMMIT DROP AS
 SELECT 'website', o.order_id, o.partition_date,
        core.norm_email(o.email),
        core.e164(coalesce(p.phone, p.customer ->> 'phone', p.shipping_address ->> 'phone'),
-                 current_setting('marts.default_cc')),
+                 (SELECT current_setting('marts.default_cc'))),
        'website_customer', coalesce(p.customer_id, p.customer ->> 'id'),
        o.created_at, o.accepts_marketing,
        CASE WHEN o.accepts_marketing THEN o.created_at END

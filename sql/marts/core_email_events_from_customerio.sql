@@ -7,7 +7,7 @@
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
                                campaign_id, campaign_name, flow_id, flow_name, source_date)
 SELECT 'customerio', d.delivery_id || ':' || e.event_type, e.event_type, e.at,
-       (e.at AT TIME ZONE current_setting('marts.tz'))::date,
+       (e.at AT TIME ZONE (SELECT current_setting('marts.tz')))::date,   -- the setting read once, not per event
        k.customer_id, d.norm,
        coalesce(d.newsletter_id, d.broadcast_id)::text, coalesce(n.name, b.name),
        d.campaign_id::text, c.name, d.partition_date

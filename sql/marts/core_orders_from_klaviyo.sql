@@ -41,7 +41,7 @@ INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, p
                         order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
                         discount_code, utm_source, utm_medium, utm_campaign)
 SELECT 'klaviyo', k.order_id, core.norm_email(p.email),
-       core.e164(p.phone_number, current_setting('marts.default_cc')),
+       core.e164(p.phone_number, (SELECT current_setting('marts.default_cc'))),
        'klaviyo_profile', k.profile_id,
        k.placed_at, k.partition_date, 'placed', false, k.currency, k.value, 0,
        k.discount_code, nullif(k.utm_source, ''), nullif(k.utm_medium, ''), nullif(k.utm_campaign, '')

@@ -7,7 +7,7 @@ CREATE TEMP TABLE stg_orders_tiktok_shop (channel, source_order_id, email, phone
 ON COMMIT DROP AS
 SELECT 'tiktok_shop', o.order_id,
        core.norm_email(o.buyer_email),
-       core.e164(o.payload #>> '{recipient_address,phone_number}', current_setting('marts.default_cc')),
+       core.e164(o.payload #>> '{recipient_address,phone_number}', (SELECT current_setting('marts.default_cc'))),
        'tiktok_user', o.buyer_user_id,
        o.created_at, o.partition_date, o.status, o.status = 'CANCELLED', o.currency, o.total_amount,
        CASE WHEN o.status = 'CANCELLED' THEN 0 ELSE coalesce(c.cancelled, 0) END,

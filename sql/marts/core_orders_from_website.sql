@@ -7,7 +7,7 @@ ON COMMIT DROP AS
 SELECT 'website', o.order_id,
        core.norm_email(o.email),
        core.e164(coalesce(p.phone, p.customer ->> 'phone', p.shipping_address ->> 'phone'),
-                 current_setting('marts.default_cc')),
+                 (SELECT current_setting('marts.default_cc'))),
        'website_customer', coalesce(p.customer_id, p.customer ->> 'id'),
        o.created_at, o.partition_date,
        coalesce(p.status, p.financial_status, 'placed'),
