@@ -4,11 +4,10 @@ with failed partitions from the Dagster instance or a note that it is not reacha
 
 from __future__ import annotations
 
+import dagster as dg
 import httpx
 import psycopg
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus
-from dagster._core.test_utils import create_run_for_test
 
 from marketing_pipeline import clock
 from marketing_pipeline.sandbox.server import BackgroundServer
@@ -17,6 +16,25 @@ from marketing_pipeline.web.app import create_app
 from marketing_pipeline_tests.dashboard_support import NOW, brand_database, load_days
 
 PASSWORD = "brands dashboard password"
+
+
+@dg.op
+def _fails():
+    raise RuntimeError("a failed run, for the dashboard to list")
+
+
+@dg.op
+def _works():
+    return None
+
+
+# Real runs under the ingest job's name: the overview reads runs by brand tag, job and partition.
+_FAILING = dg.GraphDefinition(name="daily_ingest", node_defs=[_fails]).to_job()
+_WORKING = dg.GraphDefinition(name="daily_ingest", node_defs=[_works]).to_job()
+
+
+def _run(instance: dg.DagsterInstance, tags: dict, *, ok: bool) -> None:
+    (_WORKING if ok else _FAILING).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
 
 
 @pytest.fixture
@@ -80,16 +98,16 @@ def test_a_brand_without_a_warehouse_shows_no_data_not_an_error(two_brands_loade
 
 
 def test_overview_shows_each_brands_own_figures_and_failed_partitions(two_brands_loaded, tmp_path):
-    instance = DagsterInstance.get()  # DAGSTER_HOME: the test's own instance
+    instance = dg.DagsterInstance.get()  # DAGSTER_HOME: the test's own instance
     tags = {"dagster/partition/brand": "northwind", "dagster/partition/day": "2025-06-14"}
     tags["dagster/partition"] = "northwind|2025-06-14"
-    create_run_for_test(instance, job_name="daily_ingest", status=DagsterRunStatus.FAILURE, tags=tags)
+    _run(instance, tags, ok=False)
     # a partition that failed, then succeeded: not failed any more
     again = {**tags, "dagster/partition/day": "2025-06-13", "dagster/partition": "northwind|2025-06-13"}
-    create_run_for_test(instance, job_name="daily_ingest", status=DagsterRunStatus.FAILURE, tags=again)
-    create_run_for_test(instance, job_name="daily_ingest", status=DagsterRunStatus.SUCCESS, tags=again)
+    _run(instance, again, ok=False)
+    _run(instance, again, ok=True)
     lumen_ok = {"dagster/partition/brand": "lumenleaf", "dagster/partition": "lumenleaf|2025-06-14"}
-    create_run_for_test(instance, job_name="daily_ingest", status=DagsterRunStatus.SUCCESS, tags=lumen_ok)
+    _run(instance, lumen_ok, ok=True)
 
     d = two_brands_loaded.get("/dashboard/api/brands").json()
     assert d["dagster"] == {"reachable": True, "message": None}
