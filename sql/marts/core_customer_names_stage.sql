@@ -13,11 +13,12 @@ DO $$
 BEGIN
     IF current_setting('marts.incremental')::boolean THEN
         -- the changed days are order days, not the raw rows' partition days: their website orders
-        -- are found through core.orders, already refreshed, by order id
+        -- are found through core.orders, already refreshed, by order id (in the raw key's collation:
+        -- compared as core's "C", the ids could not use that key, and every raw order was read)
         IF to_regclass('raw.website_orders') IS NOT NULL THEN
             CREATE OR REPLACE TEMP VIEW refresh_website_orders AS
             SELECT * FROM raw.website_orders
-            WHERE order_id IN (SELECT source_order_id FROM core.orders
+            WHERE order_id IN (SELECT source_order_id COLLATE "default" FROM core.orders
                                WHERE channel = 'website' AND order_date IN (SELECT day FROM scope_days));
         END IF;
         WITH gone AS (
