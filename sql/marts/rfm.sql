@@ -234,6 +234,10 @@ BEGIN
         -- (of a snapshot with bands, the stored rows of the customers rescored or touched)
         CREATE TEMP TABLE rfm_fresh ON COMMIT DROP AS SELECT * FROM rfm_new;
         ANALYZE rfm_fresh;
+        -- A month without stored rows (the new month, on its first day) has nothing to compare: its
+        -- rows are written as they are, last (below).
+        CREATE TEMP TABLE rfm_unstored ON COMMIT DROP AS
+        SELECT month FROM rfm_todo t WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_scores r WHERE r.month = t.month);
         -- Kept with statistics: a few hundred keys, looked up by index (a guess of half the rescored
         -- rows planned a scan of every snapshot's rows).
         CREATE TEMP TABLE rfm_rescored ON COMMIT DROP AS
@@ -245,7 +249,7 @@ BEGIN
         SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
                c.customer_id IS NOT NULL AS stored, n.customer_id IS NOT NULL AS fresh,
                n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment
-        FROM rfm_fresh n
+        FROM (SELECT * FROM rfm_fresh WHERE month NOT IN (SELECT month FROM rfm_unstored)) n
         FULL JOIN (SELECT * FROM marts.rfm_scores
                    WHERE month IN (SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_banded))
                    UNION ALL
@@ -258,7 +262,9 @@ BEGIN
         WHERE d.stored AND c.month = d.month AND c.customer_id = d.customer_id;
         INSERT INTO marts.rfm_scores
         SELECT month, customer_id, last_day, frequency, monetary, r, f, m, segment FROM rfm_diff WHERE fresh
-        ORDER BY month, customer_id;   -- in key order: a new month's 200k rows fill the key's right edge
+        ORDER BY month, customer_id;
+        INSERT INTO marts.rfm_scores   -- in key order: a new month's 200k rows fill the key's right edge
+        SELECT * FROM rfm_fresh WHERE month IN (SELECT month FROM rfm_unstored) ORDER BY month, customer_id;
     END IF;
 END $$;
 
