@@ -362,10 +362,20 @@ def test_builders_in_their_own_transactions_see_each_change_once(conn):
 
 
 def _indexes(conn) -> list[tuple]:
+    """The keys and indexes of the tables (a partition's are its parent's)."""
     return conn.execute(
-        "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes"
-        " WHERE schemaname IN ('core', 'marts') ORDER BY 1, 2, 3"
+        "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes i"
+        " JOIN pg_class t ON t.oid = format('%I.%I', i.schemaname, i.tablename)::regclass"
+        " WHERE schemaname IN ('core', 'marts') AND NOT t.relispartition ORDER BY 1, 2, 3"
     ).fetchall()
+
+
+def _rfm_months_without_key(conn) -> tuple[int, int]:
+    """RFM's monthly partitions, and those without the parent's key."""
+    return conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM pg_index x"
+        " WHERE x.indrelid = p.part AND x.indisprimary AND x.indisvalid)) FROM marts.rfm_partitions() p"
+    ).fetchone()
 
 
 def test_a_full_rebuild_puts_back_every_key_and_index_the_migrations_made(conn):
@@ -373,9 +383,12 @@ def test_a_full_rebuild_puts_back_every_key_and_index_the_migrations_made(conn):
     seed_history(conn)
     assert set(_each_in_its_own_transaction(conn).values()) == {"full", ""}  # builder by builder
     assert _indexes(conn) == migrated
+    months = conn.execute("SELECT count(*) FROM marts.rfm_snapshots").fetchone()[0]
+    assert _rfm_months_without_key(conn) == (months, 0)
     with conn.transaction():  # every builder in one transaction
         rebuild(conn, FIRST, LAST, segments_from=LAST, full=True)
     assert _indexes(conn) == migrated
+    assert _rfm_months_without_key(conn) == (months, 0)
 
 
 def _segments(conn, day: date) -> list[tuple]:

@@ -51,28 +51,26 @@ WHERE NOT coalesce(current_setting('marts.incremental', true)::boolean, false)
    OR EXISTS (SELECT 1 FROM scope_days d WHERE d.key = 'day' AND d.day <= w.as_of);
 
 -- A few snapshots to redo (a normal day: the running month; a late change in the month before: two)
--- have their new rows compared with the stored ones, and only those that differ written. Most of
--- them (a first build, a full rebuild, a late change months back): their rows are replaced, the key
--- over the whole table built once after the load, faster than maintaining it for millions of rows
--- but slower than a comparison while only a few months are redone.
+-- have their new rows compared with the stored ones, and only those that differ written; a month
+-- without stored rows (the new month, on its first day) is written whole. Most of them (a first
+-- build, a full rebuild, a late change months back): their rows are replaced, the key over every
+-- month built once after the load, faster than maintaining it for millions of rows but slower than
+-- a comparison while only a few months are redone.
 SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) * 2 > (SELECT count(*) FROM rfm_wanted))::text, true);
+-- marts.rfm_scores keeps one partition per month (migration 249): a month that leaves the window is
+-- dropped, and so, in a bulk rewrite, is each month redone, made again empty and without keys.
 DO $$
-DECLARE   -- the wanted months are consecutive: what is outside them is two ranges of the key
-    first_month date := (SELECT min(month) FROM rfm_wanted);
-    last_month date := (SELECT max(month) FROM rfm_wanted);
+DECLARE
+    bulk boolean := current_setting('marts.rfm_bulk')::boolean;
+    part regclass;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM rfm_wanted w WHERE w.month NOT IN (SELECT month FROM rfm_todo))
-       AND current_setting('marts.rfm_bulk')::boolean THEN   -- nothing kept
-        TRUNCATE marts.rfm_scores;
-    ELSE
-        DELETE FROM marts.rfm_scores WHERE month < first_month OR month > last_month;
-        IF current_setting('marts.rfm_bulk')::boolean THEN
-            DELETE FROM marts.rfm_scores r WHERE r.month IN (SELECT month FROM rfm_todo);
-        END IF;
-    END IF;
-    IF current_setting('marts.rfm_bulk')::boolean THEN
-        PERFORM marts.set_aside_indexes('marts.rfm_scores');
-    END IF;
+    PERFORM marts.set_aside_indexes('marts.rfm_scores') WHERE bulk;
+    FOR part IN SELECT p.part FROM marts.rfm_partitions() p
+                WHERE p.month NOT IN (SELECT month FROM rfm_wanted) OR bulk AND p.month IN (SELECT month FROM rfm_todo)
+    LOOP
+        EXECUTE format('DROP TABLE %s', part);
+    END LOOP;
+    PERFORM marts.rfm_add_month(month) FROM rfm_todo WHERE bulk;
 END $$;
 
 -- Snapshots redone by comparison whose boundaries are stored (under the same segment map): only
@@ -211,6 +209,7 @@ SELECT array_agg(m.segment ORDER BY g.cell) AS segments
 FROM generate_series(1, 25) AS g(cell)
 LEFT JOIN marts.rfm_segment_map m ON (m.r - 1) * 5 + m.fm = g.cell;
 
+-- The new rows of the snapshots listed in rfm_reading, scored.
 CREATE OR REPLACE TEMP VIEW rfm_new AS
 SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary, s.r, s.f, s.m,
        ((SELECT segments FROM rfm_cells))[(s.r - 1) * 5 + (s.f + s.m + 1) / 2] AS segment   -- round((F + M) / 2) in integers
@@ -223,21 +222,30 @@ FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
                 + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
       FROM rfm_state s
       JOIN rfm_cuts c USING (as_of)
+      WHERE s.month IN (SELECT month FROM rfm_reading)
       OFFSET 0) s;   -- scored once per row, not again inside the subscript
 
 DO $$
 BEGIN
     IF current_setting('marts.rfm_bulk')::boolean THEN
+        TRUNCATE rfm_reading;
+        INSERT INTO rfm_reading SELECT month FROM rfm_todo;
         INSERT INTO marts.rfm_scores SELECT * FROM rfm_new;
         PERFORM marts.restore_indexes('marts.rfm_scores');
-    ELSE   -- only what changed: one pass over the new and the stored rows, then the few that differ
-        -- (of a snapshot with bands, the stored rows of the customers rescored or touched)
+    ELSE
+        -- A month without stored rows (the new month, on its first day) has nothing to compare: it
+        -- is written whole, as a partition of its own.
+        CREATE TEMP TABLE rfm_unstored ON COMMIT DROP AS   -- one row looked for in the month's partition
+        SELECT month FROM rfm_todo t WHERE (SELECT r.month FROM marts.rfm_scores r WHERE r.month = t.month LIMIT 1) IS NULL;
+        TRUNCATE rfm_reading;
+        INSERT INTO rfm_reading SELECT month FROM rfm_unstored;
+        PERFORM marts.rfm_write_month(month, 'rfm_new') FROM rfm_unstored;
+        -- The others, only what changed: one pass over the new and the stored rows, then the few
+        -- that differ (of a snapshot with bands, the stored rows of the customers rescored or touched).
+        TRUNCATE rfm_reading;
+        INSERT INTO rfm_reading SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_unstored);
         CREATE TEMP TABLE rfm_fresh ON COMMIT DROP AS SELECT * FROM rfm_new;
         ANALYZE rfm_fresh;
-        -- A month without stored rows (the new month, on its first day) has nothing to compare: its
-        -- rows are written as they are, last (below).
-        CREATE TEMP TABLE rfm_unstored ON COMMIT DROP AS
-        SELECT month FROM rfm_todo t WHERE NOT EXISTS (SELECT 1 FROM marts.rfm_scores r WHERE r.month = t.month);
         -- Kept with statistics: a few hundred keys, looked up by index (a guess of half the rescored
         -- rows planned a scan of every snapshot's rows).
         CREATE TEMP TABLE rfm_rescored ON COMMIT DROP AS
@@ -249,9 +257,9 @@ BEGIN
         SELECT coalesce(n.month, c.month) AS month, coalesce(n.customer_id, c.customer_id) AS customer_id,
                c.customer_id IS NOT NULL AS stored, n.customer_id IS NOT NULL AS fresh,
                n.last_day, n.frequency, n.monetary, n.r, n.f, n.m, n.segment
-        FROM (SELECT * FROM rfm_fresh WHERE month NOT IN (SELECT month FROM rfm_unstored)) n
+        FROM rfm_fresh n
         FULL JOIN (SELECT * FROM marts.rfm_scores
-                   WHERE month IN (SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_banded))
+                   WHERE month IN (SELECT month FROM rfm_reading WHERE month NOT IN (SELECT month FROM rfm_banded))
                    UNION ALL
                    SELECT r.* FROM rfm_rescored k JOIN marts.rfm_scores r USING (month, customer_id)) c
                ON c.month = n.month AND c.customer_id = n.customer_id
@@ -263,8 +271,6 @@ BEGIN
         INSERT INTO marts.rfm_scores
         SELECT month, customer_id, last_day, frequency, monetary, r, f, m, segment FROM rfm_diff WHERE fresh
         ORDER BY month, customer_id;
-        INSERT INTO marts.rfm_scores   -- in key order: a new month's 200k rows fill the key's right edge
-        SELECT * FROM rfm_fresh WHERE month IN (SELECT month FROM rfm_unstored) ORDER BY month, customer_id;
     END IF;
 END $$;
 

@@ -1,0 +1,60 @@
+-- marts.rfm_scores is partitioned by month, one partition per snapshot (marts.rfm_scores_YYYYMM).
+-- A month's rows are written and dropped as a table of their own: on a month's first day the new
+-- snapshot's 226k rows (at a million orders) go into an empty table keyed once filled, instead of
+-- through the key of every stored month (0.30 s against 0.56 s); the month that leaves the window
+-- is a dropped table, not 226k deleted rows left for a vacuum. A key over one month is a key over
+-- all of them: the month is the partition key and leads the primary key.
+
+-- The months stored, each with its partition (read from the partition's bounds).
+CREATE FUNCTION marts.rfm_partitions() RETURNS TABLE (month date, part regclass) LANGUAGE sql STABLE AS $$
+    SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM '''([0-9-]+)''')::date, c.oid::regclass
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'marts.rfm_scores'::regclass
+$$;
+
+-- A new, empty partition for a month (its keys are the parent's: none while a rebuild has them
+-- set aside, built once over all the months afterwards).
+CREATE FUNCTION marts.rfm_add_month(m date) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE UNLOGGED TABLE marts.%I PARTITION OF marts.rfm_scores FOR VALUES FROM (%L) TO (%L)',
+                   'rfm_scores_' || to_char(m, 'YYYYMM'), m, (m + interval '1 month')::date);
+END $$;
+
+-- A month written whole: its rows (those of rows_from for that month) go into a table of their own,
+-- keyed once filled, then attached as the month's partition; a partition already there for the
+-- month (empty: the month has no stored rows) is dropped first.
+CREATE FUNCTION marts.rfm_write_month(m date, rows_from regclass) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    part text := format('marts.%I', 'rfm_scores_' || to_char(m, 'YYYYMM'));
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS %s', part);
+    EXECUTE format('CREATE UNLOGGED TABLE %s (LIKE marts.rfm_scores)', part);
+    EXECUTE format('INSERT INTO %s SELECT * FROM %s WHERE month = $1', part, rows_from) USING m;
+    EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (month, customer_id)', part);
+    EXECUTE format('ALTER TABLE marts.rfm_scores ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)',
+                   part, m, (m + interval '1 month')::date);
+END $$;
+
+DROP VIEW marts.rfm;
+ALTER TABLE marts.rfm_scores RENAME TO rfm_scores_before;
+ALTER INDEX marts.rfm_scores_pkey RENAME TO rfm_scores_before_pkey;
+CREATE TABLE marts.rfm_scores (
+    month        date     NOT NULL,   -- the snapshot's month (marts.rfm_snapshots gives its date)
+    customer_id  text     COLLATE "C" NOT NULL,
+    last_day     date     NOT NULL,   -- last counted order day up to the snapshot's date
+    frequency    integer  NOT NULL,
+    monetary     numeric  NOT NULL,
+    r smallint NOT NULL, f smallint NOT NULL, m smallint NOT NULL,
+    segment      text     NOT NULL,
+    PRIMARY KEY (month, customer_id)
+) PARTITION BY RANGE (month);
+SELECT marts.rfm_write_month(month, 'marts.rfm_scores_before')
+FROM (SELECT DISTINCT month FROM marts.rfm_scores_before) m;
+DROP TABLE marts.rfm_scores_before;
+
+CREATE VIEW marts.rfm AS
+SELECT s.as_of, c.customer_id, s.as_of - c.last_day AS recency_days, c.frequency, c.monetary,
+       c.r, c.f, c.m, c.segment
+FROM marts.rfm_scores c
+JOIN marts.rfm_snapshots s ON s.month = c.month;
