@@ -249,7 +249,8 @@ def snapshot_tables(conn) -> list[str]:
         f"{s}.{t}"
         for s, t in conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('core', 'marts')"
-            " AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+            " AND table_type = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM pg_inherits i"  # a partition: in its parent
+            " WHERE i.inhrelid = format('%I.%I', table_schema, table_name)::regclass) ORDER BY 1, 2"
         )
         if t not in COMPARE_SKIP
     ]

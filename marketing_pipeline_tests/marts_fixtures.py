@@ -242,6 +242,8 @@ def model_tables(conn, segment_days: tuple[date, date]) -> dict[str, list[tuple]
     names = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema IN ('core', 'marts') AND table_type = 'BASE TABLE'"
+        " AND NOT EXISTS (SELECT 1 FROM pg_inherits i"  # a partition: compared in its parent
+        " WHERE i.inhrelid = format('%I.%I', table_schema, table_name)::regclass)"
         " AND table_name NOT IN ('rfm_snapshots', 'changed_days', 'refresh_state')"
         " AND table_name NOT LIKE 'customer_segment\\_%'"  # compared through the view
         " UNION ALL SELECT 'marts', 'rfm'"  # the view: scores with their date and recency

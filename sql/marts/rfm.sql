@@ -15,8 +15,9 @@
 -- A snapshot redone with its boundaries stored rescores only the customers whose orders changed
 -- (core.changed_customers) and those a moved boundary reaches: every other customer's values and
 -- boundaries are the same, so is their score.
--- Rows are kept per month in marts.rfm_scores with the last order day, so the running month's date
--- moving by a day changes no row by itself; the view marts.rfm adds the date and the recency.
+-- Rows are kept in marts.rfm_scores, one partition per month (migration 249), with the last order
+-- day, so the running month's date moving by a day changes no row by itself; the view marts.rfm
+-- adds the date and the recency.
 CREATE TEMP TABLE IF NOT EXISTS scope_days (key text NOT NULL, day date NOT NULL);  -- as scope.py makes it
 
 -- The customers whose counted orders changed since RFM last read them, taken out as they are read.
