@@ -222,8 +222,9 @@ FROM (SELECT s.month, s.customer_id, s.last_day, s.frequency, s.monetary,
              (1 + (s.monetary > c.m1)::int + (s.monetary > c.m2)::int
                 + (s.monetary > c.m3)::int + (s.monetary > c.m4)::int)::smallint AS m
       FROM rfm_state s
-      JOIN rfm_cuts c USING (as_of)
-      WHERE s.month IN (SELECT month FROM rfm_reading)
+      JOIN (SELECT c.* FROM rfm_cuts c JOIN rfm_todo t USING (as_of)   -- the months read: a filter on
+            WHERE t.month IN (SELECT month FROM rfm_reading)) c         -- a dozen cuts, not on every row
+           USING (as_of)
       OFFSET 0) s;   -- scored once per row, not again inside the subscript
 
 DO $$
