@@ -36,25 +36,18 @@ BEGIN
                    part, m, (m + interval '1 month')::date);
 END $$;
 
-DROP VIEW marts.rfm;
-ALTER TABLE marts.rfm_scores RENAME TO rfm_scores_before;
-ALTER INDEX marts.rfm_scores_pkey RENAME TO rfm_scores_before_pkey;
-CREATE TABLE marts.rfm_scores (
-    month        date     NOT NULL,   -- the snapshot's month (marts.rfm_snapshots gives its date)
-    customer_id  text     COLLATE "C" NOT NULL,
-    last_day     date     NOT NULL,   -- last counted order day up to the snapshot's date
-    frequency    integer  NOT NULL,
-    monetary     numeric  NOT NULL,
-    r smallint NOT NULL, f smallint NOT NULL, m smallint NOT NULL,
-    segment      text     NOT NULL,
-    PRIMARY KEY (month, customer_id)
-) PARTITION BY RANGE (month);
-SELECT marts.rfm_write_month(month, 'marts.rfm_scores_before')
-FROM (SELECT DISTINCT month FROM marts.rfm_scores_before) m;
-DROP TABLE marts.rfm_scores_before;
-
-CREATE VIEW marts.rfm AS
-SELECT s.as_of, c.customer_id, s.as_of - c.last_day AS recency_days, c.frequency, c.monetary,
-       c.r, c.f, c.m, c.segment
-FROM marts.rfm_scores c
-JOIN marts.rfm_snapshots s ON s.month = c.month;
+-- The table is made again partitioned, with the same columns and key; the view that reads it is set
+-- aside meanwhile and made again as it was.
+DO $$
+DECLARE
+    view_def text := pg_get_viewdef('marts.rfm'::regclass);
+BEGIN
+    DROP VIEW marts.rfm;
+    ALTER TABLE marts.rfm_scores RENAME TO rfm_scores_before;
+    ALTER INDEX marts.rfm_scores_pkey RENAME TO rfm_scores_before_pkey;
+    CREATE TABLE marts.rfm_scores (LIKE marts.rfm_scores_before INCLUDING ALL) PARTITION BY RANGE (month);
+    PERFORM marts.rfm_write_month(month, 'marts.rfm_scores_before')
+    FROM (SELECT DISTINCT month FROM marts.rfm_scores_before) m;
+    DROP TABLE marts.rfm_scores_before;
+    EXECUTE 'CREATE VIEW marts.rfm AS ' || view_def;
+END $$;
