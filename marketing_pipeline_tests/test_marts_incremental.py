@@ -370,6 +370,10 @@ def _indexes(conn) -> list[tuple]:
     ).fetchall()
 
 
+def _setting(conn, name: str) -> str:
+    return conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+
+
 def _rfm_months_without_key(conn) -> tuple[int, int]:
     """RFM's monthly partitions, and those without the parent's key."""
     return conn.execute(
@@ -479,6 +483,10 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             assert after[date(2025, 6, 30)] == before[date(2025, 6, 30)]
             assert written == running.fetchone()[0]
             assert date(2024, 6, 30) not in after and min(after) == date(2024, 7, 31)
+            # one keyed partition per snapshot: July's added, June 2024's dropped
+            months = {m for (m,) in conn.execute("SELECT month FROM marts.rfm_partitions()")}
+            assert months == {d.replace(day=1) for d in after}
+            assert _rfm_months_without_key(conn) == (13, 0)
         once = conn.execute(
             "SELECT count(*) FROM marts.rfm r JOIN core.customers c USING (customer_id)"
             " WHERE c.email = 'once@example.com' AND r.as_of = %s",
@@ -491,6 +499,32 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             sqlfiles.apply_settings(conn, config.gucs())
             sqlfiles.build(conn, "rfm")
             assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed
+
+
+def test_a_late_order_months_back_rewrites_those_months_whole_and_keeps_the_others(conn, monkeypatch):
+    """More than half the snapshots to redo (a late order in the second of four months): their
+    months are written again whole and the key over every month built once after; the month before
+    the late order keeps its very rows, keyed again, and marts.rfm equals a rebuild."""
+    monkeypatch.setenv("MARTS_RFM_MONTHS", "4")
+    seed_history(conn)
+    build(conn, FIRST, LAST, segments_from=LAST)
+    march = "SELECT customer_id, frequency, xmin::text FROM marts.rfm_scores WHERE month = '2025-03-01' ORDER BY 1"
+    kept = conn.execute(march).fetchall()
+    assert kept and _rfm_months_without_key(conn) == (4, 0)
+
+    new_day = LAST + timedelta(days=1)
+    website_order(conn, "LATE", email="p4@example.com", created=at(date(2025, 4, 10), 12), total="500.00")
+    with conn.transaction():
+        rebuild(conn, FIRST, new_day, segments_from=new_day)
+        assert _setting(conn, "marts.rfm_bulk") == "true"  # April, May and June of four months
+    assert conn.execute(march).fetchall() == kept
+    assert _rfm_months_without_key(conn) == (4, 0)
+    refreshed = conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall()
+    with conn.transaction(force_rollback=True):
+        scope.forget(conn)
+        sqlfiles.apply_settings(conn, config.gucs())
+        sqlfiles.build(conn, "rfm")
+        assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed
 
 
 def _view(conn, first: date, last: date) -> list[tuple]:
