@@ -7,8 +7,8 @@
 time, reused as it is after), so iterations skip generation (the data ends the day before yesterday
 and each full run adds the days up to the first of the next month: once they are past today, the
 job's source coverage, which stops at today, and the funnel differ from the one-transaction
-rebuild's, which covers the new days; compare on fresh data); ``--full-only`` then stops after the full rebuild (nothing else changes the raw rows, so
-the next run starts from the same data).
+rebuild's, which covers the new days; compare on fresh data); ``--full-only`` then stops after the
+full rebuild (nothing else changes the raw rows, so the next run starts from the same data).
 
 Raw rows (TikTok Shop and website orders with lines, Customer.io deliveries) are generated with
 generate_series inside PostgreSQL in a scratch database. Then, each timed:

@@ -13,12 +13,17 @@ CREATE FUNCTION marts.rfm_partitions() RETURNS TABLE (month date, part regclass)
     WHERE i.inhparent = 'marts.rfm_scores'::regclass
 $$;
 
+-- The name of a month's partition.
+CREATE FUNCTION marts.rfm_month_table(m date) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('marts.%I', 'rfm_scores_' || to_char(m, 'YYYYMM'))
+$$;
+
 -- A new, empty partition for a month (its keys are the parent's: none while a rebuild has them
 -- set aside, built once over all the months afterwards).
 CREATE FUNCTION marts.rfm_add_month(m date) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('CREATE UNLOGGED TABLE marts.%I PARTITION OF marts.rfm_scores FOR VALUES FROM (%L) TO (%L)',
-                   'rfm_scores_' || to_char(m, 'YYYYMM'), m, (m + interval '1 month')::date);
+    EXECUTE format('CREATE UNLOGGED TABLE %s PARTITION OF marts.rfm_scores FOR VALUES FROM (%L) TO (%L)',
+                   marts.rfm_month_table(m), m, (m + interval '1 month')::date);
 END $$;
 
 -- A month written whole: its rows (those of rows_from for that month) go into a table of their own,
@@ -26,7 +31,7 @@ END $$;
 -- month (empty: the month has no stored rows) is dropped first.
 CREATE FUNCTION marts.rfm_write_month(m date, rows_from regclass) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    part text := format('marts.%I', 'rfm_scores_' || to_char(m, 'YYYYMM'));
+    part text := marts.rfm_month_table(m);
 BEGIN
     EXECUTE format('DROP TABLE IF EXISTS %s', part);
     EXECUTE format('CREATE UNLOGGED TABLE %s (LIKE marts.rfm_scores)', part);
