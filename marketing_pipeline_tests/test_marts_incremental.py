@@ -6,6 +6,8 @@ written until their partitions are materialized again."""
 from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg
+
 from marketing_pipeline.marts import scope, sqlfiles
 from marketing_pipeline.marts.assets import build_segments
 from marketing_pipeline.marts.rebuild import ORDER, rebuild
@@ -499,6 +501,27 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             sqlfiles.apply_settings(conn, config.gucs())
             sqlfiles.build(conn, "rfm")
             assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed
+
+
+def test_a_month_a_reader_holds_is_left_for_the_next_run(conn, warehouse_url):
+    """On a month's first day the month leaving the window is dropped. A reader holding marts.rfm (an
+    open transaction) neither blocks the refresh nor sees its read fail: the month is left, already
+    out of the view, and the next run drops it."""
+    seed_history(conn)
+    build(conn, FIRST, LAST, segments_from=LAST)  # June 2024 to June 2025
+    july, leaving = date(2025, 7, 1), date(2024, 6, 1)
+    website_order(conn, "JULY", email="p3@example.com", created=at(july, 10), total="60.00")
+    months = "SELECT month FROM marts.rfm_partitions()"
+    with psycopg.connect(warehouse_url) as reader:
+        assert reader.execute("SELECT count(*) FROM marts.rfm").fetchone()[0] > 0
+        build(conn, FIRST, july, segments_from=july)
+        assert leaving in {m for (m,) in conn.execute(months)}
+        assert july in {m for (m,) in conn.execute(months)}
+        assert min(_snapshots(conn)) == date(2024, 7, 31)  # the month left is out of marts.rfm
+        reader.execute("SELECT count(*) FROM marts.rfm")  # still reads
+    build(conn, FIRST, july, segments_from=july)
+    assert leaving not in {m for (m,) in conn.execute(months)}
+    assert _rfm_months_without_key(conn) == (13, 0)
 
 
 def test_a_late_order_months_back_rewrites_those_months_whole_and_keeps_the_others(conn, monkeypatch):
