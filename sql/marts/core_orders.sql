@@ -127,12 +127,14 @@ BEGIN
         ANALYZE core.customer_months;
         INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
         TRUNCATE core.customer_totals;
+        PERFORM marts.set_aside_indexes('core.customer_totals');
         INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
         SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
         FROM core.orders
         WHERE customer_id IS NOT NULL AND is_counted
         GROUP BY 1
         ORDER BY 1;   -- RFM's running month is read in this order (sql/marts/rfm.sql)
+        PERFORM marts.restore_indexes('core.customer_totals');
     END IF;
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
     SELECT cohort_month,
