@@ -372,8 +372,9 @@ def _indexes(conn) -> list[tuple]:
     ).fetchall()
 
 
-def _setting(conn, name: str) -> str:
-    return conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+def _rfm_months(conn) -> set[date]:
+    """The months marts.rfm_scores has a partition for."""
+    return {m for (m,) in conn.execute("SELECT month FROM marts.rfm_partitions()")}
 
 
 def _rfm_months_without_key(conn) -> tuple[int, int]:
@@ -486,8 +487,7 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
             assert written == running.fetchone()[0]
             assert date(2024, 6, 30) not in after and min(after) == date(2024, 7, 31)
             # one keyed partition per snapshot: July's added, June 2024's dropped
-            months = {m for (m,) in conn.execute("SELECT month FROM marts.rfm_partitions()")}
-            assert months == {d.replace(day=1) for d in after}
+            assert _rfm_months(conn) == {d.replace(day=1) for d in after}
             assert _rfm_months_without_key(conn) == (13, 0)
         once = conn.execute(
             "SELECT count(*) FROM marts.rfm r JOIN core.customers c USING (customer_id)"
@@ -511,16 +511,14 @@ def test_a_month_a_reader_holds_is_left_for_the_next_run(conn, warehouse_url):
     build(conn, FIRST, LAST, segments_from=LAST)  # June 2024 to June 2025
     july, leaving = date(2025, 7, 1), date(2024, 6, 1)
     website_order(conn, "JULY", email="p3@example.com", created=at(july, 10), total="60.00")
-    months = "SELECT month FROM marts.rfm_partitions()"
     with psycopg.connect(warehouse_url) as reader:
         assert reader.execute("SELECT count(*) FROM marts.rfm").fetchone()[0] > 0
         build(conn, FIRST, july, segments_from=july)
-        assert leaving in {m for (m,) in conn.execute(months)}
-        assert july in {m for (m,) in conn.execute(months)}
+        assert {leaving, july} <= _rfm_months(conn)
         assert min(_snapshots(conn)) == date(2024, 7, 31)  # the month left is out of marts.rfm
         reader.execute("SELECT count(*) FROM marts.rfm")  # still reads
     build(conn, FIRST, july, segments_from=july)
-    assert leaving not in {m for (m,) in conn.execute(months)}
+    assert leaving not in _rfm_months(conn)
     assert _rfm_months_without_key(conn) == (13, 0)
 
 
@@ -539,7 +537,8 @@ def test_a_late_order_months_back_rewrites_those_months_whole_and_keeps_the_othe
     website_order(conn, "LATE", email="p4@example.com", created=at(date(2025, 4, 10), 12), total="500.00")
     with conn.transaction():
         rebuild(conn, FIRST, new_day, segments_from=new_day)
-        assert _setting(conn, "marts.rfm_bulk") == "true"  # April, May and June of four months
+        bulk = conn.execute("SELECT current_setting('marts.rfm_bulk')").fetchone()[0]
+        assert bulk == "true"  # April, May and June of four months
     assert conn.execute(march).fetchall() == kept
     assert _rfm_months_without_key(conn) == (4, 0)
     refreshed = conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall()

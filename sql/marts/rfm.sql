@@ -59,10 +59,11 @@ WHERE NOT coalesce(current_setting('marts.incremental', true)::boolean, false)
 -- a comparison while only a few months are redone.
 SELECT set_config('marts.rfm_bulk', ((SELECT count(*) FROM rfm_todo) * 2 > (SELECT count(*) FROM rfm_wanted))::text, true);
 -- marts.rfm_scores keeps one partition per month (migration 249): in a bulk rewrite each month
--- redone is dropped and made again, empty and without keys. A month that leaves the window is
--- dropped too, which waits for every reader of marts.rfm: a refresh waits two seconds at most, and
--- leaves the month to the next run if a reader holds it longer (an open transaction). Its rows are
--- out of marts.rfm already: the view shows only months with a snapshot.
+-- redone is dropped and made again, empty and without keys (setting the keys aside locks the table:
+-- a bulk rewrite waits for its readers). A month that leaves the window is dropped too, which waits
+-- for every reader of marts.rfm: a refresh waits two seconds at most, and leaves the month to the
+-- next run if a reader holds it longer (an open transaction). Its rows are out of marts.rfm already:
+-- the view shows only months with a snapshot.
 DO $$
 DECLARE
     bulk boolean := current_setting('marts.rfm_bulk')::boolean;
@@ -70,12 +71,11 @@ DECLARE
     p record;
 BEGIN
     PERFORM marts.set_aside_indexes('marts.rfm_scores') WHERE bulk;
-    FOR p IN SELECT * FROM marts.rfm_partitions() WHERE bulk AND month IN (SELECT month FROM rfm_todo) LOOP
-        EXECUTE format('DROP TABLE %s', p.part);
-    END LOOP;
-    FOR p IN SELECT * FROM marts.rfm_partitions() WHERE month NOT IN (SELECT month FROM rfm_wanted) LOOP
+    PERFORM set_config('lock_timeout', '2s', true);
+    FOR p IN SELECT * FROM marts.rfm_partitions()
+             WHERE month NOT IN (SELECT month FROM rfm_wanted) OR bulk AND month IN (SELECT month FROM rfm_todo)
+    LOOP
         BEGIN
-            PERFORM set_config('lock_timeout', CASE WHEN bulk THEN wait ELSE '2s' END, true);
             EXECUTE format('DROP TABLE %s', p.part);
         EXCEPTION WHEN lock_not_available THEN
             RAISE NOTICE 'rfm: % is in use, left for the next run', p.part;
