@@ -88,8 +88,10 @@ DO $$ BEGIN IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE co
 -- 3. New platform ids: the customer of the earliest record's email, else of its phone, else new.
 --    (Every email and phone has a key by now, so the earliest record with one decides.)
 --    Each platform id's first email and phone (the first in byte order at the same instant) come
---    from two hash passes instead of sorting every record; kept with statistics, so the join
---    below is planned on their real size.
+--    from two passes over the keys instead of sorting every record; kept with statistics, so the
+--    join below is planned on their real size. The second pass is grouped by sorting (the planner
+--    cannot tell how few rows the join keeps): the id leads the sort, since its type has six values
+--    and a sort that starts with the type compares nearly every pair in full (1.4 s against 2.5-3.7 s).
 CREATE TEMP TABLE pid_firsts ON COMMIT DROP AS
 WITH first_seen AS (
     SELECT platform_type, platform_id,
@@ -104,7 +106,7 @@ SELECT s.platform_type, s.platform_id,
        min(s.phone COLLATE "C") FILTER (WHERE s.seen_at = f.phone_at) AS phone
 FROM stg_keys s JOIN first_seen f USING (platform_type, platform_id)
 WHERE s.seen_at IN (f.email_at, f.phone_at)
-GROUP BY s.platform_type COLLATE "C", s.platform_id COLLATE "C", s.platform_type, s.platform_id;
+GROUP BY s.platform_id COLLATE "C", s.platform_type COLLATE "C", s.platform_id, s.platform_type;
 ANALYZE pid_firsts;
 WITH new_pid AS (
     SELECT s.platform_type, s.platform_id, min(s.seen_at) AS first_seen
