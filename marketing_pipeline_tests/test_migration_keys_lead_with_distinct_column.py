@@ -60,7 +60,8 @@ def test_the_rows_come_through_and_the_keys_hold_with_their_distinct_column_firs
             conn, "SELECT 1 FROM core.email_events WHERE (platform, event_id) IN (('customerio', 'd1:open'))"
         )
         assert "customer_keys_pkey" in _plan(
-            conn, "SELECT customer_id FROM core.customer_keys WHERE key_type = 'email' AND key_value = 'a@example.com'"
+            conn,
+            "SELECT customer_id FROM core.customer_keys WHERE key_type = 'email' AND key_value = 'a@example.com'",
         )
         conn.rollback()
         with pytest.raises(psycopg.errors.UniqueViolation):
