@@ -6,5 +6,3 @@ SELECT 'customerio', d.delivery_id, d.partition_date, core.norm_email(coalesce(d
        'customerio_person', d.customer_id, d.created_at, NULL::boolean, NULL::timestamptz
 FROM refresh_customerio_deliveries d
 WHERE d.customer_id IS NOT NULL OR d.email IS NOT NULL;
-INSERT INTO stg_identities TABLE stg_identities_customerio;
-DROP TABLE stg_identities_customerio;

@@ -9,5 +9,3 @@ SELECT 'klaviyo', p.profile_id, p.partition_date, core.norm_email(p.email),
        CASE p.email_consent WHEN 'SUBSCRIBED' THEN true WHEN 'UNSUBSCRIBED' THEN false END,
        CASE WHEN p.email_consent = 'SUBSCRIBED' THEN coalesce(p.email_consent_at, p.created_at, p.updated_at) END
 FROM refresh_klaviyo_profiles p;
-INSERT INTO stg_identities TABLE stg_identities_klaviyo;
-DROP TABLE stg_identities_klaviyo;

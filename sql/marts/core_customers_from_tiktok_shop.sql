@@ -8,5 +8,3 @@ SELECT 'tiktok_shop', o.order_id, o.partition_date,
        'tiktok_user', o.buyer_user_id,
        o.created_at, NULL::boolean, NULL::timestamptz
 FROM refresh_tiktok_shop_orders o;
-INSERT INTO stg_identities TABLE stg_identities_tiktok_shop;
-DROP TABLE stg_identities_tiktok_shop;

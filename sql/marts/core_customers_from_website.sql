@@ -10,5 +10,3 @@ SELECT 'website', o.order_id, o.partition_date,
        CASE WHEN o.accepts_marketing THEN o.created_at END
 FROM refresh_website_orders o
 CROSS JOIN LATERAL core.website_payload(o.payload) p;   -- its fields, read once (migration 248)
-INSERT INTO stg_identities TABLE stg_identities_website;
-DROP TABLE stg_identities_website;
