@@ -13,21 +13,7 @@
 -- a new customer's id is 'cus_' + the first 16 hex digits of md5('<key type>:<key value>') of the
 -- highest-precedence key that created it, so a rebuild from scratch gives the same ids too.
 
--- Every source's staged records as one (core_customers_stage.sql), each table with statistics
--- (temporary tables get none otherwise).
-DO $$
-DECLARE
-    parts text[] := ARRAY(SELECT c.relname::text FROM pg_class c
-                          WHERE c.relnamespace = pg_my_temp_schema() AND c.relkind = 'r'
-                            AND c.relname LIKE 'stg\_identities\_%' ORDER BY c.relname);
-    part text;
-BEGIN
-    FOREACH part IN ARRAY parts LOOP
-        EXECUTE format('ANALYZE %I', part);
-    END LOOP;
-    EXECUTE 'CREATE TEMP VIEW stg_identities AS '
-            || (SELECT string_agg(format('TABLE %I', p), ' UNION ALL ') FROM unnest(parts) p);
-END $$;
+SELECT marts.stage_view('stg_identities');  -- every source's staged records as one (migration 251)
 
 -- Keys are matched on each distinct combination a person's records carry, at its earliest instant:
 -- every rule below takes the earliest record, so this gives the same keys from about a quarter of

@@ -2,10 +2,10 @@
 -- Each present source stages its rows in a table of its own, stg_identities_<source>
 -- (core_customers_from_<source>.sql), by CREATE TABLE AS, which PostgreSQL can run in parallel
 -- (INSERT ... SELECT runs in one process), with this table's columns in this order; absent sources
--- stage none. core_customers.sql reads them all as one view, stg_identities, rather than copying
--- them into one table first (at a million orders, 2M rows: about a second).
+-- stage none. core_customers.sql reads them all as one view, stg_identities (marts.stage_view).
 -- Sources read refresh_<raw table>: the whole table, or its changed days (marketing_pipeline/marts/scope.py).
 CREATE TEMP TABLE stg_identities_shape (   -- no rows: the columns, and the view when no source is present
+    -- (its NOT NULLs are checked where the rows land, in core.identity_records)
     source            text        NOT NULL,
     record_id         text        NOT NULL,
     day               date        NOT NULL,  -- the source row's partition day

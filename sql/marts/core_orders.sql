@@ -5,7 +5,7 @@
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
 -- The orders to replace are gone already (core_orders_stage.sql); a refresh renumbers the orders of
 -- the customers it touched afterwards, since a customer's other orders are not staged.
-ANALYZE stg_orders;  -- temporary tables get no statistics otherwise
+SELECT marts.stage_view('stg_orders');  -- every source's staged orders as one (migration 251)
 
 -- Most orders have an email: the phone and the platform id are looked up by key only for those the
 -- email leaves unresolved (coalesce stops at the first), not joined for every order.
@@ -148,3 +148,4 @@ BEGIN
             revenue = a.revenue + excluded.revenue;
     DELETE FROM core.cohort_activity WHERE active_customers = 0;
 END $$;
+DROP VIEW stg_orders;

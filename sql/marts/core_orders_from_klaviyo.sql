@@ -5,6 +5,7 @@
 -- orders and lines of the changed Klaviyo days, the Klaviyo orders of those days already gone
 -- (core_orders_stage.sql), and the ids of the storefront orders staged or gone; every Klaviyo
 -- order when profiles changed or Klaviyo's orders changed as a whole (scope_whole).
+SELECT marts.stage_view('stg_orders');  -- the storefronts' orders staged so far
 CREATE TEMP TABLE IF NOT EXISTS klaviyo_ids (order_id text);
 TRUNCATE klaviyo_ids;
 DO $$
@@ -37,9 +38,10 @@ BEGIN
     SELECT * FROM raw.klaviyo_orders WHERE order_id IN (SELECT order_id FROM klaviyo_ids);
 END $$;
 
-INSERT INTO stg_orders (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
-                        order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
-                        discount_code, utm_source, utm_medium, utm_campaign)
+CREATE TEMP TABLE stg_orders_klaviyo (channel, source_order_id, email, phone, platform_type, platform_id, ordered_at,
+                                      order_date, status, is_cancelled, currency, gross_revenue, refunded_amount,
+                                      discount_code, utm_source, utm_medium, utm_campaign)
+ON COMMIT DROP AS
 SELECT 'klaviyo', k.order_id, core.norm_email(p.email),
        core.e164(p.phone_number, (SELECT current_setting('marts.default_cc'))),
        'klaviyo_profile', k.profile_id,
@@ -62,4 +64,4 @@ SELECT 'klaviyo:' || l.order_id, l.line_number::text, l.product_id, l.sku, l.pro
 FROM raw.klaviyo_order_lines l
 JOIN (SELECT DISTINCT ON (order_id) order_id, event_id FROM refresh_klaviyo_orders
       ORDER BY order_id, placed_at DESC, event_id DESC) k USING (event_id)
-WHERE EXISTS (SELECT 1 FROM stg_orders s WHERE s.channel = 'klaviyo' AND s.source_order_id = l.order_id);
+WHERE EXISTS (SELECT 1 FROM stg_orders_klaviyo s WHERE s.source_order_id = l.order_id);

@@ -16,8 +16,6 @@ FROM refresh_tiktok_shop_orders o
 LEFT JOIN (SELECT order_id, sum(sale_price) AS cancelled
            FROM refresh_tiktok_shop_order_lines WHERE display_status = 'CANCELLED'
            GROUP BY order_id) c USING (order_id);
-INSERT INTO stg_orders TABLE stg_orders_tiktok_shop;
-DROP TABLE stg_orders_tiktok_shop;
 
 -- One TikTok line per unit sold.
 INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,

@@ -16,8 +16,6 @@ SELECT 'website', o.order_id,
        o.discount_code, nullif(o.utm_source, ''), nullif(o.utm_medium, ''), nullif(o.utm_campaign, '')
 FROM refresh_website_orders o
 CROSS JOIN LATERAL core.website_payload(o.payload) p;   -- its fields, read once (migration 248)
-INSERT INTO stg_orders TABLE stg_orders_website;
-DROP TABLE stg_orders_website;
 
 INSERT INTO core.order_lines (order_key, line_id, product_id, sku, product_name, quantity, unit_price,
                               discount, line_revenue, is_refunded)

@@ -1,10 +1,12 @@
--- Staging for core.orders: each present source adds its orders (core_orders_from_<source>.sql) with
--- the keys needed to find the customer, and writes their lines to core.order_lines directly (a line
--- needs nothing resolved: it is written once, not staged and copied).
--- A storefront selects its orders by CREATE TABLE AS, which PostgreSQL can run in parallel (INSERT
--- ... SELECT runs in one process), with this table's columns in this order, and appends them;
--- Klaviyo's orders read the staged ones (a temporary table: one process anyway) and are inserted.
-CREATE TEMP TABLE stg_orders (
+-- Staging for core.orders: each present source stages its orders in a table of its own,
+-- stg_orders_<source> (core_orders_from_<source>.sql), with the keys needed to find the customer, and
+-- writes their lines to core.order_lines directly (a line needs nothing resolved: it is written once,
+-- not staged and copied). A storefront selects its orders by CREATE TABLE AS, which PostgreSQL can
+-- run in parallel, with this table's columns in this order; Klaviyo's orders read the storefronts'
+-- staged ones. They are all read as one view, stg_orders (marts.stage_view, migration 251).
+CREATE TEMP TABLE stg_orders_shape (   -- no rows: the columns, and the view when no source is present
+    -- (its NOT NULLs are checked where the rows land, in core.orders)
+
     channel         text        NOT NULL,
     source_order_id text        NOT NULL,
     email           text,
