@@ -125,7 +125,8 @@ BEGIN
         PERFORM set_config('enable_hashagg', hashagg, true);
         PERFORM marts.restore_indexes('core.customer_months');
         ANALYZE core.customer_months;
-        INSERT INTO cohort_delta SELECT cohort_month, month, 1, revenue FROM core.customer_months;
+        INSERT INTO cohort_delta   -- summed here: 859k customer-months at a million orders, a few hundred sums
+        SELECT cohort_month, month, count(*), sum(revenue) FROM core.customer_months GROUP BY 1, 2;
         TRUNCATE core.customer_totals;
         PERFORM marts.set_aside_indexes('core.customer_totals');
         INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
@@ -136,13 +137,15 @@ BEGIN
         ORDER BY 1;   -- RFM's running month is read in this order (sql/marts/rfm.sql)
         PERFORM marts.restore_indexes('core.customer_totals');
     END IF;
+    -- Summed by cohort and calendar month, which give one month since each: the month arithmetic
+    -- (numeric) runs once per sum, not once per row.
     INSERT INTO core.cohort_activity AS a (cohort_month, months_since, active_customers, revenue)
     SELECT cohort_month,
            (extract(year FROM month) - extract(year FROM cohort_month))::int * 12
              + (extract(month FROM month) - extract(month FROM cohort_month))::int,
-           sum(customers), sum(revenue)
-    FROM cohort_delta
-    GROUP BY 1, 2
+           customers, revenue
+    FROM (SELECT cohort_month, month, sum(customers) AS customers, sum(revenue) AS revenue
+          FROM cohort_delta GROUP BY 1, 2) d
     ON CONFLICT (cohort_month, months_since) DO UPDATE
         SET active_customers = a.active_customers + excluded.active_customers,
             revenue = a.revenue + excluded.revenue;
