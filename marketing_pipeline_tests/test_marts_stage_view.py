@@ -18,7 +18,11 @@ def test_every_staged_part_is_read_once_analyzed_and_a_later_part_is_taken_in(co
         _stage(conn, "stg_things_b", [("b", 3)])
         conn.execute("CREATE TEMP TABLE stg_thingsx (source text, n int) ON COMMIT DROP")  # not a part
         conn.execute("INSERT INTO stg_thingsx VALUES ('x', 9)")
+        before = conn.execute("SHOW default_statistics_target").fetchone()[0]
         conn.execute("SELECT marts.stage_view('stg_things')")
+        assert (
+            conn.execute("SHOW default_statistics_target").fetchone()[0] == before
+        )  # its sample, not the caller's
         assert conn.execute("SELECT * FROM stg_things ORDER BY n").fetchall() == [
             ("a", 1),
             ("a", 2),

@@ -8,26 +8,25 @@
 -- (a million staged rows: 0.04 s against 0.4 s). Calling it again after another part was staged
 -- takes that part in.
 CREATE FUNCTION marts.stage_view(name text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET default_statistics_target = 10   -- the 3,000-row sample, for this call only
+AS $$
 DECLARE
     parts text[] := ARRAY(SELECT c.relname::text FROM pg_class c
                           WHERE c.relnamespace = pg_my_temp_schema() AND c.relkind = 'r'
                             AND c.relname LIKE replace(name, '_', '\_') || '\_%'
                           ORDER BY c.relname);
     part text;
-    target text := current_setting('default_statistics_target');
 BEGIN
     IF cardinality(parts) = 0 THEN
         RAISE EXCEPTION 'no staged table %_<part> to read as %', name, name;
     END IF;
-    PERFORM set_config('default_statistics_target', '10', true);
     FOREACH part IN ARRAY parts LOOP
         IF (SELECT c.reltuples < 0 FROM pg_class c
             WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = part) THEN
             EXECUTE format('ANALYZE pg_temp.%I', part);
         END IF;
     END LOOP;
-    PERFORM set_config('default_statistics_target', target, true);
     EXECUTE format('CREATE OR REPLACE TEMP VIEW %I AS ', name)
             || (SELECT string_agg(format('TABLE pg_temp.%I', p), ' UNION ALL ') FROM unnest(parts) p);
 END $$;
