@@ -130,17 +130,10 @@ BEGIN
     IF NOT current_setting('marts.incremental')::boolean THEN ANALYZE core.customer_keys; END IF;
 END $$;
 
--- Every record resolved by precedence (used for sources, consent and subscription dates). A view:
--- a full rebuild reads it once, straight into core.identity_records, without a copy of every record.
--- Most records have an email: the phone and the platform id are looked up by key only for those
--- the email leaves unresolved (coalesce stops at the first), not joined for every record.
-CREATE TEMP VIEW resolved_identities AS
-SELECT s.*, coalesce(ke.customer_id,
-                     (SELECT k.customer_id FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = s.phone),
-                     (SELECT k.customer_id FROM core.customer_keys k
-                      WHERE k.key_type = s.platform_type AND k.key_value = s.platform_id)) AS customer_id
-FROM stg_identities s
-LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = s.email;
+-- Every record resolved by precedence (used for sources, consent and subscription dates): the rule
+-- is marts.resolved_view's (migration 252), which core_orders.sql resolves orders by too. A view: a
+-- full rebuild reads it once, straight into core.identity_records, without a copy of every record.
+SELECT marts.resolved_view('resolved_identities', 'stg_identities');
 
 -- The changed days' records replace what those days gave before (a full rebuild: every record);
 -- the customers they touch, before or now, are recomputed (a full rebuild: everyone, read whole

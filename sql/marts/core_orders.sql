@@ -1,23 +1,17 @@
 -- core.orders from the staged sources (their lines are in core.order_lines already, written by each
 -- source's core_orders_from_<source>.sql).
--- customer_id: the same precedence as core.customers (email, then phone, then the platform id).
+-- customer_id: by the rule of core.customers (email, then phone, then the platform id; marts.resolved_view).
 -- net_revenue: 0 for a cancelled order, gross minus refunds otherwise; is_refunded when nothing is left.
 -- customer_order_number counts the customer's orders that are neither cancelled nor fully refunded.
 -- The orders to replace are gone already (core_orders_stage.sql); a refresh renumbers the orders of
 -- the customers it touched afterwards, since a customer's other orders are not staged.
 SELECT marts.stage_view('stg_orders');  -- every source's staged orders as one (migration 251)
 
--- Most orders have an email: the phone and the platform id are looked up by key only for those the
--- email leaves unresolved (coalesce stops at the first), not joined for every order.
+-- Each order's customer by the rule of core.customers (marts.resolved_view, migration 252).
+SELECT marts.resolved_view('resolved_orders', 'stg_orders');
 WITH resolved AS (
-    SELECT o.*,
-           coalesce(ke.customer_id,
-                    (SELECT k.customer_id FROM core.customer_keys k WHERE k.key_type = 'phone' AND k.key_value = o.phone),
-                    (SELECT k.customer_id FROM core.customer_keys k
-                     WHERE k.key_type = o.platform_type AND k.key_value = o.platform_id)) AS customer_id,
-           NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
-    FROM stg_orders o
-    LEFT JOIN core.customer_keys ke ON ke.key_type = 'email' AND ke.key_value = o.email
+    SELECT o.*, NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
+    FROM resolved_orders o
     OFFSET 0   -- the lookups run once per order, not again where the numbering below names customer_id
 )
 INSERT INTO core.orders (order_key, channel, source_order_id, customer_id, email, ordered_at, order_date,
@@ -151,4 +145,4 @@ BEGIN
             revenue = a.revenue + excluded.revenue;
     DELETE FROM core.cohort_activity WHERE active_customers = 0;
 END $$;
-DROP VIEW stg_orders;
+DROP VIEW resolved_orders, stg_orders;
