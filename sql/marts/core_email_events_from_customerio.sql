@@ -30,7 +30,5 @@ LEFT JOIN raw.customerio_campaigns b ON b.kind = 'broadcast' AND b.object_id = d
 WHERE e.at IS NOT NULL;
 INSERT INTO core.email_events (platform, event_id, event_type, occurred_at, event_date, customer_id, email,
                                campaign_id, campaign_name, flow_id, flow_name, source_date)
-SELECT platform, event_id, event_type, occurred_at, event_date, customer_id, email,
-       campaign_id, campaign_name, flow_id, flow_name, source_date
-FROM customerio_events;
+TABLE customerio_events;
 DROP TABLE customerio_events;

@@ -7,8 +7,7 @@
 -- the customers it touched afterwards, since a customer's other orders are not staged.
 SELECT marts.stage_view('stg_orders');  -- every source's staged orders as one (migration 251)
 
--- Each order's customer by the rule of core.customers (marts.resolved_view, migration 252).
-SELECT marts.resolved_view('resolved_orders', 'stg_orders');
+SELECT marts.resolved_view('resolved_orders', 'stg_orders');  -- each order's customer (migration 252)
 WITH resolved AS (
     SELECT o.*, NOT o.is_cancelled AND o.refunded_amount >= o.gross_revenue AND o.gross_revenue > 0 AS is_refunded
     FROM resolved_orders o
