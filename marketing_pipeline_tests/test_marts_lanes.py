@@ -104,3 +104,27 @@ def test_a_selection_ignores_what_it_does_not_build():
 def test_builders_that_read_each_other_are_refused():
     with pytest.raises(ValueError, match="read each other"):
         list(lanes.run(["a", "b"], {"a": ["b"], "b": ["a"]}, lambda n: n, lanes=2))
+
+
+def test_the_builder_with_the_longest_chain_below_starts_first():
+    started, build = _recorder()
+    # "slow" heads a chain of three; "light" and "last" have nobody waiting on them
+    reads = {"middle": ["slow"], "end": ["middle"], "last": ["slow"]}
+    list(lanes.run(["light", "slow", "middle", "last", "end"], reads, build, lanes=1))
+    # then equals in the order given: "light" before "last" before "end" (each with no reader)
+    assert started == ["slow", "middle", "light", "last", "end"]
+
+
+def test_a_builders_readers_are_running_before_its_outcome_is_handed_back():
+    orders_started = threading.Event()
+
+    def build(name):
+        if name == "core_orders":
+            orders_started.set()
+        return name
+
+    for outcome in lanes.run(NAMES, READS, build, lanes=2):
+        if outcome.name == "core_customers":
+            # the caller may take its time over an outcome (Dagster stores its events): the next
+            # builder is already submitted, so it starts meanwhile
+            assert orders_started.wait(timeout=30)

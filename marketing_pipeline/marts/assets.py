@@ -216,7 +216,9 @@ def customer_segments_body(
     )
 
 
-# name -> (deps, description); an asset without its own body runs the SQL target of its name.
+# name -> (deps, description); an asset without its own body runs the SQL target of its name. Of the
+# builders a free lane could start, the one with the longest chain of readers goes first, then the
+# first in this order (lanes.py): the heavier go before the light ones that read the same tables.
 K = dg.AssetKey
 RAW = "raw"  # stands for every raw asset (src.raw_asset_keys())
 SPECS: dict[str, tuple[list, str]] = {
@@ -235,6 +237,7 @@ SPECS: dict[str, tuple[list, str]] = {
         ["core_customers"],
         "core.orders and core.order_lines for every sales channel, with cancellations and refunds.",
     ),
+    "rfm": (["core_orders"], "Monthly RFM snapshots: quintile scores and segment names per customer."),
     "core_customer_names": (
         ["core_orders"],
         "core.customer_names: the latest first and last name each customer gave on an order.",
@@ -265,7 +268,6 @@ SPECS: dict[str, tuple[list, str]] = {
         ["core_orders", "core_sessions", "core_content_daily", "source_coverage"],
         "Views to repeat orders per day and channel; NULL where a source did not cover the day.",
     ),
-    "rfm": (["core_orders"], "Monthly RFM snapshots: quintile scores and segment names per customer."),
     "cohorts": (["core_orders"], "Monthly acquisition cohorts: retention and revenue by months since."),
 }
 UNPARTITIONED_NAMES = list(SPECS)  # partitioned by brand only; customer_segments is brand × day
