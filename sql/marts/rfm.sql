@@ -167,31 +167,20 @@ SELECT as_of, ARRAY[as_of - r1, as_of - r2, as_of - r3, as_of - r4] AS last_day_
 FROM rfm_cuts;
 
 -- Each stored boundary against the new one: a boundary that moved changes the score of exactly the
--- values it moved across, (lo, hi]; one that stayed changes none (lo NULL).
+-- values it moved across, (lo, hi]; one that stayed changes none. Per snapshot, the values the moved
+-- boundaries crossed, one multirange per measure (empty when none moved, as on most days): each row
+-- is then tested three times, not against all twelve boundaries.
 CREATE TEMP TABLE rfm_bands ON COMMIT DROP AS
-WITH cuts AS (   -- each boundary before (b) and now (n)
-    SELECT t.month,
-           b.last_day_cuts AS lb, n.last_day_cuts AS ln,
-           b.frequency_cuts AS fb, n.frequency_cuts AS fn,
-           b.monetary_cuts AS mb, n.monetary_cuts AS mn
-    FROM rfm_banded b
-    JOIN rfm_todo t USING (month)
-    JOIN rfm_boundaries n ON n.as_of = t.as_of
-)
-SELECT month,
-       nullif(least(lb[1], ln[1]), greatest(lb[1], ln[1])) AS l1_lo, greatest(lb[1], ln[1]) AS l1_hi,
-       nullif(least(lb[2], ln[2]), greatest(lb[2], ln[2])) AS l2_lo, greatest(lb[2], ln[2]) AS l2_hi,
-       nullif(least(lb[3], ln[3]), greatest(lb[3], ln[3])) AS l3_lo, greatest(lb[3], ln[3]) AS l3_hi,
-       nullif(least(lb[4], ln[4]), greatest(lb[4], ln[4])) AS l4_lo, greatest(lb[4], ln[4]) AS l4_hi,
-       nullif(least(fb[1], fn[1]), greatest(fb[1], fn[1])) AS f1_lo, greatest(fb[1], fn[1]) AS f1_hi,
-       nullif(least(fb[2], fn[2]), greatest(fb[2], fn[2])) AS f2_lo, greatest(fb[2], fn[2]) AS f2_hi,
-       nullif(least(fb[3], fn[3]), greatest(fb[3], fn[3])) AS f3_lo, greatest(fb[3], fn[3]) AS f3_hi,
-       nullif(least(fb[4], fn[4]), greatest(fb[4], fn[4])) AS f4_lo, greatest(fb[4], fn[4]) AS f4_hi,
-       nullif(least(mb[1], mn[1]), greatest(mb[1], mn[1])) AS m1_lo, greatest(mb[1], mn[1]) AS m1_hi,
-       nullif(least(mb[2], mn[2]), greatest(mb[2], mn[2])) AS m2_lo, greatest(mb[2], mn[2]) AS m2_hi,
-       nullif(least(mb[3], mn[3]), greatest(mb[3], mn[3])) AS m3_lo, greatest(mb[3], mn[3]) AS m3_hi,
-       nullif(least(mb[4], mn[4]), greatest(mb[4], mn[4])) AS m4_lo, greatest(mb[4], mn[4]) AS m4_hi
-FROM cuts;
+SELECT t.month,
+       (SELECT coalesce(range_agg(daterange(least(o, n), greatest(o, n), '(]')), '{}')
+        FROM unnest(b.last_day_cuts, n.last_day_cuts) AS c(o, n) WHERE o <> n) AS last_days,
+       (SELECT coalesce(range_agg(int4range(least(o, n), greatest(o, n), '(]')), '{}')
+        FROM unnest(b.frequency_cuts, n.frequency_cuts) AS c(o, n) WHERE o <> n) AS frequencies,
+       (SELECT coalesce(range_agg(numrange(least(o, n), greatest(o, n), '(]')), '{}')
+        FROM unnest(b.monetary_cuts, n.monetary_cuts) AS c(o, n) WHERE o <> n) AS monetaries
+FROM rfm_banded b
+JOIN rfm_todo t USING (month)
+JOIN rfm_boundaries n ON n.as_of = t.as_of;
 ANALYZE rfm_bands;
 -- The rows of those snapshots to score: the touched customers and those a moved boundary rescores.
 -- Every other customer's values and boundaries are unchanged, and so is their row.
@@ -200,18 +189,7 @@ SELECT s.*
 FROM rfm_state_of s
 JOIN rfm_bands b USING (month)
 WHERE s.customer_id IN (SELECT customer_id FROM rfm_touched)
-   OR s.last_day > b.l1_lo AND s.last_day <= b.l1_hi
-   OR s.last_day > b.l2_lo AND s.last_day <= b.l2_hi
-   OR s.last_day > b.l3_lo AND s.last_day <= b.l3_hi
-   OR s.last_day > b.l4_lo AND s.last_day <= b.l4_hi
-   OR s.frequency > b.f1_lo AND s.frequency <= b.f1_hi
-   OR s.frequency > b.f2_lo AND s.frequency <= b.f2_hi
-   OR s.frequency > b.f3_lo AND s.frequency <= b.f3_hi
-   OR s.frequency > b.f4_lo AND s.frequency <= b.f4_hi
-   OR s.monetary > b.m1_lo AND s.monetary <= b.m1_hi
-   OR s.monetary > b.m2_lo AND s.monetary <= b.m2_hi
-   OR s.monetary > b.m3_lo AND s.monetary <= b.m3_hi
-   OR s.monetary > b.m4_lo AND s.monetary <= b.m4_hi;
+   OR s.last_day <@ b.last_days OR s.frequency <@ b.frequencies OR s.monetary <@ b.monetaries;
 
 -- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: read once (a scalar subquery, not
 -- a join repeated for every row) and subscripted per row (a missing cell gives no segment, which
