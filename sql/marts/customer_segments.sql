@@ -89,7 +89,7 @@ BEGIN
         ), totals AS (
             SELECT customer_id, orders, last_day, last_at, first_day
             FROM core.customer_totals
-            WHERE last_day <= one_day AND customer_id IN (SELECT customer_id FROM segment_candidates)
+            WHERE last_day <= one_day AND customer_id = ANY (ARRAY(SELECT customer_id FROM segment_candidates))
             UNION ALL
             SELECT customer_id, count(*), max(order_date), max(ordered_at), min(order_date)
             FROM core.orders
@@ -153,7 +153,7 @@ WITH days AS (
     UNION ALL
     SELECT customer_id, first_seen_at, subscribed_at FROM core.customers
     WHERE current_setting('marts.segments_mode') = 'changes'
-      AND customer_id IN (SELECT customer_id FROM segment_candidates)
+      AND customer_id = ANY (ARRAY(SELECT customer_id FROM segment_candidates))
 ), people AS (
     SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE conf.tz)::date AS subscribed_on
     FROM days d

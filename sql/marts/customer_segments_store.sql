@@ -51,11 +51,11 @@ BEGIN
         END IF;
         ANALYZE segment_moved;
         DELETE FROM marts.customer_segment_spans s   -- (again) written on this day before: replaced
-        USING segment_moved m
-        WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity' AND s.valid_from = to_day;
+        WHERE s.customer_id = ANY (ARRAY(SELECT customer_id FROM segment_moved WHERE had))
+          AND s.valid_to = 'infinity' AND s.valid_from = to_day;
         UPDATE marts.customer_segment_spans s SET valid_to = to_day
-        FROM segment_moved m
-        WHERE m.had AND s.customer_id = m.customer_id AND s.valid_to = 'infinity';
+        WHERE s.customer_id = ANY (ARRAY(SELECT customer_id FROM segment_moved WHERE had))
+          AND s.valid_to = 'infinity';
         INSERT INTO marts.customer_segment_spans
         SELECT r.customer_id, to_day, 'infinity', r.segment, r.is_new_subscriber, r.is_new_customer,
                r.is_repeat, r.is_vip, r.lifecycle, r.is_one_time_buyer, r.orders, r.revenue_365d,
