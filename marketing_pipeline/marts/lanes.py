@@ -40,7 +40,7 @@ def run(
     """
     wanted = set(names)
     waiting = {n: {d for d in reads.get(n, []) if d in wanted} for n in names}
-    first = _longest_chain_first(names, waiting)
+    priority = _longest_chain_first(names, waiting)
     blocked: dict[str, str] = {}  # name -> why the builders reading it do not start (the first cause)
     running: dict[Future, str] = {}
     finished: list[Outcome] = []  # handed back once the builders they let start are running
@@ -50,7 +50,7 @@ def run(
                 for name in skip:  # and, on the next pass, what reads them
                     blocked[name] = blocked[min(waiting.pop(name) & blocked.keys())]
                     finished.append(Outcome(name, skipped_because=blocked[name]))
-            ready = sorted((n for n, deps in waiting.items() if not deps), key=first.index)
+            ready = sorted((n for n, deps in waiting.items() if not deps), key=priority.index)
             for name in ready[: max(1, lanes) - len(running)]:  # the rest wait for a free lane
                 del waiting[name]
                 running[pool.submit(build, name)] = name

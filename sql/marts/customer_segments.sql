@@ -89,6 +89,8 @@ BEGIN
         ), totals AS (
             SELECT customer_id, orders, last_day, last_at, first_day
             FROM core.customer_totals
+            -- = ANY of the candidates' ids: a few thousand rows read by key, where IN is planned as a
+            -- hash join over every customer's row
             WHERE last_day <= one_day AND customer_id = ANY (ARRAY(SELECT customer_id FROM segment_candidates))
             UNION ALL
             SELECT customer_id, count(*), max(order_date), max(ordered_at), min(order_date)
@@ -153,7 +155,7 @@ WITH days AS (
     UNION ALL
     SELECT customer_id, first_seen_at, subscribed_at FROM core.customers
     WHERE current_setting('marts.segments_mode') = 'changes'
-      AND customer_id = ANY (ARRAY(SELECT customer_id FROM segment_candidates))
+      AND customer_id = ANY (ARRAY(SELECT customer_id FROM segment_candidates))   -- by key, as above
 ), people AS (
     SELECT d.as_of, c.customer_id, (c.subscribed_at AT TIME ZONE conf.tz)::date AS subscribed_on
     FROM days d

@@ -50,6 +50,7 @@ BEGIN
                    s.high_predicted_value);
         END IF;
         ANALYZE segment_moved;
+        -- The moved customers' open spans by key (= ANY of their ids), not a hash join over every span.
         DELETE FROM marts.customer_segment_spans s   -- (again) written on this day before: replaced
         WHERE s.customer_id = ANY (ARRAY(SELECT customer_id FROM segment_moved WHERE had))
           AND s.valid_to = 'infinity' AND s.valid_from = to_day;
