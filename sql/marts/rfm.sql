@@ -168,8 +168,8 @@ FROM rfm_cuts;
 
 -- Each stored boundary against the new one: a boundary that moved changes the score of exactly the
 -- values it moved across, (lo, hi]; one that stayed changes none. Per snapshot, the values the moved
--- boundaries crossed, one multirange per measure (empty when none moved): each row
--- is then tested three times, not against all twelve boundaries.
+-- boundaries crossed, one multirange per measure (empty when none moved): each row is then tested
+-- three times, not against all twelve boundaries.
 CREATE TEMP TABLE rfm_bands ON COMMIT DROP AS
 SELECT t.month,
        (SELECT coalesce(range_agg(daterange(least(o, n), greatest(o, n), '(]')), '{}')
