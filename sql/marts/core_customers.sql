@@ -147,9 +147,13 @@ BEGIN
             WHERE r.source = d.key AND r.day = d.day
             RETURNING r.customer_id
         )
+        -- Unresolved (NULL) customers are dropped after, not filtered here: a filter on the view's
+        -- customer_id repeats its lookups, and the planner then hashes every email key instead of
+        -- looking a few days' records up by key (85 ms against 2 ms at a million orders).
         INSERT INTO customers_todo
-        SELECT customer_id FROM gone WHERE customer_id IS NOT NULL
-        UNION SELECT customer_id FROM resolved_identities WHERE customer_id IS NOT NULL;
+        SELECT customer_id FROM gone
+        UNION SELECT customer_id FROM resolved_identities;
+        DELETE FROM customers_todo WHERE customer_id IS NULL;
         DELETE FROM core.customers WHERE customer_id IN (SELECT customer_id FROM customers_todo);
     ELSE  -- every record again: filled without indexes, built once afterwards
         TRUNCATE core.identity_records, core.customers;

@@ -47,7 +47,10 @@ BEGIN
         ), renumbered AS (
             UPDATE core.orders o SET customer_order_number = n.new
             FROM numbered n
+            -- = ANY of the renumbered keys: read by key, where the join alone is planned as a hash
+            -- join over every order (the planner cannot tell how few numbers change)
             WHERE o.order_key = n.order_key AND n.old IS DISTINCT FROM n.new
+              AND o.order_key = ANY (ARRAY(SELECT order_key FROM numbered WHERE old IS DISTINCT FROM new))
             RETURNING o.order_date
         )
         INSERT INTO scope_changed
@@ -92,7 +95,8 @@ BEGIN
         INSERT INTO cohort_delta
         SELECT cohort_month, month, 1, revenue FROM core.customer_months
         WHERE customer_id IN (SELECT customer_id FROM orders_customers);
-        DELETE FROM core.customer_totals WHERE customer_id IN (SELECT customer_id FROM orders_customers);
+        DELETE FROM core.customer_totals
+        WHERE customer_id = ANY (ARRAY(SELECT customer_id FROM orders_customers));   -- by key, not a scan of all
         INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
         SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
         FROM core.orders
