@@ -74,6 +74,7 @@ def test_orders_spanning_chunks_are_written_whole(conn, tmp_path, monkeypatch):
     [
         ([csv_row("W1"), csv_row("W2"), csv_row("W1", sku="SKU2")], "consecutive lines"),
         ([csv_row("W1", product_name="Gift box\nwith card")], "not exactly one line"),
+        ([csv_row("W1", product_name="Gift box\rwith card")], "carriage return"),
         ([csv_row("W1", subtotal="", discount="")], "do not vouch"),
         (
             [
@@ -83,7 +84,13 @@ def test_orders_spanning_chunks_are_written_whole(conn, tmp_path, monkeypatch):
             None,
         ),
     ],
-    ids=["lines spread over the file", "quoted newline", "order amounts missing", "unusual but fast"],
+    ids=[
+        "lines spread over the file",
+        "quoted newline",
+        "quoted carriage return",
+        "order amounts missing",
+        "unusual but fast",
+    ],
 )
 def test_what_the_fast_path_declines_the_checked_path_imports(conn, tmp_path, monkeypatch, rows, reason):
     path = tmp_path / "orders.csv"

@@ -19,6 +19,8 @@ never has to explain a problem, only to notice one.
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,28 +56,32 @@ _ORDER_AMOUNTS = ("total", "subtotal", "discount")  # required here: the checked
 _OPTIONAL_ORDER_AMOUNTS = ("shipping", "tax")
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")  # a carriage return that does not end a line
+
+
 class NotForFastPath(Exception):
     """The file needs the checked path; the message says why."""
 
 
 def _chunks(path: Path, start: int) -> Iterator[bytes]:
-    """The file from byte ``start`` in pieces of whole lines."""
+    """The file from byte ``start`` in pieces of whole lines (each piece copied once)."""
     with path.open("rb") as handle:
         handle.seek(start)
         carry = b""
         while chunk := handle.read(CHUNK):
-            body, newline, carry = (carry + chunk).rpartition(b"\n")
-            if newline:
-                yield body + newline
+            end = chunk.rfind(b"\n") + 1
+            if end:
+                yield carry + chunk[:end]
+                carry = chunk[end:]
             else:
-                carry = body + carry
+                carry += chunk
         if carry:
             yield carry + b"\n"
 
 
 def _parse(body: bytes, names: list[str], first_line: int) -> pl.DataFrame:
     """One chunk as text columns plus ``line_no``; refuses what would not map one row to one line."""
-    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+    if b"\r" in body and _LONE_CR.search(body):
         raise NotForFastPath("a carriage return that does not end a line")
     width, lines = len(names), body.count(b"\n")
     try:
@@ -158,12 +164,16 @@ class Batch:
         """(orders, lines) as the CSV the COPYs read."""
         if self.written is None:
             orders, lines = self.frames
-            self.written = (
-                orders.select(FAST_ORDER_COLUMNS).write_csv(include_header=False).encode(),
-                lines.select(LINE_COLUMNS).write_csv(include_header=False).encode(),
-            )
+            self.written = (_csv(orders.select(FAST_ORDER_COLUMNS)), _csv(lines.select(LINE_COLUMNS)))
             self.frames = None
         return self.written
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    """The frame as CSV, written as bytes (no text decoded and encoded again on the way)."""
+    out = io.BytesIO()
+    frame.write_csv(out, include_header=False)
+    return out.getvalue()
 
 
 def _digests(orders: pl.DataFrame, lines: pl.DataFrame, order_of_line: pl.Series) -> pl.Series:
