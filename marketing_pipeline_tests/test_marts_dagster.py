@@ -11,6 +11,7 @@ from marketing_pipeline_tests.conftest import TODAY
 from marketing_pipeline_tests.marts_fixtures import (
     at,
     cio_click,
+    ga4_traffic,
     logged_statement,
     tiktok_order,
     website_order,
@@ -118,6 +119,39 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     # ...so nothing built on core_orders ran, while the independent branches did
     assert not done & {"attribution", "channel_daily", "rfm", "cohorts", "funnel_daily", "email_daily"}
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
+
+
+def _evaluations(result) -> dict:
+    return {
+        ev.event_specific_data.check_name: ev.event_specific_data
+        for ev in result.all_events
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def test_a_failing_warning_is_reported_beside_its_asset_and_holds_nothing(conn, vendor_env_for):
+    defs = _defs(vendor_env_for)
+    last = TODAY - timedelta(days=2)
+    _seed(conn, last)
+    for back in range(1, 15):  # two weeks of ordinary traffic, then a day ten times as busy
+        ga4_traffic(conn, last - timedelta(days=back), "google", 100 + back % 3 * 10)
+    ga4_traffic(conn, last, "google", 1000)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, partition_key=DEFAULT_ID
+        )
+    assert result.success
+    # every check of the model runs in the model's one step, not in a step of its own
+    assert {ev.step_key for ev in result.all_events if ev.is_step_event} == {"core_and_marts"}
+    warning = _evaluations(result)["sessions_anomaly"]
+    assert warning.passed is False and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.metadata["sessions"].value == 1000 and warning.metadata["day"].value == str(last)
+    # the anomalous day is committed, and what reads core.sessions was built on it
+    assert {"core_sessions", "funnel_daily"} <= _materialized(result)
+    assert (
+        conn.execute("SELECT sum(sessions) FROM core.sessions WHERE session_date = %s", (last,)).fetchone()[0]
+        == 1000
+    )
 
 
 def test_a_refresh_audits_what_it_wrote_and_keeps_the_last_rows_that_passed(conn, vendor_env_for):

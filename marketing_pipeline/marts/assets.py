@@ -36,7 +36,7 @@ from marketing_pipeline.brand_partitions import (
 )
 from marketing_pipeline.marts import coverage, lanes, sqlfiles
 from marketing_pipeline.marts import sources as src
-from marketing_pipeline.marts.gates import GATES, Gate
+from marketing_pipeline.marts.gates import GATES, Gate, holds
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.settings.brands import Brand
@@ -87,7 +87,7 @@ def _table_step(
         sqlfiles.apply_settings(conn, gucs)
         used = sqlfiles.build(conn, target)
         checks = [g.result(conn) for g in gates]
-        if not all(c.passed for c in checks):
+        if holds(checks):
             conn.rollback()  # readers keep the last rows that passed
             return None, checks
         rows = _rows(conn, "marts.rfm_scores" if target == "rfm" else table)
@@ -129,20 +129,25 @@ def materialized_by_source(instance: dg.DagsterInstance, brand: Brand) -> dict[s
 
 
 def _coverage_step(
-    warehouse: WarehouseResource, gucs: dict[str, str], brand: Brand, materialized: dict[str, set[str]]
-) -> dict:
+    warehouse: WarehouseResource,
+    gucs: dict[str, str],
+    brand: Brand,
+    materialized: dict[str, set[str]],
+    gates: list[Gate],
+) -> tuple[dict, list[dg.AssetCheckResult]]:
     with warehouse.transaction() as conn:
         sqlfiles.apply_settings(conn, gucs)
         summary, mode = coverage.refresh(
             conn, settings.load().history_start, clock.today(brand.tz), materialized
         )
+        checks = [g.result(conn) for g in gates]  # warnings only: coverage is always committed
     return {
         **{
             name: dg.MetadataValue.text(", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
             for name, counts in summary.items()
         },
         "refresh": dg.MetadataValue.text(mode),
-    }
+    }, checks
 
 
 def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
@@ -158,10 +163,11 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
     def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
         started = time.monotonic()
+        own = [g for g in gates if g.asset == name]
         if name == "source_coverage":
-            values, checks = _coverage_step(warehouse, gucs, brand, materialized), []
+            values, checks = _coverage_step(warehouse, gucs, brand, materialized, own)
         else:
-            values, checks = _table_step(warehouse, gucs, name, [g for g in gates if g.asset == name])
+            values, checks = _table_step(warehouse, gucs, name, own)
         return (None if values is None else _metadata(brand, started, **values)), checks
 
     errors = []
@@ -170,7 +176,7 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         {n: SPECS[n][0] for n in names},
         step,
         lanes=config.lanes(),
-        holds=lambda name, value: not all(r.passed for r in value[1]),
+        holds=lambda name, value: holds(value[1]),
     ):
         if outcome.error is not None:
             context.log.error(f"{brand.id} {outcome.name} failed: {outcome.error!r}")
