@@ -71,7 +71,7 @@ def _chunks(path: Path, start: int) -> Iterator[bytes]:
         while chunk := handle.read(CHUNK):
             end = chunk.rfind(b"\n") + 1
             if end:
-                yield carry + chunk[:end]
+                yield b"".join((carry, memoryview(chunk)[:end]))
                 carry = chunk[end:]
             else:
                 carry += chunk
