@@ -46,6 +46,15 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
+def _evaluations(result) -> dict:
+    """Each check's evaluation in the run, by check name."""
+    return {
+        ev.event_specific_data.check_name: ev.event_specific_data
+        for ev in result.all_events
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
 def test_refresh_job_builds_everything_and_checks_pass(conn, vendor_env_for):
     defs = _defs(vendor_env_for)
     day = TODAY - timedelta(days=2)
@@ -55,11 +64,7 @@ def test_refresh_job_builds_everything_and_checks_pass(conn, vendor_env_for):
             instance=instance, run_config=QUIET, partition_key=DEFAULT_ID
         )
         assert result.success
-        checks = {
-            ev.event_specific_data.check_name: ev.event_specific_data.passed
-            for ev in result.all_events
-            if ev.event_type_value == "ASSET_CHECK_EVALUATION"
-        }
+        checks = {name: e.passed for name, e in _evaluations(result).items()}
         assert (
             checks["orders_keys_and_lines"]
             and checks["orders_revenue_reconciles"]
@@ -108,25 +113,13 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     assert not result.success
     assert "core_orders" not in done  # audited before it committed: rolled back...
     assert conn.execute("SELECT count(*) FROM core.orders").fetchone()[0] == 0
-    evaluations = {
-        ev.event_specific_data.check_name: ev.event_specific_data
-        for ev in result.all_events
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
+    evaluations = _evaluations(result)
     assert evaluations["orders_keys_and_lines"].passed is False
     assert evaluations["orders_keys_and_lines"].metadata["orphan_lines"].value == 1
     assert evaluations["orders_keys_and_lines"].metadata["audited"].value == "the whole table"
     # ...so nothing built on core_orders ran, while the independent branches did
     assert not done & {"attribution", "channel_daily", "rfm", "cohorts", "funnel_daily", "email_daily"}
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
-
-
-def _evaluations(result) -> dict:
-    return {
-        ev.event_specific_data.check_name: ev.event_specific_data
-        for ev in result.all_events
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
 
 
 def test_a_failing_warning_is_reported_beside_its_asset_and_holds_nothing(conn, vendor_env_for):
@@ -163,11 +156,7 @@ def test_a_refresh_audits_what_it_wrote_and_keeps_the_last_rows_that_passed(conn
         result = defs.resolve_job_def("marts_refresh").execute_in_process(
             instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
         )
-        audits = {
-            ev.event_specific_data.check_name: ev.event_specific_data
-            for ev in result.all_events
-            if ev.event_type_value == "ASSET_CHECK_EVALUATION"
-        }
+        audits = _evaluations(result)
         return result, audits
 
     with dg.instance_for_test() as instance:
