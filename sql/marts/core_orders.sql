@@ -68,9 +68,10 @@ END $$;
 
 -- core.customer_months and core.cohort_activity (what marts.cohorts reads): counted orders per
 -- customer and month, with the customer's first month, running totals and next month (RFM's closed
--- months, migration 246), and their sums per cohort month and months since. A refresh takes the
--- customers it touched out of the sums and puts them back as they are now. core.customer_totals
--- (RFM's running month, a day's segments): the same customers' counted orders in one row.
+-- months, migration 246), and their sums per cohort month and months since. core.customer_totals
+-- (RFM's running month, a day's segments): the same customers' counted orders in one row, which is
+-- their last month's running totals: written from the same pass, not a second read of the orders.
+-- A refresh takes the customers it touched out of the sums and puts them back as they are now.
 CREATE TEMP TABLE cohort_delta (cohort_month date, month date, customers int, revenue numeric) ON COMMIT DROP;
 DO $$
 DECLARE
@@ -82,57 +83,47 @@ BEGIN
             RETURNING cohort_month, month, revenue
         )
         INSERT INTO cohort_delta SELECT cohort_month, month, -1, -revenue FROM old;
-        INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day,
-                                          orders_to_date, revenue_to_date, next_month)
-        SELECT customer_id, month, first_value(month) OVER w, orders, revenue, last_day,
-               sum(orders) OVER w, sum(revenue) OVER w, lead(month) OVER w
-        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
-                     sum(net_revenue) AS revenue, max(order_date) AS last_day
-              FROM core.orders
-              WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
-              GROUP BY 1, 2) m
-        WINDOW w AS (PARTITION BY customer_id ORDER BY month);
-        INSERT INTO cohort_delta
-        SELECT cohort_month, month, 1, revenue FROM core.customer_months
-        WHERE customer_id IN (SELECT customer_id FROM orders_customers);
         DELETE FROM core.customer_totals
         WHERE customer_id = ANY (ARRAY(SELECT customer_id FROM orders_customers));   -- by key, not a scan of all
-        INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
-        SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
-        FROM core.orders
-        WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted
-        GROUP BY 1;
-    ELSE  -- filled without its key, built once afterwards
-        TRUNCATE core.customer_months, core.cohort_activity;
+        CREATE TEMP VIEW counted_orders AS
+        SELECT * FROM core.orders WHERE customer_id IN (SELECT customer_id FROM orders_customers) AND is_counted;
+    ELSE  -- filled without their keys, built once afterwards
+        TRUNCATE core.customer_months, core.cohort_activity, core.customer_totals;
         PERFORM marts.set_aside_indexes('core.customer_months');
+        PERFORM marts.set_aside_indexes('core.customer_totals');
         -- Nearly one group per order: grouping the sorted orders gives the groups in the window's
         -- order, where the planner's choice, hashing 860k groups and then sorting them, takes twice
         -- as long at a million orders.
         PERFORM set_config('enable_hashagg', 'off', true);
+        CREATE TEMP VIEW counted_orders AS SELECT * FROM core.orders WHERE customer_id IS NOT NULL AND is_counted;
+    END IF;
+    WITH months AS MATERIALIZED (
+        SELECT customer_id, month, first_value(month) OVER w AS cohort_month, orders, revenue, last_day,
+               sum(orders) OVER w AS orders_to_date, sum(revenue) OVER w AS revenue_to_date,
+               lead(month) OVER w AS next_month, first_value(first_day) OVER w AS first_day, last_at
+        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
+                     sum(net_revenue) AS revenue, min(order_date) AS first_day, max(order_date) AS last_day,
+                     max(ordered_at) AS last_at
+              FROM counted_orders
+              GROUP BY 1, 2) m
+        WINDOW w AS (PARTITION BY customer_id ORDER BY month)
+    ), written AS (
         INSERT INTO core.customer_months (customer_id, month, cohort_month, orders, revenue, last_day,
                                           orders_to_date, revenue_to_date, next_month)
-        SELECT customer_id, month, first_value(month) OVER w, orders, revenue, last_day,
-               sum(orders) OVER w, sum(revenue) OVER w, lead(month) OVER w
-        FROM (SELECT customer_id, date_trunc('month', order_date)::date AS month, count(*) AS orders,
-                     sum(net_revenue) AS revenue, max(order_date) AS last_day
-              FROM core.orders
-              WHERE customer_id IS NOT NULL AND is_counted
-              GROUP BY 1, 2) m
-        WINDOW w AS (PARTITION BY customer_id ORDER BY month);
+        SELECT customer_id, month, cohort_month, orders, revenue, last_day, orders_to_date, revenue_to_date, next_month
+        FROM months
+    ), totals AS (   -- in customer order, as the window sorted them: RFM's running month reads them so
+        INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
+        SELECT customer_id, orders_to_date, revenue_to_date, first_day, last_day, last_at
+        FROM months WHERE next_month IS NULL
+    )
+    INSERT INTO cohort_delta   -- summed here: 859k customer-months at a million orders, a few hundred sums
+    SELECT cohort_month, month, count(*), sum(revenue) FROM months GROUP BY 1, 2;
+    IF NOT current_setting('marts.incremental')::boolean THEN
         PERFORM set_config('enable_hashagg', hashagg, true);
         PERFORM marts.restore_indexes('core.customer_months');
-        ANALYZE core.customer_months;
-        INSERT INTO cohort_delta   -- summed here: 859k customer-months at a million orders, a few hundred sums
-        SELECT cohort_month, month, count(*), sum(revenue) FROM core.customer_months GROUP BY 1, 2;
-        TRUNCATE core.customer_totals;
-        PERFORM marts.set_aside_indexes('core.customer_totals');
-        INSERT INTO core.customer_totals (customer_id, orders, revenue, first_day, last_day, last_at)
-        SELECT customer_id, count(*), sum(net_revenue), min(order_date), max(order_date), max(ordered_at)
-        FROM core.orders
-        WHERE customer_id IS NOT NULL AND is_counted
-        GROUP BY 1
-        ORDER BY 1;   -- RFM's running month is read in this order (sql/marts/rfm.sql)
         PERFORM marts.restore_indexes('core.customer_totals');
+        ANALYZE core.customer_months;
     END IF;
     -- Summed by cohort and calendar month, which give one month since each: the month arithmetic
     -- (numeric) runs once per sum, not once per row.
@@ -148,4 +139,5 @@ BEGIN
             revenue = a.revenue + excluded.revenue;
     DELETE FROM core.cohort_activity WHERE active_customers = 0;
 END $$;
+DROP VIEW counted_orders;
 DROP VIEW resolved_orders, stg_orders;
