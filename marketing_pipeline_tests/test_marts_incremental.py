@@ -454,10 +454,18 @@ def _rfm_written(conn) -> tuple[int, int]:
     ).fetchone()
 
 
+def _rfm_counts(conn) -> list[tuple]:
+    """The stored customers per value of each measure, snapshot by snapshot (marts.rfm_counts)."""
+    return conn.execute(
+        "SELECT month, kind, last_day, frequency, monetary, n FROM marts.rfm_counts ORDER BY 1, 2, 3, 4, 5"
+    ).fetchall()
+
+
 def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(conn):
     """A new day in the running month rewrites only the rows whose values or scores changed; the
     next month's first day keeps the closed month as it was and adds the new month; each time
-    marts.rfm (scores, dates and recency) equals a rebuild from scratch."""
+    marts.rfm (scores, dates and recency) equals a rebuild from scratch, and so do the counts per
+    value the running month's boundaries were adjusted from (a customer who left included)."""
     seed_history(conn)
     build(conn, FIRST, LAST, segments_from=LAST)
     steps = [LAST + timedelta(days=1), date(2025, 6, 30), date(2025, 7, 1)]
@@ -475,7 +483,10 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
         with conn.transaction():
             modes = rebuild(conn, FIRST, day, segments_from=day)
             written, total = _rfm_written(conn)
+            # June's days redo the running month from its stored counts; July's is new, counted whole
+            banded = conn.execute("SELECT count(*) FROM rfm_banded").fetchone()[0]
         assert modes["core_orders"] == "incremental"
+        assert banded == (1 if day.month == 6 else 0)
         after = _snapshots(conn)
         running = conn.execute(
             "SELECT count(*) FROM marts.rfm_scores WHERE month = %s", (day.replace(day=1),)
@@ -496,11 +507,15 @@ def test_rfm_writes_only_changed_rows_and_equals_a_rebuild_across_a_month_end(co
         ).fetchone()[0]
         assert once == (1 if n == 0 else 0)
         refreshed = conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall()
+        counts = _rfm_counts(conn)
+        scored = {m for (m,) in conn.execute("SELECT DISTINCT month FROM marts.rfm_scores")}
+        assert {c[0] for c in counts} == scored  # every snapshot with customers, and no other
         with conn.transaction(force_rollback=True):  # the refreshed state stays for the next step
             scope.forget(conn)
             sqlfiles.apply_settings(conn, config.gucs())
             sqlfiles.build(conn, "rfm")
             assert conn.execute("SELECT * FROM marts.rfm ORDER BY as_of, customer_id").fetchall() == refreshed
+            assert _rfm_counts(conn) == counts
 
 
 def test_a_month_a_reader_holds_is_left_for_the_next_run(conn, warehouse_url):

@@ -93,7 +93,8 @@ FROM rfm_todo t
 JOIN marts.rfm_snapshots s ON s.month = t.month
 WHERE NOT current_setting('marts.rfm_bulk')::boolean
   AND s.segment_map = t.segment_map
-  AND s.last_day_cuts[1] IS NOT NULL;   -- stored before them, or of a snapshot without customers
+  AND s.last_day_cuts[1] IS NOT NULL   -- stored before them, or of a snapshot without customers
+  AND EXISTS (SELECT 1 FROM marts.rfm_counts c WHERE c.month = t.month);   -- stored before them
 ANALYZE rfm_banded;
 
 -- Each customer's state in the last month they bought in up to a snapshot: the one row of
@@ -104,44 +105,85 @@ ANALYZE rfm_banded;
 -- in that order, the key over millions of rows is built from sorted input. The view reads the
 -- snapshots listed in rfm_reading (a filter on the view itself would be applied to its rows, not
 -- to the months it reads).
+-- The customers read: everyone here; only the touched ones further down (the views are replaced
+-- there), looked up by key.
 ANALYZE rfm_todo;
 CREATE TEMP TABLE rfm_reading (month date NOT NULL) ON COMMIT DROP;
+CREATE OR REPLACE TEMP VIEW rfm_customer_months AS SELECT * FROM core.customer_months;
+CREATE OR REPLACE TEMP VIEW rfm_customer_totals AS SELECT * FROM core.customer_totals;
 CREATE OR REPLACE TEMP VIEW rfm_state_of AS
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day AS recency_days,
        c.orders_to_date AS frequency, c.revenue_to_date AS monetary
 FROM (SELECT * FROM rfm_todo WHERE NOT running AND month IN (SELECT month FROM rfm_reading) ORDER BY month) t
-CROSS JOIN LATERAL (SELECT * FROM core.customer_months c   -- OFFSET 0: scanned once per snapshot, in order
+CROSS JOIN LATERAL (SELECT * FROM rfm_customer_months c   -- OFFSET 0: scanned once per snapshot, in order
                     WHERE c.month <= t.month AND (c.next_month IS NULL OR t.month < c.next_month)
                     OFFSET 0) c
 UNION ALL
 SELECT t.month, t.as_of, c.customer_id, c.last_day, t.as_of - c.last_day, c.orders, c.revenue
-FROM core.customer_totals c
+FROM rfm_customer_totals c
 JOIN rfm_todo t ON t.running AND t.month IN (SELECT month FROM rfm_reading);
 -- The rows to score: every row of the snapshots redone whole (the rescored ones of the others are
 -- added once their boundaries are known).
 INSERT INTO rfm_reading SELECT month FROM rfm_todo WHERE month NOT IN (SELECT month FROM rfm_banded);
 CREATE TEMP TABLE rfm_state ON COMMIT DROP AS SELECT * FROM rfm_state_of;
+-- The snapshots with stored boundaries and counts: their touched customers' rows now, read by key.
 TRUNCATE rfm_reading;
-INSERT INTO rfm_reading SELECT month FROM rfm_banded;   -- read whole below for their boundaries
--- The new rows, read by whichever path below runs. A score is 1 + the number of its four boundaries
--- a customer passes: score >= k + 1 exactly when at least c = ceil(k * (n - 1) / 5) customers are
--- strictly worse, i.e. when the value is better than the c-th worst. One pass counts the customers
--- at each value (a few thousand groups per snapshot: no sort of the rows); running counts, worst
--- first, then give the c-th worst value; the rows are then scored against them in one scan: no
--- sort or window over whole rows, no join whose size the planner must guess.
-CREATE TEMP TABLE rfm_cuts ON COMMIT DROP AS
-WITH counted AS (
-    SELECT as_of, recency_days, frequency, monetary, count(*) AS n,
+INSERT INTO rfm_reading SELECT month FROM rfm_banded;
+CREATE OR REPLACE TEMP VIEW rfm_customer_months AS
+SELECT * FROM core.customer_months WHERE customer_id IN (SELECT customer_id FROM rfm_touched);
+CREATE OR REPLACE TEMP VIEW rfm_customer_totals AS
+SELECT * FROM core.customer_totals WHERE customer_id IN (SELECT customer_id FROM rfm_touched);
+CREATE TEMP TABLE rfm_touched_state ON COMMIT DROP AS SELECT * FROM rfm_state_of;
+-- And their stored rows, month by month: a month given as a value reads its partition alone.
+CREATE TEMP TABLE rfm_touched_stored (month date, last_day date, frequency int, monetary numeric) ON COMMIT DROP;
+DO $$
+DECLARE
+    one_month date;
+BEGIN
+    FOR one_month IN SELECT month FROM rfm_banded LOOP
+        INSERT INTO rfm_touched_stored
+        SELECT r.month, r.last_day, r.frequency, r.monetary
+        FROM marts.rfm_scores r
+        WHERE r.month = one_month AND r.customer_id = ANY (ARRAY(SELECT customer_id FROM rfm_touched));
+    END LOOP;
+END $$;
+-- The customers at each value of each measure: counted in the snapshots redone whole; in the others,
+-- the stored counts with the touched customers' stored rows taken out and their rows now put in.
+-- A score is 1 + the number of its four boundaries a customer passes: score >= k + 1 exactly when
+-- at least c = ceil(k * (n - 1) / 5) customers are strictly worse, i.e. when the value is better
+-- than the c-th worst. One pass counts the customers at each value (a few thousand groups per
+-- snapshot: no sort of the rows); running counts, worst first, then give the c-th worst value; the
+-- rows are then scored against them in one scan: no sort or window over whole rows, no join whose
+-- size the planner must guess.
+CREATE TEMP TABLE rfm_counted ON COMMIT DROP AS
+WITH changes AS (
+    SELECT as_of, recency_days, frequency, monetary, 1 AS n FROM rfm_state
+    UNION ALL
+    SELECT as_of, recency_days, frequency, monetary, 1 FROM rfm_touched_state
+    UNION ALL
+    SELECT t.as_of, t.as_of - r.last_day, r.frequency, r.monetary, -1
+    FROM rfm_touched_stored r JOIN rfm_todo t USING (month)
+), counts AS (
+    SELECT as_of, recency_days, frequency, monetary, sum(n) AS n,
            GROUPING(recency_days, frequency, monetary) AS kind   -- which of the three a row counts
-    FROM (SELECT as_of, recency_days, frequency, monetary FROM rfm_state
-          UNION ALL
-          SELECT as_of, recency_days, frequency, monetary FROM rfm_state_of) s
+    FROM changes
     GROUP BY GROUPING SETS ((as_of, recency_days), (as_of, frequency), (as_of, monetary))
-), running AS (   -- customers at this value or worse; the other two values are null in the row
+    UNION ALL
+    SELECT t.as_of, t.as_of - c.last_day, c.frequency, c.monetary, c.n, c.kind
+    FROM rfm_banded b
+    JOIN rfm_todo t USING (month)
+    JOIN marts.rfm_counts c ON c.month = b.month
+)
+SELECT as_of, kind, recency_days, frequency, monetary, sum(n)::int AS n
+FROM counts
+GROUP BY as_of, kind, recency_days, frequency, monetary
+HAVING sum(n) <> 0;
+CREATE TEMP TABLE rfm_cuts ON COMMIT DROP AS
+WITH running AS (   -- customers at this value or worse; the other two values are null in the row
     SELECT as_of, recency_days, frequency, monetary,
            sum(n) OVER (PARTITION BY as_of, kind ORDER BY recency_days DESC, frequency, monetary) AS upto,
            greatest(sum(n) OVER (PARTITION BY as_of, kind) - 1, 1)::int AS d   -- n - 1 (1 for one customer)
-    FROM counted
+    FROM rfm_counted
 )
 SELECT as_of,   -- as columns: read once per row
        max(recency_days) FILTER (WHERE upto >= (d + 4) / 5) AS r1,
@@ -183,13 +225,24 @@ JOIN rfm_todo t USING (month)
 JOIN rfm_boundaries n ON n.as_of = t.as_of;
 ANALYZE rfm_bands;
 -- The rows of those snapshots to score: the touched customers and those a moved boundary rescores.
--- Every other customer's values and boundaries are unchanged, and so is their row.
-INSERT INTO rfm_state
-SELECT s.*
-FROM rfm_state_of s
-JOIN rfm_bands b USING (month)
-WHERE s.customer_id IN (SELECT customer_id FROM rfm_touched)
-   OR s.last_day <@ b.last_days OR s.frequency <@ b.frequencies OR s.monetary <@ b.monetaries;
+-- Every other customer's values and boundaries are unchanged, and so is their row: those in a moved
+-- boundary's reach are read from their stored rows (a scan of the month only when one moved).
+INSERT INTO rfm_state SELECT * FROM rfm_touched_state;
+DO $$
+DECLARE
+    one_month date;
+BEGIN
+    FOR one_month IN SELECT month FROM rfm_bands WHERE NOT (isempty(last_days) AND isempty(frequencies) AND isempty(monetaries)) LOOP
+        INSERT INTO rfm_state
+        SELECT t.month, t.as_of, r.customer_id, r.last_day, t.as_of - r.last_day, r.frequency, r.monetary
+        FROM marts.rfm_scores r
+        JOIN rfm_bands b USING (month)
+        JOIN rfm_todo t USING (month)
+        WHERE r.month = one_month
+          AND (r.last_day <@ b.last_days OR r.frequency <@ b.frequencies OR r.monetary <@ b.monetaries)
+          AND r.customer_id NOT IN (SELECT customer_id FROM rfm_touched);
+    END LOOP;
+END $$;
 
 -- The segment map as an array of its 25 cells, (r - 1) * 5 + fm: read once (a scalar subquery, not
 -- a join repeated for every row) and subscripted per row (a missing cell gives no segment, which
@@ -265,6 +318,12 @@ BEGIN
     END IF;
 END $$;
 
+-- The counts of the snapshots redone replace theirs; a month that left the window leaves its own.
+DELETE FROM marts.rfm_counts
+WHERE month NOT IN (SELECT month FROM rfm_wanted) OR month IN (SELECT month FROM rfm_todo);
+INSERT INTO marts.rfm_counts (month, kind, last_day, frequency, monetary, n)
+SELECT t.month, c.kind, t.as_of - c.recency_days, c.frequency, c.monetary, c.n
+FROM rfm_counted c JOIN rfm_todo t USING (as_of);
 -- Kept snapshots keep their row (the transaction that computed them).
 DELETE FROM marts.rfm_snapshots s
 WHERE s.as_of NOT IN (SELECT as_of FROM rfm_wanted) OR s.month IN (SELECT month FROM rfm_todo);
