@@ -14,7 +14,9 @@
 -- customer, kept by core_orders), and only the rows that differ from the stored ones are written.
 -- A snapshot redone with its boundaries stored rescores only the customers whose orders changed
 -- (core.changed_customers) and those a moved boundary reaches: every other customer's values and
--- boundaries are the same, so is their score.
+-- boundaries are the same, so is their score. Its new boundaries come from its stored customers per
+-- value (marts.rfm_counts) less what the touched customers were and plus what they are: no
+-- snapshot is read whole for a few changed customers.
 -- Rows are kept in marts.rfm_scores, one partition per month (migration 249), with the last order
 -- day, so the running month's date moving by a day changes no row by itself; the view marts.rfm
 -- adds the date and the recency.
