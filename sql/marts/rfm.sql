@@ -96,7 +96,7 @@ JOIN marts.rfm_snapshots s ON s.month = t.month
 WHERE NOT current_setting('marts.rfm_bulk')::boolean
   AND s.segment_map = t.segment_map
   AND s.last_day_cuts[1] IS NOT NULL   -- stored before them, or of a snapshot without customers
-  AND EXISTS (SELECT 1 FROM marts.rfm_counts c WHERE c.month = t.month);   -- stored before them
+  AND EXISTS (SELECT 1 FROM marts.rfm_counts c WHERE c.month = t.month);   -- none before migration 253
 ANALYZE rfm_banded;
 
 -- Each customer's state in the last month they bought in up to a snapshot: the one row of
@@ -136,7 +136,9 @@ SELECT * FROM core.customer_months WHERE customer_id IN (SELECT customer_id FROM
 CREATE OR REPLACE TEMP VIEW rfm_customer_totals AS
 SELECT * FROM core.customer_totals WHERE customer_id IN (SELECT customer_id FROM rfm_touched);
 CREATE TEMP TABLE rfm_touched_state ON COMMIT DROP AS SELECT * FROM rfm_state_of;
--- And their stored rows, month by month: a month given as a value reads its partition alone.
+-- And their stored rows, month by month: a month given as a value reads its partition alone (a join
+-- to the months is planned over every partition). The rows a moved boundary reaches are read the
+-- same way below: they are known only once the counts give the new boundaries.
 CREATE TEMP TABLE rfm_touched_stored (month date, last_day date, frequency int, monetary numeric) ON COMMIT DROP;
 DO $$
 DECLARE
