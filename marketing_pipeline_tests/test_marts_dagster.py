@@ -1,7 +1,7 @@
 """The marts through Dagster: the refresh job, its checks, and a blocking failure that stops
 only what depends on the failing asset."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
@@ -122,13 +122,21 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
 
 
-def test_a_failing_warning_is_reported_beside_its_asset_and_holds_nothing(conn, vendor_env_for):
+def _brand_today_is(monkeypatch, day: date) -> None:
+    from marketing_pipeline import clock
+
+    monkeypatch.setattr(clock, "now", lambda: datetime.combine(day, time(12), UTC))
+
+
+def test_a_failing_warning_is_reported_beside_its_asset_and_holds_nothing(conn, vendor_env_for, monkeypatch):
+    _brand_today_is(monkeypatch, TODAY)
     defs = _defs(vendor_env_for)
-    last = TODAY - timedelta(days=2)
+    last = TODAY - timedelta(days=1)
     _seed(conn, last)
     for back in range(1, 15):  # two weeks of ordinary traffic, then a day ten times as busy
         ga4_traffic(conn, last - timedelta(days=back), "google", 100 + back % 3 * 10)
     ga4_traffic(conn, last, "google", 1000)
+    ga4_traffic(conn, TODAY, "google", 5)  # today so far: not a full day, never the one checked
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("marts_refresh").execute_in_process(
             instance=instance, run_config=QUIET, partition_key=DEFAULT_ID
@@ -145,6 +153,31 @@ def test_a_failing_warning_is_reported_beside_its_asset_and_holds_nothing(conn, 
         conn.execute("SELECT sum(sessions) FROM core.sessions WHERE session_date = %s", (last,)).fetchone()[0]
         == 1000
     )
+
+
+def test_sources_fresh_warns_of_each_sources_missed_days_before_the_brands_today(
+    conn, vendor_env_for, monkeypatch
+):
+    _brand_today_is(monkeypatch, TODAY)
+    defs = _defs(vendor_env_for)
+    _seed(conn, TODAY - timedelta(days=2))  # TikTok Shop, website and Customer.io rows on one day
+    with dg.instance_for_test() as instance:
+        for back in range(1, 8):  # TikTok Shop's orders loaded every day of the week before today
+            day = TODAY - timedelta(days=back)
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("tiktok_shop_orders", partition=brand_day_key(DEFAULT_ID, day))
+            )
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, partition_key=DEFAULT_ID
+        )
+    assert result.success  # a warning holds nothing
+    fresh = _evaluations(result)["sources_fresh"]
+    assert fresh.passed is False and fresh.severity == dg.AssetCheckSeverity.WARN
+    gaps = fresh.metadata["missing_days"].value
+    # LOOKBACK_DAYS (7) before the brand's today: the website and Customer.io have rows on one of
+    # them, TikTok Shop loaded them all, Klaviyo none
+    assert "tiktok_shop" not in gaps
+    assert gaps["website"] == 6 and gaps["customerio"] == 6 and gaps["klaviyo"] == 7
 
 
 def test_a_refresh_audits_what_it_wrote_and_keeps_the_last_rows_that_passed(conn, vendor_env_for):

@@ -16,11 +16,13 @@ Running them in the model's step, not as steps of their own, costs a run no Dags
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg
 
-from marketing_pipeline import settings
+from marketing_pipeline import clock, settings
 from marketing_pipeline.marts import sources as src
 
 
@@ -77,6 +79,12 @@ def customers_keys_unique(conn: psycopg.Connection) -> tuple[bool, dict]:
         f"{scope} GROUP BY email HAVING count(*) > 1) d"
     ).fetchone()[0]
     return dupes == 0, {"emails_on_several_customers": dupes, "audited": _audited(refresh)}
+
+
+def _today(conn: psycopg.Connection) -> date:
+    """The brand's today, in the builder's zone (``marts.tz``), by the product's clock: not the
+    server's ``current_date``, which is in the server's zone and cannot be set by a test."""
+    return clock.today(ZoneInfo(conn.execute("SELECT current_setting('marts.tz')").fetchone()[0]))
 
 
 def _audited(refresh: bool) -> str:
@@ -154,13 +162,17 @@ def orders_revenue_reconciles(conn: psycopg.Connection) -> tuple[bool, dict]:
 
 
 def _anomaly(conn: psycopg.Connection, sql: str, label: str) -> tuple[bool, dict]:
-    """The latest full day against the mean of the 28 before it: more than 3 standard deviations is odd."""
-    row = conn.execute(f"""
-        WITH d AS ({sql}), last AS (SELECT max(day) AS day FROM d WHERE day < current_date)
+    """The latest full day (before the brand's today) against the mean of the 28 before it: more than
+    3 standard deviations is odd."""
+    row = conn.execute(
+        f"""
+        WITH d AS ({sql}), last AS (SELECT max(day) AS day FROM d WHERE day < %s)
         SELECT l.day, (SELECT value FROM d WHERE d.day = l.day),
                avg(d.value), stddev_samp(d.value), count(d.value)
         FROM last l LEFT JOIN d ON d.day >= l.day - 28 AND d.day < l.day
-        GROUP BY l.day""").fetchone()  # noqa: S608 (constant)
+        GROUP BY l.day""",  # noqa: S608 (constant)
+        (_today(conn),),
+    ).fetchone()
     if not row or row[0] is None or row[4] < 7:
         return True, {"note": "fewer than 7 trailing days: nothing to compare"}
     day, value, mean, sd, n = row
@@ -187,9 +199,9 @@ def sources_fresh(conn: psycopg.Connection) -> tuple[bool, dict]:
     rows = conn.execute(
         """
         SELECT source, count(*) FILTER (WHERE status = 'missing'), bool_or(status = 'source_absent')
-        FROM marts.source_coverage WHERE day >= current_date - %s AND day < current_date
+        FROM marts.source_coverage WHERE day >= %(today)s - %(days)s AND day < %(today)s
         GROUP BY source ORDER BY source""",
-        (settings.load().lookback_days,),
+        {"today": _today(conn), "days": settings.load().lookback_days},
     ).fetchall()
     gaps = {s: m for s, m, absent in rows if m}
     absent = [s for s, _, a in rows if a]
