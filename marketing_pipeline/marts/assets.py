@@ -26,6 +26,7 @@ from datetime import date
 from functools import cache
 
 import dagster as dg
+from psycopg_pool import ConnectionPool
 
 from marketing_pipeline import clock, settings
 from marketing_pipeline.brand_partitions import (
@@ -41,6 +42,7 @@ from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.settings.brands import Brand
 from marketing_pipeline.warehouse import WarehouseResource
+from marketing_pipeline.warehouse.engine import libpq_url
 
 COMMON = dict(group_name="marts", kinds={"postgres"}, tags={"layer": "marts"})
 # A segment backfill: one run per brand (a run never spans brands), up to a year of days per run.
@@ -77,13 +79,13 @@ def _rows(conn, table: str) -> int:
 
 
 def _table_step(
-    warehouse: WarehouseResource, gucs: dict[str, str], target: str, gates: list[Gate]
+    sessions: ConnectionPool, gucs: dict[str, str], target: str, gates: list[Gate]
 ) -> tuple[dict | None, list[dg.AssetCheckResult]]:
     """One SQL target in its own transaction, its audits run before it commits (``gates.py``): what
     it used, its mode and its rows as metadata, and the audits' results; no metadata when an audit
     failed and nothing was committed."""
     table = f"core.{target[5:]}" if target.startswith("core_") else f"marts.{target}"
-    with warehouse.transaction() as conn:
+    with sessions.connection() as conn:
         sqlfiles.apply_settings(conn, gucs)
         used = sqlfiles.build(conn, target)
         checks = [g.result(conn) for g in gates]
@@ -129,13 +131,13 @@ def materialized_by_source(instance: dg.DagsterInstance, brand: Brand) -> dict[s
 
 
 def _coverage_step(
-    warehouse: WarehouseResource,
+    sessions: ConnectionPool,
     gucs: dict[str, str],
     brand: Brand,
     materialized: dict[str, set[str]],
     gates: list[Gate],
 ) -> tuple[dict, list[dg.AssetCheckResult]]:
-    with warehouse.transaction() as conn:
+    with sessions.connection() as conn:
         sqlfiles.apply_settings(conn, gucs)
         summary, mode = coverage.refresh(
             conn, settings.load().history_start, clock.today(brand.tz), materialized
@@ -160,17 +162,37 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     with config.brand_zone(brand.timezone):
         gucs = config.gucs()  # read here: the zone is not carried into the lanes' threads
     materialized = materialized_by_source(context.instance, brand) if "source_coverage" in names else {}
+    # The lanes' sessions, each builder a transaction of its own on one of them: a new connection
+    # per builder started a server backend each time, whose first statements read the catalog into
+    # empty caches and set up its temporary schema again (10-40 ms a builder, most of what a daily
+    # refresh's small builders cost). Their settings are transaction-local and their temporary
+    # tables go at commit (rebuild.py runs them all in one transaction), so no builder sees another's.
+    with ConnectionPool(
+        libpq_url(warehouse.url()),
+        min_size=config.lanes(),
+        max_size=config.lanes(),
+        kwargs={"prepare_threshold": None},
+        name="marts-lanes",
+        open=True,
+    ) as sessions:
 
-    def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
-        started = time.monotonic()
-        own = [g for g in gates if g.asset == name]
-        if name == "source_coverage":
-            values, checks = _coverage_step(warehouse, gucs, brand, materialized, own)
-        else:
-            values, checks = _table_step(warehouse, gucs, name, own)
-        return (None if values is None else _metadata(brand, started, **values)), checks
+        def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
+            started = time.monotonic()
+            own = [g for g in gates if g.asset == name]
+            if name == "source_coverage":
+                values, checks = _coverage_step(sessions, gucs, brand, materialized, own)
+            else:
+                values, checks = _table_step(sessions, gucs, name, own)
+            return (None if values is None else _metadata(brand, started, **values)), checks
 
-    errors = []
+        errors: list[BaseException] = []
+        yield from _built_outcomes(context, brand, names, step, errors)
+    if errors:
+        raise errors[0]
+
+
+def _built_outcomes(context, brand: Brand, names: list[str], step, errors: list) -> Iterator:
+    """The builders run side by side; each one's materialization and check results as it finishes."""
     for outcome in lanes.run(
         names,
         {n: SPECS[n][0] for n in names},
@@ -195,8 +217,6 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                     )
                 yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
             yield from results
-    if errors:
-        raise errors[0]
 
 
 def customer_segments_body(

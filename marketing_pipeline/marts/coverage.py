@@ -66,9 +66,10 @@ def refresh(
         (first, last),
     )
     counted = {}
+    present = src.present_names(conn)
     for source in src.SOURCES:
         conn.execute("TRUNCATE cov_rows")
-        is_present = src.present(conn, source)
+        is_present = source.name in present
         args = {"name": source.name, "first": first, "last": last}
         if is_present and plan.incremental and source.name in scope.PLANS["source_coverage"].inputs:
             days = conn.execute(_RECOUNT, args).fetchone()[0]

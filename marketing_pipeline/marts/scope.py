@@ -159,18 +159,18 @@ class Scope:
 
 
 def _settings(conn: psycopg.Connection, gucs: dict[str, str]) -> str:
-    present = sorted(s.name for s in src.SOURCES if src.present(conn, s))
+    present = sorted(src.present_names(conn))
     return hashlib.md5(json.dumps([sorted(gucs.items()), present]).encode()).hexdigest()  # noqa: S324 (a fingerprint)
 
 
-def _logged(conn: psycopg.Connection, table: str) -> bool:
-    """Whether the change-log triggers are on a raw table (a table recreated without them is not)."""
-    if not table.startswith("raw."):
-        return True
+def _all_logged(conn: psycopg.Connection, tables: list[str]) -> bool:
+    """Whether the change-log triggers are on every raw table of ``tables`` (a table recreated
+    without them is not), in one statement."""
     return conn.execute(
-        "SELECT to_regclass(%s) IS NULL OR EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(%s)"
-        " AND tgname IN ('marts_log_ins', 'marts_log_whole', 'marts_log_all'))",
-        (table, table),
+        "SELECT coalesce(bool_and(to_regclass(t) IS NULL OR EXISTS (SELECT 1 FROM pg_trigger"
+        " WHERE tgrelid = to_regclass(t) AND tgname IN ('marts_log_ins', 'marts_log_whole', 'marts_log_all'))), true)"
+        " FROM unnest(%s::text[]) AS t WHERE t LIKE 'raw.%%'",
+        (tables,),
     ).fetchone()[0]
 
 
@@ -197,7 +197,7 @@ def begin(conn: psycopg.Connection, target: str, gucs: dict[str, str]) -> Scope 
         reason = "first build"
     elif state[2] != settings:
         reason = "settings or sources changed"
-    elif not all(_logged(conn, t) for t in tables):
+    elif not _all_logged(conn, tables):
         reason = "a raw table has no change log"
     else:
         for key, ts in plan.inputs.items():

@@ -23,11 +23,13 @@ SESSION = {"work_mem": "256MB", "maintenance_work_mem": "512MB", "jit": "off"}
 
 
 def apply_settings(conn: psycopg.Connection, gucs: dict[str, str]) -> None:
-    """Transaction-local: they vanish at commit, so nothing leaks to the next user of the connection."""
-    for key, value in SESSION.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (key, value))
-    for key, value in gucs.items():
-        conn.execute("SELECT set_config(%s, %s, true)", (f"marts.{key}", value))
+    """Transaction-local: they vanish at commit, so nothing leaks to the next user of the connection.
+    One statement for all of them (a round trip each cost a daily refresh's builders 5-15 ms apiece)."""
+    settings = {**SESSION, **{f"marts.{key}": value for key, value in gucs.items()}}
+    conn.execute(
+        "SELECT count(set_config(name, value, true)) FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
+        (list(settings), list(settings.values())),
+    )
 
 
 def run(conn: psycopg.Connection, name: str) -> None:
@@ -36,10 +38,12 @@ def run(conn: psycopg.Connection, name: str) -> None:
 
 def current_settings(conn: psycopg.Connection) -> dict[str, str]:
     """The marts settings in force in this transaction (a change means a full rebuild)."""
-    return {
-        k: conn.execute("SELECT current_setting(%s, true)", (f"marts.{k}",)).fetchone()[0]
-        for k in config.gucs()
-    }
+    keys = list(config.gucs())
+    values = conn.execute(
+        "SELECT array_agg(current_setting('marts.' || k, true) ORDER BY n) FROM unnest(%s::text[]) WITH ORDINALITY AS s(k, n)",
+        (keys,),
+    ).fetchone()[0]
+    return dict(zip(keys, values, strict=True))
 
 
 def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
@@ -52,11 +56,12 @@ def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
     used: dict[str, str] = {}
     if path(f"{target}_stage").exists():
         run(conn, f"{target}_stage")
+    present = src.present_names(conn)
     for source in src.SOURCES:
         part = f"{target}_from_{source.name}"
         if not path(part).exists():
             continue
-        if src.present(conn, source):
+        if source.name in present:
             run(conn, part)
             used[source.name] = "used"
         else:
