@@ -122,6 +122,37 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
 
 
+def test_builders_share_one_session_per_lane_and_go_on_after_one_fails(conn, vendor_env_for, monkeypatch):
+    from marketing_pipeline.marts import sqlfiles
+
+    monkeypatch.setenv("MARTS_LANES", "2")
+    defs = _defs(vendor_env_for)
+    _seed(conn, TODAY - timedelta(days=2))
+    real_build = sqlfiles.build
+    sessions: dict[str, int] = {}
+
+    def build(c, target):
+        sessions[target] = c.info.backend_pid
+        if target == "core_sessions":  # fails inside its transaction, after writing to its session
+            c.execute("CREATE TEMP TABLE left_behind (x int)")
+            raise RuntimeError("core_sessions broke")
+        if target == "channel_daily":  # a later builder, on a session a failed one may have used
+            assert c.execute("SELECT to_regclass('pg_temp.left_behind')").fetchone()[0] is None
+        return real_build(c, target)
+
+    monkeypatch.setattr(sqlfiles, "build", build)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("marts_refresh").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
+        )
+    assert not result.success
+    done = _materialized(result)
+    # every builder but the failed one and what reads it ran, on two server backends in all
+    assert "core_sessions" not in done and "funnel_daily" not in done
+    assert {"core_orders", "rfm", "attribution", "channel_daily", "email_daily", "cohorts"} <= done
+    assert len(sessions) == 11 and len(set(sessions.values())) <= 2  # 13 assets: coverage has no SQL target
+
+
 def _brand_today_is(monkeypatch, day: date) -> None:
     from marketing_pipeline import clock
 
