@@ -380,6 +380,15 @@ def test_an_audit_in_a_refresh_reads_what_the_refresh_wrote(conn):
     build(conn, D, D + timedelta(days=1))
     # rows no builder wrote: a revenue that differs from the source's, an email on two customers
     conn.execute("UPDATE core.orders SET gross_revenue = gross_revenue + 1 WHERE source_order_id = 'W-2'")
+    # the unique index on email (migration 254) refuses the second, and the audit reads the index
+    assert customers_keys_unique(conn) == (
+        True,
+        {"emails_on_several_customers": 0, "audited": "the unique index on email"},
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+        conn.execute("UPDATE core.customers SET email = 'a@example.com' WHERE email = 'b@example.com'")
+    # without it (a warehouse whose rows broke the rule before the migration) the audit counts
+    conn.execute("DROP INDEX core.customers_email_key")
     conn.execute("UPDATE core.customers SET email = 'a@example.com' WHERE email = 'b@example.com'")
     assert orders_revenue_reconciles(conn)[1]["mismatched_days"] == 1  # alone: the whole table
     assert customers_keys_unique(conn)[1]["emails_on_several_customers"] == 1
