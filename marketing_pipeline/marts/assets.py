@@ -26,7 +26,6 @@ from datetime import date
 from functools import cache
 
 import dagster as dg
-from psycopg_pool import ConnectionPool
 
 from marketing_pipeline import clock, settings
 from marketing_pipeline.brand_partitions import (
@@ -38,6 +37,7 @@ from marketing_pipeline.brand_partitions import (
 from marketing_pipeline.marts import coverage, lanes, sqlfiles
 from marketing_pipeline.marts import sources as src
 from marketing_pipeline.marts.gates import GATES, Gate, holds
+from marketing_pipeline.marts.sessions import LaneSessions
 from marketing_pipeline.settings import brands as brand_settings
 from marketing_pipeline.settings import marts as config
 from marketing_pipeline.settings.brands import Brand
@@ -79,13 +79,13 @@ def _rows(conn, table: str) -> int:
 
 
 def _table_step(
-    sessions: ConnectionPool, gucs: dict[str, str], target: str, gates: list[Gate]
+    sessions: LaneSessions, gucs: dict[str, str], target: str, gates: list[Gate]
 ) -> tuple[dict | None, list[dg.AssetCheckResult]]:
     """One SQL target in its own transaction, its audits run before it commits (``gates.py``): what
     it used, its mode and its rows as metadata, and the audits' results; no metadata when an audit
     failed and nothing was committed."""
     table = f"core.{target[5:]}" if target.startswith("core_") else f"marts.{target}"
-    with sessions.connection() as conn:
+    with sessions.transaction() as conn:
         sqlfiles.apply_settings(conn, gucs)
         used = sqlfiles.build(conn, target)
         checks = [g.result(conn) for g in gates]
@@ -131,13 +131,13 @@ def materialized_by_source(instance: dg.DagsterInstance, brand: Brand) -> dict[s
 
 
 def _coverage_step(
-    sessions: ConnectionPool,
+    sessions: LaneSessions,
     gucs: dict[str, str],
     brand: Brand,
     materialized: dict[str, set[str]],
     gates: list[Gate],
 ) -> tuple[dict, list[dg.AssetCheckResult]]:
-    with sessions.connection() as conn:
+    with sessions.transaction() as conn:
         sqlfiles.apply_settings(conn, gucs)
         summary, mode = coverage.refresh(
             conn, settings.load().history_start, clock.today(brand.tz), materialized
@@ -162,61 +162,47 @@ def build_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     with config.brand_zone(brand.timezone):
         gucs = config.gucs()  # read here: the zone is not carried into the lanes' threads
     materialized = materialized_by_source(context.instance, brand) if "source_coverage" in names else {}
-    # The lanes' sessions, each builder a transaction of its own on one of them: a new connection
-    # per builder started a server backend each time, whose first statements read the catalog into
-    # empty caches and set up its temporary schema again (10-40 ms a builder, most of what a daily
-    # refresh's small builders cost). Their settings are transaction-local and their temporary
-    # tables go at commit (rebuild.py runs them all in one transaction), so no builder sees another's.
-    with ConnectionPool(
-        libpq_url(warehouse.url()),
-        min_size=config.lanes(),
-        max_size=config.lanes(),
-        kwargs={"prepare_threshold": None},
-        name="marts-lanes",
-        open=True,
-    ) as sessions:
+    sessions = LaneSessions(libpq_url(warehouse.url()))  # one per lane, for the run (sessions.py)
 
-        def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
-            started = time.monotonic()
-            own = [g for g in gates if g.asset == name]
-            if name == "source_coverage":
-                values, checks = _coverage_step(sessions, gucs, brand, materialized, own)
+    def step(name: str) -> tuple[dict | None, list[dg.AssetCheckResult]]:
+        started = time.monotonic()
+        own = [g for g in gates if g.asset == name]
+        if name == "source_coverage":
+            values, checks = _coverage_step(sessions, gucs, brand, materialized, own)
+        else:
+            values, checks = _table_step(sessions, gucs, name, own)
+        return (None if values is None else _metadata(brand, started, **values)), checks
+
+    errors = []
+    try:
+        for outcome in lanes.run(
+            names,
+            {n: SPECS[n][0] for n in names},
+            step,
+            lanes=config.lanes(),
+            holds=lambda name, value: holds(value[1]),
+        ):
+            if outcome.error is not None:
+                context.log.error(f"{brand.id} {outcome.name} failed: {outcome.error!r}")
+                errors.append(outcome.error)
+            elif outcome.skipped_because:
+                context.log.warning(f"{brand.id} {outcome.name} not built: {outcome.skipped_because}")
             else:
-                values, checks = _table_step(sessions, gucs, name, own)
-            return (None if values is None else _metadata(brand, started, **values)), checks
-
-        errors: list[BaseException] = []
-        yield from _built_outcomes(context, brand, names, step, errors)
+                metadata, results = outcome.value
+                if metadata is None:
+                    context.log.error(f"{brand.id} {outcome.name} not committed: an audit failed")
+                else:
+                    absent = metadata.get("sources_absent")
+                    if absent and absent.value != "-":
+                        context.log.warning(
+                            f"{brand.id} {outcome.name}: sources absent, built without them: {absent.value}"
+                        )
+                    yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
+                yield from results
+    finally:
+        sessions.close()
     if errors:
         raise errors[0]
-
-
-def _built_outcomes(context, brand: Brand, names: list[str], step, errors: list) -> Iterator:
-    """The builders run side by side; each one's materialization and check results as it finishes."""
-    for outcome in lanes.run(
-        names,
-        {n: SPECS[n][0] for n in names},
-        step,
-        lanes=config.lanes(),
-        holds=lambda name, value: holds(value[1]),
-    ):
-        if outcome.error is not None:
-            context.log.error(f"{brand.id} {outcome.name} failed: {outcome.error!r}")
-            errors.append(outcome.error)
-        elif outcome.skipped_because:
-            context.log.warning(f"{brand.id} {outcome.name} not built: {outcome.skipped_because}")
-        else:
-            metadata, results = outcome.value
-            if metadata is None:
-                context.log.error(f"{brand.id} {outcome.name} not committed: an audit failed")
-            else:
-                absent = metadata.get("sources_absent")
-                if absent and absent.value != "-":
-                    context.log.warning(
-                        f"{brand.id} {outcome.name}: sources absent, built without them: {absent.value}"
-                    )
-                yield dg.MaterializeResult(asset_key=K(outcome.name), metadata=metadata)
-            yield from results
 
 
 def customer_segments_body(
