@@ -191,7 +191,10 @@ END $$;
 
 -- Each customer's first key of each type (the earliest; at the same instant the lowest in byte
 -- order), one sort of the keys instead of a sort per customer and type. Consent is the latest
--- record's that says: a yes and a no at the same instant give no. Neither part sorts the records.
+-- record's that says: a yes and a no at the same instant give no. Neither part sorts the records:
+-- they are grouped once per customer, their sources kept as bits of a mask, where a group per
+-- customer and source was sorted and grouped again (545k groups at a million orders: 2.8-3.0 s for
+-- this statement against 2.45-2.5 s).
 WITH firsts AS (
     SELECT DISTINCT ON (customer_id, key_type) customer_id, key_type, key_value, first_seen_at
     FROM todo_keys
@@ -207,21 +210,24 @@ WITH firsts AS (
            min(first_seen_at) AS first_seen_at
     FROM firsts
     GROUP BY customer_id
-), per_source AS (
-    SELECT customer_id, source,
-           max(seen_at) FILTER (WHERE accepts_marketing) AS yes_at,
-           max(seen_at) FILTER (WHERE NOT accepts_marketing) AS no_at,
-           min(subscribed_at) AS subscribed_at
-    FROM todo_records
-    GROUP BY customer_id, source
+), named AS (   -- the sources the records name, each a bit of a customer's mask below
+    SELECT array_agg(source ORDER BY source) AS sources FROM (SELECT DISTINCT source FROM todo_records) s
+), per_customer AS (   -- one grouping of the records: the sources as a bit mask, not a group each
+    SELECT r.customer_id,
+           max(r.seen_at) FILTER (WHERE r.accepts_marketing) AS yes_at,
+           max(r.seen_at) FILTER (WHERE NOT r.accepts_marketing) AS no_at,
+           min(r.subscribed_at) AS subscribed_at,
+           bit_or(1 << (array_position((SELECT sources FROM named), r.source) - 1)) AS mask
+    FROM todo_records r
+    GROUP BY r.customer_id
 ), seen AS (
     SELECT customer_id,
-           CASE WHEN max(yes_at) > coalesce(max(no_at), '-infinity') THEN true
-                WHEN max(no_at) IS NOT NULL THEN false END AS accepts_marketing,
-           min(subscribed_at) AS subscribed_at,
-           array_agg(source ORDER BY source) AS sources
-    FROM per_source
-    GROUP BY customer_id
+           CASE WHEN yes_at > coalesce(no_at, '-infinity') THEN true
+                WHEN no_at IS NOT NULL THEN false END AS accepts_marketing,
+           subscribed_at,
+           ARRAY(SELECT s FROM unnest((SELECT sources FROM named)) WITH ORDINALITY AS u(s, i)
+                 WHERE mask & (1 << (i::int - 1)) <> 0 ORDER BY i) AS sources
+    FROM per_customer
 )
 INSERT INTO core.customers (customer_id, email, phone, tiktok_user_id, website_customer_id,
                             klaviyo_profile_id, customerio_person_id, accepts_marketing, subscribed_at,
