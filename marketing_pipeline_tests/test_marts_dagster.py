@@ -122,37 +122,6 @@ def test_a_failing_blocking_check_stops_only_its_dependents(conn, vendor_env_for
     assert {"core_customers", "core_email_events", "core_sessions", "source_coverage"} <= done
 
 
-def test_builders_share_one_session_per_lane_and_go_on_after_one_fails(conn, vendor_env_for, monkeypatch):
-    from marketing_pipeline.marts import sqlfiles
-
-    monkeypatch.setenv("MARTS_LANES", "2")
-    defs = _defs(vendor_env_for)
-    _seed(conn, TODAY - timedelta(days=2))
-    real_build = sqlfiles.build
-    sessions: dict[str, int] = {}
-
-    def build(c, target):
-        sessions[target] = c.info.backend_pid
-        if target == "core_sessions":  # fails inside its transaction, after writing to its session
-            c.execute("CREATE TEMP TABLE left_behind (x int)")
-            raise RuntimeError("core_sessions broke")
-        if target == "channel_daily":  # a later builder, on a session a failed one may have used
-            assert c.execute("SELECT to_regclass('pg_temp.left_behind')").fetchone()[0] is None
-        return real_build(c, target)
-
-    monkeypatch.setattr(sqlfiles, "build", build)
-    with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("marts_refresh").execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False, partition_key=DEFAULT_ID
-        )
-    assert not result.success
-    done = _materialized(result)
-    # every builder but the failed one and what reads it ran, on two server backends in all
-    assert "core_sessions" not in done and "funnel_daily" not in done
-    assert {"core_orders", "rfm", "attribution", "channel_daily", "email_daily", "cohorts"} <= done
-    assert len(sessions) == 11 and len(set(sessions.values())) <= 2  # 13 assets: coverage has no SQL target
-
-
 def _brand_today_is(monkeypatch, day: date) -> None:
     from marketing_pipeline import clock
 
@@ -318,15 +287,22 @@ def test_each_brand_is_scheduled_on_its_own_clock(three_brands):
 
 
 def test_a_failing_builder_fails_the_run_and_stops_only_what_reads_it(conn, vendor_env_for, monkeypatch):
+    """...and the builders share one session per lane (marts/sessions.py): those after the failed
+    one run on its session, with nothing of it left there."""
     from marketing_pipeline.marts import sqlfiles
 
+    monkeypatch.setenv("MARTS_LANES", "2")
     defs = _defs(vendor_env_for)
     _seed(conn, TODAY - timedelta(days=2))
     build = sqlfiles.build
+    sessions: dict[str, int] = {}
 
     def failing(connection, target):
-        if target == "core_email_events":
+        sessions[target] = connection.info.backend_pid
+        if target == "core_email_events":  # fails inside its transaction, after writing to its session
+            connection.execute("CREATE TEMP TABLE left_behind (x int)")
             raise RuntimeError("core_email_events could not be built")
+        assert connection.execute("SELECT to_regclass('pg_temp.left_behind')").fetchone()[0] is None
         return build(connection, target)
 
     monkeypatch.setattr(sqlfiles, "build", failing)
@@ -340,6 +316,8 @@ def test_a_failing_builder_fails_the_run_and_stops_only_what_reads_it(conn, vend
     done = _materialized(result)
     assert not done & {"core_email_events", "attribution", "email_daily"}
     assert {"core_customers", "core_orders", "rfm", "channel_daily", "cohorts"} <= done
+    # ten SQL builders ran (coverage has no SQL target; two read the failed one), on two backends
+    assert len(sessions) == 10 and len(set(sessions.values())) <= 2
     # what was built committed: core.orders holds the seeded orders
     assert conn.execute("SELECT count(*) FROM core.orders").fetchone()[0] == 6
 
