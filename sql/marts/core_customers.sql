@@ -210,7 +210,8 @@ WITH firsts AS (
            min(first_seen_at) AS first_seen_at
     FROM firsts
     GROUP BY customer_id
-), named AS (   -- the sources the records name, each a bit of a customer's int mask below (31 at most; four name people)
+), named AS (   -- the sources the records name, each a bit of a customer's mask below (an int:
+                -- 31 sources at most; four name people)
     SELECT array_agg(source ORDER BY source) AS sources FROM (SELECT DISTINCT source FROM todo_records) s
 ), per_customer AS (   -- one grouping of the records: the sources as a bit mask, not a group each
     SELECT r.customer_id,
