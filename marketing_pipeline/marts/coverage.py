@@ -54,7 +54,8 @@ def refresh(
     Returns the statuses per source and how it ran (full or incremental, and why).
     """
     materialized = materialized or {}
-    plan = scope.begin(conn, "source_coverage", sqlfiles.current_settings(conn))
+    present = src.present_names(conn)
+    plan = scope.begin(conn, "source_coverage", sqlfiles.current_settings(conn), present)
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS cov_rows (day date, row_count bigint) ON COMMIT DROP")
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS cov_before (source text, day date, status text) ON COMMIT DROP"
@@ -66,7 +67,6 @@ def refresh(
         (first, last),
     )
     counted = {}
-    present = src.present_names(conn)
     for source in src.SOURCES:
         conn.execute("TRUNCATE cov_rows")
         is_present = source.name in present

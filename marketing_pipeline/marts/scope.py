@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from marketing_pipeline.marts import sources as src
-
 
 @dataclass(frozen=True)
 class View:
@@ -158,9 +156,8 @@ class Scope:
     reason: str  # why full, or what changed
 
 
-def _settings(conn: psycopg.Connection, gucs: dict[str, str]) -> str:
-    present = sorted(src.present_names(conn))
-    return hashlib.md5(json.dumps([sorted(gucs.items()), present]).encode()).hexdigest()  # noqa: S324 (a fingerprint)
+def _settings(gucs: dict[str, str], present: set[str]) -> str:
+    return hashlib.md5(json.dumps([sorted(gucs.items()), sorted(present)]).encode()).hexdigest()  # noqa: S324 (a fingerprint)
 
 
 def _all_logged(conn: psycopg.Connection, tables: list[str]) -> bool:
@@ -174,13 +171,14 @@ def _all_logged(conn: psycopg.Connection, tables: list[str]) -> bool:
     ).fetchone()[0]
 
 
-def begin(conn: psycopg.Connection, target: str, gucs: dict[str, str]) -> Scope | None:
-    """Decide full or incremental for ``target`` and prepare its scope; None for builders without a plan."""
+def begin(conn: psycopg.Connection, target: str, gucs: dict[str, str], present: set[str]) -> Scope | None:
+    """Decide full or incremental for ``target`` and prepare its scope; None for builders without a plan.
+    ``present``: the sources present (``sources.present_names``), which the caller reads once for both."""
     plan = PLANS.get(target)
     if plan is None:
         conn.execute("SELECT set_config('marts.incremental', 'off', true)")
         return None
-    settings = _settings(conn, gucs)
+    settings = _settings(gucs, present)
     state = conn.execute(
         "SELECT snap::text, xact::text, settings FROM marts.refresh_state WHERE target = %s FOR UPDATE",
         (target,),

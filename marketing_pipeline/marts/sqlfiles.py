@@ -52,11 +52,11 @@ def build(conn: psycopg.Connection, target: str) -> dict[str, str]:
     Returns the status of every source that has a part for this target: used or absent. Builders
     with a plan in ``scope.PLANS`` rewrite only what changed since they last ran, when they can.
     """
-    plan = scope.begin(conn, target, current_settings(conn))
+    present = src.present_names(conn)
+    plan = scope.begin(conn, target, current_settings(conn), present)
     used: dict[str, str] = {}
     if path(f"{target}_stage").exists():
         run(conn, f"{target}_stage")
-    present = src.present_names(conn)
     for source in src.SOURCES:
         part = f"{target}_from_{source.name}"
         if not path(part).exists():
